@@ -1,0 +1,5 @@
+import type { Command } from './command.ts';
+import { artifactsCommand } from './artifacts.ts';
+
+/** Every `finemed` command, in the order `finemed --help` lists them. */
+export const commands: Command[] = [artifactsCommand];
