@@ -1,0 +1,199 @@
+import { readFile } from 'node:fs/promises';
+import { InputError } from '../../core/errors.ts';
+import type { BenchFormat, EvalItem, ItemSource, LoadedBench, SkippedRecord } from '../types.ts';
+
+/** Options every loader takes. */
+export interface LoadOptions {
+  /** Skip and count malformed records instead of stopping at the first one. */
+  skipBadRows?: boolean;
+  /**
+   * MedMCQA only: whether `cop` counts from 0 (Hugging Face copy) or 1 (original release).
+   * `auto` (the default) infers it from the whole file and refuses a file that fits both.
+   */
+  copBase?: 0 | 1 | 'auto';
+  /** PubMedQA only: a `{pmid: "yes"|"no"|"maybe"}` file whose labels replace `final_decision`. */
+  truthFile?: string;
+  /** MMLU only: the subject, when the file name (`anatomy_test.csv`) does not say it. */
+  subject?: string;
+}
+
+/** A rejected record: what is wrong with it and which field, if one. */
+export class BadRecord extends Error {
+  constructor(
+    readonly reason: string,
+    readonly field?: string,
+  ) {
+    super(reason);
+  }
+}
+
+/**
+ * Collects a loader's items and applies the bad-row policy in one place: a bad record
+ * either throws an {@link InputError} naming file, line (or key) and field, or is counted.
+ */
+export class ItemCollector {
+  readonly items: EvalItem[] = [];
+  readonly skipped: SkippedRecord[] = [];
+  private readonly ids = new Set<string>();
+
+  constructor(
+    readonly format: BenchFormat,
+    readonly file: string,
+    private readonly skipBadRows = false,
+  ) {}
+
+  /** Adds the item `build` makes, or handles the {@link BadRecord} it throws. */
+  add(source: ItemSource, build: () => EvalItem): void {
+    try {
+      const item = build();
+      if (this.ids.has(item.id)) throw new BadRecord(`duplicate id '${item.id}'`, 'id');
+      this.ids.add(item.id);
+      this.items.push(item);
+    } catch (error) {
+      if (!(error instanceof BadRecord)) throw error;
+      this.reject(source, error.reason, error.field);
+    }
+  }
+
+  /** Records a bad record, or throws when bad rows are not to be skipped. */
+  reject(source: ItemSource, reason: string, field?: string): void {
+    if (!this.skipBadRows) {
+      const key = source.key === undefined ? undefined : `key ${source.key}`;
+      const where = [key, field].filter((p) => p !== undefined).join(': ');
+      throw new InputError(reason, { file: source.file, line: source.line, field: where });
+    }
+    this.skipped.push({ source, reason: field ? `${field}: ${reason}` : reason });
+  }
+
+  /** The finished load. */
+  result(): LoadedBench {
+    return { format: this.format, file: this.file, items: this.items, skipped: this.skipped };
+  }
+}
+
+/** One record of a JSON Lines file or JSON array, or the reason it could not be parsed. */
+export interface JsonRecord {
+  /** Where the record is. */
+  source: ItemSource;
+  /** The parsed value, when the text parsed. */
+  value?: unknown;
+  /** The parse error, when it did not. */
+  error?: string;
+}
+
+/**
+ * The records of a `.jsonl` file (one per non-blank line) or of a file holding one JSON
+ * array; a JSONL line that does not parse is returned with its error so the caller can
+ * reject or skip it like any other bad record.
+ */
+export function jsonRecords(file: string, text: string): JsonRecord[] {
+  const trimmed = text.trimStart();
+  if (trimmed.startsWith('[')) {
+    const array = parseWhole(file, text);
+    if (!Array.isArray(array)) throw new InputError('expected a JSON array', { file });
+    return array.map((value, i) => ({ source: { file, key: `[${i}]` }, value }));
+  }
+  const records: JsonRecord[] = [];
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (line === '') continue;
+    const source = { file, line: i + 1 };
+    try {
+      records.push({ source, value: JSON.parse(line) });
+    } catch (error) {
+      records.push({ source, error: `not valid JSON (${(error as Error).message})` });
+    }
+  }
+  return records;
+}
+
+/** Parses a whole-file JSON document, naming the file when it does not parse. */
+export function parseWhole(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`not valid JSON (${(error as Error).message})`, { file });
+  }
+}
+
+/** Reads a benchmark file as UTF-8 text (without a byte-order mark), naming it when it is missing. */
+export async function readBenchText(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
+  } catch (error) {
+    throw new InputError(`cannot read benchmark file (${(error as NodeJS.ErrnoException).code})`, {
+      file,
+    });
+  }
+}
+
+/** The record as an object, or a {@link BadRecord}. */
+export function asObject(value: unknown): Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new BadRecord('expected a JSON object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** A field that must be a non-empty string. */
+export function stringField(record: Record<string, unknown>, field: string): string {
+  const value = record[field];
+  if (typeof value !== 'string' || value.trim() === '') {
+    throw new BadRecord(
+      value === undefined ? 'missing' : 'expected a non-empty string',
+      String(field),
+    );
+  }
+  return value;
+}
+
+/** A field that may be absent or null, else must be a string; blank strings count as absent. */
+export function optionalString(record: Record<string, unknown>, field: string): string | undefined {
+  const value = record[field];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string') throw new BadRecord('expected a string', field);
+  return value.trim() === '' ? undefined : value;
+}
+
+/** Option letters: A for option 0, B for option 1, ... */
+export function optionLetter(index: number): string {
+  return String.fromCharCode(65 + index);
+}
+
+/** The 0-based option index of an answer letter, or a {@link BadRecord}. */
+export function letterIndex(letter: unknown, optionCount: number, field: string): number {
+  if (typeof letter !== 'string' || !/^[A-Z]$/i.test(letter.trim())) {
+    throw new BadRecord(`expected an option letter, got ${JSON.stringify(letter)}`, field);
+  }
+  const index = letter.trim().toUpperCase().charCodeAt(0) - 65;
+  if (index >= optionCount) {
+    throw new BadRecord(`answer ${letter} but only ${optionCount} options`, field);
+  }
+  return index;
+}
+
+/** Checks an option list: enough options, each a non-empty string. */
+export function checkOptions(
+  options: unknown[],
+  field: string,
+  min: number,
+  max: number,
+): string[] {
+  if (options.length < min || options.length > max) {
+    throw new BadRecord(`expected ${min}-${max} options, got ${options.length}`, field);
+  }
+  return options.map((option, i) => {
+    if (typeof option !== 'string' && typeof option !== 'number') {
+      throw new BadRecord('expected a string', `${field}.${optionLetter(i)}`);
+    }
+    const text = String(option);
+    if (text.trim() === '') throw new BadRecord('empty option', `${field}.${optionLetter(i)}`);
+    return text;
+  });
+}
+
+/** An item id: the record's own id when it has one, else its place in the file. */
+export function placeId(source: ItemSource): string {
+  return source.key ?? `L${source.line}`;
+}
