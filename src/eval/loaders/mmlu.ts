@@ -32,7 +32,7 @@ export async function loadMMLU(file: string, opts: LoadOptions = {}): Promise<Lo
       raw: true,
       relax_column_count: true,
       skip_empty_lines: true,
-    }) as CsvRow[];
+    }) as unknown as CsvRow[];
   } catch (error) {
     const e = error as Error & { lines?: number };
     throw new InputError(`not valid CSV (${e.message})`, { file, line: e.lines });
