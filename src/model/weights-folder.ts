@@ -19,7 +19,8 @@ const INDEX = 'model.safetensors.index.json';
  * `model.safetensors.index.json`. Tensors are read on demand.
  */
 export class WeightsFolder {
-  private constructor(
+  /** Use {@link WeightsFolder.open}. */
+  constructor(
     /** The folder. */
     readonly dir: string,
     private readonly files: SafetensorsFile[],
@@ -55,7 +56,10 @@ export class WeightsFolder {
     const file = this.byName.get(name);
     if (!file) throw new InputError('missing tensor', { file: this.dir, field: name });
     const tensor = await file.read(name);
-    if (shape && (shape.length !== tensor.shape.length || shape.some((d, i) => d !== tensor.shape[i]))) {
+    if (
+      shape &&
+      (shape.length !== tensor.shape.length || shape.some((d, i) => d !== tensor.shape[i]))
+    ) {
       throw new InputError(
         `shape ${JSON.stringify(tensor.shape)} does not match the config's ${JSON.stringify(shape)}`,
         { file: file.path, field: name },
@@ -158,7 +162,10 @@ export async function writeWeightsFolder(
     await writeSafetensors(join(dir, names[i]), shards[i], { dtype });
     for (const [name] of shards[i]) weightMap[name] = names[i];
   }
-  await writeJsonAtomic(join(dir, INDEX), { metadata: { total_size: total }, weight_map: weightMap });
+  await writeJsonAtomic(join(dir, INDEX), {
+    metadata: { total_size: total },
+    weight_map: weightMap,
+  });
   await rm(join(dir, SINGLE), { force: true });
   return [...names, INDEX];
 }
