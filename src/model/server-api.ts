@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import type { SamplingOptions } from './sampler.ts';
+import type { ChatMessage } from './tokenizer.ts';
+
+/** What a served model is asked to do: continue `prompt`. */
+export interface CompletionRequest {
+  /** The full prompt text (a rendered chat for chat requests). */
+  prompt: string;
+  /** Most tokens to generate. */
+  maxTokens: number;
+  /** Sampling settings. */
+  sampling: SamplingOptions;
+  /** Generation ends before any of these strings (they are not returned). */
+  stop: string[];
+  /** Aborted when the client goes away. */
+  signal: AbortSignal;
+}
+
+/** A piece of a completion: more text, or the end with its accounting. */
+export type CompletionEvent =
+  | { type: 'text'; text: string }
+  | {
+      type: 'done';
+      finishReason: 'stop' | 'length';
+      promptTokens: number;
+      completionTokens: number;
+    };
+
+/** Any text generator the server can expose (a loaded CausalLM, or a stand-in in tests). */
+export interface ServedModel {
+  /** The model name clients pass as `model`. */
+  readonly id: string;
+  /** Renders chat messages into a prompt that ends where the assistant's reply begins. */
+  renderChat(messages: ChatMessage[]): string;
+  /** Streams a completion; throws an InputError or RangeError before the first event for a bad request. */
+  complete(request: CompletionRequest): AsyncIterable<CompletionEvent>;
+}
+
+const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish();
+const common = {
+  model: z.string(),
+  max_tokens: z.number().int().positive().nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().gt(0).max(1).nullish(),
+  top_k: z.number().int().min(0).nullish(),
+  repetition_penalty: z.number().positive().nullish(),
+  seed: z.number().int().nullish(),
+  stop,
+  n: z.literal(1).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  presence_penalty: z.literal(0).nullish(),
+  frequency_penalty: z.literal(0).nullish(),
+  logprobs: z.union([z.literal(false), z.null()]).optional(),
+  user: z.string().optional(),
+};
+
+const content = z.union([
+  z.string(),
+  z
+    .array(z.object({ type: z.literal('text'), text: z.string() }))
+    .transform((parts) => parts.map((p) => p.text).join('')),
+]);
+
+/** The `POST /v1/chat/completions` body this server accepts. */
+export const chatRequestSchema = z.object({
+  ...common,
+  max_completion_tokens: z.number().int().positive().nullish(),
+  messages: z
+    .array(
+      z.object({
+        role: z.enum(['system', 'developer', 'user', 'assistant']),
+        content: content.nullable(),
+        name: z.string().optional(),
+      }),
+    )
+    .min(1),
+});
+
+/** The `POST /v1/completions` body this server accepts. */
+export const completionRequestSchema = z.object({
+  ...common,
+  prompt: z.union([
+    z.string(),
+    z
+      .array(z.string())
+      .length(1)
+      .transform((p) => p[0]),
+  ]),
+  echo: z.literal(false).nullish(),
+  suffix: z.null().optional(),
+});
+
+/** A validated chat request. */
+export type ChatRequest = z.infer<typeof chatRequestSchema>;
+
+/** A validated completion request. */
+export type TextCompletionRequest = z.infer<typeof completionRequestSchema>;
+
+/** Where the request goes wrong, in OpenAI's error shape (`param` names the field). */
+export function describeIssues(error: z.ZodError): { message: string; param: string | null } {
+  const issue = error.issues[0];
+  const param = issue.path.length ? issue.path.join('.') : null;
+  const unsupported: Record<string, string> = {
+    n: 'only n=1 is supported',
+    presence_penalty: 'presence_penalty is not supported (use repetition_penalty)',
+    frequency_penalty: 'frequency_penalty is not supported (use repetition_penalty)',
+    logprobs: 'logprobs are not supported',
+    echo: 'echo is not supported',
+    suffix: 'suffix is not supported',
+  };
+  const message = (param && unsupported[String(issue.path[0])]) || issue.message;
+  return { message: param ? `${param}: ${message}` : message, param };
+}
+
+/** The sampling settings of a request (OpenAI's defaults: temperature 1, top_p 1). */
+export function requestSampling(body: ChatRequest | TextCompletionRequest): SamplingOptions {
+  return {
+    temperature: body.temperature ?? 1,
+    topP: body.top_p ?? 1,
+    topK: body.top_k ?? 0,
+    repetitionPenalty: body.repetition_penalty ?? 1,
+    ...(body.seed !== undefined && body.seed !== null ? { seed: body.seed } : {}),
+  };
+}
+
+/** The stop strings of a request as a list. */
+export function requestStops(body: ChatRequest | TextCompletionRequest): string[] {
+  if (body.stop === undefined || body.stop === null) return [];
+  return typeof body.stop === 'string' ? [body.stop] : body.stop;
+}

@@ -1,0 +1,360 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { z } from 'zod';
+import { InputError } from '../core/errors.ts';
+import {
+  chatRequestSchema,
+  completionRequestSchema,
+  describeIssues,
+  requestSampling,
+  requestStops,
+  type CompletionEvent,
+  type ServedModel,
+} from './server-api.ts';
+
+export type { CompletionEvent, CompletionRequest, ServedModel } from './server-api.ts';
+
+/** Where and how the server listens. */
+export interface ModelServerOptions {
+  /** Interface to bind (default 127.0.0.1: only this machine can connect). */
+  host?: string;
+  /** Port (default 8000; 0 picks a free one). */
+  port?: number;
+  /** When set, every request must carry `Authorization: Bearer <token>`. */
+  token?: string;
+  /** Receives one line per request (method, path, status, tokens). */
+  log?: (line: string) => void;
+}
+
+/** A listening server. */
+export interface RunningServer {
+  /** Base URL of the API, e.g. `http://127.0.0.1:8000/v1`. */
+  url: string;
+  /** The bound port. */
+  port: number;
+  /** Stops accepting requests and closes open connections. */
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * An OpenAI-compatible HTTP server over one model: `GET /v1/models`,
+ * `POST /v1/chat/completions` and `POST /v1/completions`, streaming by server-sent events.
+ * Requests are served one at a time (one model, one compute queue).
+ */
+export async function startModelServer(
+  model: ServedModel,
+  options: ModelServerOptions = {},
+): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const tokenDigest = options.token ? digest(options.token) : undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const serial = <T>(job: () => Promise<T>): Promise<T> => {
+    const run = queue.then(job, job);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      const e =
+        error instanceof HttpError
+          ? error
+          : error instanceof InputError || error instanceof RangeError
+            ? new HttpError(
+                400,
+                error.message,
+                'invalid_request_error',
+                null,
+                'context_length_exceeded',
+              )
+            : new HttpError(500, (error as Error).message ?? String(error), 'server_error');
+      if (!res.headersSent)
+        sendJson(res, e.status, {
+          error: { message: e.message, type: e.type, param: e.param, code: e.code },
+        });
+      else res.end();
+      options.log?.(`${req.method} ${req.url} ${e.status} ${e.message}`);
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (tokenDigest) {
+      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+      if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
+        throw new HttpError(
+          401,
+          'missing or wrong API key (send Authorization: Bearer <token>)',
+          'invalid_request_error',
+          null,
+          'invalid_api_key',
+        );
+      }
+    }
+    const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
+    const routes: Record<string, [string, () => Promise<void>]> = {
+      '/v1/models': [
+        'GET',
+        async () => sendJson(res, 200, { object: 'list', data: [modelCard(model)] }),
+      ],
+      '/v1/chat/completions': ['POST', () => serial(() => chat(req, res))],
+      '/v1/completions': ['POST', () => serial(() => completion(req, res))],
+    };
+    const route = routes[path];
+    if (!route)
+      throw new HttpError(
+        404,
+        `unknown route ${path} (see GET /v1/models)`,
+        'invalid_request_error',
+        null,
+        'not_found',
+      );
+    if (req.method !== route[0]) throw new HttpError(405, `${path} accepts ${route[0]} only`);
+    await route[1]();
+    options.log?.(`${req.method} ${path} ${res.statusCode}`);
+  }
+
+  async function chat(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(chatRequestSchema, await readBody(req));
+    checkModel(body.model);
+    const prompt = model.renderChat(
+      body.messages.map((m) => ({
+        role: m.role === 'developer' ? 'system' : m.role,
+        content: m.content ?? '',
+      })),
+    );
+    const maxTokens = body.max_completion_tokens ?? body.max_tokens ?? 256;
+    const base = {
+      id: `chatcmpl-${randomBytes(12).toString('hex')}`,
+      created: now(),
+      model: model.id,
+    };
+    await respond(model, res, prompt, maxTokens, body, {
+      chunk: (text) => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { content: text }, logprobs: null, finish_reason: null }],
+      }),
+      first: () => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [
+          {
+            index: 0,
+            delta: { role: 'assistant', content: '' },
+            logprobs: null,
+            finish_reason: null,
+          },
+        ],
+      }),
+      last: (finish) => ({
+        ...base,
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finish }],
+      }),
+      usageChunk: (usage) => ({ ...base, object: 'chat.completion.chunk', choices: [], usage }),
+      whole: (text, finish, usage) => ({
+        ...base,
+        object: 'chat.completion',
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: text, refusal: null },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
+        usage,
+      }),
+    });
+  }
+
+  async function completion(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = parse(completionRequestSchema, await readBody(req));
+    checkModel(body.model);
+    const base = { id: `cmpl-${randomBytes(12).toString('hex')}`, created: now(), model: model.id };
+    const choice = (text: string, finish: string | null) => ({
+      index: 0,
+      text,
+      logprobs: null,
+      finish_reason: finish,
+    });
+    await respond(model, res, body.prompt, body.max_tokens ?? 16, body, {
+      chunk: (text) => ({ ...base, object: 'text_completion', choices: [choice(text, null)] }),
+      last: (finish) => ({ ...base, object: 'text_completion', choices: [choice('', finish)] }),
+      usageChunk: (usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
+      whole: (text, finish, usage) => ({
+        ...base,
+        object: 'text_completion',
+        choices: [choice(text, finish)],
+        usage,
+      }),
+    });
+  }
+
+  function checkModel(name: string): void {
+    if (name !== model.id) {
+      throw new HttpError(
+        404,
+        `the model '${name}' does not exist; this server serves '${model.id}'`,
+        'invalid_request_error',
+        'model',
+        'model_not_found',
+      );
+    }
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8000, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${port}/v1`,
+    port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((error) => (error ? reject(error) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Streams or returns one completion in the shapes `format` builds. */
+async function respond(
+  model: ServedModel,
+  res: ServerResponse,
+  prompt: string,
+  maxTokens: number,
+  body: Parameters<typeof requestSampling>[0],
+  format: ResponseFormat,
+): Promise<void> {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const request = {
+    prompt,
+    maxTokens,
+    sampling: requestSampling(body),
+    stop: requestStops(body),
+    signal: controller.signal,
+  };
+  const events = model.complete(request)[Symbol.asyncIterator]();
+  // The first event is awaited before any header goes out, so a bad prompt still gets a 400.
+  let next = await events.next();
+  let text = '';
+  let done: Extract<CompletionEvent, { type: 'done' }> | undefined;
+  const usage = () => ({
+    prompt_tokens: done!.promptTokens,
+    completion_tokens: done!.completionTokens,
+    total_tokens: done!.promptTokens + done!.completionTokens,
+  });
+  if (!body.stream) {
+    for (; !next.done; next = await events.next()) {
+      if (next.value.type === 'text') text += next.value.text;
+      else done = next.value;
+    }
+    if (!done) throw new Error('the model ended without a summary');
+    sendJson(res, 200, format.whole(text, done.finishReason, usage()));
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  const send = (value: unknown): void => {
+    res.write(`data: ${JSON.stringify(value)}\n\n`);
+  };
+  if (format.first) send(format.first());
+  for (; !next.done; next = await events.next()) {
+    if (controller.signal.aborted) break;
+    if (next.value.type === 'text') {
+      if (next.value.text) send(format.chunk(next.value.text));
+    } else {
+      done = next.value;
+    }
+  }
+  if (!done) await events.return?.();
+  if (done) {
+    send(format.last(done.finishReason));
+    if (body.stream_options?.include_usage) send(format.usageChunk(usage()));
+  }
+  res.end('data: [DONE]\n\n');
+}
+
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+interface ResponseFormat {
+  chunk(text: string): unknown;
+  first?(): unknown;
+  last(finish: string): unknown;
+  usageChunk(usage: Usage): unknown;
+  whole(text: string, finish: string, usage: Usage): unknown;
+}
+
+function modelCard(model: ServedModel): unknown {
+  return { id: model.id, object: 'model', created: 0, owned_by: 'finemed' };
+}
+
+function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const { message, param } = describeIssues(result.error);
+    throw new HttpError(400, message, 'invalid_request_error', param);
+  }
+  return result.data;
+}
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, `request body is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function now(): number {
+  return Math.floor(Date.now() / 1000);
+}
