@@ -1,0 +1,219 @@
+import type { ArtifactStore } from '../core/artifacts.ts';
+import { hashFile } from '../core/hash.ts';
+import type { ProgressSink } from '../core/progress.ts';
+import type { LoadOptions } from './loaders/load.ts';
+import { defaultChoiceStyle, type ChoiceStyle } from './prompts.ts';
+import {
+  readEvalResult,
+  writeEvalResult,
+  type EvalMode,
+  type EvalRecord,
+  type EvalResult,
+  type EvalSummary,
+} from './results.ts';
+import { scoreGenerate, scoreLoglik } from './scoring.ts';
+import { accuracyCI, bySubject, type AccuracyEstimate } from './stats.ts';
+import type { ChatGenerator, EvalItem, LoadedBench, LoglikScorer } from './types.ts';
+
+/** The model under evaluation: its identity and whichever interfaces the mode needs. */
+export interface EvalModel {
+  /** A content key (or name) that identifies the weights; it keys the result artifact. */
+  key: string;
+  /** Needed for `loglik` mode. */
+  scorer?: LoglikScorer;
+  /** Needed for `generate` mode. */
+  generator?: ChatGenerator;
+}
+
+/** How to run an evaluation. */
+export interface EvalOptions {
+  /** `loglik` (default) or `generate`. */
+  mode?: EvalMode;
+  /** Score only the first N valid items. */
+  limit?: number;
+  /** Few-shot examples per item (default 0). */
+  shots?: number;
+  /** Few-shot source other than the benchmark itself (a dev split). */
+  shotPool?: readonly EvalItem[];
+  /** Seed of few-shot draws and bootstrap (default 0). */
+  seed?: number;
+  /** Generate mode: ask for step-by-step reasoning. */
+  chainOfThought?: boolean;
+  /** Generate mode: a system message. */
+  system?: string;
+  /** Generate mode: reply token budget (default 32, or 1024 with chain of thought). */
+  maxTokens?: number;
+  /** Log-likelihood mode: score letters or option texts (default per format). */
+  choiceStyle?: ChoiceStyle;
+  /** Items per model call (default 1). */
+  batchSize?: number;
+  /** Bootstrap resamples (default 2000). */
+  resamples?: number;
+  /** Receives progress events. */
+  onProgress?: ProgressSink;
+  /** Cancels the run. */
+  signal?: AbortSignal;
+}
+
+/** Scores a loaded benchmark with a model and summarizes it. */
+export async function evaluate(
+  bench: LoadedBench,
+  model: EvalModel,
+  opts: EvalOptions = {},
+): Promise<EvalResult> {
+  const mode = opts.mode ?? 'loglik';
+  const items = opts.limit === undefined ? bench.items : bench.items.slice(0, opts.limit);
+  const common = {
+    format: bench.format,
+    shots: opts.shots,
+    shotPool: opts.shotPool ?? bench.items,
+    seed: opts.seed,
+    batchSize: opts.batchSize,
+    onProgress: opts.onProgress,
+    signal: opts.signal,
+  };
+  const began = performance.now();
+  let records: EvalRecord[];
+  if (mode === 'loglik') {
+    if (!model.scorer) throw new Error(`model ${model.key} cannot score log-likelihoods`);
+    records = await scoreLoglik(items, model.scorer, {
+      ...common,
+      choiceStyle: opts.choiceStyle ?? defaultChoiceStyle(bench.format),
+    });
+  } else {
+    if (!model.generator) throw new Error(`model ${model.key} cannot generate`);
+    records = await scoreGenerate(items, model.generator, {
+      ...common,
+      chainOfThought: opts.chainOfThought,
+      system: opts.system,
+      maxTokens: opts.maxTokens ?? (opts.chainOfThought ? 1024 : 32),
+    });
+  }
+  const seconds = (performance.now() - began) / 1000;
+  return { summary: summarize(bench, records, model.key, mode, opts, seconds), records };
+}
+
+function interval(estimate: AccuracyEstimate): [number | null, number | null] {
+  return [nullIfNaN(estimate.lo), nullIfNaN(estimate.hi)];
+}
+
+function nullIfNaN(value: number): number | null {
+  return Number.isNaN(value) ? null : value;
+}
+
+/** The headline figures of a set of records. */
+export function summarize(
+  bench: LoadedBench,
+  records: readonly EvalRecord[],
+  model: string,
+  mode: EvalMode,
+  opts: EvalOptions,
+  seconds: number,
+): EvalSummary {
+  const boot = { seed: opts.seed ?? 0, resamples: opts.resamples ?? 2000 };
+  const acc = accuracyCI(
+    records.map((r) => r.correct),
+    boot,
+  );
+  const modeFields =
+    mode === 'loglik'
+      ? (() => {
+          const norm = accuracyCI(
+            records.map((r) => r.correctNorm === true),
+            boot,
+          );
+          return { acc_norm: nullIfNaN(norm.acc), acc_norm_ci95: interval(norm) };
+        })()
+      : { n_unparseable: records.filter((r) => r.prediction === null).length };
+  return {
+    format: bench.format,
+    bench: bench.file,
+    mode,
+    n_items: bench.items.length,
+    n_scored: records.length,
+    n_skipped: bench.skipped.length,
+    skipped: bench.skipped.slice(0, 100),
+    accuracy: nullIfNaN(acc.acc),
+    ci95: interval(acc),
+    ...modeFields,
+    by_subject: bySubject(records, boot).map((g) => ({
+      subject: g.subject,
+      n: g.n,
+      accuracy: g.acc,
+      ci95: [g.lo, g.hi],
+    })),
+    shots: opts.shots ?? 0,
+    chain_of_thought: mode === 'generate' && opts.chainOfThought === true,
+    seed: boot.seed,
+    resamples: boot.resamples,
+    model,
+    items_per_s: seconds > 0 ? records.length / seconds : 0,
+  };
+}
+
+/** What else, besides the model and options, decides a result (it keys the artifact). */
+export interface EvalInputs {
+  /** How the benchmark was loaded. */
+  load?: LoadOptions;
+  /** The few-shot dev file, when shots come from one. */
+  shotsFile?: string;
+}
+
+/** A result and where it is stored. */
+export interface StoredEval {
+  /** The result. */
+  result: EvalResult;
+  /** The artifact folder. */
+  dir: string;
+  /** The artifact key. */
+  key: string;
+  /** True when a finished artifact for the same recipe was reused instead of re-running. */
+  reused: boolean;
+}
+
+/**
+ * Evaluates through the artifact store: the result is keyed by the benchmark file's content,
+ * the model key, every option that changes the numbers, the seed and the code version, so
+ * asking again for the same evaluation returns the stored one without running the model.
+ */
+export async function runEval(
+  store: ArtifactStore,
+  bench: LoadedBench,
+  model: EvalModel,
+  opts: EvalOptions = {},
+  inputs: EvalInputs = {},
+): Promise<StoredEval> {
+  const load = inputs.load ?? {};
+  const recipe = {
+    kind: 'eval',
+    inputs: {
+      bench: await hashFile(bench.file),
+      model: model.key,
+      ...(load.truthFile ? { truth: await hashFile(load.truthFile) } : {}),
+      ...(inputs.shotsFile ? { shots: await hashFile(inputs.shotsFile) } : {}),
+    },
+    config: {
+      format: bench.format,
+      mode: opts.mode ?? 'loglik',
+      limit: opts.limit ?? null,
+      shots: opts.shots ?? 0,
+      chainOfThought: opts.chainOfThought ?? false,
+      system: opts.system ?? null,
+      maxTokens: opts.maxTokens ?? null,
+      choiceStyle: opts.choiceStyle ?? null,
+      resamples: opts.resamples ?? 2000,
+      copBase: load.copBase ?? 'auto',
+      skipBadRows: load.skipBadRows ?? false,
+      subject: load.subject ?? null,
+    },
+    seed: opts.seed ?? 0,
+  };
+  let fresh: EvalResult | undefined;
+  const artifact = await store.getOrCreate(recipe, async (dir) => {
+    fresh = await evaluate(bench, model, opts);
+    await writeEvalResult(dir, fresh);
+    return fresh.summary;
+  });
+  const result = artifact.reused || !fresh ? await readEvalResult(artifact.dir) : fresh;
+  return { result, dir: artifact.dir, key: artifact.meta.key, reused: artifact.reused };
+}
