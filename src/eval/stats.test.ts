@@ -22,6 +22,8 @@ describe('mcnemarExact(b, c)', () => {
     [5, 5, 1],
     [0, 0, 1],
     [10, 20, 0.09873714670538902], // 26504551 / 268435456
+    [450, 550, 0.0017305360849763176], // 1000 pairs: the last summed in linear space
+    [450, 551, 0.001561138839699202], // 1001 pairs: the first summed in log space
     [1000, 1100, 0.030720707864242296], // exact fraction, 2100 pairs (no underflow)
   ])('b=%i c=%i -> %f', (b, c, p) => {
     expect(mcnemarExact(b, c)).toBeCloseTo(p, 12);

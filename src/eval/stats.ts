@@ -118,13 +118,23 @@ export function accuracyCI(
 
 /**
  * McNemar's exact test: the two-sided binomial p-value of `b` successes against `c` on
- * `b + c` discordant pairs with p = 1/2, i.e. min(1, 2 P(X <= min(b, c))). Summed in log
- * space so that thousands of pairs do not underflow before the sum.
+ * `b + c` discordant pairs with p = 1/2, i.e. min(1, 2 P(X <= min(b, c))). Beyond 1000 pairs
+ * the terms are summed in log space, where 2^-n would underflow.
  */
 export function mcnemarExact(b: number, c: number): number {
   const n = b + c;
   const k = Math.min(b, c);
   if (n === 0) return 1;
+  if (n <= 1000) {
+    // 2^-n is exact down to 2^-1074; summing in linear space keeps small cases exact.
+    let term = 2 ** -n;
+    let tail = term;
+    for (let i = 1; i <= k; i++) {
+      term = (term * (n - i + 1)) / i;
+      tail += term;
+    }
+    return Math.min(1, 2 * tail);
+  }
   const logs: number[] = [];
   let logTerm = -n * Math.LN2;
   for (let i = 0; i <= k; i++) {

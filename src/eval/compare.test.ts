@@ -1,0 +1,159 @@
+import { JSDOM } from 'jsdom';
+import { describe, expect, it } from 'vitest';
+import { compareStages, ladderData, stageTable, type Stage } from './compare.ts';
+import { gainLabel, ladderSvg } from './ladder.ts';
+import { comparePaired, type Outcome } from './stats.ts';
+
+const outcomes = (pattern: string): Outcome[] =>
+  [...pattern].map((ch, i) => ({ id: `q${i}`, correct: ch === '1' }));
+
+// base 5/10; SFT fixes three items (b=0, c=3: p = 2 * 1/8); DPO fixes the last two
+// (b=0, c=2: p = 2 * 1/4); TTT breaks one (b=1, c=0: p = 1).
+const stages: Stage[] = [
+  { label: 'base', records: outcomes('1111100000') },
+  { label: 'SFT', records: outcomes('1111111100') },
+  { label: 'DPO', records: outcomes('1111111111') },
+  { label: 'DPO+TTT', records: outcomes('0111111111') },
+];
+
+describe('compareStages(stages, opts)', () => {
+  const rows = compareStages(stages, { seed: 11 });
+
+  it('gives each stage its accuracy and the paired change from the one before', () => {
+    expect(rows.map((r) => [r.label, r.acc, r.delta, r.b, r.c, r.p])).toEqual([
+      ['base', 0.5, null, null, null, null],
+      ['SFT', 0.8, 0.3, 0, 3, 0.25],
+      ['DPO', 1, 0.2, 0, 2, 0.5],
+      ['DPO+TTT', 0.9, -0.1, 1, 0, 1],
+    ]);
+    rows.forEach((row, i) => {
+      expect(row.lo).toBeLessThanOrEqual(row.acc);
+      expect(row.hi).toBeGreaterThanOrEqual(row.acc);
+      if (i === 0) return;
+      const paired = comparePaired(stages[i - 1].records, stages[i].records, { seed: 11 });
+      expect([row.deltaLo, row.deltaHi, row.paired]).toEqual([paired.lo, paired.hi, 10]);
+    });
+  });
+
+  it('stageTable(rows) is an arquero table with one row per stage', () => {
+    const table = stageTable(rows);
+    expect(table.numRows()).toBe(4);
+    expect(table.columnNames()).toEqual([
+      'label',
+      'n',
+      'acc',
+      'lo',
+      'hi',
+      'paired',
+      'delta',
+      'deltaLo',
+      'deltaHi',
+      'b',
+      'c',
+      'p',
+    ]);
+    expect(table.get('delta', 1)).toBe(0.3);
+    expect(table.filter((d: { p: number | null }) => d.p !== null && d.p < 0.3).numRows()).toBe(1);
+  });
+
+  it('ladderData(rows) keeps label, acc, interval, delta and p', () => {
+    expect(ladderData(rows)[1]).toEqual({
+      label: 'SFT',
+      acc: 0.8,
+      lo: rows[1].lo,
+      hi: rows[1].hi,
+      delta: 0.3,
+      p: 0.25,
+    });
+  });
+});
+
+describe('gainLabel(delta, p)', () => {
+  it('writes the signed gain in points with the p-value', () => {
+    expect(gainLabel(0.3, 0.25)).toBe('+30.0 pts (p=0.250)');
+    expect(gainLabel(-0.012, 0.0004)).toBe('\u22121.2 pts (p<0.001)');
+    expect(gainLabel(0, null)).toBe('\u00b10.0 pts');
+  });
+});
+
+describe('ladderSvg(rows, { width, height, document })', () => {
+  const ladder = ladderData([
+    {
+      label: 'base',
+      n: 150,
+      acc: 0.42,
+      lo: 0.34,
+      hi: 0.5,
+      paired: null,
+      delta: null,
+      deltaLo: null,
+      deltaHi: null,
+      b: null,
+      c: null,
+      p: null,
+    },
+    {
+      label: 'SFT',
+      n: 150,
+      acc: 0.5,
+      lo: 0.42,
+      hi: 0.58,
+      paired: 150,
+      delta: 0.08,
+      deltaLo: 0.02,
+      deltaHi: 0.14,
+      b: 6,
+      c: 18,
+      p: 0.0227,
+    },
+    {
+      label: 'DPO',
+      n: 150,
+      acc: 0.53,
+      lo: 0.45,
+      hi: 0.61,
+      paired: 150,
+      delta: 0.03,
+      deltaLo: -0.01,
+      deltaHi: 0.07,
+      b: 5,
+      c: 9,
+      p: 0.424,
+    },
+    {
+      label: 'DPO+TTT',
+      n: 150,
+      acc: 0.51,
+      lo: 0.43,
+      hi: 0.59,
+      paired: 150,
+      delta: -0.02,
+      deltaLo: -0.05,
+      deltaHi: 0.01,
+      b: 5,
+      c: 2,
+      p: 0.4531,
+    },
+  ]);
+
+  it('draws one rung, whisker and label per stage in a jsdom document', () => {
+    const { document } = new JSDOM('').window;
+    const svg = ladderSvg(ladder, { width: 480, height: 280, document });
+    expect(svg.getAttribute('viewBox')).toBe('0 0 480 280');
+    expect(svg.querySelectorAll('line.rung')).toHaveLength(4);
+    expect(svg.querySelectorAll('line.ci')).toHaveLength(4);
+    expect([...svg.querySelectorAll('text.gain')].map((t) => t.textContent)).toEqual([
+      '+8.0 pts (p=0.023)',
+      '+3.0 pts (p=0.424)',
+      '\u22122.0 pts (p=0.453)',
+    ]);
+  });
+
+  it('renders the same SVG as the reviewed snapshot', async () => {
+    const { document } = new JSDOM('').window;
+    const svg = ladderSvg(ladder, { width: 480, height: 280, document });
+    await expect(svg.outerHTML.replace(/></g, '>\n<') + '\n').toMatchFileSnapshot(
+      './__snapshots__/ladder.svg',
+    );
+  });
+});

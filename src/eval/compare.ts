@@ -1,0 +1,100 @@
+import { from, type ColumnTable } from 'arquero';
+import {
+  accuracyCI,
+  comparePaired,
+  type BootstrapOptions,
+  type Outcome,
+  type PairedComparison,
+} from './stats.ts';
+
+/** One stage of the recipe with its per-item outcomes (e.g. `SFT` and its eval records). */
+export interface Stage {
+  /** The stage's name in tables and charts. */
+  label: string;
+  /** Its scored items (an eval result's records will do). */
+  records: readonly Outcome[];
+}
+
+/** One row of the stage comparison. */
+export interface StageRow {
+  /** The stage. */
+  label: string;
+  /** Items scored. */
+  n: number;
+  /** Accuracy. */
+  acc: number;
+  /** 95% bootstrap interval of `acc`: lower end. */
+  lo: number;
+  /** Upper end. */
+  hi: number;
+  /** Items shared with the previous stage (null for the first). */
+  paired: number | null;
+  /** Accuracy gain over the previous stage on the shared items (null for the first). */
+  delta: number | null;
+  /** Paired-bootstrap interval of `delta`: lower end. */
+  deltaLo: number | null;
+  /** Upper end. */
+  deltaHi: number | null;
+  /** Items the previous stage got right and this one wrong. */
+  b: number | null;
+  /** Items the previous stage got wrong and this one right. */
+  c: number | null;
+  /** McNemar's exact p-value of the change. */
+  p: number | null;
+}
+
+/** The data of one rung of the gain-ladder chart. */
+export interface LadderRow {
+  /** The stage. */
+  label: string;
+  /** Accuracy. */
+  acc: number;
+  /** Interval lower end. */
+  lo: number;
+  /** Interval upper end. */
+  hi: number;
+  /** Gain over the previous rung (null for the first). */
+  delta: number | null;
+  /** McNemar p-value of that gain (null for the first). */
+  p: number | null;
+}
+
+/**
+ * Compares consecutive stages (base -> SFT -> long-reasoning SFT -> DPO -> DPO+TTT, or any
+ * labelled list): each stage's accuracy with its bootstrap interval, and the change from the
+ * stage before it, paired on item ids, with a paired-bootstrap interval and McNemar's p.
+ */
+export function compareStages(stages: readonly Stage[], opts: BootstrapOptions = {}): StageRow[] {
+  return stages.map((stage, i) => {
+    const own = accuracyCI(
+      stage.records.map((r) => r.correct),
+      opts,
+    );
+    const change: PairedComparison | undefined =
+      i === 0 ? undefined : comparePaired(stages[i - 1].records, stage.records, opts);
+    return {
+      label: stage.label,
+      n: own.n,
+      acc: own.acc,
+      lo: own.lo,
+      hi: own.hi,
+      paired: change?.n ?? null,
+      delta: change?.delta ?? null,
+      deltaLo: change?.lo ?? null,
+      deltaHi: change?.hi ?? null,
+      b: change?.b ?? null,
+      c: change?.c ?? null,
+      p: change?.p ?? null,
+    };
+  });
+}
+
+/** The comparison as an arquero table, one row per stage, columns as in {@link StageRow}. */
+export function stageTable(rows: readonly StageRow[]): ColumnTable {
+  return from(rows.map((row) => ({ ...row })));
+}
+
+/** The gain-ladder chart's data: one row per stage. */
+export function ladderData(rows: readonly StageRow[]): LadderRow[] {
+  return rows.map(({ label, acc, lo, hi, delta, p }) => ({ label, acc, lo, hi, delta, p }));
+}

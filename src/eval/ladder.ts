@@ -1,0 +1,121 @@
+import { axisBottom, axisLeft, format, scaleBand, scaleLinear, select } from 'd3';
+import type { LadderRow } from './compare.ts';
+
+/** Size and document of a gain-ladder chart. */
+export interface LadderOptions {
+  /** Width in pixels (default 640). */
+  width?: number;
+  /** Height in pixels (default 320). */
+  height?: number;
+  /** The document to build in: the page's, or a jsdom window's in Node. */
+  document: Document;
+  /** Chart title (default `Accuracy by stage`). */
+  title?: string;
+}
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const MARGIN = { top: 36, right: 20, bottom: 36, left: 48 };
+const pct = format('.1f');
+/** Tenths of a pixel: enough for any screen, and snapshots stay readable. */
+const px = (v: number): number => Math.round(v * 10) / 10;
+
+/** `+4.2 pts (p=0.031)` under a rung that improved on the one before it. */
+export function gainLabel(delta: number, p: number | null): string {
+  const sign = delta > 0 ? '+' : delta < 0 ? '\u2212' : '\u00b1';
+  const pText = p === null ? '' : p < 0.001 ? ' (p<0.001)' : ` (p=${format('.3f')(p)})`;
+  return `${sign}${pct(Math.abs(delta) * 100)} pts${pText}`;
+}
+
+/**
+ * The gain ladder as an SVG element: one rung per stage at its accuracy with its 95%
+ * interval as a whisker, a step line joining the rungs, and each rung's gain over the one
+ * before it with the McNemar p-value. d3 builds it inside `document`, so the same code
+ * renders in the browser and, with jsdom, in Node.
+ */
+export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGSVGElement {
+  const width = opts.width ?? 640;
+  const height = opts.height ?? 320;
+  const svgNode = opts.document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
+  const svg = select(svgNode)
+    .attr('xmlns', SVG_NS)
+    .attr('width', width)
+    .attr('height', height)
+    .attr('viewBox', `0 0 ${width} ${height}`)
+    .attr('font-family', 'system-ui, sans-serif')
+    .attr('font-size', 11);
+  const finite = rows.flatMap((r) => [r.lo, r.hi, r.acc]).filter(Number.isFinite);
+  const low = Math.max(0, Math.floor((Math.min(1, ...finite) - 0.05) * 10) / 10);
+  const high = Math.min(1, Math.ceil((Math.max(0, ...finite) + 0.05) * 10) / 10);
+  const x = scaleBand<string>()
+    .domain(rows.map((r) => r.label))
+    .range([MARGIN.left, width - MARGIN.right])
+    .padding(0.3);
+  const y = scaleLinear()
+    .domain([low, high])
+    .range([height - MARGIN.bottom, MARGIN.top]);
+  svg
+    .append('text')
+    .attr('x', MARGIN.left)
+    .attr('y', 16)
+    .attr('font-weight', 'bold')
+    .text(opts.title ?? 'Accuracy by stage');
+  svg
+    .append('g')
+    .attr('transform', `translate(0,${height - MARGIN.bottom})`)
+    .call(axisBottom(x).tickSizeOuter(0));
+  svg
+    .append('g')
+    .attr('transform', `translate(${MARGIN.left},0)`)
+    .call(axisLeft(y).ticks(5).tickFormat(format('.0%')));
+  const left = (r: LadderRow): number => px(x(r.label) ?? 0);
+  const centre = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth() / 2);
+  const right = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth());
+  const at = (v: number): number => px(y(v));
+  const rungs = svg.append('g').attr('class', 'rungs').selectAll('g').data(rows).join('g');
+  rungs
+    .append('line')
+    .attr('class', 'ci')
+    .attr('x1', centre)
+    .attr('x2', centre)
+    .attr('y1', (r) => at(r.lo))
+    .attr('y2', (r) => at(r.hi))
+    .attr('stroke', '#888');
+  rungs
+    .append('line')
+    .attr('class', 'rung')
+    .attr('x1', left)
+    .attr('x2', right)
+    .attr('y1', (r) => at(r.acc))
+    .attr('y2', (r) => at(r.acc))
+    .attr('stroke', '#1f6feb')
+    .attr('stroke-width', 3);
+  rungs
+    .append('text')
+    .attr('x', centre)
+    .attr('y', (r) => at(r.hi) - 4)
+    .attr('text-anchor', 'middle')
+    .text((r) => `${pct(r.acc * 100)}%`);
+  rungs
+    .filter((r) => r.delta !== null)
+    .append('text')
+    .attr('class', 'gain')
+    .attr('font-size', 10)
+    .attr('x', centre)
+    .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 2))
+    .attr('text-anchor', 'middle')
+    .attr('fill', (r) => ((r.delta ?? 0) >= 0 ? '#1a7f37' : '#cf222e'))
+    .text((r) => gainLabel(r.delta ?? 0, r.p));
+  const steps = rows.slice(1).map((r, i) => {
+    const prev = rows[i];
+    const [x0, x1, mid] = [right(prev), left(r), px((right(prev) + left(r)) / 2)];
+    return `M${x0},${at(prev.acc)}H${mid}V${at(r.acc)}H${x1}`;
+  });
+  svg
+    .append('path')
+    .attr('class', 'steps')
+    .attr('d', steps.join(''))
+    .attr('fill', 'none')
+    .attr('stroke', '#1f6feb')
+    .attr('stroke-dasharray', '3,2');
+  return svgNode;
+}
