@@ -1,0 +1,145 @@
+// Browser-safe: the notebook runtime, the UI and the headless runner all talk to a kernel through this.
+import type { ArtifactMeta } from '../core/artifacts.ts';
+import {
+  PROTOCOL_VERSION,
+  fromWireError,
+  parseReply,
+  type ArtifactRef,
+  type FileContent,
+  type JobEvent,
+  type JobPlan,
+  type JobResult,
+  type JobStatus,
+  type KernelInfo,
+  type Reply,
+  type ReplyValues,
+  type RequestBody,
+} from './protocol.ts';
+import type { Transport } from './transport.ts';
+
+/** A job started through a {@link KernelClient}. */
+export interface RunHandle {
+  /** The request id (also what `cancel` targets). */
+  readonly id: string;
+  /** Settles with the job's result or error. */
+  readonly result: Promise<JobResult>;
+  /** Stops watching; `immediate` stops the job for every watcher at once. */
+  cancel(immediate?: boolean): Promise<boolean>;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  onEvent?: (event: JobEvent) => void;
+}
+
+/** Speaks the kernel protocol over any {@link Transport}. */
+export class KernelClient {
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private closedError: Error | undefined;
+
+  constructor(private readonly transport: Transport) {
+    transport.onMessage((message) => this.receive(parseReply(message)));
+    transport.onClose(() => {
+      this.closedError = new Error('the kernel connection closed');
+      for (const p of this.pending.values()) p.reject(this.closedError);
+      this.pending.clear();
+    });
+  }
+
+  /** The kernel's version and job types. */
+  hello(): Promise<KernelInfo> {
+    return this.request<'hello'>({ type: 'hello' });
+  }
+
+  /** What running a job would produce and cost. */
+  plan(job: string, params: unknown, base?: string): Promise<JobPlan> {
+    return this.request<'plan'>({ type: 'plan', job, params, ...(base ? { base } : {}) });
+  }
+
+  /** Starts (or joins, or reuses) a job; `onEvent` sees queueing and progress. */
+  run(
+    job: string,
+    params: unknown,
+    options: { base?: string; onEvent?: (event: JobEvent) => void } = {},
+  ): RunHandle {
+    const { id, promise } = this.send(
+      { type: 'run', job, params, ...(options.base ? { base: options.base } : {}) },
+      options.onEvent,
+    );
+    const result = promise as Promise<JobResult>;
+    result.catch(() => undefined);
+    return {
+      id,
+      result,
+      cancel: (immediate = false) =>
+        this.request<'cancel'>({ type: 'cancel', target: id, immediate }),
+    };
+  }
+
+  /** Stops a kernel execution by the id {@link status} reports. */
+  cancel(target: string): Promise<boolean> {
+    return this.request<'cancel'>({ type: 'cancel', target, immediate: true });
+  }
+
+  /** A finished artifact's metadata, or null when absent. */
+  artifact(ref: ArtifactRef): Promise<ArtifactMeta | null> {
+    return this.request<'artifact'>({ type: 'artifact', ref: { kind: ref.kind, key: ref.key } });
+  }
+
+  /** Reads a text file on the kernel's machine, with its hash. */
+  file(path: string, base?: string): Promise<FileContent> {
+    return this.request<'file'>({ type: 'file', path, ...(base ? { base } : {}) });
+  }
+
+  /** The jobs the kernel is running or holding. */
+  status(): Promise<JobStatus[]> {
+    return this.request<'status'>({ type: 'status' });
+  }
+
+  /** Closes the connection; pending requests fail. */
+  close(): void {
+    this.transport.close();
+  }
+
+  private request<T extends keyof ReplyValues>(body: RequestBody): Promise<ReplyValues[T]> {
+    return this.send(body).promise as Promise<ReplyValues[T]>;
+  }
+
+  private send(
+    body: RequestBody,
+    onEvent?: (event: JobEvent) => void,
+  ): { id: string; promise: Promise<unknown> } {
+    const id = `c${this.nextId++}`;
+    const promise = new Promise<unknown>((resolve, reject) => {
+      if (this.closedError) return reject(this.closedError);
+      this.pending.set(id, { resolve, reject, onEvent });
+      try {
+        this.transport.send({ v: PROTOCOL_VERSION, id, ...body });
+      } catch (error) {
+        this.pending.delete(id);
+        reject(error);
+      }
+    });
+    return { id, promise };
+  }
+
+  private receive(reply: Reply): void {
+    const pending = this.pending.get(reply.id);
+    if (!pending) return;
+    switch (reply.type) {
+      case 'reply':
+      case 'result':
+        this.pending.delete(reply.id);
+        return pending.resolve(reply.value);
+      case 'error':
+        this.pending.delete(reply.id);
+        return pending.reject(fromWireError(reply.error));
+      default: {
+        const { v: _v, id: _id, ...event } = reply;
+        pending.onEvent?.(event as JobEvent);
+      }
+    }
+  }
+}

@@ -1,0 +1,425 @@
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { z } from 'zod';
+import {
+  ArtifactStore,
+  type Artifact,
+  type ArtifactMeta,
+  type ArtifactRecipe,
+} from '../core/artifacts.ts';
+import { CancelledError, InputError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
+import type { ProgressEvent } from '../core/progress.ts';
+import { codeVersion } from '../core/version.ts';
+import type { JobDefinition, JobRecipe, RecipeContext } from './job.ts';
+import {
+  PROTOCOL_VERSION,
+  type ArtifactRef,
+  type FileContent,
+  type InputFile,
+  type JobEvent,
+  type JobPlan,
+  type JobResult,
+  type JobStatus,
+  type KernelInfo,
+} from './protocol.ts';
+import { JobQueue, type QueueTicket } from './queue.ts';
+import { runInWorker } from './worker.ts';
+
+/** How a kernel is set up. */
+export interface KernelOptions {
+  /** Where artifacts live; defaults to the store in FINEMED_HOME. */
+  store?: ArtifactStore;
+  /** Job types to register. */
+  jobs?: JobDefinition[];
+  /** Heavy jobs running at once (default 1). */
+  heavySlots?: number;
+  /** Light jobs running at once (default 2). */
+  lightSlots?: number;
+  /** How long a cancelled job may take to stop before its worker is terminated (default 3 s). */
+  cancelGraceMs?: number;
+  /** How long a job nobody watches any more keeps running, in case a re-run re-attaches (default 1 s). */
+  detachGraceMs?: number;
+  /** The folder relative paths are resolved against when a request names none. */
+  baseDir?: string;
+}
+
+/** One request's attachment to a job execution. */
+export interface JobSubscription {
+  /** Settles with the job's result, or its error (a `CancelledError` when stopped). */
+  readonly result: Promise<JobResult>;
+  /** Stops watching; `immediate` also stops the job at once for every watcher. */
+  detach(immediate?: boolean): void;
+}
+
+interface Watcher {
+  onEvent(event: JobEvent): void;
+  resolve(result: JobResult): void;
+  reject(error: unknown): void;
+}
+
+interface Prepared {
+  def: JobDefinition;
+  params: unknown;
+  recipe: ArtifactRecipe;
+  job: JobRecipe;
+  key: string;
+  base: string;
+}
+
+interface Execution {
+  id: string;
+  slot: string;
+  prepared: Prepared;
+  watchers: Set<Watcher>;
+  controller: AbortController;
+  ticket?: QueueTicket;
+  running: boolean;
+  lastProgress?: ProgressEvent;
+  detachTimer?: ReturnType<typeof setTimeout>;
+  done: Promise<void>;
+  markDone: () => void;
+}
+
+/**
+ * Runs jobs for any number of clients: validates and keys each request, reuses finished
+ * artifacts, shares one execution among every request for the same artifact, queues heavy
+ * work one at a time, and runs every job in its own worker thread.
+ */
+export class Kernel {
+  /** The artifact store every job writes into. */
+  readonly store: ArtifactStore;
+  private readonly defs = new Map<string, JobDefinition>();
+  private readonly executions = new Map<string, Execution>();
+  private readonly queue: JobQueue;
+  private readonly hashes = new Map<string, { stamp: string; file: InputFile }>();
+  private readonly cancelGraceMs: number;
+  private readonly detachGraceMs: number;
+  private readonly baseDir: string;
+  private nextId = 1;
+
+  constructor(options: KernelOptions = {}) {
+    this.store = options.store ?? new ArtifactStore();
+    this.queue = new JobQueue({
+      heavy: options.heavySlots ?? 1,
+      light: options.lightSlots ?? 2,
+    });
+    this.cancelGraceMs = options.cancelGraceMs ?? 3000;
+    this.detachGraceMs = options.detachGraceMs ?? 1000;
+    this.baseDir = options.baseDir ?? process.cwd();
+    for (const def of options.jobs ?? []) this.register(def);
+  }
+
+  /** Adds a job type. */
+  register(def: JobDefinition): void {
+    if (this.defs.has(def.name)) throw new Error(`job '${def.name}' is already registered`);
+    this.defs.set(def.name, def);
+  }
+
+  /** The kernel's version and job types. */
+  info(): KernelInfo {
+    return {
+      protocol: PROTOCOL_VERSION,
+      codeVersion: codeVersion(),
+      jobs: [...this.defs.values()].map(({ name, summary, weight, kind }) => ({
+        name,
+        summary,
+        weight,
+        kind,
+      })),
+    };
+  }
+
+  /** What running `job` with `params` would produce and cost, without running it. */
+  async plan(job: string, params: unknown, base?: string): Promise<JobPlan> {
+    const prepared = await this.prepare(job, params, base);
+    const cached = (await this.store.get(prepared.recipe.kind, prepared.key)) !== undefined;
+    return {
+      job,
+      artifact: { kind: prepared.recipe.kind, key: prepared.key },
+      cached,
+      estimate: cached
+        ? { seconds: 0, detail: 'already done' }
+        : prepared.def.estimate(prepared.params),
+      seed: prepared.job.seed,
+      files: prepared.job.files,
+    };
+  }
+
+  /**
+   * Runs `job` (or reuses its artifact, or joins an execution already making it) and reports
+   * each step to `onEvent`.
+   */
+  run(
+    job: string,
+    params: unknown,
+    options: { base?: string; onEvent?: (event: JobEvent) => void } = {},
+  ): JobSubscription {
+    let execution: Execution | undefined;
+    let detached = false;
+    let watcher!: Watcher;
+    const result = new Promise<JobResult>((resolve, reject) => {
+      watcher = { onEvent: options.onEvent ?? (() => undefined), resolve, reject };
+    });
+    // A detached caller stops listening; its rejection must not surface as unhandled.
+    result.catch(() => undefined);
+    void this.attach(job, params, options.base, watcher).then(
+      (attached) => {
+        execution = attached;
+        if (detached && attached) this.leave(attached, watcher, false);
+      },
+      (error) => watcher.reject(error),
+    );
+    return {
+      result,
+      detach: (immediate = false) => {
+        detached = true;
+        watcher.reject(new CancelledError('detached from the job'));
+        if (execution) this.leave(execution, watcher, immediate);
+      },
+    };
+  }
+
+  /** Stops an execution (by the id {@link status} lists) for every watcher; false if unknown. */
+  cancel(executionId: string): boolean {
+    const execution = [...this.executions.values()].find((e) => e.id === executionId);
+    if (!execution) return false;
+    this.stop(execution);
+    return true;
+  }
+
+  /** Reads a text file for a client, with its hash. */
+  async readFile(path: string, base?: string): Promise<FileContent> {
+    const full = this.resolvePath(path, base);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(full);
+    } catch (error) {
+      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+        file: full,
+      });
+    }
+    return { path: full, sha256: sha256(bytes), bytes: bytes.length, text: bytes.toString('utf8') };
+  }
+
+  /** A finished artifact's metadata, or null. */
+  async artifact(ref: ArtifactRef): Promise<ArtifactMeta | null> {
+    return (await this.store.get(ref.kind, ref.key))?.meta ?? null;
+  }
+
+  /** Every queued or running execution. */
+  status(): JobStatus[] {
+    return [...this.executions.values()].map((e) => ({
+      id: e.id,
+      job: e.prepared.def.name,
+      artifact: { kind: e.prepared.recipe.kind, key: e.prepared.key },
+      state: e.running ? 'running' : 'queued',
+      ...(e.lastProgress ? { progress: e.lastProgress } : {}),
+      subscribers: e.watchers.size,
+    }));
+  }
+
+  /** Stops every execution and waits for their workers to end. */
+  async close(): Promise<void> {
+    const executions = [...this.executions.values()];
+    for (const execution of executions) this.stop(execution);
+    await Promise.all(executions.map((e) => e.done));
+  }
+
+  private resolvePath(path: string, base?: string): string {
+    return isAbsolute(path) ? path : resolve(base ?? this.baseDir, path);
+  }
+
+  private async prepare(job: string, params: unknown, base?: string): Promise<Prepared> {
+    const def = this.defs.get(job);
+    if (!def) {
+      const known = [...this.defs.keys()].join(', ') || 'none';
+      throw new InputError(`unknown job '${job}' (this kernel runs: ${known})`, { field: 'job' });
+    }
+    const parsed = def.params.safeParse(params);
+    if (!parsed.success) throw paramsError(job, parsed.error);
+    const folder = base ?? this.baseDir;
+    const ctx: RecipeContext = {
+      resolvePath: (path) => this.resolvePath(path, folder),
+      inputFile: (path) => this.inputFile(this.resolvePath(path, folder)),
+    };
+    const recipeOfJob = await def.recipe(parsed.data, ctx);
+    const recipe: ArtifactRecipe = {
+      kind: def.kind,
+      inputs: recipeOfJob.inputs,
+      config: { job: def.name, ...asObject(recipeOfJob.config) },
+      seed: recipeOfJob.seed,
+    };
+    return {
+      def,
+      params: parsed.data,
+      recipe,
+      job: recipeOfJob,
+      key: this.store.key(recipe),
+      base: folder,
+    };
+  }
+
+  private async inputFile(path: string): Promise<InputFile> {
+    let info;
+    try {
+      info = await stat(path);
+    } catch (error) {
+      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+        file: path,
+      });
+    }
+    const stamp = `${info.size}:${info.mtimeMs}`;
+    const cached = this.hashes.get(path);
+    if (cached?.stamp === stamp) return cached.file;
+    const file = { path, sha256: sha256(await readFile(path)), bytes: info.size };
+    this.hashes.set(path, { stamp, file });
+    return file;
+  }
+
+  private async attach(
+    job: string,
+    params: unknown,
+    base: string | undefined,
+    watcher: Watcher,
+  ): Promise<Execution | undefined> {
+    const prepared = await this.prepare(job, params, base);
+    const slot = `${prepared.recipe.kind}/${prepared.key}`;
+    const joined = this.join(slot, watcher);
+    if (joined) return joined;
+    const existing = await this.store.get(prepared.recipe.kind, prepared.key);
+    if (existing) {
+      watcher.resolve(toResult(prepared, existing, true));
+      return undefined;
+    }
+    // Another request may have started the same artifact while we looked in the store.
+    return this.join(slot, watcher) ?? this.launch(slot, prepared, watcher);
+  }
+
+  private join(slot: string, watcher: Watcher): Execution | undefined {
+    const execution = this.executions.get(slot);
+    if (!execution) return undefined;
+    clearTimeout(execution.detachTimer);
+    execution.watchers.add(watcher);
+    if (execution.running) {
+      watcher.onEvent({ type: 'started' });
+      if (execution.lastProgress)
+        watcher.onEvent({ type: 'progress', event: execution.lastProgress });
+    } else {
+      watcher.onEvent({ type: 'queued', position: execution.ticket?.position() ?? 0 });
+    }
+    return execution;
+  }
+
+  private launch(slot: string, prepared: Prepared, watcher: Watcher): Execution {
+    let markDone!: () => void;
+    const done = new Promise<void>((resolve) => (markDone = resolve));
+    const execution: Execution = {
+      id: `x${this.nextId++}`,
+      slot,
+      prepared,
+      watchers: new Set([watcher]),
+      controller: new AbortController(),
+      running: false,
+      done,
+      markDone,
+    };
+    this.executions.set(slot, execution);
+    execution.ticket = this.queue.enqueue(prepared.def.weight, () =>
+      this.execute(execution).finally(markDone),
+    );
+    if (!execution.ticket.started) {
+      this.broadcast(execution, { type: 'queued', position: execution.ticket.position() });
+    }
+    return execution;
+  }
+
+  private async execute(execution: Execution): Promise<void> {
+    const { prepared } = execution;
+    execution.running = true;
+    this.broadcast(execution, { type: 'started' });
+    try {
+      const artifact = await this.store.getOrCreate(prepared.recipe, (dir) =>
+        runInWorker(
+          {
+            module: prepared.def.module,
+            exportName: prepared.def.exportName ?? 'run',
+            params: prepared.params,
+            dir,
+            seed: prepared.job.seed,
+            storeRoot: this.store.root,
+            base: prepared.base,
+          },
+          {
+            signal: execution.controller.signal,
+            graceMs: this.cancelGraceMs,
+            onProgress: (event) => {
+              execution.lastProgress = event;
+              this.broadcast(execution, { type: 'progress', event });
+            },
+          },
+        ),
+      );
+      this.settle(execution, (w) => w.resolve(toResult(prepared, artifact, artifact.reused)));
+    } catch (error) {
+      this.settle(execution, (w) => w.reject(error));
+    }
+  }
+
+  private broadcast(execution: Execution, event: JobEvent): void {
+    for (const watcher of execution.watchers) watcher.onEvent(event);
+  }
+
+  private settle(execution: Execution, outcome: (watcher: Watcher) => void): void {
+    clearTimeout(execution.detachTimer);
+    this.executions.delete(execution.slot);
+    for (const watcher of execution.watchers) outcome(watcher);
+    execution.watchers.clear();
+  }
+
+  private leave(execution: Execution, watcher: Watcher, immediate: boolean): void {
+    execution.watchers.delete(watcher);
+    if (immediate) this.stop(execution);
+    else if (execution.watchers.size === 0) {
+      clearTimeout(execution.detachTimer);
+      execution.detachTimer = setTimeout(() => {
+        if (execution.watchers.size === 0) this.stop(execution);
+      }, this.detachGraceMs);
+    }
+  }
+
+  private stop(execution: Execution): void {
+    if (execution.ticket?.cancel()) {
+      this.settle(execution, (w) =>
+        w.reject(new CancelledError('job cancelled before it started')),
+      );
+      execution.markDone();
+    } else {
+      execution.controller.abort(new CancelledError('job cancelled'));
+    }
+  }
+}
+
+function toResult(prepared: Prepared, artifact: Artifact, reused: boolean): JobResult {
+  return {
+    job: prepared.def.name,
+    artifact: { kind: artifact.meta.kind, key: artifact.meta.key },
+    reused,
+    summary: artifact.meta.summary ?? null,
+    files: artifact.meta.files,
+    seed: prepared.job.seed,
+    inputs: prepared.job.files,
+  };
+}
+
+function asObject(config: unknown): Record<string, unknown> {
+  return config && typeof config === 'object' && !Array.isArray(config)
+    ? (config as Record<string, unknown>)
+    : { value: config };
+}
+
+function paramsError(job: string, error: z.ZodError): InputError {
+  const issue = error.issues[0];
+  const field = ['params', ...issue.path.map(String)].join('.');
+  return new InputError(`${job}: ${issue.message}`, { field });
+}
