@@ -75,7 +75,9 @@ describe.each(transports)('the kernel protocol over %s', (_name, connect) => {
     const events: JobEvent[] = [];
     const result = await client.run('test.steps', params, { onEvent: (e) => events.push(e) })
       .result;
-    expect(events.map((e) => e.type)).toEqual(['started', 'progress', 'progress', 'progress']);
+    // A job cancelled by an earlier test may still hold the heavy slot for a moment.
+    const steps = events.filter((e) => e.type !== 'queued').map((e) => e.type);
+    expect(steps).toEqual(['started', 'progress', 'progress', 'progress']);
     expect(result.artifact).toEqual(plan.artifact);
     expect(result.summary).toMatchObject({ steps: 3 });
     expect((await client.plan('test.steps', params)).cached).toBe(true);
