@@ -1,0 +1,179 @@
+import type { Rng } from '../core/rng.ts';
+import { numel } from './dims.ts';
+import type { Graph } from './graph.ts';
+import { OrtTensorClass, type OrtTensor } from './session.ts';
+
+/** A parameter to lay out in a {@link ParamSet}. */
+export interface ParamSpec {
+  /** Unique name, e.g. `model.embed_tokens.weight`. */
+  name: string;
+  /** Static shape. */
+  shape: readonly number[];
+  /** Whether optimizers update it (default true). */
+  trainable?: boolean;
+}
+
+/** Where one parameter lives in the arena. */
+export interface ParamEntry {
+  /** Parameter name. */
+  readonly name: string;
+  /** Static shape. */
+  readonly shape: readonly number[];
+  /** Element count. */
+  readonly size: number;
+  /** First element's index in the arena. */
+  readonly offset: number;
+  /** Whether optimizers update it. */
+  trainable: boolean;
+}
+
+/** Offsets are multiples of 16 floats (64 bytes): cache-line and SIMD aligned. */
+const ALIGN = 16;
+
+/**
+ * Named float32 tensors in one flat arena, each a view. One arena makes whole-model copies,
+ * snapshots and optimizer sweeps single passes, and feeds ORT without copying. Gradients and
+ * optimizer moments use arenas with the same layout ({@link ParamSet.zerosLike}).
+ */
+export class ParamSet {
+  /** Entries in layout order. */
+  readonly entries: readonly ParamEntry[];
+  /** The arena (alignment gaps between parameters stay zero). */
+  readonly data: Float32Array;
+  private readonly byName = new Map<string, ParamEntry>();
+  private readonly views = new Map<string, Float32Array>();
+  private readonly tensors = new Map<string, OrtTensor>();
+
+  /** Lays out `specs` in order; `data` (an arena of the right length) is adopted if given. */
+  constructor(specs: readonly ParamSpec[], data?: Float32Array) {
+    let offset = 0;
+    const entries: ParamEntry[] = [];
+    for (const s of specs) {
+      if (this.byName.has(s.name)) throw new Error(`ParamSet: duplicate parameter '${s.name}'`);
+      const entry = {
+        name: s.name,
+        shape: [...s.shape],
+        size: numel(s.shape),
+        offset,
+        trainable: s.trainable ?? true,
+      };
+      entries.push(entry);
+      this.byName.set(s.name, entry);
+      offset += Math.ceil(entry.size / ALIGN) * ALIGN;
+    }
+    this.entries = entries;
+    if (data && data.length !== offset)
+      throw new Error(`ParamSet: arena has ${data.length} floats, layout needs ${offset}`);
+    this.data = data ?? new Float32Array(offset);
+  }
+
+  /** A set laid out for a graph's declared parameters, with their trainable flags. */
+  static fromGraph(graph: Graph): ParamSet {
+    return new ParamSet(
+      graph.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
+    );
+  }
+
+  /** A zero-filled set with the same layout (gradients, optimizer moments). */
+  static zerosLike(other: ParamSet): ParamSet {
+    return new ParamSet(other.entries);
+  }
+
+  /** Total parameter count (without alignment gaps). */
+  get count(): number {
+    return this.entries.reduce((s, e) => s + e.size, 0);
+  }
+
+  /** Trainable parameter count. */
+  get trainableCount(): number {
+    return this.entries.reduce((s, e) => s + (e.trainable ? e.size : 0), 0);
+  }
+
+  /** Whether a parameter of this name exists. */
+  has(name: string): boolean {
+    return this.byName.has(name);
+  }
+
+  /** The entry for `name`, or throws. */
+  entry(name: string): ParamEntry {
+    const e = this.byName.get(name);
+    if (!e) throw new Error(`ParamSet: no parameter '${name}'`);
+    return e;
+  }
+
+  /** A Float32Array view of one parameter (writes go straight into the arena). */
+  view(name: string): Float32Array {
+    let v = this.views.get(name);
+    if (!v) {
+      const e = this.entry(name);
+      v = this.data.subarray(e.offset, e.offset + e.size);
+      this.views.set(name, v);
+    }
+    return v;
+  }
+
+  /** An ORT tensor over one parameter's view (no copy; reused between calls). */
+  tensor(name: string): OrtTensor {
+    let t = this.tensors.get(name);
+    if (!t) {
+      t = new OrtTensorClass('float32', this.view(name), this.entry(name).shape as number[]);
+      this.tensors.set(name, t);
+    }
+    return t;
+  }
+
+  /** ORT feeds for every parameter (or those named). */
+  feeds(names: readonly string[] = this.entries.map((e) => e.name)): Record<string, OrtTensor> {
+    return Object.fromEntries(names.map((n) => [n, this.tensor(n)]));
+  }
+
+  /** Sets the trainable flag of the parameters `select` accepts. */
+  setTrainable(select: (entry: ParamEntry) => boolean, trainable: boolean): void {
+    for (const e of this.entries) if (select(e)) e.trainable = trainable;
+  }
+
+  /** Arena index ranges `[start, end)` covering the trainable parameters, adjacent ones merged. */
+  trainableRanges(): [number, number][] {
+    const ranges: [number, number][] = [];
+    this.entries.forEach((e, i) => {
+      if (!e.trainable) return;
+      const end = i + 1 < this.entries.length ? this.entries[i + 1].offset : this.data.length;
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] === e.offset) last[1] = end;
+      else ranges.push([e.offset, end]);
+    });
+    return ranges;
+  }
+
+  /** A copy of the whole arena (one memcpy). */
+  snapshot(): Float32Array {
+    return this.data.slice();
+  }
+
+  /** Restores a {@link snapshot} bit-exactly (one memcpy). */
+  restore(snapshot: Float32Array): void {
+    if (snapshot.length !== this.data.length)
+      throw new Error('ParamSet.restore: snapshot has a different layout');
+    this.data.set(snapshot);
+  }
+
+  /** Copies the values of every parameter `other` also has (by name). */
+  copyFrom(other: ParamSet): void {
+    for (const e of this.entries) if (other.has(e.name)) this.view(e.name).set(other.view(e.name));
+  }
+
+  /** Fills one parameter with a constant. */
+  fill(name: string, value: number): void {
+    this.view(name).fill(value);
+  }
+
+  /** Fills one parameter with normal draws (mean 0). */
+  fillNormal(name: string, rng: Rng, std: number): void {
+    rng.fillNormal(this.view(name), std);
+  }
+
+  /** Zeroes the arena. */
+  zero(): void {
+    this.data.fill(0);
+  }
+}

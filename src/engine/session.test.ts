@@ -1,0 +1,93 @@
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Graph } from './graph.ts';
+import { mul } from './ops-math.ts';
+import { matmul } from './ops-nn.ts';
+import { ParamSet } from './params.ts';
+import {
+  cachedSessionCount,
+  cudaInstalled,
+  CudaUnavailableError,
+  OrtTensorClass,
+  Session,
+} from './session.ts';
+import { feed } from './testing.ts';
+
+function scaleGraph(factor: number): Graph {
+  const g = new Graph();
+  g.output(mul(g.input('x', 'float32', [2]), factor), 'y');
+  return g;
+}
+
+describe('Session', () => {
+  it('create(graph) compiles once per graph signature and reuses the cache', async () => {
+    const first = await Session.create(scaleGraph(3), { threads: 1 });
+    const again = await Session.create(scaleGraph(3), { threads: 1 });
+    const other = await Session.create(scaleGraph(4), { threads: 1 });
+    expect(first.cached).toBe(false);
+    expect(again.cached).toBe(true);
+    expect(again.modelHash).toBe(first.modelHash);
+    expect(other.modelHash).not.toBe(first.modelHash);
+    const before = cachedSessionCount();
+    await first.dispose();
+    expect(cachedSessionCount()).toBe(before);
+    await again.dispose();
+    expect(cachedSessionCount()).toBe(before - 1);
+    await other.dispose();
+  });
+
+  it.skipIf(cudaInstalled())(
+    "create(graph, {provider: 'cuda'}) explains how to install CUDA, or falls back when allowed",
+    async () => {
+      await expect(Session.create(scaleGraph(5), { provider: 'cuda' })).rejects.toThrow(
+        CudaUnavailableError,
+      );
+      await expect(Session.create(scaleGraph(5), { provider: 'cuda' })).rejects.toThrow(
+        'npx finemed install-cuda',
+      );
+      const s = await Session.create(scaleGraph(5), { provider: 'cuda', allowCpuFallback: true });
+      expect(s.provider).toBe('cpu');
+      const out = await s.run({ x: feed('float32', [1, 2], [2]) });
+      expect(Array.from(out.y.data as Float32Array)).toEqual([5, 10]);
+      await s.dispose();
+    },
+  );
+
+  it('run(feeds, {name: tensor}) writes outputs into pre-allocated views of an arena', async () => {
+    const g = new Graph();
+    const w = g.param('w', [2, 2]);
+    g.output(matmul(w, w), 'sq');
+    const params = ParamSet.fromGraph(g);
+    params.view('w').set([1, 2, 3, 4]);
+    const arena = ParamSet.zerosLike(params);
+    const target = new OrtTensorClass('float32', arena.view('w'), [2, 2]);
+    const s = await Session.create(g, { threads: 1 });
+    await s.run(params.feeds(), { sq: target });
+    expect(Array.from(arena.view('w'))).toEqual([7, 10, 15, 22]);
+    await s.dispose();
+  });
+
+  it('works inside a worker thread', async () => {
+    const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+    const code = `
+      const { parentPort, workerData } = require('node:worker_threads');
+      (async () => {
+        const { register } = await import('tsx/esm/api');
+        register();
+        const e = await import(workerData.index);
+        const g = new e.Graph();
+        g.output(e.mul(g.input('x', 'float32', [3]), 2), 'y');
+        const s = await e.Session.create(g, { threads: 1 });
+        const out = await s.run({ x: new e.OrtTensorClass('float32', new Float32Array([1, 2, 3]), [3]) });
+        parentPort.postMessage(Array.from(out.y.data));
+      })().catch((err) => parentPort.postMessage(String(err)));`;
+    const worker = new Worker(code, { eval: true, workerData: { index } });
+    const result = await new Promise((resolve, reject) => {
+      worker.once('message', resolve);
+      worker.once('error', reject);
+    });
+    await worker.terminate();
+    expect(result).toEqual([2, 4, 6]);
+  });
+});
