@@ -1,5 +1,6 @@
 import type { Command } from './command.ts';
 import { artifactsCommand } from './artifacts.ts';
+import { compareCommand } from './compare.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
-export const commands: Command[] = [artifactsCommand];
+export const commands: Command[] = [artifactsCommand, compareCommand];

@@ -1,0 +1,125 @@
+import { basename } from 'node:path';
+import { JSDOM } from 'jsdom';
+import { ArtifactStore } from '../core/artifacts.ts';
+import { writeFileAtomic } from '../core/atomic.ts';
+import { UsageError } from '../core/errors.ts';
+import { finemedHome } from '../core/home.ts';
+import { compareStages, ladderData, type StageRow } from '../eval/compare.ts';
+import { ladderSvg } from '../eval/ladder.ts';
+import { readEvalResult } from '../eval/results.ts';
+import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+
+const f3 = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' : v.toFixed(3));
+const signed = (v: number | null): string =>
+  v === null ? '-' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
+
+function stageLines(rows: StageRow[]): string[] {
+  const header = ['stage', 'n', 'acc', '95% CI', 'delta', 'delta 95% CI', 'b', 'c', 'McNemar p'];
+  const cells = rows.map((r) => [
+    r.label,
+    String(r.n),
+    f3(r.acc),
+    `[${f3(r.lo)}, ${f3(r.hi)}]`,
+    signed(r.delta),
+    r.delta === null ? '-' : `[${signed(r.deltaLo)}, ${signed(r.deltaHi)}]`,
+    String(r.b ?? '-'),
+    String(r.c ?? '-'),
+    r.p === null ? '-' : r.p < 0.0001 ? r.p.toExponential(2) : r.p.toFixed(4),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
+  const line = (row: string[]): string =>
+    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
+  return [line(header), ...cells.map(line)];
+}
+
+/** `finemed compare`: paired statistics between saved evaluation results. */
+export const compareCommand: Command = {
+  name: 'compare',
+  summary: 'Compare saved evaluation results item by item (paired bootstrap, McNemar)',
+  positionals: ['RESULT_A', 'RESULT_B'],
+  details: [
+    'A RESULT is a folder holding summary.json and items.jsonl (an eval artifact or an',
+    '`finemed eval --out` folder) or an eval artifact key. B is compared with A on the items both',
+    'scored: accuracy difference B - A with a paired-bootstrap 95% interval, the discordant',
+    "counts b (A right, B wrong) and c (A wrong, B right), and McNemar's exact p-value.",
+    'With --then, further results extend the chain (base -> SFT -> DPO -> ...), each compared',
+    'with the one before it; --svg writes the gain-ladder chart.',
+  ].join('\n'),
+  flags: {
+    then: {
+      type: 'string',
+      value: 'RESULT',
+      multiple: true,
+      description: 'A further stage after RESULT_B (repeatable)',
+    },
+    labels: { type: 'string', value: 'A,B,...', description: 'Stage names, comma-separated' },
+    seed: { type: 'string', value: 'N', description: 'Bootstrap seed', default: '0' },
+    resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
+    svg: { type: 'string', value: 'FILE', description: 'Write the gain-ladder chart as SVG' },
+    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  },
+  async run(ctx) {
+    const then = (ctx.flags.then as string[] | undefined) ?? [];
+    const paths = [...ctx.args, ...then];
+    const labelFlag = stringFlag(ctx, 'labels');
+    const labels = labelFlag
+      ? labelFlag.split(',').map((l) => l.trim())
+      : paths.map((p) => basename(p));
+    if (labels.length !== paths.length) {
+      throw new UsageError(
+        `--labels names ${labels.length} stages but ${paths.length} results were given`,
+      );
+    }
+    const seed = intFlag(ctx, 'seed') ?? 0;
+    const resamples = intFlag(ctx, 'resamples', { min: 100 }) ?? 2000;
+    const store = new ArtifactStore(finemedHome());
+    const results = await Promise.all(paths.map((p) => readEvalResult(p, store)));
+    const first = results[0].summary;
+    for (const [i, { summary }] of results.entries()) {
+      if (summary.bench !== first.bench || summary.format !== first.format) {
+        ctx.stderr.write(
+          `finemed: warning: ${labels[i]} was scored on ${summary.bench} (${summary.format}), ${labels[0]} on ${first.bench} (${first.format})\n`,
+        );
+      }
+    }
+    const rows = compareStages(
+      results.map((r, i) => ({ label: labels[i], records: r.records })),
+      { seed, resamples },
+    );
+    const svgPath = stringFlag(ctx, 'svg');
+    if (svgPath) {
+      const { document } = new JSDOM('').window;
+      await writeFileAtomic(svgPath, ladderSvg(ladderData(rows), { document }).outerHTML + '\n');
+    }
+    const pair = rows[1];
+    const onlyA = results[0].records.length - (pair.paired ?? 0);
+    const onlyB = results[1].records.length - (pair.paired ?? 0);
+    if (onlyA > 0 || onlyB > 0) {
+      ctx.stderr.write(
+        `finemed: note: ${onlyA} item(s) only in ${labels[0]}, ${onlyB} only in ${labels[1]}; the paired statistics use the ${pair.paired} shared\n`,
+      );
+    }
+    if (boolFlag(ctx, 'json')) {
+      ctx.stdout.write(
+        JSON.stringify({
+          n_paired: pair.paired,
+          accuracy_a: rows[0].acc,
+          accuracy_b: pair.acc,
+          delta: pair.delta,
+          ci95: [pair.deltaLo, pair.deltaHi],
+          b: pair.b,
+          c: pair.c,
+          p_mcnemar: pair.p,
+          only_a: onlyA,
+          only_b: onlyB,
+          seed,
+          resamples,
+          stages: rows,
+          ...(svgPath ? { svg: svgPath } : {}),
+        }) + '\n',
+      );
+      return;
+    }
+    ctx.stdout.write(stageLines(rows).join('\n') + '\n');
+  },
+};
