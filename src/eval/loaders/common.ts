@@ -108,6 +108,38 @@ export function jsonRecords(file: string, text: string): JsonRecord[] {
   return records;
 }
 
+/**
+ * Turns JSON records into items with `build`, which reads one record object and throws a
+ * {@link BadRecord} for what is wrong with it; unparseable lines and non-objects are bad too.
+ */
+export function collectJsonItems(
+  format: BenchFormat,
+  file: string,
+  records: readonly JsonRecord[],
+  skipBadRows: boolean | undefined,
+  build: (record: Record<string, unknown>, source: ItemSource) => EvalItem,
+): LoadedBench {
+  const collector = new ItemCollector(format, file, skipBadRows);
+  for (const { source, value, error } of records) {
+    collector.add(source, () => {
+      if (error) throw new BadRecord(error);
+      return build(asObject(value), source);
+    });
+  }
+  return collector.result();
+}
+
+/** Reads a JSON Lines or JSON array file and builds its items (see {@link collectJsonItems}). */
+export async function loadJsonItems(
+  format: BenchFormat,
+  file: string,
+  opts: LoadOptions,
+  build: (record: Record<string, unknown>, source: ItemSource) => EvalItem,
+): Promise<LoadedBench> {
+  const records = jsonRecords(file, await readBenchText(file));
+  return collectJsonItems(format, file, records, opts.skipBadRows, build);
+}
+
 /** Parses a whole-file JSON document, naming the file when it does not parse. */
 export function parseWhole(file: string, text: string): unknown {
   try {

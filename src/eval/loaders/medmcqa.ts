@@ -2,8 +2,7 @@ import { InputError } from '../../core/errors.ts';
 import type { LoadedBench } from '../types.ts';
 import {
   BadRecord,
-  ItemCollector,
-  asObject,
+  collectJsonItems,
   checkOptions,
   jsonRecords,
   optionalString,
@@ -26,41 +25,35 @@ export async function loadMedMCQA(file: string, opts: LoadOptions = {}): Promise
   const records = jsonRecords(file, await readBenchText(file));
   const base =
     opts.copBase === 0 || opts.copBase === 1 ? opts.copBase : inferCopBase(file, records);
-  const collector = new ItemCollector('medmcqa', file, opts.skipBadRows);
-  for (const { source, value, error } of records) {
-    collector.add(source, () => {
-      if (error) throw new BadRecord(error);
-      const record = asObject(value);
-      const options = checkOptions(
-        OPTION_FIELDS.map((field) => {
-          if (record[field] === undefined || record[field] === null) {
-            throw new BadRecord('missing', field);
-          }
-          return record[field];
-        }),
-        'options',
-        4,
-        4,
+  return collectJsonItems('medmcqa', file, records, opts.skipBadRows, (record, source) => {
+    const options = checkOptions(
+      OPTION_FIELDS.map((field) => {
+        if (record[field] === undefined || record[field] === null) {
+          throw new BadRecord('missing', field);
+        }
+        return record[field];
+      }),
+      'options',
+      4,
+      4,
+    );
+    const cop = copValue(record.cop);
+    if (cop === undefined || cop < base || cop > base + 3) {
+      throw new BadRecord(
+        `expected ${base}-${base + 3} (${base}-based), got ${JSON.stringify(record.cop)}`,
+        'cop',
       );
-      const cop = copValue(record.cop);
-      if (cop === undefined || cop < base || cop > base + 3) {
-        throw new BadRecord(
-          `expected ${base}-${base + 3} (${base}-based), got ${JSON.stringify(record.cop)}`,
-          'cop',
-        );
-      }
-      return {
-        id: optionalString(record, 'id') ?? placeId(source),
-        question: stringField(record, 'question'),
-        options,
-        answerIndex: cop - base,
-        subject: optionalString(record, 'subject_name'),
-        explanation: optionalString(record, 'exp'),
-        source,
-      };
-    });
-  }
-  return collector.result();
+    }
+    return {
+      id: optionalString(record, 'id') ?? placeId(source),
+      question: stringField(record, 'question'),
+      options,
+      answerIndex: cop - base,
+      subject: optionalString(record, 'subject_name'),
+      explanation: optionalString(record, 'exp'),
+      source,
+    };
+  });
 }
 
 function copValue(raw: unknown): number | undefined {

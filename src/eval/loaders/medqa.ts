@@ -1,15 +1,12 @@
 import type { LoadedBench } from '../types.ts';
 import {
   BadRecord,
-  ItemCollector,
-  asObject,
+  loadJsonItems,
   checkOptions,
-  jsonRecords,
   letterIndex,
   optionLetter,
   optionalString,
   placeId,
-  readBenchText,
   stringField,
   type LoadOptions,
 } from './common.ts';
@@ -21,41 +18,35 @@ import {
  * line (`L12`).
  */
 export async function loadMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
-  const collector = new ItemCollector('medqa', file, opts.skipBadRows);
-  for (const { source, value, error } of jsonRecords(file, await readBenchText(file))) {
-    collector.add(source, () => {
-      if (error) throw new BadRecord(error);
-      const record = asObject(value);
-      const question = stringField(record, 'question');
-      const rawOptions = record.options;
-      if (rawOptions === null || typeof rawOptions !== 'object') {
-        throw new BadRecord('expected an object of lettered options', 'options');
+  return loadJsonItems('medqa', file, opts, (record, source) => {
+    const question = stringField(record, 'question');
+    const rawOptions = record.options;
+    if (rawOptions === null || typeof rawOptions !== 'object') {
+      throw new BadRecord('expected an object of lettered options', 'options');
+    }
+    const entries = Array.isArray(rawOptions)
+      ? rawOptions.map((text, i) => [optionLetter(i), text] as const)
+      : Object.entries(rawOptions).sort(([a], [b]) => a.localeCompare(b));
+    entries.forEach(([letter], i) => {
+      if (letter !== optionLetter(i)) {
+        throw new BadRecord(`option keys must run A, B, ...; found '${letter}'`, 'options');
       }
-      const entries = Array.isArray(rawOptions)
-        ? rawOptions.map((text, i) => [optionLetter(i), text] as const)
-        : Object.entries(rawOptions).sort(([a], [b]) => a.localeCompare(b));
-      entries.forEach(([letter], i) => {
-        if (letter !== optionLetter(i)) {
-          throw new BadRecord(`option keys must run A, B, ...; found '${letter}'`, 'options');
-        }
-      });
-      const options = checkOptions(
-        entries.map(([, text]) => text),
-        'options',
-        2,
-        26,
-      );
-      return {
-        id: optionalString(record, 'id') ?? placeId(source),
-        question,
-        options,
-        answerIndex: answerOf(record, options),
-        subject: optionalString(record, 'meta_info'),
-        source,
-      };
     });
-  }
-  return collector.result();
+    const options = checkOptions(
+      entries.map(([, text]) => text),
+      'options',
+      2,
+      26,
+    );
+    return {
+      id: optionalString(record, 'id') ?? placeId(source),
+      question,
+      options,
+      answerIndex: answerOf(record, options),
+      subject: optionalString(record, 'meta_info'),
+      source,
+    };
+  });
 }
 
 function answerOf(record: Record<string, unknown>, options: string[]): number {

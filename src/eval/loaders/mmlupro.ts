@@ -1,15 +1,12 @@
 import type { LoadedBench } from '../types.ts';
 import {
   BadRecord,
-  ItemCollector,
-  asObject,
+  loadJsonItems,
   checkOptions,
-  jsonRecords,
   letterIndex,
   optionLetter,
   optionalString,
   placeId,
-  readBenchText,
   stringField,
   type LoadOptions,
 } from './common.ts';
@@ -21,25 +18,19 @@ import {
  * (`ori_mmlu-anatomy` -> `anatomy`), else `category`.
  */
 export async function loadMMLUPro(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
-  const collector = new ItemCollector('mmlupro', file, opts.skipBadRows);
-  for (const { source, value, error } of jsonRecords(file, await readBenchText(file))) {
-    collector.add(source, () => {
-      if (error) throw new BadRecord(error);
-      const record = asObject(value);
-      if (!Array.isArray(record.options)) throw new BadRecord('expected an array', 'options');
-      const options = checkOptions(record.options, 'options', 3, 10);
-      return {
-        id: idOf(record.question_id) ?? placeId(source),
-        question: stringField(record, 'question'),
-        options,
-        answerIndex: answerOf(record, options.length),
-        subject: subjectOf(record),
-        explanation: optionalString(record, 'cot_content'),
-        source,
-      };
-    });
-  }
-  return collector.result();
+  return loadJsonItems('mmlupro', file, opts, (record, source) => {
+    if (!Array.isArray(record.options)) throw new BadRecord('expected an array', 'options');
+    const options = checkOptions(record.options, 'options', 3, 10);
+    return {
+      id: idOf(record.question_id) ?? placeId(source),
+      question: stringField(record, 'question'),
+      options,
+      answerIndex: answerOf(record, options.length),
+      subject: subjectOf(record),
+      explanation: optionalString(record, 'cot_content'),
+      source,
+    };
+  });
 }
 
 function idOf(raw: unknown): string | undefined {
