@@ -1,0 +1,265 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancelledError, InputError } from '../core/errors.ts';
+import type { ParamSet, SessionOptions } from '../engine/index.ts';
+import { readCheckpoint, writeCheckpoint, type SaveOptions } from './checkpoint.ts';
+import type { ModelConfig } from './config.ts';
+import type { DecoderOptions, LoraGraphSpec } from './decoder.ts';
+import { floatData, int64Matrix, intData } from './feeds.ts';
+import {
+  generateBatch,
+  generateTokens,
+  type BatchGeneration,
+  type GenerateOptions,
+  type GenerationResult,
+} from './generation.ts';
+import { GraphCache, type CompiledGraph, type GraphKind } from './graphs.ts';
+import type { LoraConfig } from './lora-io.ts';
+import { TextTokenizer } from './tokenizer.ts';
+
+/** A prompt and a continuation whose log-probability is wanted. */
+export interface ScoredSequence {
+  /** Context token ids (at least one). */
+  prompt: number[];
+  /** Continuation token ids (at least one). */
+  completion: number[];
+}
+
+/** The log-probability of one continuation. */
+export interface SequenceLogprob {
+  /** Sum of the continuation tokens' natural-log probabilities. */
+  sum: number;
+  /** Number of continuation tokens. */
+  count: number;
+  /** Each continuation token's log-probability. */
+  tokens: number[];
+  /** Whether greedy decoding from the prompt would produce exactly the continuation. */
+  greedy: boolean;
+}
+
+/** Options for loading a model. */
+export interface LoadModelOptions {
+  /** ONNX Runtime session settings (threads, execution provider). */
+  session?: SessionOptions;
+}
+
+/** LoRA adapters attached to a model (see lora.ts). */
+export interface AttachedLora {
+  /** The adapter's hyper-parameters. */
+  config: LoraConfig;
+  /** What the graphs add. */
+  spec: LoraGraphSpec;
+}
+
+/** Logits-row budget of one scoring batch (floats): keeps memory bounded for large vocabularies. */
+const SCORE_BUDGET = 32 * 1024 * 1024;
+
+/**
+ * A Llama/Qwen2 causal language model: configuration, tokenizer, parameters in one arena
+ * (Hugging Face names), and ONNX Runtime graphs for logits, scoring and generation.
+ */
+export class CausalLM {
+  /** Attached LoRA adapters, if any (base weights are then frozen). */
+  lora?: AttachedLora;
+  private readonly graphs: GraphCache;
+
+  constructor(
+    /** The validated configuration. */
+    readonly config: ModelConfig,
+    /** Every parameter, by Hugging Face name (replaced when LoRA adapters are attached). */
+    public params: ParamSet,
+    /** The tokenizer, when the folder has one. */
+    readonly tokenizer?: TextTokenizer,
+    /** The `config.json` the model was loaded from (unknown fields are saved back). */
+    readonly rawConfig: Record<string, unknown> = {},
+    sessionOptions: SessionOptions = {},
+  ) {
+    this.graphs = new GraphCache(config, () => this.decoderOptions(), sessionOptions);
+  }
+
+  /** Loads a Hugging Face model folder (config.json, safetensors weights, optional tokenizer). */
+  static async load(dir: string, options: LoadModelOptions = {}): Promise<CausalLM> {
+    const { config, rawConfig, params } = await readCheckpoint(dir);
+    const tokenizer = existsSync(join(dir, 'tokenizer.json'))
+      ? await TextTokenizer.load(dir)
+      : undefined;
+    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+      throw new InputError(
+        `the tokenizer has ${tokenizer.vocabSize} tokens but the model only ${config.vocabSize} embedding rows`,
+        { file: join(dir, 'config.json'), field: 'vocab_size' },
+      );
+    }
+    return new CausalLM(config, params, tokenizer, rawConfig, options.session);
+  }
+
+  /** Writes the model as a Hugging Face folder (config, weights, tokenizer); LoRA adapters are not included. */
+  async save(dir: string, options: Omit<SaveOptions, 'rawConfig'> = {}): Promise<void> {
+    await writeCheckpoint(dir, this.config, this.params, { ...options, rawConfig: this.rawConfig });
+    await this.tokenizer?.save(dir);
+  }
+
+  /** How the training layer must build this model's forward so it matches the parameters (frozen base with LoRA). */
+  decoderOptions(): DecoderOptions {
+    return this.lora ? { trainableBase: false, lora: this.lora.spec } : { trainableBase: true };
+  }
+
+  /** The compiled graph of a kind (compiled on first use). */
+  compiled(kind: GraphKind): Promise<CompiledGraph> {
+    return this.graphs.get(kind);
+  }
+
+  /** Drops compiled graphs (needed after the parameter layout changes, e.g. LoRA attached). */
+  async resetGraphs(): Promise<void> {
+    await this.graphs.clear();
+  }
+
+  /** Releases the ONNX Runtime sessions. */
+  async dispose(): Promise<void> {
+    await this.graphs.clear();
+  }
+
+  /** Token ids of EOS (from the config and the tokenizer). */
+  stopTokenIds(): number[] {
+    const ids = new Set(this.config.eosTokenIds);
+    if (this.tokenizer?.eosTokenId !== undefined) ids.add(this.tokenizer.eosTokenId);
+    return [...ids];
+  }
+
+  /** Throws an InputError when `length` tokens do not fit the context. */
+  checkContext(length: number, what = 'prompt'): void {
+    if (length > this.config.maxPositions) {
+      throw new InputError(
+        `${what} has ${length} tokens; the model's context is ${this.config.maxPositions} (max_position_embeddings)`,
+        { field: what },
+      );
+    }
+  }
+
+  /** Logits `[B, T, V]` of equal-length rows of token ids (no padding). */
+  async logits(rows: number[][]): Promise<{ data: Float32Array; dims: number[] }> {
+    const width = rows[0]?.length ?? 0;
+    if (width === 0 || rows.some((r) => r.length !== width))
+      throw new RangeError('logits: rows must be non-empty and of equal length');
+    this.checkContext(width, 'ids');
+    this.checkIds(rows.flat(), 'ids');
+    const { session, paramNames } = await this.compiled('logits');
+    const positions = rows.map(() => Array.from({ length: width }, (_, i) => i));
+    const out = await session.run(
+      {
+        input_ids: int64Matrix(rows),
+        attention_mask: int64Matrix(rows.map((r) => r.map(() => 1))),
+        position_ids: int64Matrix(positions),
+        ...this.params.feeds(paramNames),
+      },
+      ['logits'],
+    );
+    return { data: floatData(out.logits), dims: [...out.logits.dims] };
+  }
+
+  /**
+   * Log-probabilities of continuations given prompts, batched (right padding; similar lengths
+   * together). Used for DPO reference log-probs and multiple-choice scoring.
+   */
+  async sequenceLogprobs(
+    items: ScoredSequence[],
+    options: { signal?: AbortSignal } = {},
+  ): Promise<SequenceLogprob[]> {
+    items.forEach((item, i) => {
+      if (item.prompt.length === 0)
+        throw new InputError('prompt must have at least one token', {
+          field: `items[${i}].prompt`,
+        });
+      if (item.completion.length === 0)
+        throw new InputError('completion must have at least one token', {
+          field: `items[${i}].completion`,
+        });
+      this.checkContext(item.prompt.length + item.completion.length - 1, `items[${i}]`);
+      this.checkIds([...item.prompt, ...item.completion], `items[${i}]`);
+    });
+    const order = items
+      .map((_, i) => i)
+      .sort((a, b) => length(items[b]) - length(items[a]) || a - b);
+    const results: SequenceLogprob[] = new Array(items.length);
+    const { session, paramNames } = await this.compiled('logprobs');
+    for (let start = 0; start < order.length;) {
+      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
+      const width = length(items[order[start]]) - 1;
+      const size = Math.max(
+        1,
+        Math.min(64, Math.floor(SCORE_BUDGET / (width * this.config.vocabSize))),
+      );
+      const batch = order.slice(start, start + size);
+      start += batch.length;
+      const ids: number[][] = [];
+      const targets: number[][] = [];
+      for (const index of batch) {
+        const seq = [...items[index].prompt, ...items[index].completion];
+        const from = items[index].prompt.length - 1;
+        ids.push(Array.from({ length: width }, (_, t) => (t < seq.length - 1 ? seq[t] : 0)));
+        targets.push(
+          Array.from({ length: width }, (_, t) =>
+            t >= from && t < seq.length - 1 ? seq[t + 1] : -100,
+          ),
+        );
+      }
+      const out = await session.run(
+        {
+          input_ids: int64Matrix(ids),
+          targets: int64Matrix(targets),
+          ...this.params.feeds(paramNames),
+        },
+        ['logprobs', 'greedy'],
+      );
+      const logprobs = floatData(out.logprobs);
+      const greedy = intData(out.greedy);
+      batch.forEach((index, row) => {
+        const from = items[index].prompt.length - 1;
+        const count = items[index].completion.length;
+        const tokens = Array.from(
+          logprobs.subarray(row * width + from, row * width + from + count),
+        );
+        const allGreedy = greedy
+          .slice(row * width + from, row * width + from + count)
+          .every((g) => g === 1);
+        results[index] = {
+          sum: tokens.reduce((a, b) => a + b, 0),
+          count,
+          tokens,
+          greedy: allGreedy,
+        };
+      });
+    }
+    return results;
+  }
+
+  /** Streams generated token ids (EOS is not yielded); the return value says why it stopped. */
+  generate(
+    promptIds: number[],
+    options: GenerateOptions = {},
+  ): AsyncGenerator<number, GenerationResult> {
+    return generateTokens(this, promptIds, options);
+  }
+
+  /** Generates from several prompts at once (left padding, one KV cache); greedy unless sampling is asked. */
+  generateBatch(prompts: number[][], options: GenerateOptions = {}): Promise<BatchGeneration[]> {
+    return generateBatch(this, prompts, options);
+  }
+
+  private checkIds(ids: number[], field: string): void {
+    const bad = ids.find((id) => !Number.isInteger(id) || id < 0 || id >= this.config.vocabSize);
+    if (bad !== undefined)
+      throw new InputError(
+        `token id ${bad} is outside the vocabulary [0, ${this.config.vocabSize})`,
+        { field },
+      );
+  }
+}
+
+function length(item: ScoredSequence): number {
+  return item.prompt.length + item.completion.length;
+}
+
+/** Loads a Hugging Face model folder (see {@link CausalLM.load}). */
+export function loadModel(dir: string, options: LoadModelOptions = {}): Promise<CausalLM> {
+  return CausalLM.load(dir, options);
+}

@@ -1,0 +1,301 @@
+import {
+  add,
+  applyRotary,
+  attentionBias,
+  cast,
+  concat,
+  crossEntropy,
+  declareLinear,
+  dimOf,
+  embedding,
+  END,
+  less,
+  linear,
+  matmul,
+  mergeHeads,
+  mul,
+  neg,
+  range,
+  reshape,
+  rmsNorm,
+  silu,
+  slice,
+  softmax,
+  splitHeads,
+  squeeze,
+  unsqueeze,
+  zerosLike,
+  type Graph,
+  type ParamSpec,
+  type Tensor,
+} from '../engine/index.ts';
+import type { ModelConfig } from './config.ts';
+import { rotaryTables } from './rope.ts';
+
+/** One linear layer of the decoder, by its Hugging Face module path. */
+export interface LinearModule {
+  /** e.g. `model.layers.0.self_attn.q_proj`. */
+  path: string;
+  /** Input features. */
+  inFeatures: number;
+  /** Output features. */
+  outFeatures: number;
+  /** Whether it carries a bias. */
+  bias: boolean;
+}
+
+/** Every linear layer of a decoder (the output head excluded), in Hugging Face's order. */
+export function linearModules(config: ModelConfig): LinearModule[] {
+  const d = config.hiddenSize;
+  const q = config.numHeads * config.headDim;
+  const kv = config.numKvHeads * config.headDim;
+  const f = config.intermediateSize;
+  const out: LinearModule[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const a = `model.layers.${i}.self_attn`;
+    const m = `model.layers.${i}.mlp`;
+    out.push(
+      { path: `${a}.q_proj`, inFeatures: d, outFeatures: q, bias: config.qkvBias },
+      { path: `${a}.k_proj`, inFeatures: d, outFeatures: kv, bias: config.qkvBias },
+      { path: `${a}.v_proj`, inFeatures: d, outFeatures: kv, bias: config.qkvBias },
+      { path: `${a}.o_proj`, inFeatures: q, outFeatures: d, bias: config.outputBias },
+      { path: `${m}.gate_proj`, inFeatures: d, outFeatures: f, bias: config.mlpBias },
+      { path: `${m}.up_proj`, inFeatures: d, outFeatures: f, bias: config.mlpBias },
+      { path: `${m}.down_proj`, inFeatures: f, outFeatures: d, bias: config.mlpBias },
+    );
+  }
+  return out;
+}
+
+/** The decoder's parameters with Hugging Face names and shapes, in checkpoint order. */
+export function decoderParamSpecs(config: ModelConfig): ParamSpec[] {
+  const d = config.hiddenSize;
+  const specs: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [config.vocabSize, d] }];
+  const modules = linearModules(config);
+  for (let i = 0; i < config.numLayers; i++) {
+    specs.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [d] });
+    for (const m of modules.slice(i * 7, i * 7 + 7)) {
+      specs.push({ name: `${m.path}.weight`, shape: [m.outFeatures, m.inFeatures] });
+      if (m.bias) specs.push({ name: `${m.path}.bias`, shape: [m.outFeatures] });
+      if (m.path.endsWith('o_proj')) {
+        specs.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [d] });
+      }
+    }
+  }
+  specs.push({ name: 'model.norm.weight', shape: [d] });
+  if (!config.tieWordEmbeddings)
+    specs.push({ name: 'lm_head.weight', shape: [config.vocabSize, d] });
+  return specs;
+}
+
+/** LoRA adapters to put into a graph: `W x + scale · B (A x)` on each listed module. */
+export interface LoraGraphSpec {
+  /** Adapted modules by path, with their rank and scale. */
+  modules: ReadonlyMap<string, { rank: number; scale: number }>;
+  /** Dropout on the adapter input in training graphs (0 = none). */
+  dropout: number;
+}
+
+/** Parameter specs of LoRA adapters (`<module>.lora_A.weight` `[r, in]`, `<module>.lora_B.weight` `[out, r]`). */
+export function loraParamSpecs(config: ModelConfig, lora: LoraGraphSpec): ParamSpec[] {
+  const byPath = new Map(linearModules(config).map((m) => [m.path, m]));
+  const specs: ParamSpec[] = [];
+  for (const [path, { rank }] of lora.modules) {
+    const m = byPath.get(path);
+    if (!m) throw new Error(`LoRA: the model has no linear layer '${path}'`);
+    specs.push(
+      { name: `${path}.lora_A.weight`, shape: [rank, m.inFeatures] },
+      { name: `${path}.lora_B.weight`, shape: [m.outFeatures, rank] },
+    );
+  }
+  return specs;
+}
+
+/** A layer's attention keys and values `[B, kvHeads, S, headDim]`. */
+export interface KeyValue {
+  /** Rotated keys. */
+  key: Tensor;
+  /** Values. */
+  value: Tensor;
+}
+
+/** The data inputs of a decoder forward. */
+export interface DecoderInputs {
+  /** Token ids, int64 `[B, T]`. */
+  inputIds: Tensor;
+  /** 1 for real tokens, 0 for padding, over all keys (past + new): `[B, P+T]`. Default: all real. */
+  attentionMask?: Tensor;
+  /** int64 positions `[B, T]` (left-padded batches need them). Default: `P .. P+T-1`. */
+  positionIds?: Tensor;
+  /** Cached keys/values of earlier positions, one per layer (generation). */
+  past?: KeyValue[];
+}
+
+/** How to build a decoder forward. */
+export interface DecoderOptions {
+  /** Whether the base weights are trainable (default true; false for LoRA or a reference model). */
+  trainableBase?: boolean;
+  /** LoRA adapters to add (always trainable). */
+  lora?: LoraGraphSpec;
+  /** A training graph: LoRA dropout is applied (seeded by `dropoutSeed`). */
+  training?: boolean;
+  /** Seed of the LoRA dropout masks (default 0). */
+  dropoutSeed?: number;
+  /** Which positions get logits: all (default), only the last (generation), or none. */
+  logits?: 'all' | 'last' | 'none';
+}
+
+/** What a decoder forward produces. */
+export interface DecoderOutputs {
+  /** Final normed hidden states `[B, T, hidden]`. */
+  hidden: Tensor;
+  /** `[B, T, V]` (or `[B, 1, V]` for `last`); absent for `none`. */
+  logits?: Tensor;
+  /** Every layer's keys/values including the new positions: the next step's `past`. */
+  presents: KeyValue[];
+}
+
+/**
+ * Adds a Llama/Qwen2 decoder forward to `g`, declaring its parameters under Hugging Face
+ * names: embeddings, per layer RMSNorm -> grouped-query attention with rotary positions
+ * (q/k/v/o biases as configured) -> residual -> RMSNorm -> SwiGLU MLP -> residual, a final
+ * RMSNorm and the (tied or untied) output head.
+ */
+export function buildDecoder(
+  g: Graph,
+  config: ModelConfig,
+  inputs: DecoderInputs,
+  options: DecoderOptions = {},
+): DecoderOutputs {
+  const trainable = options.trainableBase ?? true;
+  const param = (name: string, shape: number[]): Tensor => g.param(name, shape, { trainable });
+  const { hiddenSize: d, numHeads: heads, numKvHeads: kvHeads, headDim, rmsNormEps: eps } = config;
+  const ids = inputs.inputIds;
+  const past = inputs.past;
+  if (past && past.length !== config.numLayers) {
+    throw new Error(`buildDecoder: ${past.length} past key/values for ${config.numLayers} layers`);
+  }
+  const queryLength = dimOf(ids, 1);
+  const pastLength = past ? dimOf(past[0].key, 2) : undefined;
+  const keyLength = pastLength ? add(pastLength, queryLength) : queryLength;
+  const positions = inputs.positionIds ?? defaultPositions(queryLength, pastLength);
+  const rotary = rotaryTables(config, positions);
+  // A static length without a cache gives a constant causal mask.
+  const staticLength = typeof ids.shape[1] === 'number' && !past ? ids.shape[1] : undefined;
+  const bias = attentionBias(g, staticLength ?? queryLength, staticLength ?? keyLength, {
+    causal: true,
+    keyMask: inputs.attentionMask,
+  })!;
+  // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
+  const groups = heads / kvHeads;
+  const groupBias = groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
+
+  let adapters = 0;
+  const project = (
+    x: Tensor,
+    path: string,
+    inF: number,
+    outF: number,
+    withBias: boolean,
+  ): Tensor => {
+    const y = linear(x, declareLinear(g, path, inF, outF, { bias: withBias, trainable }));
+    const adapter = options.lora?.modules.get(path);
+    if (!adapter) return y;
+    const a = g.param(`${path}.lora_A.weight`, [adapter.rank, inF]);
+    const b = g.param(`${path}.lora_B.weight`, [outF, adapter.rank]);
+    const dropout = options.training ? (options.lora?.dropout ?? 0) : 0;
+    const input =
+      dropout > 0 ? dropoutOf(x, dropout, (options.dropoutSeed ?? 0) * 7919 + adapters++) : x;
+    return add(y, matmul(linear(input, { weight: a }), b, { transB: true, alpha: adapter.scale }));
+  };
+
+  const embed = param('model.embed_tokens.weight', [config.vocabSize, d]);
+  let x = embedding(embed, ids);
+  const presents: KeyValue[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}`;
+    const h = rmsNorm(x, param(`${p}.input_layernorm.weight`, [d]), eps);
+    const qWidth = heads * headDim;
+    const kvWidth = kvHeads * headDim;
+    const q = applyRotary(
+      splitHeads(project(h, `${p}.self_attn.q_proj`, d, qWidth, config.qkvBias), heads),
+      rotary,
+    );
+    let k = applyRotary(
+      splitHeads(project(h, `${p}.self_attn.k_proj`, d, kvWidth, config.qkvBias), kvHeads),
+      rotary,
+    );
+    let v = splitHeads(project(h, `${p}.self_attn.v_proj`, d, kvWidth, config.qkvBias), kvHeads);
+    if (past) {
+      k = concat([past[i].key, k], 2);
+      v = concat([past[i].value, v], 2);
+    }
+    presents.push({ key: k, value: v });
+    const attended = groupedAttention(q, k, v, groupBias, config);
+    x = add(
+      x,
+      project(mergeHeads(attended), `${p}.self_attn.o_proj`, qWidth, d, config.outputBias),
+    );
+    const h2 = rmsNorm(x, param(`${p}.post_attention_layernorm.weight`, [d]), eps);
+    const f = config.intermediateSize;
+    const gate = project(h2, `${p}.mlp.gate_proj`, d, f, config.mlpBias);
+    const up = project(h2, `${p}.mlp.up_proj`, d, f, config.mlpBias);
+    x = add(x, project(mul(silu(gate), up), `${p}.mlp.down_proj`, f, d, config.mlpBias));
+  }
+  const hidden = rmsNorm(x, param('model.norm.weight', [d]), eps);
+  const which = options.logits ?? 'all';
+  if (which === 'none') return { hidden, presents };
+  const head = config.tieWordEmbeddings ? embed : param('lm_head.weight', [config.vocabSize, d]);
+  const rows = which === 'last' ? slice(hidden, [-1], [END], [1]) : hidden;
+  return { hidden, logits: linear(rows, { weight: head }), presents };
+}
+
+/**
+ * Per-token log-probabilities `[B, T]` of `targets` (int64 `[B, T]`; -100 = ignored, giving 0)
+ * under the decoder: the fused softmax cross-entropy, so no log-softmax tensor is kept.
+ */
+export function tokenLogprobs(
+  g: Graph,
+  config: ModelConfig,
+  inputs: DecoderInputs,
+  targets: Tensor,
+  options: DecoderOptions = {},
+): { logprobs: Tensor; logits: Tensor } {
+  const { logits } = buildDecoder(g, config, inputs, { ...options, logits: 'all' });
+  return { logprobs: neg(crossEntropy(logits!, targets, { reduction: 'none' })), logits: logits! };
+}
+
+/** `softmax(q kᵀ / sqrt(d) + bias) v` with each KV head shared by `heads / kvHeads` query heads. */
+function groupedAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor,
+  config: ModelConfig,
+): Tensor {
+  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
+  // [B, H, T, D] -> [B, kvH, G*T, D]: heads of a group are adjacent, so this is a pure reshape
+  // and K/V are never copied per query head.
+  const grouped = heads === kvHeads ? q : reshape(q, [0, kvHeads, -1, headDim]);
+  const scores = matmul(grouped, k, { transB: true, alpha: 1 / Math.sqrt(headDim) });
+  const out = matmul(softmax(add(scores, bias), -1), v);
+  return heads === kvHeads ? out : reshape(out, [0, heads, -1, headDim]);
+}
+
+function defaultPositions(queryLength: Tensor, pastLength: Tensor | undefined): Tensor {
+  const start = pastLength ? squeeze(pastLength, [0]) : 0;
+  const end = squeeze(pastLength ? add(pastLength, queryLength) : queryLength, [0]);
+  return unsqueeze(range(start, end), [0]);
+}
+
+/** Inverted dropout with ONNX Runtime's seeded generator (masks advance from run to run of a session). */
+function dropoutOf(x: Tensor, rate: number, seed: number): Tensor {
+  const uniform = x.graph.addNode(
+    'RandomUniformLike',
+    [zerosLike(x)],
+    { seed: { kind: 'float', value: seed } },
+    [{ dtype: x.dtype, shape: x.shape }],
+  )[0];
+  const keep = cast(less(uniform, 1 - rate), x.dtype);
+  return mul(x, mul(keep, 1 / (1 - rate)));
+}

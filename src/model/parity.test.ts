@@ -1,0 +1,70 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel, type CausalLM } from './causal-lm.ts';
+import { floatData, int64Matrix } from './feeds.ts';
+
+const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
+
+/** Expected logits written by scripts/fixtures/model_parity.py (an independent PyTorch implementation, float64). */
+interface Expected {
+  ids: number[][];
+  logits: number[][][];
+  padded_ids: number[][];
+  padded_mask: number[][];
+  padded_logits: number[][][];
+}
+
+const cases = ['llama_gqa_bias', 'llama3_scaled_tied', 'qwen2_mqa_tied', 'qwen2_gqa_untied'];
+
+/** Largest absolute difference over the positions `keep(b, t)` selects. */
+function maxDiff(
+  got: Float32Array,
+  expected: number[][][],
+  keep: (b: number, t: number) => boolean,
+): number {
+  let worst = 0;
+  const [, T, V] = [expected.length, expected[0].length, expected[0][0].length];
+  expected.forEach((rows, b) =>
+    rows.forEach((row, t) => {
+      if (!keep(b, t)) return;
+      for (let v = 0; v < V; v++)
+        worst = Math.max(worst, Math.abs(got[(b * T + t) * V + v] - row[v]));
+    }),
+  );
+  return worst;
+}
+
+describe.each(cases)('logits parity with PyTorch: %s', (name) => {
+  const dir = join(fixtures, name);
+  const expected = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as Expected;
+  let model: CausalLM;
+  afterAll(() => model?.dispose());
+
+  it('matches the reference on a full batch within 1e-4', async () => {
+    model = await loadModel(dir, { session: { threads: 1 } });
+    const { data, dims } = await model.logits(expected.ids);
+    expect(dims).toEqual([2, 9, model.config.vocabSize]);
+    expect(maxDiff(data, expected.logits, () => true)).toBeLessThan(1e-4);
+  });
+
+  it('matches on a left-padded batch with attention mask and positions', async () => {
+    const { session, paramNames } = await model.compiled('logits');
+    const positions = expected.padded_mask.map((row) => {
+      let seen = 0;
+      return row.map((m) => Math.max(0, (seen += m) - 1));
+    });
+    const out = await session.run(
+      {
+        input_ids: int64Matrix(expected.padded_ids),
+        attention_mask: int64Matrix(expected.padded_mask),
+        position_ids: int64Matrix(positions),
+        ...model.params.feeds(paramNames),
+      },
+      ['logits'],
+    );
+    const real = (b: number, t: number): boolean => expected.padded_mask[b][t] === 1;
+    expect(maxDiff(floatData(out.logits), expected.padded_logits, real)).toBeLessThan(1e-4);
+  });
+});
