@@ -59,7 +59,8 @@ export const NN_RULES: Record<string, GradRule> = {
   },
   LayerNormalization: (node, [g], needs) => {
     const [x, scale, bias] = node.inputs as (Tensor | undefined)[];
-    const [, mean, invStd] = node.outputs;
+    const mean = cast(node.outputs[1], x!.dtype);
+    const invStd = cast(node.outputs[2], x!.dtype);
     if (intAttr(node, 'axis', -1) !== -1 && intAttr(node, 'axis', -1) !== x!.rank - 1) {
       throw new Error(
         `gradients: LayerNormalization (node ${nodeName(node)}) is differentiable over the last axis only`,

@@ -1,7 +1,7 @@
 import type { Dim } from './dims.ts';
 import { siluDerivative } from './grad-rules-math.ts';
 import { defineGradient, float, int, str, type DType, type Graph, type Tensor } from './graph.ts';
-import { add, cast, cos, mul, neg, reciprocal, sigmoid, sin, sqrt, sub } from './ops-math.ts';
+import { add, cast, cos, exp, mul, neg, reciprocal, sigmoid, sin, sqrt, sub } from './ops-math.ts';
 import { gemm, matmul, reduceMean, reduceSum, softmax } from './ops-nn.ts';
 import {
   concat,
@@ -88,25 +88,29 @@ export function rmsNorm(x: Tensor, weight: Tensor | undefined, eps: number): Ten
   return y;
 }
 
-/** LayerNorm over the last axis (ONNX LayerNormalization, whose saved statistics the gradient reuses). */
+/**
+ * LayerNorm over the last axis: ONNX LayerNormalization, whose saved mean and 1/std (kept in
+ * float32 by ORT whatever the input type) the gradient reuses.
+ */
 export function layerNorm(
   x: Tensor,
   weight: Tensor,
   bias: Tensor | undefined,
   eps: number,
 ): Tensor {
-  const stats = [...x.shape.slice(0, -1), 1];
+  const stats = { dtype: 'float32' as const, shape: [...x.shape.slice(0, -1), 1] };
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return x.graph.addNode('LayerNormalization', inputs, { axis: int(-1), epsilon: float(eps) }, [
     { dtype: x.dtype, shape: x.shape },
-    { dtype: x.dtype, shape: stats },
-    { dtype: x.dtype, shape: stats },
+    stats,
+    stats,
   ])[0];
 }
 
 /** SiLU (swish): `x * sigmoid(x)`, with a fused gradient. */
 export function silu(x: Tensor): Tensor {
-  const s = sigmoid(x);
+  // ORT fuses Mul(x, Sigmoid(x)) into QuickGelu, which has no float64 kernel.
+  const s = x.dtype === 'float32' ? sigmoid(x) : reciprocal(add(exp(neg(x)), 1));
   const y = mul(x, s);
   defineGradient({
     name: 'silu',

@@ -150,13 +150,15 @@ export const reduceMean = (x: Tensor, axes?: readonly number[], o: ReduceOptions
 export const reduceMax = (x: Tensor, axes?: readonly number[], o: ReduceOptions = {}): Tensor =>
   reduce('ReduceMax', x, axes, o.keepdims ?? true);
 
-/** `OneHot`: float rows with 1 at each index (indices must be in `[0, depth)`). */
+/** `OneHot`: rows with 1 at each index (indices must be in `[0, depth)`). */
 export function oneHot(indices: Tensor, depth: number, dtype: DType): Tensor {
   const g = indices.graph;
-  const values = g.constant([0, 1], dtype, [2]);
-  return g.addNode('OneHot', [indices, g.int64s([depth]), values], {}, [
-    { dtype, shape: [...indices.shape, depth] },
+  // ORT's OneHot kernels produce float32 but not float64: build in float32, then cast.
+  const values = g.constant([0, 1], 'float32', [2]);
+  const hot = g.addNode('OneHot', [indices, g.int64s([depth]), values], {}, [
+    { dtype: 'float32', shape: [...indices.shape, depth] },
   ])[0];
+  return cast(hot, dtype);
 }
 
 /** Options for {@link crossEntropy}. */
