@@ -1,0 +1,157 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { InputError } from '../core/errors.ts';
+import type { ProgressSink } from '../core/progress.ts';
+import { Rng } from '../core/rng.ts';
+import { ParamSet } from '../engine/index.ts';
+import { CausalLM } from './causal-lm.ts';
+import type { ModelConfig } from './config.ts';
+import { decoderParamSpecs } from './decoder.ts';
+import { trainChatTokenizer } from './train-tokenizer.ts';
+
+/** The built-in model sizes. */
+export const MODEL_PRESETS = ['tiny', 'demo'] as const;
+
+/** A built-in model size: `tiny` (~0.9M parameters, seconds; tests and CI), `demo` (~6M, trains in minutes on 2 cores). */
+export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
+const SHAPES: Record<
+  ModelPreset,
+  {
+    vocab: number;
+    d: number;
+    layers: number;
+    heads: number;
+    kvHeads: number;
+    ffn: number;
+    context: number;
+  }
+> = {
+  tiny: { vocab: 512, d: 128, layers: 4, heads: 4, kvHeads: 2, ffn: 384, context: 512 },
+  demo: { vocab: 4096, d: 256, layers: 6, heads: 8, kvHeads: 4, ffn: 768, context: 512 },
+};
+
+/**
+ * The configuration of a preset: a Qwen2-style decoder (q/k/v biases, grouped-query
+ * attention, tied embeddings) with the ChatML special tokens of the trained tokenizer:
+ * `<|endoftext|>` = 0 (padding, end of document), `<|im_end|>` = 2 (end of turn).
+ */
+export function presetConfig(preset: ModelPreset, vocabSize = SHAPES[preset].vocab): ModelConfig {
+  const s = SHAPES[preset];
+  return {
+    modelType: 'qwen2',
+    vocabSize,
+    hiddenSize: s.d,
+    intermediateSize: s.ffn,
+    numLayers: s.layers,
+    numHeads: s.heads,
+    numKvHeads: s.kvHeads,
+    headDim: s.d / s.heads,
+    rmsNormEps: 1e-6,
+    ropeTheta: 10000,
+    maxPositions: s.context,
+    tieWordEmbeddings: true,
+    qkvBias: true,
+    outputBias: false,
+    mlpBias: false,
+    eosTokenIds: [2, 0],
+    padTokenId: 0,
+  };
+}
+
+/**
+ * Hugging Face's initialisation for Llama/Qwen2: linear and embedding weights ~ N(0, 0.02),
+ * biases 0, RMSNorm weights 1. Each tensor draws from its own stream (forked by name), so
+ * a tensor's values do not depend on which other tensors exist.
+ */
+export function initParams(config: ModelConfig, seed: number, std = 0.02): ParamSet {
+  const params = new ParamSet(decoderParamSpecs(config));
+  const rng = new Rng(seed);
+  for (const { name } of params.entries) {
+    if (name.endsWith('norm.weight')) params.fill(name, 1);
+    else if (name.endsWith('.bias')) params.fill(name, 0);
+    else params.fillNormal(name, rng.fork(name), std);
+  }
+  return params;
+}
+
+/** Options for {@link createModel}. */
+export interface CreateModelOptions {
+  /** The size. */
+  preset: ModelPreset;
+  /** Seed of the weights (default 0). */
+  seed?: number;
+  /** Text the tokenizer is trained on. */
+  texts: Iterable<string>;
+  /** Receives tokenizer-training progress. */
+  onProgress?: ProgressSink;
+  /** Stops tokenizer training. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A randomly initialised model of a preset with a byte-level BPE tokenizer trained on
+ * `texts`. The vocabulary is the tokenizer's, rounded up to a multiple of 64.
+ */
+export function createModel(options: CreateModelOptions): CausalLM {
+  const shape = SHAPES[options.preset];
+  const tokenizer = trainChatTokenizer(options.texts, {
+    vocabSize: shape.vocab,
+    modelMaxLength: shape.context,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  });
+  const config = presetConfig(options.preset, Math.ceil(tokenizer.vocabSize / 64) * 64);
+  return new CausalLM(config, initParams(config, options.seed ?? 0), tokenizer);
+}
+
+/**
+ * Reads training text: a JSONL file (one object per line; `field`, default `text`, holds the
+ * text) or, for any other extension, a plain text file split at blank lines.
+ */
+export async function readCorpus(path: string, field = 'text'): Promise<string[]> {
+  const texts: string[] = [];
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  const jsonl = /\.jsonl$/i.test(path);
+  let paragraph: string[] = [];
+  let lineNo = 0;
+  try {
+    for await (const line of lines) {
+      lineNo++;
+      if (!jsonl) {
+        if (line.trim() === '') {
+          if (paragraph.length) texts.push(paragraph.join('\n'));
+          paragraph = [];
+        } else {
+          paragraph.push(line);
+        }
+        continue;
+      }
+      if (line.trim() === '') continue;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch (error) {
+        throw new InputError(`not valid JSON (${(error as Error).message})`, {
+          file: path,
+          line: lineNo,
+        });
+      }
+      const text = (record as Record<string, unknown> | null)?.[field];
+      if (typeof text !== 'string') {
+        throw new InputError(`expected a string field "${field}"`, {
+          file: path,
+          line: lineNo,
+          field,
+        });
+      }
+      texts.push(text);
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(`cannot read corpus (${(error as Error).message})`, { file: path });
+  }
+  if (paragraph.length) texts.push(paragraph.join('\n'));
+  if (texts.length === 0) throw new InputError('the corpus has no text', { file: path });
+  return texts;
+}
