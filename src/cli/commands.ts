@@ -1,6 +1,7 @@
 import type { Command } from './command.ts';
 import { artifactsCommand } from './artifacts.ts';
 import { compareCommand } from './compare.ts';
+import { evalCommand } from './eval.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
-export const commands: Command[] = [artifactsCommand, compareCommand];
+export const commands: Command[] = [artifactsCommand, compareCommand, evalCommand];

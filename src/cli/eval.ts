@@ -1,0 +1,154 @@
+import { ArtifactStore } from '../core/artifacts.ts';
+import { finemedHome } from '../core/home.ts';
+import { terminalProgress } from '../core/progress.ts';
+import { loadBench, type LoadOptions } from '../eval/loaders/load.ts';
+import { loadEvalModel } from '../eval/model-adapter.ts';
+import { formatSummary } from '../eval/report.ts';
+import { writeEvalResult } from '../eval/results.ts';
+import { runEval } from '../eval/run.ts';
+import { BENCH_FORMATS } from '../eval/types.ts';
+import {
+  boolFlag,
+  choiceFlag,
+  intFlag,
+  requiredFlag,
+  stringFlag,
+  type Command,
+} from './command.ts';
+
+/** `finemed eval`: scores a model on a benchmark file and stores the result. */
+export const evalCommand: Command = {
+  name: 'eval',
+  summary: 'Evaluate a model on a medical benchmark file (accuracy with 95% CI)',
+  details: [
+    'Formats: medqa (JSONL, answer_idx), medmcqa (JSON/JSONL, opa..opd, cop), pubmedqa (PQA-L JSON',
+    'keyed by PMID), mmlu (headerless CSV), mmlupro (JSON/JSONL, 3-10 options); detected from the',
+    'file when --format is omitted. loglik mode scores each option after the prompt (acc and',
+    'acc_norm, as lm-evaluation-harness); generate mode asks through the chat template and reads',
+    '"The answer is (X)" and its variants off the reply. The result (summary and one record per',
+    'item) is stored as an eval artifact and reused when the same evaluation is asked again.',
+  ].join('\n'),
+  flags: {
+    model: {
+      type: 'string',
+      value: 'DIR',
+      description: 'Model folder (config, weights, tokenizer)',
+    },
+    bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
+    format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
+    mode: {
+      type: 'string',
+      value: 'loglik|generate',
+      description: 'Scoring mode',
+      default: 'loglik',
+    },
+    limit: { type: 'string', value: 'N', description: 'Score only the first N items' },
+    shots: { type: 'string', value: 'K', description: 'Few-shot examples per item', default: '0' },
+    'shots-file': {
+      type: 'string',
+      value: 'FILE',
+      description: 'Draw shots from this file (same format)',
+    },
+    seed: {
+      type: 'string',
+      value: 'N',
+      description: 'Seed of shot draws and bootstrap',
+      default: '0',
+    },
+    cot: { type: 'boolean', description: 'generate: ask for step-by-step reasoning' },
+    'max-tokens': {
+      type: 'string',
+      value: 'N',
+      description: 'generate: reply budget (32, or 1024 with --cot)',
+    },
+    system: { type: 'string', value: 'TEXT', description: 'generate: a system message' },
+    choices: {
+      type: 'string',
+      value: 'letter|text',
+      description: 'loglik: score letters or option texts',
+    },
+    'cop-base': {
+      type: 'string',
+      value: '0|1',
+      description: 'medmcqa: cop counts from 0 or 1 (default: from the file)',
+    },
+    truth: {
+      type: 'string',
+      value: 'FILE',
+      description: 'pubmedqa: ground-truth {pmid: label} file',
+    },
+    'skip-bad-rows': { type: 'boolean', description: 'Skip and count malformed records' },
+    batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
+    resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      description: 'Also write summary.json and items.jsonl here',
+    },
+    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  },
+  async run(ctx) {
+    const modelDir = requiredFlag(ctx, 'model');
+    const benchFile = requiredFlag(ctx, 'bench');
+    const copBase = choiceFlag(ctx, 'cop-base', ['0', '1'] as const);
+    const load: LoadOptions = {
+      skipBadRows: boolFlag(ctx, 'skip-bad-rows'),
+      copBase: copBase === undefined ? 'auto' : copBase === '0' ? 0 : 1,
+      truthFile: stringFlag(ctx, 'truth'),
+    };
+    const format = choiceFlag(ctx, 'format', BENCH_FORMATS);
+    const shotsFile = stringFlag(ctx, 'shots-file');
+    const opts = {
+      mode: choiceFlag(ctx, 'mode', ['loglik', 'generate'] as const) ?? 'loglik',
+      limit: intFlag(ctx, 'limit', { min: 1 }),
+      shots: intFlag(ctx, 'shots', { min: 0, max: 64 }) ?? 0,
+      seed: intFlag(ctx, 'seed') ?? 0,
+      chainOfThought: boolFlag(ctx, 'cot'),
+      maxTokens: intFlag(ctx, 'max-tokens', { min: 1 }),
+      system: stringFlag(ctx, 'system'),
+      choiceStyle: choiceFlag(ctx, 'choices', ['letter', 'text'] as const),
+      batchSize: intFlag(ctx, 'batch', { min: 1, max: 256 }) ?? 1,
+      resamples: intFlag(ctx, 'resamples', { min: 100 }) ?? 2000,
+      signal: ctx.signal,
+    };
+    const bench = await loadBench(benchFile, format, load);
+    const shotPool = shotsFile
+      ? (await loadBench(shotsFile, bench.format, { ...load, truthFile: undefined })).items
+      : undefined;
+    for (const { source, reason } of bench.skipped.slice(0, 5)) {
+      ctx.stderr.write(`finemed: skipped ${source.file}:${source.line ?? source.key}: ${reason}\n`);
+    }
+    const model = await loadEvalModel(modelDir);
+    const progress = terminalProgress(ctx.stderr);
+    try {
+      const stored = await runEval(
+        new ArtifactStore(finemedHome()),
+        bench,
+        model,
+        { ...opts, shotPool, onProgress: progress },
+        { load, shotsFile },
+      );
+      progress.done();
+      const out = stringFlag(ctx, 'out');
+      if (out) await writeEvalResult(out, stored.result);
+      const { summary } = stored.result;
+      if (boolFlag(ctx, 'json')) {
+        ctx.stdout.write(
+          JSON.stringify({
+            ...summary,
+            artifact: stored.key,
+            dir: stored.dir,
+            reused: stored.reused,
+          }) + '\n',
+        );
+      } else {
+        ctx.stdout.write(
+          formatSummary(summary) + `result: ${stored.dir}${stored.reused ? ' (reused)' : ''}\n`,
+        );
+      }
+    } finally {
+      progress.done();
+      await model.dispose();
+    }
+  },
+};

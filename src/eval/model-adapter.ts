@@ -1,0 +1,125 @@
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { hashFile, hashValue } from '../core/hash.ts';
+import { loadModel, type CausalLM, type LoadModelOptions } from '../model/causal-lm.ts';
+import type { EvalModel } from './run.ts';
+import type { ChatGenerator, LoglikRequest, LoglikResult, LoglikScorer } from './types.ts';
+
+/**
+ * Splits a request into token ids as lm-evaluation-harness does: trailing spaces of the
+ * context move to the continuation, the pair is encoded whole, and the continuation is what
+ * the whole has beyond the context's own tokens. No special tokens are added, as the harness
+ * does for causal models; an empty context starts from BOS (or EOS).
+ */
+export function encodePair(
+  model: CausalLM,
+  request: LoglikRequest,
+): { prompt: number[]; completion: number[] } {
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json)');
+  const trimmed = request.context.replace(/\s+$/, '');
+  const continuation = request.context.slice(trimmed.length) + request.continuation;
+  const whole = tokenizer.encode(trimmed + continuation, { addSpecialTokens: false });
+  const context = tokenizer.encode(trimmed, { addSpecialTokens: false });
+  const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? model.stopTokenIds()[0] ?? 0;
+  let prompt = context.length > 0 ? context : [start];
+  let completion = whole.slice(context.length);
+  if (completion.length === 0) {
+    // The continuation merged into the context's last token: score that token instead.
+    prompt = whole.length > 1 ? whole.slice(0, -1) : [start];
+    completion = whole.slice(-1);
+  }
+  // Over-long inputs lose their oldest tokens, as the harness truncates from the left.
+  const room = model.config.maxPositions + 1 - completion.length;
+  if (completion.length > model.config.maxPositions) {
+    completion = completion.slice(0, model.config.maxPositions);
+    prompt = prompt.slice(-1);
+  } else if (prompt.length > room) {
+    prompt = prompt.slice(prompt.length - room);
+  }
+  return { prompt, completion };
+}
+
+/** A {@link LoglikScorer} over a loaded model: batched `sequenceLogprobs` calls. */
+export function modelScorer(model: CausalLM): LoglikScorer {
+  return {
+    async loglikelihood(requests, signal): Promise<LoglikResult[]> {
+      const pairs = requests.map((r) => encodePair(model, r));
+      const scored = await model.sequenceLogprobs(pairs, { signal });
+      return scored.map((s) => ({ logprob: s.sum, tokens: s.count, isGreedy: s.greedy }));
+    },
+  };
+}
+
+/**
+ * A {@link ChatGenerator} over a loaded model: the conversation rendered by the tokenizer's
+ * chat template, greedy decoding, rows batched together. A prompt too long for the context
+ * keeps its last tokens and leaves room for `maxTokens`, as the harness does. Stop strings
+ * cut the reply where they first appear.
+ */
+export function modelGenerator(model: CausalLM): ChatGenerator {
+  return {
+    async generate(requests, signal): Promise<string[]> {
+      const tokenizer = model.tokenizer;
+      if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json)');
+      const context = model.config.maxPositions;
+      const byBudget = new Map<number, number[]>();
+      requests.forEach((r, i) =>
+        byBudget.set(r.maxTokens, [...(byBudget.get(r.maxTokens) ?? []), i]),
+      );
+      const replies: string[] = new Array(requests.length);
+      for (const [maxTokens, indices] of byBudget) {
+        const keep = Math.max(1, context - Math.min(maxTokens, context - 1));
+        const prompts = indices.map((i) =>
+          tokenizer.encodeChat(requests[i].messages, { addGenerationPrompt: true }).slice(-keep),
+        );
+        const generated = await model.generateBatch(prompts, { maxTokens, signal });
+        indices.forEach((requestIndex, row) => {
+          const text = tokenizer.decode(generated[row].tokens, { skipSpecialTokens: true });
+          replies[requestIndex] = cutAtStop(text, requests[requestIndex].stop ?? []);
+        });
+      }
+      return replies;
+    },
+  };
+}
+
+/** `text` up to the first of `stops` (all of it when none occurs). */
+export function cutAtStop(text: string, stops: readonly string[]): string {
+  const cuts = stops.map((s) => (s === '' ? -1 : text.indexOf(s))).filter((at) => at >= 0);
+  return cuts.length === 0 ? text : text.slice(0, Math.min(...cuts));
+}
+
+const MODEL_FILES =
+  /^(config\.json|.*\.safetensors|tokenizer\.json|tokenizer_config\.json|chat_template\.jinja|adapter_config\.json)$/;
+
+/**
+ * The content key of a model folder: a checkpoint artifact's own key when the folder is one
+ * (its `meta.json` names it), else a hash of the files that decide its outputs.
+ */
+export async function modelKey(dir: string): Promise<string> {
+  const metaPath = join(dir, 'meta.json');
+  if (existsSync(metaPath)) {
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { kind?: string; key?: string };
+    if (meta.kind && meta.key) return `${meta.kind}:${meta.key}`;
+  }
+  const names = (await readdir(dir)).filter((n) => MODEL_FILES.test(n)).sort();
+  const hashes = await Promise.all(names.map((n) => hashFile(join(dir, n))));
+  return `model:${hashValue(names.map((n, i) => [n, hashes[i]])).slice(0, 32)}`;
+}
+
+/** A model folder ready for evaluation in both modes; call `dispose` when done. */
+export async function loadEvalModel(
+  dir: string,
+  options: LoadModelOptions = {},
+): Promise<EvalModel & { model: CausalLM; dispose(): Promise<void> }> {
+  const model = await loadModel(dir, options);
+  return {
+    key: await modelKey(dir),
+    model,
+    scorer: modelScorer(model),
+    generator: modelGenerator(model),
+    dispose: () => model.dispose(),
+  };
+}
