@@ -1,0 +1,61 @@
+import { isLoopbackHost } from '../ui/server/security.ts';
+import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
+import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+
+/** `finemed serve`: the workbench UI and its kernel, served to a browser. */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'Serve the notebook UI and the kernel to a browser (loopback, token-protected)',
+  details: [
+    'Prints http://HOST:PORT/?token=TOKEN on stdout; open it in a browser. Requests and sockets',
+    'without the token are refused (401), and so are requests from other origins (403).',
+    'Stop with Ctrl-C.',
+  ].join('\n'),
+  flags: {
+    port: { type: 'string', value: 'P', description: 'Port (0 picks a free one)', default: '8750' },
+    host: { type: 'string', value: 'HOST', description: 'Address to bind', default: '127.0.0.1' },
+    'allow-remote': {
+      type: 'boolean',
+      description: 'Allow binding a non-loopback address (anyone with the token can run code)',
+    },
+    notebooks: {
+      type: 'string',
+      value: 'DIR',
+      description: "Folder listed in the notebook list (default: the project's notebooks/)",
+    },
+    jobs: {
+      type: 'string',
+      value: 'MODULE',
+      multiple: true,
+      description: 'Also register the job definitions a module exports (repeatable)',
+    },
+  },
+  async run(ctx) {
+    const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
+    const allowRemote = boolFlag(ctx, 'allow-remote');
+    const jobModules = (ctx.flags.jobs as string[] | undefined) ?? [];
+    const server = await startWorkbenchServer({
+      host,
+      port: intFlag(ctx, 'port', { min: 0, max: 65535 }),
+      allowRemote,
+      notebooksDir: stringFlag(ctx, 'notebooks'),
+      jobs: await loadJobModules(jobModules),
+    });
+    if (!isLoopbackHost(host)) {
+      ctx.stderr.write(
+        `finemed serve: WARNING: listening on ${host}, reachable from other machines; ` +
+          'anyone with the token can run code on this one\n',
+      );
+    }
+    const jobNames = server.kernel.info().jobs.map((j) => j.name);
+    ctx.stderr.write(`finemed serve: kernel jobs: ${jobNames.join(', ') || 'none'}\n`);
+    ctx.stdout.write(`${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      else ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await server.close();
+    ctx.stderr.write('finemed serve: stopped\n');
+    return 0;
+  },
+};

@@ -1,0 +1,106 @@
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ArtifactStore } from '../../core/artifacts.ts';
+import { InputError } from '../../core/errors.ts';
+import { finemedHome } from '../../core/home.ts';
+import { projectRoot } from '../../core/version.ts';
+import type { JobDefinition } from '../../kernel/job.ts';
+import { Kernel } from '../../kernel/kernel.ts';
+import { bundleRenderer } from './bundle.ts';
+import { hostHandlers } from './handlers.ts';
+import { NotebookLibrary } from './notebooks.ts';
+import { startUiServer, type UiServer } from './server.ts';
+
+/** The project's own notebooks: listed by default and trusted without asking. */
+export const projectNotebooksDir = join(projectRoot, 'notebooks');
+
+/** How `finemed serve` is set up. */
+export interface WorkbenchServerOptions {
+  /** Address to bind (default 127.0.0.1). */
+  host?: string;
+  /** Port (0 picks a free one). */
+  port?: number;
+  /** Required to bind a non-loopback address. */
+  allowRemote?: boolean;
+  /** The folder the notebook list shows (default the project's notebooks/). */
+  notebooksDir?: string;
+  /** The workbench's data folder (default FINEMED_HOME). */
+  home?: string;
+  /** The job types the kernel runs. */
+  jobs: JobDefinition[];
+}
+
+/** A running workbench server with its kernel. */
+export interface WorkbenchServer extends UiServer {
+  /** The kernel its sockets talk to. */
+  readonly kernel: Kernel;
+}
+
+/** Starts the kernel, bundles the renderer and serves both (see {@link startUiServer}). */
+export async function startWorkbenchServer(
+  options: WorkbenchServerOptions,
+): Promise<WorkbenchServer> {
+  const home = options.home ?? finemedHome();
+  const notebooksDir = resolve(options.notebooksDir ?? projectNotebooksDir);
+  const store = new ArtifactStore(home);
+  const library = new NotebookLibrary({
+    home,
+    listDir: notebooksDir,
+    trustedDirs: [projectNotebooksDir],
+  });
+  const kernel = new Kernel({ store, jobs: options.jobs, baseDir: notebooksDir });
+  try {
+    const server = await startUiServer({
+      host: options.host,
+      port: options.port,
+      allowRemote: options.allowRemote,
+      kernel,
+      handlers: hostHandlers({ library, store, notebooksDir, shell: 'browser' }),
+      bundle: await bundleRenderer(),
+    });
+    return {
+      ...server,
+      kernel,
+      close: async () => {
+        await server.close();
+        await kernel.close();
+      },
+    };
+  } catch (error) {
+    await kernel.close();
+    throw error;
+  }
+}
+
+/** Loads extra job types from modules: every exported job definition, or array of them. */
+export async function loadJobModules(paths: string[]): Promise<JobDefinition[]> {
+  const jobs = new Map<string, JobDefinition>();
+  for (const path of paths) {
+    const full = resolve(path);
+    let exports: Record<string, unknown>;
+    try {
+      exports = (await import(pathToFileURL(full).href)) as Record<string, unknown>;
+    } catch (error) {
+      throw new InputError(`cannot load job module: ${(error as Error).message}`, { file: full });
+    }
+    const found = Object.values(exports)
+      .flatMap((value) => (Array.isArray(value) ? value : [value]))
+      .filter(isJobDefinition);
+    if (found.length === 0) throw new InputError('exports no job definitions', { file: full });
+    for (const job of found) jobs.set(job.name, job);
+  }
+  return [...jobs.values()];
+}
+
+function isJobDefinition(value: unknown): value is JobDefinition {
+  const v = value as Partial<JobDefinition> | null;
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.name === 'string' &&
+    typeof v.module === 'string' &&
+    typeof v.kind === 'string' &&
+    typeof v.recipe === 'function' &&
+    typeof v.estimate === 'function'
+  );
+}
