@@ -2,14 +2,15 @@ import {
   add,
   applyRotary,
   attentionBias,
-  cast,
   concat,
+  constantOfShape,
   crossEntropy,
   declareLinear,
   dimOf,
   embedding,
+  equal,
+  gather,
   END,
-  less,
   linear,
   matmul,
   mergeHeads,
@@ -24,7 +25,7 @@ import {
   splitHeads,
   squeeze,
   unsqueeze,
-  zerosLike,
+  shape,
   type Graph,
   type ParamSpec,
   type Tensor,
@@ -288,14 +289,21 @@ function defaultPositions(queryLength: Tensor, pastLength: Tensor | undefined): 
   return unsqueeze(range(start, end), [0]);
 }
 
-/** Inverted dropout with ONNX Runtime's seeded generator (masks advance from run to run of a session). */
+/**
+ * Inverted dropout with ONNX Runtime's seeded generator: ONNX `Dropout` applied to ones gives
+ * the scaled keep-mask, and multiplying by it keeps the gradient rule a plain Mul. Its
+ * training-mode flag is computed from the data (`x[0] == x[0]`) because ORT's optimizer
+ * deletes a Dropout whose flag is a constant. The generator advances from run to run of one
+ * session; a new session starts the sequence again.
+ */
 function dropoutOf(x: Tensor, rate: number, seed: number): Tensor {
-  const uniform = x.graph.addNode(
-    'RandomUniformLike',
-    [zerosLike(x)],
-    { seed: { kind: 'float', value: seed } },
+  const g = x.graph;
+  const first = gather(reshape(x, [-1]), 0);
+  const mask = g.addNode(
+    'Dropout',
+    [constantOfShape(shape(x), 1, x.dtype), g.scalar(rate, x.dtype), equal(first, first)],
+    { seed: { kind: 'int', value: seed } },
     [{ dtype: x.dtype, shape: x.shape }],
   )[0];
-  const keep = cast(less(uniform, 1 - rate), x.dtype);
-  return mul(x, mul(keep, 1 / (1 - rate)));
+  return mul(x, mask);
 }
