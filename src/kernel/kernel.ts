@@ -138,6 +138,7 @@ export class Kernel {
       job,
       artifact: { kind: prepared.recipe.kind, key: prepared.key },
       cached,
+      running: this.executions.has(`${prepared.recipe.kind}/${prepared.key}`),
       estimate: cached
         ? { seconds: 0, detail: 'already done' }
         : prepared.def.estimate(prepared.params),

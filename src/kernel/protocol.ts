@@ -66,6 +66,8 @@ export interface JobPlan {
   artifact: ArtifactRef;
   /** True when that artifact already exists, so running would reuse it at once. */
   cached: boolean;
+  /** True when the kernel is already making that artifact, so running would join it. */
+  running: boolean;
   /** Estimated cost of running it (zero when cached). */
   estimate: CostEstimate;
   /** The seed the job draws its randomness from. */

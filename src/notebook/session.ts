@@ -1,0 +1,422 @@
+// Browser-safe: a notebook running on the Observable runtime, with training-aware reactivity.
+import { toCell, transpile } from '@observablehq/notebook-kit';
+import { Runtime, type Module } from '@observablehq/runtime';
+import type { KernelClient } from '../kernel/client.ts';
+import type { InputFile, JobPlan } from '../kernel/protocol.ts';
+import { defineCell, type CellDefinition, type CellDisplay } from './define-cell.ts';
+import { WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
+import { SUPPORTED_MODES, type Cell, type CellSpec, type Notebook } from './notebook-file.ts';
+import { DEFAULT_PRESET, standardLibrary, type Builtin } from './stdlib.ts';
+import { Workbench } from './wb.ts';
+
+/** Where a cell stands, as the UI shows it. */
+export type CellState =
+  | { kind: 'idle' }
+  | { kind: 'running' }
+  | { kind: 'waiting'; reason: string }
+  | { kind: 'stale'; seconds: number; jobs: string[] }
+  | { kind: 'error'; message: string }
+  | { kind: 'done' };
+
+/** What a session tells its listeners. */
+export type SessionEvent =
+  | { type: 'state'; cell: number; state: CellState; runs: number }
+  | { type: 'value'; cell: number; name: string | null; value: unknown };
+
+/** A cell as the UI and the report see it. */
+export interface CellView {
+  /** The cell (id, mode, source). */
+  cell: Cell;
+  /** Where it stands. */
+  state: CellState;
+  /** How many times it has been evaluated. */
+  runs: number;
+  /** The element its output is rendered into. */
+  root: HTMLDivElement;
+  /** The cell's own value (for declaration cells, the object of its outputs). */
+  value: unknown;
+  /** The latest value of each name the cell declares. */
+  outputs: Record<string, unknown>;
+  /** Milliseconds its latest evaluation took, jobs included. */
+  ms: number;
+  /** The latest state of each job its latest evaluation started. */
+  jobs: JobState[];
+}
+
+/** How a session is set up. */
+export interface SessionOptions {
+  /** The kernel connection jobs and file reads go through. */
+  client: KernelClient;
+  /** The notebook's folder on the kernel's machine. */
+  base?: string;
+  /** The preset cells see as `preset` (default `demo`). */
+  preset?: string;
+  /** Jobs estimated above this many seconds need approval unless already done (default 20). */
+  maxCostSeconds?: number;
+  /** Approve every job (headless runs). */
+  autoApprove?: boolean;
+  /** The document outputs are rendered in (default: the global one). */
+  document?: Document;
+  /** Where cell output roots are appended, in notebook order (optional). */
+  container?: Element;
+  /** Builtins replacing standard ones. */
+  builtins?: Record<string, Builtin>;
+}
+
+interface CellRecord {
+  cell: Cell;
+  display: CellDisplay;
+  undefine: () => void;
+  runs: number;
+  generation: number;
+  approvedGeneration: number;
+  pending: Set<string | null>;
+  values: Map<string | null, unknown>;
+  errors: Map<string | null, unknown>;
+  jobs: Map<JobRun, { generation: number; state: JobState }>;
+  state: CellState;
+  startedAt: number;
+  ms: number;
+}
+
+/**
+ * Runs a notebook: every cell on one Observable runtime module, so editing a cell re-runs
+ * exactly its dependents. A cell whose job is estimated to cost more than `maxCostSeconds`
+ * and has no finished artifact does not start it on its own: it becomes stale with the
+ * estimate, and starts when the user runs the cell (or all cells).
+ */
+export class NotebookSession {
+  /** The workbench API instance cells get (each cell gets a copy bound to it). */
+  readonly workbench: Workbench;
+  /** Every job plan made so far, for manifests (seeds, input files, artifacts). */
+  readonly plans: { cell?: number; plan: JobPlan }[] = [];
+  /** Every file cells read, for manifests. */
+  readonly files: { cell?: number; file: InputFile }[] = [];
+  private readonly runtime: Runtime;
+  private readonly main: Module;
+  private readonly records = new Map<number, CellRecord>();
+  private readonly listeners = new Set<(event: SessionEvent) => void>();
+  private readonly approved = new Set<string>();
+  private readonly document: Document;
+  private approveUntilSettled = false;
+  private started = false;
+
+  constructor(
+    /** The notebook; edits through the session update it. */
+    readonly notebook: Notebook,
+    private readonly options: SessionOptions,
+  ) {
+    this.document = options.document ?? globalThis.document;
+    this.workbench = new Workbench({
+      client: options.client,
+      base: options.base,
+      maxCostSeconds: options.maxCostSeconds ?? 20,
+      isApproved: (cell, key) => this.isApproved(cell, key),
+      onJobCreated: (run) => this.jobCreated(run),
+      onJobState: (run, state) => this.jobState(run, state),
+      onPlan: (cell, plan) => this.plans.push({ cell, plan }),
+      onFile: (cell, file) => this.files.push({ cell, file }),
+    });
+    this.runtime = new Runtime(
+      standardLibrary(this.workbench, options.preset ?? DEFAULT_PRESET, options.builtins),
+    );
+    this.main = this.runtime.module();
+    for (const cell of notebook.cells) this.records.set(cell.id, this.record(cell));
+  }
+
+  /** Defines every cell, which starts running them. Call once the notebook is trusted. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    for (const record of this.records.values()) this.define(record);
+  }
+
+  /** The cells in notebook order. */
+  get cells(): CellView[] {
+    return this.notebook.cells.map((cell) => this.cell(cell.id));
+  }
+
+  /** One cell's view. */
+  cell(id: number): CellView {
+    const r = this.get(id);
+    return {
+      cell: r.cell,
+      state: r.state,
+      runs: r.runs,
+      root: r.display.root,
+      value: r.values.get(null),
+      outputs: Object.fromEntries([...r.values].filter(([name]) => name !== null)) as Record<
+        string,
+        unknown
+      >,
+      ms: r.ms,
+      jobs: [...r.jobs.values()].filter((j) => j.generation === r.generation).map((j) => j.state),
+    };
+  }
+
+  /** Subscribes to cell states and values; returns the unsubscribe function. */
+  on(listener: (event: SessionEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Replaces a cell's source and runs it (approved: the user asked for it). */
+  edit(id: number, value: string): void {
+    const r = this.get(id);
+    r.cell = { ...r.cell, value };
+    this.notebook.cells = this.notebook.cells.map((c) => (c.id === id ? r.cell : c));
+    this.rerun(r);
+  }
+
+  /** Inserts a cell at `index` (default: the end) and runs it; returns its id. */
+  insert(spec: Omit<CellSpec, 'id'>, index = this.notebook.cells.length): number {
+    const id = Math.max(0, ...this.notebook.cells.map((c) => c.id)) + 1;
+    const cell = toCell({ ...spec, id });
+    this.notebook.cells = [
+      ...this.notebook.cells.slice(0, index),
+      cell,
+      ...this.notebook.cells.slice(index),
+    ];
+    const r = this.record(cell);
+    this.records.set(id, r);
+    if (this.started) this.define(r);
+    return id;
+  }
+
+  /** Removes a cell; its dependents see its names as undefined. */
+  remove(id: number): void {
+    const r = this.get(id);
+    r.undefine();
+    r.display.root.remove();
+    this.records.delete(id);
+    this.notebook.cells = this.notebook.cells.filter((c) => c.id !== id);
+  }
+
+  /** Runs a cell now, approving its jobs however costly (the Run button of a stale cell). */
+  run(id: number): void {
+    const r = this.get(id);
+    for (const { state } of r.jobs.values()) {
+      if (state.status === 'stale' && state.artifact) this.approved.add(state.artifact.key);
+    }
+    this.rerun(r);
+  }
+
+  /** Runs every stale or failed cell and approves every job until the notebook settles. */
+  async runAll(signal?: AbortSignal): Promise<void> {
+    this.approveUntilSettled = true;
+    try {
+      if (!this.started) this.start();
+      for (const r of this.records.values()) {
+        if (r.state.kind === 'stale' || r.state.kind === 'error') this.rerun(r);
+      }
+      await this.settled(signal);
+    } finally {
+      this.approveUntilSettled = false;
+    }
+  }
+
+  /** Resolves once no cell is computing and no job is queued or running. */
+  async settled(signal?: AbortSignal): Promise<void> {
+    for (;;) {
+      signal?.throwIfAborted();
+      // Two macrotasks let the runtime schedule what a just-settled value makes dirty.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      if (this.quiet()) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 50);
+        const off = this.on(done);
+        function done(): void {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    }
+  }
+
+  /** Stops everything: generators end and running jobs are detached. */
+  dispose(): void {
+    this.runtime.dispose();
+  }
+
+  private get(id: number): CellRecord {
+    const r = this.records.get(id);
+    if (!r) throw new RangeError(`no cell ${id} in this notebook`);
+    return r;
+  }
+
+  private record(cell: Cell): CellRecord {
+    const root = this.document.createElement('div');
+    root.className = 'finemed-cell-output';
+    this.options.container?.appendChild(root);
+    return {
+      cell,
+      display: { root, expanded: [], variables: [] },
+      undefine: () => undefined,
+      runs: 0,
+      generation: 0,
+      approvedGeneration: -1,
+      pending: new Set(),
+      values: new Map(),
+      errors: new Map(),
+      jobs: new Map(),
+      state: { kind: 'idle' },
+      startedAt: 0,
+      ms: 0,
+    };
+  }
+
+  private rerun(r: CellRecord): void {
+    r.approvedGeneration = r.generation + 1;
+    r.undefine();
+    if (this.started) this.define(r);
+  }
+
+  private define(r: CellRecord): void {
+    const id = r.cell.id;
+    const wb = this.workbench.forCell(id);
+    r.undefine = defineCell(
+      this.main,
+      r.display,
+      compile(r.cell),
+      {
+        pending: (name) => {
+          if (name === null) {
+            r.runs++;
+            r.generation++;
+            r.values.clear();
+            r.errors.clear();
+          }
+          r.pending.add(name);
+          this.refresh(r);
+        },
+        fulfilled: (name, value) => {
+          r.pending.delete(name);
+          r.errors.delete(name);
+          r.values.set(name, value);
+          this.emit({ type: 'value', cell: id, name, value });
+          this.refresh(r);
+        },
+        rejected: (name, error) => {
+          r.pending.delete(name);
+          r.values.delete(name);
+          r.errors.set(name, error);
+          this.refresh(r);
+        },
+      },
+      () => wb,
+    );
+  }
+
+  private isApproved(cell: number | undefined, key: string): boolean {
+    if (this.options.autoApprove || this.approveUntilSettled || this.approved.has(key)) return true;
+    const r = cell === undefined ? undefined : this.records.get(cell);
+    return r !== undefined && r.approvedGeneration === r.generation;
+  }
+
+  private jobCreated(run: JobRun): void {
+    const r = run.current.cell === undefined ? undefined : this.records.get(run.current.cell);
+    r?.jobs.set(run, { generation: r.generation, state: run.current });
+  }
+
+  private jobState(run: JobRun, state: JobState): void {
+    const r = state.cell === undefined ? undefined : this.records.get(state.cell);
+    const entry = r?.jobs.get(run);
+    if (!r || !entry) return;
+    entry.state = state;
+    this.refresh(r);
+  }
+
+  private quiet(): boolean {
+    if (this.runtime._computing) return false;
+    for (const r of this.records.values()) if (this.busy(r)) return false;
+    return true;
+  }
+
+  private busy(r: CellRecord): boolean {
+    if (r.pending.size > 0) return true;
+    for (const { generation, state } of r.jobs.values()) {
+      if (
+        generation === r.generation &&
+        (state.status === 'queued' || state.status === 'running')
+      ) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private refresh(r: CellRecord): void {
+    for (const [run, entry] of r.jobs) if (entry.generation !== r.generation) r.jobs.delete(run);
+    const next = this.stateOf(r);
+    const wasRunning = r.state.kind === 'running';
+    if (next.kind === 'running' && !wasRunning) r.startedAt = performance.now();
+    if (next.kind !== 'running' && wasRunning) r.ms = performance.now() - r.startedAt;
+    if (JSON.stringify(next) === JSON.stringify(r.state)) return;
+    r.state = next;
+    this.emit({ type: 'state', cell: r.cell.id, state: next, runs: r.runs });
+  }
+
+  private stateOf(r: CellRecord): CellState {
+    if (this.busy(r)) return { kind: 'running' };
+    const error = r.errors.get(null) ?? [...r.errors.values()][0];
+    if (error !== undefined) {
+      const message = error instanceof Error ? error.message : String(error);
+      return message.startsWith(WAITING_PREFIX)
+        ? { kind: 'waiting', reason: message }
+        : { kind: 'error', message };
+    }
+    const jobs = [...r.jobs.values()].map((j) => j.state);
+    const stale = jobs.filter((s) => s.status === 'stale');
+    if (stale.length > 0) {
+      return {
+        kind: 'stale',
+        seconds: stale.reduce((sum, s) => sum + (s.estimate?.seconds ?? 0), 0),
+        jobs: stale.map((s) => s.job),
+      };
+    }
+    const waiting = jobs.find((s) => s.status === 'waiting');
+    if (waiting) {
+      return {
+        kind: 'waiting',
+        reason: `${WAITING_PREFIX}${(waiting.waitingFor ?? []).join(', ')}`,
+      };
+    }
+    return r.runs === 0 ? { kind: 'idle' } : { kind: 'done' };
+  }
+
+  private emit(event: SessionEvent): void {
+    for (const listener of [...this.listeners]) listener(event);
+  }
+}
+
+/** Transpiles a cell; a cell that cannot run becomes one that throws why. */
+function compile(cell: Cell): CellDefinition {
+  const failing = (error: unknown): CellDefinition => ({
+    id: cell.id,
+    body: () => {
+      throw error;
+    },
+    inputs: [],
+    outputs: [],
+    autodisplay: true,
+  });
+  if (!SUPPORTED_MODES.has(cell.mode)) {
+    return failing(new Error(`cell mode '${cell.mode}' is not supported by the workbench`));
+  }
+  try {
+    const t = transpile(cell);
+    const body = new Function(`return (${t.body});`)() as CellDefinition['body'];
+    return {
+      id: cell.id,
+      body,
+      inputs: t.inputs ?? [],
+      outputs: t.outputs ?? [],
+      output: t.output,
+      autodisplay: t.autodisplay ?? false,
+    };
+  } catch (error) {
+    return failing(error);
+  }
+}

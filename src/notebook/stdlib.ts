@@ -1,0 +1,39 @@
+// Browser-safe: the names every cell can use without importing anything.
+import * as Inputs from '@observablehq/inputs';
+import { library } from '@observablehq/notebook-kit/runtime';
+import * as Plot from '@observablehq/plot';
+import * as aq from 'arquero';
+import * as d3 from 'd3';
+import * as htl from 'htl';
+import type { Workbench } from './wb.ts';
+
+/** A runtime builtin: a definition without inputs. */
+export type Builtin = () => unknown;
+
+/** The preset a notebook runs with when none is chosen (the default main job's). */
+export const DEFAULT_PRESET = 'demo';
+
+/**
+ * The standard library: Notebook Kit's (md, Generators, Mutable, now, width...) with the
+ * charting and table libraries bundled locally instead of fetched from a CDN, plus `wb` and
+ * the chosen `preset`. `overrides` replace entries (the headless runner swaps DOM-bound ones).
+ */
+export function standardLibrary(
+  wb: Workbench,
+  preset: string,
+  overrides: Record<string, Builtin> = {},
+): Record<string, Builtin> {
+  return {
+    ...library,
+    d3: () => d3,
+    Plot: () => Plot,
+    aq: () => aq,
+    Inputs: () => Inputs,
+    htl: () => htl,
+    html: () => htl.html,
+    svg: () => htl.svg,
+    wb: () => wb,
+    preset: () => preset,
+    ...overrides,
+  };
+}

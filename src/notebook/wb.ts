@@ -1,0 +1,182 @@
+// Browser-safe: `wb`, the workbench API every notebook cell receives.
+import type { ArtifactMeta } from '../core/artifacts.ts';
+import type { KernelClient } from '../kernel/client.ts';
+import type {
+  ArtifactRef,
+  FileContent,
+  InputFile,
+  JobInfo,
+  JobPlan,
+  JobResult,
+} from '../kernel/protocol.ts';
+import {
+  JobRun,
+  WAITING_PREFIX,
+  WaitingError,
+  isJobState,
+  runOf,
+  type JobState,
+} from './job-run.ts';
+
+/** The kernel job behind each named `wb` method. */
+export const WORKBENCH_JOBS = {
+  synth: 'synth',
+  initModel: 'model.init',
+  loadModel: 'model.load',
+  sft: 'train.sft',
+  dpo: 'train.dpo',
+  ttt: 'ttt',
+  evaluate: 'eval',
+  compare: 'eval.compare',
+  generate: 'generate',
+} as const;
+
+/** What a workbench needs from the notebook session that owns it. */
+export interface WorkbenchHost {
+  /** The kernel connection. */
+  client: KernelClient;
+  /** The notebook's folder on the kernel's machine (relative paths start there). */
+  base?: string;
+  /** Jobs estimated above this many seconds wait for approval unless their artifact exists. */
+  maxCostSeconds: number;
+  /** Whether the user approved running the artifact `key` from `cell`. */
+  isApproved(cell: number | undefined, key: string): boolean;
+  /** Sees every job call as it is made (synchronously, within the calling cell's evaluation). */
+  onJobCreated?(run: JobRun): void;
+  /** Sees every state of every job call. */
+  onJobState?(run: JobRun, state: JobState): void;
+  /** Sees every job plan (seeds, input files) for the manifest. */
+  onPlan?(cell: number | undefined, plan: JobPlan): void;
+  /** Sees every file a cell reads. */
+  onFile?(cell: number | undefined, file: InputFile): void;
+}
+
+/** Something that names an artifact: a ref, a job result, or a finished job state. */
+export type ArtifactLike = ArtifactRef | JobResult | JobState;
+
+/**
+ * The workbench API. Job methods return a {@link JobRun} at once: an async iterator of job
+ * states that the notebook runtime follows, so dependents re-run on every progress step.
+ * Pass a job's value (state or result) into the next job to chain them.
+ */
+export class Workbench {
+  constructor(
+    private readonly host: WorkbenchHost,
+    /** The cell this instance works for, when bound to one. */
+    readonly cell?: number,
+  ) {}
+
+  /** The same workbench, bound to `cell` (its job calls and file reads are attributed to it). */
+  forCell(cell: number): Workbench {
+    return new Workbench(this.host, cell);
+  }
+
+  /** Runs any registered job by name. */
+  run(job: string, params: unknown = {}): JobRun {
+    const { host, cell } = this;
+    const run = new JobRun(
+      {
+        client: host.client,
+        base: host.base,
+        cell,
+        maxCostSeconds: host.maxCostSeconds,
+        isApproved: (key) => host.isApproved(cell, key),
+        onState: host.onJobState,
+        onPlan: (_run, plan) => host.onPlan?.(cell, plan),
+      },
+      job,
+      params,
+    );
+    host.onJobCreated?.(run);
+    return run;
+  }
+
+  /** Synthesizes training and evaluation data (offline synthesizer or an LLM endpoint). */
+  synth(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.synth, params);
+  }
+
+  /** Initializes a fresh model from a config. */
+  initModel(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.initModel, params);
+  }
+
+  /** Loads a Hugging Face-style checkpoint folder as an artifact. */
+  loadModel(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.loadModel, params);
+  }
+
+  /** Supervised fine-tuning. */
+  sft(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.sft, params);
+  }
+
+  /** Direct preference optimization against a frozen reference. */
+  dpo(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.dpo, params);
+  }
+
+  /** Test-time training on retrieved neighbours. */
+  ttt(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.ttt, params);
+  }
+
+  /** Evaluates a model on a benchmark. */
+  evaluate(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.evaluate, params);
+  }
+
+  /** Compares evaluations (paired significance, confidence intervals). */
+  compare(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.compare, params);
+  }
+
+  /** Generates text from a model. */
+  generate(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.generate, params);
+  }
+
+  /** The metadata of a finished artifact (files with hashes, recipe, summary), or null. */
+  async artifact(of: ArtifactLike): Promise<ArtifactMeta | null> {
+    return this.host.client.artifact(artifactRef(of));
+  }
+
+  /** Reads a text file (relative to the notebook's folder); the manifest records its hash. */
+  async file(path: string): Promise<FileContent> {
+    const file = await this.host.client.file(path, this.host.base);
+    const { text: _text, ...input } = file;
+    this.host.onFile?.(this.cell, input);
+    return file;
+  }
+
+  /** The job types the kernel can run. */
+  async jobs(): Promise<JobInfo[]> {
+    return (await this.host.client.hello()).jobs;
+  }
+
+  /**
+   * A job's result: waits for a running job, fails with a {@link WaitingError} for one that is
+   * stale or waiting itself (the cell shows it is waiting), and with the job's error if it failed.
+   */
+  async result(of: JobRun | JobState | JobResult): Promise<JobResult> {
+    if (!(of instanceof JobRun) && !isJobState(of)) return of;
+    let state = of instanceof JobRun ? of.current : of;
+    const run = of instanceof JobRun ? of : runOf(state);
+    if (state.status === 'error' || state.status === 'cancelled') throw new Error(state.error);
+    if ((state.status === 'queued' || state.status === 'running') && run) {
+      state = await run.finished;
+    }
+    if (state.status === 'done' && state.result) return state.result;
+    const where = state.cell === undefined ? '' : ` in cell ${state.cell}`;
+    throw new WaitingError(`${WAITING_PREFIX}${state.job}${where} (${state.status})`);
+  }
+}
+
+/** The artifact a ref, result or finished job state names. */
+export function artifactRef(of: ArtifactLike): ArtifactRef {
+  if (isJobState(of)) {
+    if (!of.result) throw new WaitingError(`${WAITING_PREFIX}${of.job} (${of.status})`);
+    return of.result.artifact;
+  }
+  return 'artifact' in of ? of.artifact : { kind: of.kind, key: of.key };
+}
