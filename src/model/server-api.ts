@@ -6,6 +6,8 @@ import type { ChatMessage } from './tokenizer.ts';
 export interface CompletionRequest {
   /** The full prompt text (a rendered chat for chat requests). */
   prompt: string;
+  /** Whether `prompt` came from `renderChat` (its template already wrote any special tokens). */
+  chat: boolean;
   /** Most tokens to generate. */
   maxTokens: number;
   /** Sampling settings. */

@@ -143,7 +143,7 @@ export async function startModelServer(
       created: now(),
       model: model.id,
     };
-    await respond(model, res, prompt, maxTokens, body, {
+    await respond(model, res, prompt, true, maxTokens, body, {
       chunk: (text) => ({
         ...base,
         object: 'chat.completion.chunk',
@@ -193,7 +193,7 @@ export async function startModelServer(
       logprobs: null,
       finish_reason: finish,
     });
-    await respond(model, res, body.prompt, body.max_tokens ?? 16, body, {
+    await respond(model, res, body.prompt, false, body.max_tokens ?? 16, body, {
       chunk: (text) => ({ ...base, object: 'text_completion', choices: [choice(text, null)] }),
       last: (finish) => ({ ...base, object: 'text_completion', choices: [choice('', finish)] }),
       usageChunk: (usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
@@ -240,6 +240,7 @@ async function respond(
   model: ServedModel,
   res: ServerResponse,
   prompt: string,
+  chat: boolean,
   maxTokens: number,
   body: Parameters<typeof requestSampling>[0],
   format: ResponseFormat,
@@ -250,6 +251,7 @@ async function respond(
   });
   const request = {
     prompt,
+    chat,
     maxTokens,
     sampling: requestSampling(body),
     stop: requestStops(body),
