@@ -6,4 +6,10 @@ import { evalCommand } from './eval.ts';
 import { serveCommand } from './serve.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
-export const commands: Command[] = [artifactsCommand, compareCommand, evalCommand, benchEvalCommand, serveCommand];
+export const commands: Command[] = [
+  artifactsCommand,
+  compareCommand,
+  evalCommand,
+  benchEvalCommand,
+  serveCommand,
+];

@@ -103,3 +103,31 @@ describe('finemed eval', () => {
     expect(missing.code).toBe(2);
   });
 });
+
+describe('finemed bench eval', () => {
+  it('--json prints questions per second in both modes for a preset model', async () => {
+    const { code, out } = await run([
+      'bench',
+      'eval',
+      '--preset',
+      'tiny',
+      '--bench',
+      fixture('medqa.jsonl'),
+      '--items',
+      '2',
+      '--max-tokens',
+      '2',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const report = lastJson(out) as {
+      loglik: { items: number; items_per_s: number };
+      generate: { items: number; max_tokens: number };
+    };
+    expect(report).toMatchObject({ format: 'medqa', model: 'preset:tiny (random weights)' });
+    expect([report.loglik.items, report.generate.items, report.generate.max_tokens]).toEqual([
+      2, 2, 2,
+    ]);
+    expect(report.loglik.items_per_s).toBeGreaterThan(0);
+  });
+});

@@ -23,6 +23,8 @@ const corpus = [
   'Question: Which vitamin deficiency causes scurvy?\nA. Vitamin A\nB. Vitamin C\nAnswer: B',
   'The answer is (C). Iron deficiency gives a low MCV and low ferritin.',
   'Abstract: We randomised adults to daily walking.\nQuestion: Does walking help?\nAnswer: yes',
+  // Enough " A".." D" for the tokenizer to make each a single token, as real tokenizers do.
+  ...Array<string>(3).fill('Answer: A. Answer: B. Answer: C. Answer: D.'),
 ];
 
 function logSoftmaxAt(logits: Float32Array, offset: number, vocab: number, token: number): number {
@@ -67,6 +69,20 @@ describe('model adapters on a tiny random model', () => {
     });
     expect(scored.tokens).toBe(completion.length);
     expect(scored.logprob).toBeCloseTo(expected, 4);
+  });
+
+  it('modelScorer(model) reads one-token options off one shared forward, as sequenceLogprobs would', async () => {
+    const context =
+      'Question: Which vitamin deficiency causes scurvy?\nA. A\nB. C\nC. D\nD. K\nAnswer:';
+    const requests = ['A', 'B', 'C', 'D'].map((l) => ({ context, continuation: ` ${l}` }));
+    const pairs = requests.map((r) => encodePair(model, r));
+    expect(pairs.every((p) => p.completion.length === 1)).toBe(true);
+    const fast = await modelScorer(model).loglikelihood(requests);
+    const direct = await model.sequenceLogprobs(pairs);
+    fast.forEach((result, i) => {
+      expect(result.logprob).toBeCloseTo(direct[i].sum, 4);
+      expect([result.tokens, result.isGreedy]).toEqual([1, direct[i].greedy]);
+    });
   });
 
   it('truncates contexts longer than the model from the left', async () => {

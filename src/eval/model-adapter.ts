@@ -41,15 +41,72 @@ export function encodePair(
   return { prompt, completion };
 }
 
-/** A {@link LoglikScorer} over a loaded model: batched `sequenceLogprobs` calls. */
+/** Logits floats one shared-context forward may fetch (32 MB): beyond it, score sequences one by one. */
+const SHARED_CONTEXT_BUDGET = 8 * 1024 * 1024;
+
+/**
+ * A {@link LoglikScorer} over a loaded model. Multiple-choice requests usually share one
+ * context and differ in a one-token continuation (` A`..` D`): those are read off a single
+ * forward's last logits row instead of one forward per option. Everything else goes through
+ * the model's batched `sequenceLogprobs`.
+ */
 export function modelScorer(model: CausalLM): LoglikScorer {
   return {
     async loglikelihood(requests, signal): Promise<LoglikResult[]> {
       const pairs = requests.map((r) => encodePair(model, r));
-      const scored = await model.sequenceLogprobs(pairs, { signal });
-      return scored.map((s) => ({ logprob: s.sum, tokens: s.count, isGreedy: s.greedy }));
+      const results: LoglikResult[] = new Array(requests.length);
+      const shared = new Map<string, number[]>();
+      const rest: number[] = [];
+      pairs.forEach((pair, i) => {
+        const fits = pair.prompt.length * model.config.vocabSize <= SHARED_CONTEXT_BUDGET;
+        if (pair.completion.length !== 1 || !fits) return rest.push(i);
+        const key = pair.prompt.join(',');
+        shared.set(key, [...(shared.get(key) ?? []), i]);
+      });
+      for (const indices of shared.values()) {
+        if (indices.length === 1) {
+          rest.push(indices[0]);
+          continue;
+        }
+        if (signal?.aborted) throw signal.reason;
+        const lastRow = await lastLogits(model, pairs[indices[0]].prompt);
+        for (const i of indices) results[i] = tokenScore(lastRow, pairs[i].completion[0]);
+      }
+      const scored = await model.sequenceLogprobs(
+        rest.map((i) => pairs[i]),
+        { signal },
+      );
+      rest.forEach((i, k) => {
+        results[i] = {
+          logprob: scored[k].sum,
+          tokens: scored[k].count,
+          isGreedy: scored[k].greedy,
+        };
+      });
+      return results;
     },
   };
+}
+
+async function lastLogits(model: CausalLM, prompt: number[]): Promise<Float32Array> {
+  const { data, dims } = await model.logits([prompt]);
+  const vocab = dims[2];
+  return data.subarray((prompt.length - 1) * vocab, prompt.length * vocab);
+}
+
+/** The log-softmax of `token` in a logits row, and whether it is the row's argmax. */
+export function tokenScore(row: Float32Array, token: number): LoglikResult {
+  let max = -Infinity;
+  let best = 0;
+  for (let v = 0; v < row.length; v++) {
+    if (row[v] > max) {
+      max = row[v];
+      best = v;
+    }
+  }
+  let sum = 0;
+  for (let v = 0; v < row.length; v++) sum += Math.exp(row[v] - max);
+  return { logprob: row[token] - max - Math.log(sum), tokens: 1, isGreedy: best === token };
 }
 
 /**

@@ -1,0 +1,102 @@
+import { join } from 'node:path';
+import { terminalProgress } from '../core/progress.ts';
+import { sharedDataDir } from '../core/shared-data.ts';
+import { projectRoot } from '../core/version.ts';
+import { benchEval } from '../eval/bench.ts';
+import { loadBench } from '../eval/loaders/load.ts';
+import { loadEvalModel, modelGenerator, modelScorer } from '../eval/model-adapter.ts';
+import { BENCH_FORMATS } from '../eval/types.ts';
+import { createModel, MODEL_PRESETS } from '../model/init.ts';
+import { boolFlag, choiceFlag, intFlag, stringFlag, type Command } from './command.ts';
+
+/** The benchmark timed by default: the shared MedQA sample when present, else our fixture. */
+function defaultBench(): string {
+  const shared = sharedDataDir();
+  return shared
+    ? join(shared, 'benchmarks', 'medqa', 'us4_sample.jsonl')
+    : join(projectRoot, 'src', 'eval', 'fixtures', 'medqa.jsonl');
+}
+
+/** `finemed bench eval`: evaluation throughput in both scoring modes. */
+export const benchEvalCommand: Command = {
+  name: 'bench eval',
+  summary: 'Measure evaluation speed (questions/s) in loglik and generate modes',
+  details: [
+    'Without --model, times a randomly initialised model of --preset (default demo) whose',
+    'tokenizer is trained on the benchmark questions: speed does not depend on the weights,',
+    'but an untrained model rarely stops early, so generate mode runs every reply to',
+    '--max-tokens (the worst case).',
+  ].join('\n'),
+  flags: {
+    model: { type: 'string', value: 'DIR', description: 'A model folder instead of a preset' },
+    preset: {
+      type: 'string',
+      value: MODEL_PRESETS.join('|'),
+      description: 'Built-in model size',
+      default: 'demo',
+    },
+    bench: { type: 'string', value: 'FILE', description: 'Benchmark file (default: MedQA sample)' },
+    format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
+    items: { type: 'string', value: 'N', description: 'Items timed per mode', default: '20' },
+    'max-tokens': {
+      type: 'string',
+      value: 'N',
+      description: 'Reply budget in generate mode',
+      default: '32',
+    },
+    batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
+    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  },
+  async run(ctx) {
+    const benchFile = stringFlag(ctx, 'bench') ?? defaultBench();
+    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS));
+    const preset = choiceFlag(ctx, 'preset', MODEL_PRESETS) ?? 'demo';
+    const modelDir = stringFlag(ctx, 'model');
+    const model = modelDir
+      ? await loadEvalModel(modelDir)
+      : (() => {
+          const lm = createModel({
+            preset,
+            texts: bench.items.map((i) => [i.question, ...i.options].join('\n')),
+          });
+          return {
+            key: `preset:${preset}`,
+            scorer: modelScorer(lm),
+            generator: modelGenerator(lm),
+            dispose: () => lm.dispose(),
+          };
+        })();
+    const progress = terminalProgress(ctx.stderr);
+    try {
+      const result = await benchEval(model, bench, {
+        items: intFlag(ctx, 'items', { min: 1 }) ?? 20,
+        maxTokens: intFlag(ctx, 'max-tokens', { min: 1 }) ?? 32,
+        batchSize: intFlag(ctx, 'batch', { min: 1, max: 256 }) ?? 1,
+        onProgress: progress,
+        signal: ctx.signal,
+      });
+      progress.done();
+      const report = {
+        bench: benchFile,
+        format: bench.format,
+        model: modelDir ?? `preset:${preset} (random weights)`,
+        ...result,
+      };
+      if (boolFlag(ctx, 'json')) {
+        ctx.stdout.write(JSON.stringify(report) + '\n');
+      } else {
+        ctx.stdout.write(
+          [
+            `${report.model} on ${bench.format} (${benchFile})`,
+            `warm-up ${result.warmup_s.toFixed(2)} s`,
+            `loglik    ${result.loglik.items_per_s.toFixed(2)} questions/s (${result.loglik.items} in ${result.loglik.seconds.toFixed(2)} s)`,
+            `generate  ${result.generate.items_per_s.toFixed(2)} questions/s (${result.generate.items} in ${result.generate.seconds.toFixed(2)} s, up to ${result.generate.max_tokens} tokens)`,
+          ].join('\n') + '\n',
+        );
+      }
+    } finally {
+      progress.done();
+      await model.dispose();
+    }
+  },
+};

@@ -1,0 +1,43 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { benchEval, cycleItems } from './bench.ts';
+import { functionGenerator, functionScorer } from './fixtures/models.ts';
+import { loadBench } from './loaders/load.ts';
+
+const fixture = (name: string): string =>
+  join(fileURLToPath(import.meta.url), '..', 'fixtures', name);
+
+describe('cycleItems(items, count)', () => {
+  it('repeats items round-robin with unique ids', async () => {
+    const { items } = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    expect(cycleItems(items, 7).map((i) => i.id)).toEqual([
+      'L1',
+      'L2',
+      'L4',
+      'L1#1',
+      'L2#1',
+      'L4#1',
+      'L1#2',
+    ]);
+  });
+});
+
+describe('benchEval(model, bench, opts)', () => {
+  it('warms up on one item, then times the requested items in both modes', async () => {
+    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const scorer = functionScorer(() => -1);
+    const generator = functionGenerator(() => 'The answer is (A).');
+    const result = await benchEval({ key: 'fixture', scorer, generator }, bench, {
+      items: 5,
+      maxTokens: 7,
+    });
+    expect([result.loglik.items, result.generate.items, result.generate.max_tokens]).toEqual([
+      5, 5, 7,
+    ]);
+    expect(scorer.calls).toHaveLength(1 + 5);
+    expect(generator.calls).toHaveLength(1 + 5);
+    expect(generator.calls.every((c) => c[0].maxTokens === 7)).toBe(true);
+    expect(result.loglik.items_per_s).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,78 @@
+import type { ProgressSink } from '../core/progress.ts';
+import { evaluate, type EvalModel } from './run.ts';
+import type { EvalItem, LoadedBench } from './types.ts';
+
+/** How to time an evaluation. */
+export interface EvalBenchOptions {
+  /** Items per mode; the benchmark's items are cycled to reach it. */
+  items: number;
+  /** Reply budget in generate mode. */
+  maxTokens: number;
+  /** Items per model call. */
+  batchSize?: number;
+  /** Receives progress events of each timed run. */
+  onProgress?: ProgressSink;
+  /** Cancels. */
+  signal?: AbortSignal;
+}
+
+/** Throughput of one scoring mode. */
+export interface ModeThroughput {
+  /** Items scored. */
+  items: number;
+  /** Wall-clock seconds. */
+  seconds: number;
+  /** Items per second. */
+  items_per_s: number;
+}
+
+/** What `finemed bench eval` prints. */
+export interface EvalBenchResult {
+  /** Seconds of the untimed warm-up (graph compilation, first session runs). */
+  warmup_s: number;
+  /** Log-likelihood mode. */
+  loglik: ModeThroughput;
+  /** Generate mode (every reply may run to `max_tokens` on an untrained model). */
+  generate: ModeThroughput & { max_tokens: number };
+}
+
+/** `count` items taken round-robin from `items`, with ids kept unique. */
+export function cycleItems(items: readonly EvalItem[], count: number): EvalItem[] {
+  if (items.length === 0) throw new RangeError('cycleItems: no items');
+  return Array.from({ length: count }, (_, i) => {
+    const item = items[i % items.length];
+    return i < items.length ? item : { ...item, id: `${item.id}#${Math.floor(i / items.length)}` };
+  });
+}
+
+/**
+ * Questions per second in both modes: one untimed item per mode first (so graph compilation
+ * is reported apart), then `items` items timed per mode.
+ */
+export async function benchEval(
+  model: EvalModel,
+  bench: LoadedBench,
+  opts: EvalBenchOptions,
+): Promise<EvalBenchResult> {
+  const timed = { ...bench, items: cycleItems(bench.items, opts.items) };
+  const warm = { ...bench, items: bench.items.slice(0, 1) };
+  const common = { batchSize: opts.batchSize, signal: opts.signal, resamples: 100 };
+  const began = performance.now();
+  await evaluate(warm, model, { ...common, mode: 'loglik' });
+  await evaluate(warm, model, { ...common, mode: 'generate', maxTokens: opts.maxTokens });
+  const warmup = (performance.now() - began) / 1000;
+  const measure = async (mode: 'loglik' | 'generate'): Promise<ModeThroughput> => {
+    const start = performance.now();
+    await evaluate(timed, model, {
+      ...common,
+      mode,
+      maxTokens: opts.maxTokens,
+      onProgress: opts.onProgress,
+    });
+    const seconds = (performance.now() - start) / 1000;
+    return { items: opts.items, seconds, items_per_s: opts.items / seconds };
+  };
+  const loglik = await measure('loglik');
+  const generate = await measure('generate');
+  return { warmup_s: warmup, loglik, generate: { ...generate, max_tokens: opts.maxTokens } };
+}
