@@ -5,10 +5,7 @@ import type { CompletionEvent, CompletionRequest, ServedModel } from './server-a
 import { TokenTextStream, type ChatMessage, type TextTokenizer } from './tokenizer.ts';
 
 /** Options for {@link streamText}. */
-export interface TextGenerationOptions extends Omit<
-  GenerateOptions,
-  'stopTokenIds' | 'useCache' | 'batchSize'
-> {
+export interface TextGenerationOptions extends Omit<GenerateOptions, 'useCache' | 'batchSize'> {
   /** Generation ends before any of these strings (they are not returned). */
   stop?: string[];
 }
