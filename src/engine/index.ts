@@ -55,4 +55,22 @@ export {
   type SessionOptions,
 } from './session.ts';
 export { ParamSet, type ParamEntry, type ParamSpec } from './params.ts';
+export {
+  AdamW,
+  clipGradNorm,
+  gradNorm,
+  SGD,
+  type AdamWOptions,
+  type Optimizer,
+  type OptimizerState,
+  type SGDOptions,
+} from './optim.ts';
+export {
+  learningRate,
+  warmupSteps,
+  type ScheduleKind,
+  type ScheduleOptions,
+  type Warmup,
+} from './schedule.ts';
+export { gradName, TrainingStep, type StepResult, type TrainingStepOptions } from './train-step.ts';
 export { buildGpt, gptParamCount, initGpt, type GptConfig, type GptGraph } from './gpt.ts';

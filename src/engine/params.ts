@@ -44,13 +44,20 @@ export class ParamSet {
   private readonly views = new Map<string, Float32Array>();
   private readonly tensors = new Map<string, OrtTensor>();
 
-  /** Lays out `specs` in order; `data` (an arena of the right length) is adopted if given. */
-  constructor(specs: readonly ParamSpec[], data?: Float32Array) {
+  /**
+   * Lays out `specs` in order; `data` (an arena of the right length) is adopted if given.
+   * Sets made by {@link ParamSet.zerosLike} share their entries, so trainable flags agree.
+   */
+  constructor(
+    specs: readonly ParamSpec[],
+    data?: Float32Array,
+    sharedEntries?: readonly ParamEntry[],
+  ) {
     let offset = 0;
     const entries: ParamEntry[] = [];
-    for (const s of specs) {
+    for (const [i, s] of specs.entries()) {
       if (this.byName.has(s.name)) throw new Error(`ParamSet: duplicate parameter '${s.name}'`);
-      const entry = {
+      const entry = sharedEntries?.[i] ?? {
         name: s.name,
         shape: [...s.shape],
         size: numel(s.shape),
@@ -62,8 +69,9 @@ export class ParamSet {
       offset += Math.ceil(entry.size / ALIGN) * ALIGN;
     }
     this.entries = entries;
-    if (data && data.length !== offset)
+    if (data && data.length !== offset) {
       throw new Error(`ParamSet: arena has ${data.length} floats, layout needs ${offset}`);
+    }
     this.data = data ?? new Float32Array(offset);
   }
 
@@ -74,9 +82,9 @@ export class ParamSet {
     );
   }
 
-  /** A zero-filled set with the same layout (gradients, optimizer moments). */
+  /** A zero-filled set with the same layout and shared trainable flags (gradients). */
   static zerosLike(other: ParamSet): ParamSet {
-    return new ParamSet(other.entries);
+    return new ParamSet(other.entries, undefined, other.entries);
   }
 
   /** Total parameter count (without alignment gaps). */

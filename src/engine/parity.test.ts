@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { gradients } from './autodiff.ts';
 import { buildGpt } from './gpt.ts';
@@ -19,14 +18,7 @@ import { add, mul } from './ops-math.ts';
 import { reduceSum } from './ops-nn.ts';
 import { expand, reshape, unsqueeze } from './ops-shape.ts';
 import { Session, type OrtTensor } from './session.ts';
-import { feed } from './testing.ts';
-
-/** A tensor stored by scripts/fixtures/engine_parity.py. */
-interface Stored {
-  shape: number[];
-  dtype: 'float32' | 'float64' | 'int64';
-  data: string;
-}
+import { decode, feed, loadFixture, type Stored } from './testing.ts';
 
 interface Fixture {
   config: Record<string, number>;
@@ -34,24 +26,6 @@ interface Fixture {
   params: Record<string, Stored>;
   loss: number;
   grads: Record<string, Stored>;
-}
-
-function load(name: string): Fixture {
-  return JSON.parse(
-    readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8'),
-  ) as Fixture;
-}
-
-function decode(s: Stored): number[] {
-  const bytes = Buffer.from(s.data, 'base64');
-  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
-  const arr =
-    s.dtype === 'float32'
-      ? new Float32Array(buf)
-      : s.dtype === 'float64'
-        ? new Float64Array(buf)
-        : new BigInt64Array(buf);
-  return Array.from(arr as ArrayLike<number | bigint>, Number);
 }
 
 function toFeed(s: Stored): OrtTensor {
@@ -86,7 +60,7 @@ async function compare(
 
 describe('parity with PyTorch (fixtures from scripts/fixtures/engine_parity.py)', () => {
   it('a Llama/Qwen2-style block (RMSNorm, biased GQA attention, rotary, padding mask, SwiGLU): loss and every gradient', async () => {
-    const fx = load('parity_block.json');
+    const fx = loadFixture<Fixture>('parity_block.json');
     const { batch: B, seq: T, dModel: D, heads: H, kvHeads: HK, hidden, eps, theta } = fx.config;
     const dh = D / H;
     const g = new Graph();
@@ -124,7 +98,7 @@ describe('parity with PyTorch (fixtures from scripts/fixtures/engine_parity.py)'
   });
 
   it('a whole small GPT (tied head, LayerNorm, GELU, masked cross-entropy): loss and every gradient', async () => {
-    const fx = load('parity_gpt.json');
+    const fx = loadFixture<Fixture>('parity_gpt.json');
     const cfg = {
       vocab: fx.config.vocab,
       dModel: fx.config.dModel,

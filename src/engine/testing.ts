@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Rng } from '../core/rng.ts';
 import { gradients } from './autodiff.ts';
 import { numel, type Dim } from './dims.ts';
@@ -147,4 +148,32 @@ export async function checkGradients(
   }
   await session.dispose();
   return worst;
+}
+
+/** A tensor stored by scripts/fixtures/engine_parity.py (base64 little-endian values). */
+export interface Stored {
+  /** Dims. */
+  shape: number[];
+  /** Element type. */
+  dtype: 'float32' | 'float64' | 'int64';
+  /** Base64 of the raw values. */
+  data: string;
+}
+
+/** Reads a JSON fixture from src/engine/fixtures. */
+export function loadFixture<T>(name: string): T {
+  return JSON.parse(readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8')) as T;
+}
+
+/** The values of a stored tensor as numbers. */
+export function decode(s: Stored): number[] {
+  const bytes = Buffer.from(s.data, 'base64');
+  const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const arr =
+    s.dtype === 'float32'
+      ? new Float32Array(buf)
+      : s.dtype === 'float64'
+        ? new Float64Array(buf)
+        : new BigInt64Array(buf);
+  return Array.from(arr as ArrayLike<number | bigint>, Number);
 }
