@@ -3,7 +3,13 @@ import { artifactsCommand } from './artifacts.ts';
 import { benchEvalCommand } from './bench-eval.ts';
 import { compareCommand } from './compare.ts';
 import { evalCommand } from './eval.ts';
+import { generateCommand } from './generate.ts';
+import { initModelCommand } from './init-model.ts';
+import { logitsCommand } from './logits.ts';
+import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
+import { serveModelCommand } from './serve-model.ts';
+import { verifyCommand } from './verify.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
 export const commands: Command[] = [
@@ -12,4 +18,10 @@ export const commands: Command[] = [
   evalCommand,
   benchEvalCommand,
   serveCommand,
+  runCommand,
+  verifyCommand,
+  initModelCommand,
+  logitsCommand,
+  generateCommand,
+  serveModelCommand,
 ];

@@ -1,0 +1,87 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { loadModel } from '../model/causal-lm.ts';
+import { main } from './main.ts';
+
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  (stderr as unknown as PassThrough).on('data', (d) => (err += d));
+  const code = await main(argv, { stdout, stderr });
+  return { code, out, err };
+}
+
+describe('init-model, logits, generate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'finemed-cli-model-'));
+  const corpus = join(dir, 'corpus.jsonl');
+  writeFileSync(
+    corpus,
+    [
+      'Sepsis is a serious response to infection.',
+      'Gout causes sudden joint pain.',
+      'Migraine brings headaches.',
+    ]
+      .map((text) => JSON.stringify({ text }))
+      .join('\n'),
+  );
+  const out = join(dir, 'model');
+
+  it('init-model writes a loadable tiny model and reports it as JSON', async () => {
+    const { code, out: stdout } = await run([
+      'init-model',
+      '--preset',
+      'tiny',
+      '--out',
+      out,
+      '--corpus',
+      corpus,
+      '--seed',
+      '4',
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ preset: 'tiny', seed: 4, corpus_documents: 3 });
+    expect(summary.parameters).toBeGreaterThan(5e5);
+    const model = await loadModel(out);
+    expect(model.config.numLayers).toBe(4);
+    await model.dispose();
+  });
+
+  it('logits --json prints one row of vocabulary floats per id, equal to the library call', async () => {
+    const { code, out: stdout } = await run(['logits', '--model', out, '--ids', '1,5,9', '--json']);
+    expect(code).toBe(0);
+    const { logits } = JSON.parse(stdout) as { logits: number[][] };
+    const model = await loadModel(out);
+    const { data } = await model.logits([[1, 5, 9]]);
+    expect(logits).toHaveLength(3);
+    expect(Float32Array.from(logits.flat())).toEqual(data);
+    await model.dispose();
+  });
+
+  it('generate streams greedy text and is reproducible', async () => {
+    const args = ['generate', '--model', out, '--prompt', 'Gout causes', '--max-tokens', '8'];
+    const first = await run(args);
+    const second = await run(args);
+    expect(first.code).toBe(0);
+    expect(first.out).toBe(second.out);
+    expect(first.err).toMatch(/\[\d+ tokens, finish: (length|stop)\]/);
+  });
+
+  it('bad flags and inputs exit with clear messages', async () => {
+    expect((await run(['init-model', '--preset', 'huge', '--out', out])).err).toMatch(
+      /--preset must be one of tiny\|demo/,
+    );
+    const missing = await run(['logits', '--model', join(dir, 'nope'), '--ids', '1']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toMatch(/nope: not a model folder: no config\.json/);
+    const outside = await run(['logits', '--model', out, '--ids', '99999']);
+    expect(outside.err).toMatch(/token id 99999 is outside the vocabulary/);
+  });
+});
