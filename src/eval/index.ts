@@ -1,0 +1,49 @@
+/**
+ * Evaluation: real medical benchmark files, two scoring modes, honest statistics and the
+ * stage-by-stage comparison behind the gain ladder.
+ *
+ * ```ts
+ * import { loadBench, loadEvalModel, runEval, compareStages, stageTable, ladderSvg, ladderData } from '../eval/index.ts';
+ *
+ * const bench = await loadBench('medqa/us4_sample.jsonl');           // format detected; or pass 'medqa'
+ * const model = await loadEvalModel('checkpoints/sft');                // LoglikScorer + ChatGenerator
+ * const { result } = await runEval(store, bench, model, { mode: 'loglik', shots: 3, seed: 1 });
+ * result.summary.accuracy; result.summary.ci95;                        // and one record per item
+ * const rows = compareStages([{ label: 'base', records: base.records }, { label: 'SFT', records: result.records }]);
+ * stageTable(rows);                                                    // arquero table
+ * ladderSvg(ladderData(rows), { document });                           // d3 SVG
+ * ```
+ */
+export { benchEval, type EvalBenchResult } from './bench.ts';
+export {
+  compareStages,
+  ladderData,
+  stageTable,
+  type LadderRow,
+  type Stage,
+  type StageRow,
+} from './compare.ts';
+export { extractAnswer, type Extraction, type ExtractionRule } from './extract.ts';
+export { gainLabel, ladderSvg, type LadderOptions } from './ladder.ts';
+export { detectFormat, loadBench, type LoadOptions } from './loaders/load.ts';
+export { loadEvalModel, modelGenerator, modelKey, modelScorer } from './model-adapter.ts';
+export { chatMessages, drawShots, loglikContext, type ChoiceStyle } from './prompts.ts';
+export { formatSummary } from './report.ts';
+export {
+  readEvalResult,
+  writeEvalResult,
+  type EvalMode,
+  type EvalRecord,
+  type EvalResult,
+  type EvalSummary,
+} from './results.ts';
+export { evaluate, runEval, type EvalModel, type EvalOptions, type StoredEval } from './run.ts';
+export {
+  accuracyCI,
+  bySubject,
+  comparePaired,
+  mcnemarExact,
+  type AccuracyEstimate,
+  type PairedComparison,
+} from './stats.ts';
+export * from './types.ts';
