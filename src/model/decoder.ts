@@ -8,6 +8,7 @@ import {
   declareLinear,
   dimOf,
   embedding,
+  expand,
   equal,
   gather,
   END,
@@ -31,7 +32,8 @@ import {
   type Tensor,
 } from '../engine/index.ts';
 import type { ModelConfig } from './config.ts';
-import { rotaryTables } from './rope.ts';
+import { groupedQueryAttention, rmsNormalization, rotaryEmbedding } from './inference-ops.ts';
+import { rotaryAngles, rotaryTables } from './rope.ts';
 
 /** One linear layer of the decoder, by its Hugging Face module path. */
 export interface LinearModule {
@@ -144,6 +146,11 @@ export interface DecoderOptions {
   dropoutSeed?: number;
   /** Which positions get logits: all (default), only the last (generation), or none. */
   logits?: 'all' | 'last' | 'none';
+  /**
+   * Use single-node ONNX RMSNormalization, RotaryEmbedding and Attention (inference only: they
+   * have no gradient rules). Default false.
+   */
+  fused?: boolean;
 }
 
 /** What a decoder forward produces. */
@@ -179,8 +186,10 @@ export function buildDecoder(
   const queryLength = dimOf(ids, 1);
   const pastLength = past ? dimOf(past[0].key, 2) : undefined;
   const keyLength = pastLength ? add(pastLength, queryLength) : queryLength;
+  const fused = options.fused ?? false;
   const positions = inputs.positionIds ?? defaultPositions(queryLength, pastLength);
-  const rotary = rotaryTables(config, positions);
+  const rotary = fused ? undefined : rotaryTables(config, positions);
+  const angles = fused ? rotaryAngles(config, expand(positions, shape(ids))) : undefined;
   // A static length without a cache gives a constant causal mask.
   const staticLength = typeof ids.shape[1] === 'number' && !past ? ids.shape[1] : undefined;
   const bias = attentionBias(g, staticLength ?? queryLength, staticLength ?? keyLength, {
@@ -189,7 +198,11 @@ export function buildDecoder(
   })!;
   // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
   const groups = heads / kvHeads;
-  const groupBias = groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
+  const groupBias = fused || groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
+  const norm = (x: Tensor, name: string): Tensor => {
+    const weight = param(name, [d]);
+    return fused ? rmsNormalization(x, weight, eps) : rmsNorm(x, weight, eps);
+  };
 
   let adapters = 0;
   const project = (
@@ -215,35 +228,43 @@ export function buildDecoder(
   const presents: KeyValue[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
-    const h = rmsNorm(x, param(`${p}.input_layernorm.weight`, [d]), eps);
+    const h = norm(x, `${p}.input_layernorm.weight`);
     const qWidth = heads * headDim;
     const kvWidth = kvHeads * headDim;
-    const q = applyRotary(
-      splitHeads(project(h, `${p}.self_attn.q_proj`, d, qWidth, config.qkvBias), heads),
-      rotary,
-    );
-    let k = applyRotary(
-      splitHeads(project(h, `${p}.self_attn.k_proj`, d, kvWidth, config.qkvBias), kvHeads),
-      rotary,
-    );
-    let v = splitHeads(project(h, `${p}.self_attn.v_proj`, d, kvWidth, config.qkvBias), kvHeads);
-    if (past) {
-      k = concat([past[i].key, k], 2);
-      v = concat([past[i].value, v], 2);
+    const q = project(h, `${p}.self_attn.q_proj`, d, qWidth, config.qkvBias);
+    const k = project(h, `${p}.self_attn.k_proj`, d, kvWidth, config.qkvBias);
+    const v = project(h, `${p}.self_attn.v_proj`, d, kvWidth, config.qkvBias);
+    let attended: Tensor;
+    if (angles) {
+      const result = groupedQueryAttention(
+        g,
+        rotaryEmbedding(q, angles.cos, angles.sin, heads),
+        rotaryEmbedding(k, angles.cos, angles.sin, kvHeads),
+        v,
+        bias,
+        { heads, kvHeads, headDim, pastKey: past?.[i].key, pastValue: past?.[i].value },
+      );
+      presents.push({ key: result.presentKey, value: result.presentValue });
+      attended = result.output;
+    } else {
+      let keys = applyRotary(splitHeads(k, kvHeads), rotary!);
+      let values = splitHeads(v, kvHeads);
+      if (past) {
+        keys = concat([past[i].key, keys], 2);
+        values = concat([past[i].value, values], 2);
+      }
+      presents.push({ key: keys, value: values });
+      const queries = applyRotary(splitHeads(q, heads), rotary!);
+      attended = mergeHeads(groupedAttention(queries, keys, values, groupBias, config));
     }
-    presents.push({ key: k, value: v });
-    const attended = groupedAttention(q, k, v, groupBias, config);
-    x = add(
-      x,
-      project(mergeHeads(attended), `${p}.self_attn.o_proj`, qWidth, d, config.outputBias),
-    );
-    const h2 = rmsNorm(x, param(`${p}.post_attention_layernorm.weight`, [d]), eps);
+    x = add(x, project(attended, `${p}.self_attn.o_proj`, qWidth, d, config.outputBias));
+    const h2 = norm(x, `${p}.post_attention_layernorm.weight`);
     const f = config.intermediateSize;
     const gate = project(h2, `${p}.mlp.gate_proj`, d, f, config.mlpBias);
     const up = project(h2, `${p}.mlp.up_proj`, d, f, config.mlpBias);
     x = add(x, project(mul(silu(gate), up), `${p}.mlp.down_proj`, f, d, config.mlpBias));
   }
-  const hidden = rmsNorm(x, param('model.norm.weight', [d]), eps);
+  const hidden = norm(x, 'model.norm.weight');
   const which = options.logits ?? 'all';
   if (which === 'none') return { hidden, presents };
   const head = config.tieWordEmbeddings ? embed : param('lm_head.weight', [config.vocabSize, d]);

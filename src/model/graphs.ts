@@ -31,7 +31,12 @@ export function buildInferenceGraph(
   decoder: DecoderOptions,
 ): Graph {
   const g = new Graph({ name: `finemed-${config.modelType}-${kind}` });
-  const options: DecoderOptions = { ...decoder, training: false, trainableBase: false };
+  const options: DecoderOptions = {
+    ...decoder,
+    training: false,
+    trainableBase: false,
+    fused: true,
+  };
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
   if (kind === 'logprobs') {
     const targets = g.input('targets', 'int64', ['B', 'T']);

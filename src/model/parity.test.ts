@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { Graph, Session } from '../engine/index.ts';
 import { loadModel, type CausalLM } from './causal-lm.ts';
+import { buildDecoder } from './decoder.ts';
 import { floatData, int64Matrix } from './feeds.ts';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
@@ -14,6 +16,14 @@ interface Expected {
   padded_ids: number[][];
   padded_mask: number[][];
   padded_logits: number[][][];
+}
+
+/** Hugging Face's positions for a left-padded batch: the running count of real tokens, minus one. */
+function positionsOf(mask: number[][]): number[][] {
+  return mask.map((row) => {
+    let seen = 0;
+    return row.map((m) => Math.max(0, (seen += m) - 1));
+  });
 }
 
 const cases = ['llama_gqa_bias', 'llama3_scaled_tied', 'qwen2_mqa_tied', 'qwen2_gqa_untied'];
@@ -51,10 +61,7 @@ describe.each(cases)('logits parity with PyTorch: %s', (name) => {
 
   it('matches on a left-padded batch with attention mask and positions', async () => {
     const { session, paramNames } = await model.compiled('logits');
-    const positions = expected.padded_mask.map((row) => {
-      let seen = 0;
-      return row.map((m) => Math.max(0, (seen += m) - 1));
-    });
+    const positions = positionsOf(expected.padded_mask);
     const out = await session.run(
       {
         input_ids: int64Matrix(expected.padded_ids),
@@ -64,6 +71,27 @@ describe.each(cases)('logits parity with PyTorch: %s', (name) => {
       },
       ['logits'],
     );
+    const real = (b: number, t: number): boolean => expected.padded_mask[b][t] === 1;
+    expect(maxDiff(floatData(out.logits), expected.padded_logits, real)).toBeLessThan(1e-4);
+  });
+
+  it('the composed forward that training differentiates matches as well (padded batch)', async () => {
+    const g = new Graph();
+    const inputs = {
+      inputIds: g.input('input_ids', 'int64', ['B', 'T']),
+      attentionMask: g.input('attention_mask', 'int64', ['B', 'T']),
+      positionIds: g.input('position_ids', 'int64', ['B', 'T']),
+    };
+    g.output(buildDecoder(g, model.config, inputs, { fused: false }).logits!, 'logits');
+    expect(g.nodes.some((n) => n.op === 'Attention' || n.op === 'RMSNormalization')).toBe(false);
+    const session = await Session.create(g, { threads: 1 });
+    const out = await session.run({
+      input_ids: int64Matrix(expected.padded_ids),
+      attention_mask: int64Matrix(expected.padded_mask),
+      position_ids: int64Matrix(positionsOf(expected.padded_mask)),
+      ...model.params.feeds(g.params.map((p) => p.name)),
+    });
+    await session.dispose();
     const real = (b: number, t: number): boolean => expected.padded_mask[b][t] === 1;
     expect(maxDiff(floatData(out.logits), expected.padded_logits, real)).toBeLessThan(1e-4);
   });

@@ -28,17 +28,25 @@ export function rotaryInverseFrequencies(config: ModelConfig): Float64Array {
   return freq;
 }
 
+/** `position * frequency` `[B, T, headDim/2]` for int64 positions `[B, T]`. */
+function angles(config: ModelConfig, positions: Tensor): Tensor {
+  const inv = Float32Array.from(rotaryInverseFrequencies(config));
+  const frequencies = positions.graph.constant(inv, 'float32', [inv.length]);
+  return mul(unsqueeze(cast(positions, 'float32'), [-1]), frequencies);
+}
+
 /**
  * `cos`/`sin` tables `[B|1, 1, T, headDim]` for int64 positions `[B|1, T]`, as Hugging Face
  * Llama builds them (frequencies duplicated to the full head width, rotate-half convention).
  */
 export function rotaryTables(config: ModelConfig, positions: Tensor): { cos: Tensor; sin: Tensor } {
-  const inv = Float32Array.from(rotaryInverseFrequencies(config));
-  const g = positions.graph;
-  const angles = mul(
-    unsqueeze(cast(positions, 'float32'), [-1]),
-    g.constant(inv, 'float32', [inv.length]),
-  );
-  const both = unsqueeze(concat([angles, angles], -1), [1]);
+  const a = angles(config, positions);
+  const both = unsqueeze(concat([a, a], -1), [1]);
   return { cos: cos(both), sin: sin(both) };
+}
+
+/** Per-position `cos`/`sin` `[B, T, headDim/2]` (the form ONNX RotaryEmbedding takes). */
+export function rotaryAngles(config: ModelConfig, positions: Tensor): { cos: Tensor; sin: Tensor } {
+  const a = angles(config, positions);
+  return { cos: cos(a), sin: sin(a) };
 }
