@@ -1,5 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import {
   ArtifactStore,
@@ -290,7 +290,7 @@ export class Kernel {
     if (joined) return joined;
     const existing = await this.store.get(prepared.recipe.kind, prepared.key);
     if (existing) {
-      watcher.resolve(toResult(prepared, existing, true));
+      watcher.resolve(await toResult(prepared, existing, true));
       return undefined;
     }
     // Another request may have started the same artifact while we looked in the store.
@@ -339,9 +339,10 @@ export class Kernel {
     const { prepared } = execution;
     execution.running = true;
     this.broadcast(execution, { type: 'started' });
+    const history: ProgressEvent[] = [];
     try {
-      const artifact = await this.store.getOrCreate(prepared.recipe, (dir) =>
-        runInWorker(
+      const artifact = await this.store.getOrCreate(prepared.recipe, async (dir) => {
+        const summary = await runInWorker(
           {
             module: prepared.def.module,
             exportName: prepared.def.exportName ?? 'run',
@@ -355,13 +356,17 @@ export class Kernel {
             signal: execution.controller.signal,
             graceMs: this.cancelGraceMs,
             onProgress: (event) => {
+              history.push(event);
               execution.lastProgress = event;
               this.broadcast(execution, { type: 'progress', event });
             },
           },
-        ),
-      );
-      this.settle(execution, (w) => w.resolve(toResult(prepared, artifact, artifact.reused)));
+        );
+        if (history.length > 0) await writeFile(join(dir, PROGRESS_FILE), JSON.stringify(history));
+        return summary;
+      });
+      const result = await toResult(prepared, artifact, artifact.reused);
+      this.settle(execution, (w) => w.resolve(result));
     } catch (error) {
       this.settle(execution, (w) => w.reject(error));
     }
@@ -401,8 +406,20 @@ export class Kernel {
   }
 }
 
-function toResult(prepared: Prepared, artifact: Artifact, reused: boolean): JobResult {
+/** The file beside a job's artifact that keeps its progress events. */
+const PROGRESS_FILE = 'progress.json';
+
+async function toResult(
+  prepared: Prepared,
+  artifact: Artifact,
+  reused: boolean,
+): Promise<JobResult> {
+  const recorded = artifact.meta.files.some((f) => f.name === PROGRESS_FILE);
+  const history = recorded
+    ? (JSON.parse(await readFile(join(artifact.dir, PROGRESS_FILE), 'utf8')) as ProgressEvent[])
+    : [];
   return {
+    history,
     job: prepared.def.name,
     artifact: { kind: artifact.meta.kind, key: artifact.meta.key },
     reused,

@@ -92,6 +92,8 @@ export interface JobResult {
   seed: number;
   /** The input files it read. */
   inputs: InputFile[];
+  /** Every progress event the job reported (kept with the artifact, so a reuse can redraw its charts). */
+  history: ProgressEvent[];
 }
 
 /** A text file read through the kernel, with its hash. */

@@ -14,6 +14,9 @@ import type {
 export type JobStatusKind =
   'waiting' | 'stale' | 'queued' | 'running' | 'done' | 'error' | 'cancelled';
 
+/** A finished job's result as a cell sees it (its progress is in the state's `history`). */
+export type JobOutcome = Omit<JobResult, 'history'>;
+
 /** One snapshot of a job call; a job cell's value is the latest. */
 export interface JobState {
   /** Marks the object as a job state (for displays and result files). */
@@ -34,8 +37,8 @@ export interface JobState {
   progress?: ProgressEvent;
   /** Every progress event so far (append-only, shared between snapshots of one run). */
   history: ProgressEvent[];
-  /** The result, when done. */
-  result?: JobResult;
+  /** The result, when done (its progress history is in `history`). */
+  result?: JobOutcome;
   /** The error message, when failed. */
   error?: string;
   /** The unfinished input jobs, when waiting. */
@@ -174,8 +177,10 @@ export class JobRun implements AsyncIterableIterator<JobState> {
         base: this.host.base,
         onEvent: (event) => this.onEvent(event),
       });
-      const result = await this.handle.result;
-      if (!this.ended) this.update({ status: 'done', result, progress: this.state.progress });
+      const { history, ...result } = await this.handle.result;
+      // The kernel's record is complete, also when the artifact was reused and nothing ran.
+      this.state.history.splice(0, this.state.history.length, ...history);
+      if (!this.ended) this.update({ status: 'done', result, progress: history.at(-1) });
     } catch (error) {
       if (this.ended) return;
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -239,6 +244,8 @@ export function resolveInputs(params: unknown, waitingFor: string[]): unknown {
   return params;
 }
 
-function isJobResult(value: Record<string, unknown>): value is Record<string, unknown> & JobResult {
+function isJobResult(
+  value: Record<string, unknown>,
+): value is Record<string, unknown> & JobOutcome {
   return typeof value.job === 'string' && typeof value.reused === 'boolean' && 'artifact' in value;
 }

@@ -16,10 +16,13 @@ export function formatNotebook(notebook: Notebook, options: { document?: Documen
   return serialize(notebook, options);
 }
 
-/** A short human name for a cell: `cell 3 (const x = load(...))`. */
+/** A short human name for a cell from its first line of code: `cell 3 (const x = load(...))`. */
 export function cellLabel(cell: Pick<Cell, 'id' | 'value'>): string {
-  const first = cell.value.split('\n').find((line) => line.trim() !== '') ?? '';
-  const text = first.trim();
+  const lines = cell.value
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const text = lines.find((line) => !line.startsWith('//')) ?? lines[0] ?? '';
   const short = text.length > 48 ? `${text.slice(0, 45)}...` : text;
   return short ? `cell ${cell.id} (${short})` : `cell ${cell.id}`;
 }

@@ -6,7 +6,8 @@ import type { InputFile, JobPlan } from '../kernel/protocol.ts';
 import { defineCell, type CellDefinition, type CellDisplay } from './define-cell.ts';
 import { WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
 import { SUPPORTED_MODES, type Cell, type CellSpec, type Notebook } from './notebook-file.ts';
-import { DEFAULT_PRESET, standardLibrary, type Builtin } from './stdlib.ts';
+import { DEFAULT_PRESET } from './preset.ts';
+import { standardLibrary, type Builtin } from './stdlib.ts';
 import { Workbench } from './wb.ts';
 
 /** Where a cell stands, as the UI shows it. */

@@ -10,9 +10,6 @@ import type { Workbench } from './wb.ts';
 /** A runtime builtin: a definition without inputs. */
 export type Builtin = () => unknown;
 
-/** The preset a notebook runs with when none is chosen (the default main job's). */
-export const DEFAULT_PRESET = 'demo';
-
 /**
  * The standard library: Notebook Kit's (md, Generators, Mutable, now, width...) with the
  * charting and table libraries bundled locally instead of fetched from a CDN, plus `wb` and

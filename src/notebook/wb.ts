@@ -1,20 +1,14 @@
 // Browser-safe: `wb`, the workbench API every notebook cell receives.
 import type { ArtifactMeta } from '../core/artifacts.ts';
 import type { KernelClient } from '../kernel/client.ts';
-import type {
-  ArtifactRef,
-  FileContent,
-  InputFile,
-  JobInfo,
-  JobPlan,
-  JobResult,
-} from '../kernel/protocol.ts';
+import type { ArtifactRef, FileContent, InputFile, JobInfo, JobPlan } from '../kernel/protocol.ts';
 import {
   JobRun,
   WAITING_PREFIX,
   WaitingError,
   isJobState,
   runOf,
+  type JobOutcome,
   type JobState,
 } from './job-run.ts';
 
@@ -52,7 +46,7 @@ export interface WorkbenchHost {
 }
 
 /** Something that names an artifact: a ref, a job result, or a finished job state. */
-export type ArtifactLike = ArtifactRef | JobResult | JobState;
+export type ArtifactLike = ArtifactRef | JobOutcome | JobState;
 
 /**
  * The workbench API. Job methods return a {@link JobRun} at once: an async iterator of job
@@ -158,7 +152,7 @@ export class Workbench {
    * A job's result: waits for a running job, fails with a {@link WaitingError} for one that is
    * stale or waiting itself (the cell shows it is waiting), and with the job's error if it failed.
    */
-  async result(of: JobRun | JobState | JobResult): Promise<JobResult> {
+  async result(of: JobRun | JobState | JobOutcome): Promise<JobOutcome> {
     if (!(of instanceof JobRun) && !isJobState(of)) return of;
     let state = of instanceof JobRun ? of.current : of;
     const run = of instanceof JobRun ? of : runOf(state);

@@ -1,0 +1,119 @@
+import { spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../core/version.ts';
+import { main } from './main.ts';
+
+const fixtures = join(projectRoot, 'src', 'notebook', 'fixtures');
+
+/** A scratch copy of the fixture notebooks with its own FINEMED_HOME. */
+function workspace(): { dir: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'finemed-cli-run-'));
+  cpSync(fixtures, dir, { recursive: true });
+  return { dir, env: { FINEMED_HOME: join(dir, 'home') } };
+}
+
+async function cli(
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (d) => (out += d));
+  stderr.on('data', (d) => (err += d));
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  try {
+    const code = await main(argv, { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
+    return { code, out, err };
+  } finally {
+    process.env = saved;
+  }
+}
+
+describe('finemed run', () => {
+  it('refuses an untrusted notebook with exit 1 and runs it with --trust', async () => {
+    const { dir, env } = workspace();
+    const out = join(dir, 'out');
+    const refused = await cli(['run', join(dir, 'small.html'), '--out', out], env);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain('not trusted');
+    expect(existsSync(out)).toBe(false);
+    const ran = await cli(['run', join(dir, 'small.html'), '--out', out, '--trust', '--json'], env);
+    expect(ran.code).toBe(0);
+    const summary = JSON.parse(ran.out.trim().split('\n').at(-1) as string);
+    expect(summary).toMatchObject({ report: join(out, 'report.html'), cells: 7, failed: [] });
+    expect(existsSync(join(out, 'manifest.json'))).toBe(true);
+  });
+
+  it('exits 1 naming the failing cell and its error', async () => {
+    const { dir, env } = workspace();
+    const { code, err } = await cli(
+      ['run', join(dir, 'failing.html'), '--trust', '--out', join(dir, 'o')],
+      env,
+    );
+    expect(code).toBe(1);
+    expect(err).toMatch(/cell 2 \(const broken = JSON\.parse\('\{not json'\);\) failed: .*JSON/);
+  });
+
+  it('runs under bin/finemed.js as a real process', () => {
+    const { dir, env } = workspace();
+    const out = join(dir, 'out');
+    const result = spawnSync(
+      process.execPath,
+      [
+        join(projectRoot, 'bin', 'finemed.js'),
+        'run',
+        join(dir, 'small.html'),
+        '--trust',
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8', env: { ...process.env, ...env } },
+    );
+    expect(result.stderr).not.toContain('error');
+    expect(result.status).toBe(0);
+    expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
+  });
+});
+
+describe('finemed verify', () => {
+  it('passes on an unchanged run and reports the differences after an input file changes', async () => {
+    const { dir, env } = workspace();
+    const out = join(dir, 'out');
+    expect((await cli(['run', join(dir, 'small.html'), '--trust', '--out', out], env)).code).toBe(
+      0,
+    );
+    const same = await cli(['verify', out], env);
+    expect(same.code).toBe(0);
+    expect(same.out).toMatch(/verify: all \d+ numbers reproduced/);
+
+    writeFileSync(
+      join(dir, 'vitals.csv'),
+      'bed,ward,pulse\n1,A,72\n2,A,88\n3,B,64\n4,B,95\n5,C,80\n',
+    );
+    const changed = await cli(['verify', out, '--json'], env);
+    expect(changed.code).toBe(1);
+    expect(changed.out).toContain(`input changed: ${join(dir, 'vitals.csv')}`);
+    const summary = JSON.parse(changed.out.trim().split('\n').at(-1) as string);
+    expect(summary.reproduced).toBe(false);
+    expect(summary.differences).toContainEqual({
+      cell: 'cell 3 (const meanPulse = d3.mean(vitals, (d) => d.pu...)',
+      path: 'outputs.meanPulse',
+      expected: 77.8,
+      actual: 79.8,
+    });
+  });
+
+  it('a folder that is not a run folder is an input error (exit 1)', async () => {
+    const { dir, env } = workspace();
+    const { code, err } = await cli(['verify', dir], env);
+    expect(code).toBe(1);
+    expect(err).toContain('manifest.json');
+  });
+});

@@ -1,0 +1,88 @@
+import { basename, extname, join, resolve } from 'node:path';
+import { terminalProgress } from '../core/progress.ts';
+import { defaultJobs } from '../kernel/jobs/index.ts';
+import type { SessionEvent } from '../notebook/session.ts';
+import { boolFlag, stringFlag, type Command, type CommandContext } from './command.ts';
+
+/** Prints finished cells and running jobs to stderr while a notebook runs headless. */
+export async function cellReporter(ctx: CommandContext): Promise<{
+  onEvent: (event: SessionEvent) => void;
+  done(): void;
+}> {
+  const { isJobState } = await import('../notebook/job-run.ts');
+  const progress = terminalProgress(ctx.stderr);
+  return {
+    onEvent: (event) => {
+      if (event.type === 'value' && isJobState(event.value) && event.value.progress) {
+        progress(event.value.progress);
+      } else if (
+        event.type === 'state' &&
+        (event.state.kind === 'error' || event.state.kind === 'done')
+      ) {
+        progress.done();
+        const mark = event.state.kind === 'done' ? 'ok' : `failed: ${event.state.message}`;
+        ctx.stderr.write(`cell ${event.cell} ${mark}\n`);
+      }
+    },
+    done: () => progress.done(),
+  };
+}
+
+/** `finemed run NOTEBOOK`: runs a notebook headless and writes its report. */
+export const runCommand: Command = {
+  name: 'run',
+  summary: 'Run a notebook headless: report.html, results.json and manifest.json',
+  positionals: ['NOTEBOOK'],
+  flags: {
+    preset: {
+      type: 'string',
+      value: 'P',
+      description: 'Preset the cells see as `preset` (tiny|demo|paper)',
+      default: 'demo',
+    },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      description: 'Output folder (default: runs/NOTEBOOK-NAME)',
+    },
+    trust: { type: 'boolean', description: "Trust this notebook's code (remembered by its hash)" },
+    json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+  },
+  details:
+    'Every cell runs in dependency order with every job approved. A notebook outside the\n' +
+    "project's notebooks/ folder runs only once trusted (--trust). Exits 1 when a cell fails.",
+  async run(ctx) {
+    const notebook = resolve(ctx.args[0]);
+    const out = resolve(
+      stringFlag(ctx, 'out') ?? join('runs', basename(notebook, extname(notebook))),
+    );
+    const { runNotebookHeadless } = await import('../notebook/node/runner.ts');
+    const reporter = await cellReporter(ctx);
+    const run = await runNotebookHeadless({
+      notebook,
+      outDir: out,
+      preset: stringFlag(ctx, 'preset'),
+      trust: boolFlag(ctx, 'trust'),
+      jobs: defaultJobs(),
+      signal: ctx.signal,
+      onEvent: reporter.onEvent,
+    }).finally(reporter.done);
+    for (const cell of run.failed)
+      ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+    if (boolFlag(ctx, 'json')) {
+      ctx.stdout.write(
+        JSON.stringify({
+          report: run.reportPath,
+          results: join(out, 'results.json'),
+          manifest: join(out, 'manifest.json'),
+          cells: run.results.cells.length,
+          failed: run.failed,
+          ms: run.manifest.totalMs,
+        }) + '\n',
+      );
+    } else {
+      ctx.stdout.write(`${run.reportPath}\n`);
+    }
+    return run.failed.length > 0 ? 1 : 0;
+  },
+};
