@@ -1,3 +1,4 @@
+import { defaultJobs } from '../kernel/jobs/index.ts';
 import { isLoopbackHost } from '../ui/server/security.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
 import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
@@ -39,7 +40,7 @@ export const serveCommand: Command = {
       port: intFlag(ctx, 'port', { min: 0, max: 65535 }),
       allowRemote,
       notebooksDir: stringFlag(ctx, 'notebooks'),
-      jobs: await loadJobModules(jobModules),
+      jobs: [...defaultJobs(), ...(await loadJobModules(jobModules))],
     });
     if (!isLoopbackHost(host)) {
       ctx.stderr.write(

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { build } from 'esbuild';
+import { build, type Plugin } from 'esbuild';
 import { projectRoot } from '../../core/version.ts';
 
 /** One file of the built renderer. */
@@ -11,7 +11,7 @@ export interface BundleFile {
   type: string;
 }
 
-/** The built renderer: `index.html`, `app.js`, `app.css` and their source maps, by file name. */
+/** The built renderer: `index.html`, `app.js`, `app.css`, chunks and source maps, by file name. */
 export type UiBundle = Map<string, BundleFile>;
 
 const appDir = join(projectRoot, 'src', 'ui', 'app');
@@ -22,6 +22,7 @@ const types: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
   '.map': 'application/json; charset=utf-8',
   '.woff2': 'font/woff2',
+  '.svg': 'image/svg+xml',
 };
 
 /** The Content-Type for a bundle file name. */
@@ -29,6 +30,28 @@ export function contentType(name: string): string {
   const ext = name.slice(name.lastIndexOf('.'));
   return types[ext] ?? 'application/octet-stream';
 }
+
+const CDN = /^https:\/\/cdn\.jsdelivr\.net\/npm\/((?:@[^/@]+\/)?[^/@]+)(?:@[^/]+)?(\/.*)?$/;
+
+/**
+ * Notebook Kit's standard library imports its optional libraries from a CDN. Where the package
+ * is installed here, the import is bundled from node_modules instead, so it works offline and
+ * under the app's CSP; the rest stay remote and fail only if a cell uses them.
+ */
+const cdnToLocal: Plugin = {
+  name: 'cdn-to-local',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^https:\/\/cdn\.jsdelivr\.net\/npm\// }, async (args) => {
+      const [, name, rest = ''] = CDN.exec(args.path) ?? [];
+      if (name) {
+        const local = rest === '' || rest === '/+esm' ? name : `${name}${rest}`;
+        const found = await pluginBuild.resolve(local, { kind: args.kind, resolveDir: appDir });
+        if (found.errors.length === 0) return { path: found.path };
+      }
+      return { path: args.path, external: true };
+    });
+  },
+};
 
 /**
  * Bundles the renderer from `src/ui/app/main.ts` with esbuild, in memory (about a second).
@@ -41,21 +64,28 @@ export async function bundleRenderer(options: { minify?: boolean } = {}): Promis
     write: false,
     outdir: '/bundle',
     format: 'esm',
+    // Notebook Kit's optional libraries (mermaid, duckdb...) import CDN URLs at the top of
+    // their modules; split into chunks, they load only when a cell asks for one (and the CSP
+    // then refuses the remote script) instead of breaking the whole page at load.
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     platform: 'browser',
     target: ['chrome120'],
     sourcemap: 'linked',
-    minify: options.minify ?? false,
+    minify: options.minify ?? true,
     legalComments: 'none',
     loader: { '.woff2': 'file', '.woff': 'file' },
     assetNames: '[name]-[hash]',
     logLevel: 'silent',
+    plugins: [cdnToLocal],
   });
   const files: UiBundle = new Map();
   for (const out of result.outputFiles) {
     const name = basename(out.path);
     files.set(name, { body: out.contents, type: contentType(name) });
   }
-  const html = await readFile(join(appDir, 'index.html'));
-  files.set('index.html', { body: html, type: contentType('index.html') });
+  for (const name of ['index.html', 'favicon.svg']) {
+    files.set(name, { body: await readFile(join(appDir, name)), type: contentType(name) });
+  }
   return files;
 }

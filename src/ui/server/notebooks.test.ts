@@ -54,6 +54,17 @@ describe('NotebookLibrary', () => {
     expect((await library.open(shared.path)).trusted).toBe(false);
   });
 
+  it('trust() refuses a hash that is no longer the file’s text', async () => {
+    const { library, elsewhere } = setup();
+    const path = join(elsewhere, 'shared.html');
+    const opened = await library.open(path);
+    writeFileSync(path, notebook('Swapped after opening'));
+    await expect(library.trust(path, opened.sha256)).rejects.toThrow(
+      'the file changed on disk since it was opened',
+    );
+    expect((await library.open(path)).trusted).toBe(false);
+  });
+
   it('save() writes atomically, keeps the user’s own edits trusted and clears recovery', async () => {
     const { library, elsewhere } = setup();
     const path = join(elsewhere, 'shared.html');

@@ -1,9 +1,9 @@
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic.ts';
 import { InputError } from '../../core/errors.ts';
 import { sha256 } from '../../core/hash.ts';
-import { TrustStore } from './trust.ts';
+import { NotebookTrust } from '../../notebook/node/trust.ts';
 
 /** A notebook the UI can offer to open. */
 export interface NotebookEntry {
@@ -33,7 +33,7 @@ export interface OpenedNotebook {
   text: string;
   /** Hex SHA-256 of the text. */
   sha256: string;
-  /** Whether its code may run without asking (see {@link NotebookLibrary.isTrusted}). */
+  /** Whether its code may run: in a trusted folder, or its exact text was trusted. */
   trusted: boolean;
   /** Unsaved edits from an earlier session, when there are any. */
   recovery?: Recovery;
@@ -56,12 +56,10 @@ const RECENT_LIMIT = 12;
  * process): atomic saves, a recent-files list, recovery files for unsaved edits, and trust.
  */
 export class NotebookLibrary {
-  private readonly trustStore: TrustStore;
-  private readonly trustedDirs: string[];
+  private readonly trustStore: NotebookTrust;
 
   constructor(private readonly options: NotebookLibraryOptions) {
-    this.trustStore = new TrustStore(join(options.home, 'trust.json'));
-    this.trustedDirs = (options.trustedDirs ?? []).map((d) => resolve(d));
+    this.trustStore = new NotebookTrust(options.home, options.trustedDirs ?? []);
   }
 
   /** The listed folder's notebooks, then recent files from elsewhere that still exist. */
@@ -102,14 +100,13 @@ export class NotebookLibrary {
         file: full,
       });
     }
-    const hash = sha256(text);
     const recovery = await this.recovery(full);
     await this.remember(full);
     return {
       path: full,
       text,
-      sha256: hash,
-      trusted: await this.isTrusted(full, hash),
+      sha256: sha256(text),
+      trusted: await this.trustStore.isTrusted(full, text),
       ...(recovery ? { recovery } : {}),
     };
   }
@@ -125,11 +122,10 @@ export class NotebookLibrary {
   ): Promise<{ sha256: string }> {
     const full = notebookPath(path);
     await writeFileAtomic(full, text);
-    const hash = sha256(text);
-    if (options.trusted && !this.inTrustedDir(full)) await this.trustStore.add(hash);
+    if (options.trusted) await this.trustStore.trust(text);
     await this.discardRecovery(full);
     await this.remember(full);
-    return { sha256: hash };
+    return { sha256: sha256(text) };
   }
 
   /** Keeps unsaved edits of `path` in a recovery file (atomic; the last write wins). */
@@ -144,22 +140,19 @@ export class NotebookLibrary {
     await rm(this.recoveryFile(notebookPath(path)), { force: true });
   }
 
-  /** Marks the notebook text with this hash as trusted. */
+  /**
+   * Trusts the notebook's text on disk, provided it is still the text the user saw (the hash
+   * the UI got when it opened the file); otherwise the user must look at it again.
+   */
   async trust(path: string, hash: string): Promise<void> {
-    notebookPath(path);
-    await this.trustStore.add(hash);
-  }
-
-  /** True for notebooks in a trusted folder, or whose exact text the user trusted. */
-  async isTrusted(path: string, hash: string): Promise<boolean> {
-    return this.inTrustedDir(resolve(path)) || (await this.trustStore.has(hash));
-  }
-
-  private inTrustedDir(path: string): boolean {
-    return this.trustedDirs.some((dir) => {
-      const rel = relative(dir, path);
-      return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
-    });
+    const full = notebookPath(path);
+    const text = await readFile(full, 'utf8');
+    if (sha256(text) !== hash) {
+      throw new InputError('the file changed on disk since it was opened; open it again', {
+        file: full,
+      });
+    }
+    await this.trustStore.trust(text);
   }
 
   private async recovery(path: string): Promise<Recovery | undefined> {

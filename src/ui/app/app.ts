@@ -1,0 +1,291 @@
+import { NOT_FOR_CLINICAL_USE } from '../../data/notice.ts';
+import { KernelClient } from '../../kernel/client.ts';
+import { PRESETS } from '../../notebook/preset.ts';
+import type { NotebookEntry } from '../server/notebooks.ts';
+import { ArtifactsView } from './artifacts-view.ts';
+import { h, replaceChildren } from './dom.ts';
+import type { SaveStatus } from './document.ts';
+import type { AppCommand, Host } from './host.ts';
+import { JobsPanel } from './jobs-panel.ts';
+import { NotebookView } from './notebook-view.ts';
+import { readRoute, writeRoute, type Route } from './route.ts';
+
+/**
+ * The workbench window: notebook list, the open notebook (or the artifacts view), the jobs
+ * panel, and the toolbar whose commands the desktop menus also send.
+ */
+export class App {
+  private client!: KernelClient;
+  private view: NotebookView | undefined;
+  private viewPreset = '';
+  private showing: Promise<void> = Promise.resolve();
+  private readonly jobs = new JobsPanel();
+  private readonly artifacts: ArtifactsView;
+  private readonly sidebarList = h('ul', { class: 'notebook-list' });
+  private readonly content = h('main', { class: 'content' });
+  private readonly title = h('span', { class: 'title' });
+  private readonly status = h('span', { class: 'save-status' });
+  private readonly banner = h('div', { class: 'banner', hidden: true });
+  private readonly preset = h('select', { class: 'preset', title: 'Preset every cell sees' });
+
+  constructor(private readonly host: Host) {
+    this.artifacts = new ArtifactsView(host);
+    for (const name of PRESETS) this.preset.append(h('option', { value: name }, name));
+    this.preset.addEventListener('change', () =>
+      this.navigate({ ...readRoute(), preset: this.preset.value }),
+    );
+    host.onCommand((command) => void this.command(command));
+    host.onLeave(() => this.view?.document.flush());
+  }
+
+  /** Builds the window into `root`, connects to the kernel and shows the route in the URL. */
+  async start(root: HTMLElement): Promise<void> {
+    const button = (label: string, command: AppCommand, title: string): HTMLElement =>
+      h(
+        'button',
+        { class: `cmd-${command}`, title, onclick: () => void this.command(command) },
+        label,
+      );
+    replaceChildren(
+      root,
+      h(
+        'header',
+        { class: 'topbar' },
+        h('span', { class: 'brand' }, 'FineMed Workbench'),
+        this.title,
+        h('span', { class: 'spacer' }),
+        h('label', { class: 'preset-label' }, 'preset ', this.preset),
+        button('Run all', 'run-all', 'Run every stale cell, approving costly jobs'),
+        button('Interrupt', 'interrupt', "Cancel this notebook's jobs"),
+        button('Restart', 'restart-kernel', 'Reconnect to a fresh kernel and re-run'),
+        button('Save', 'save', 'Save (Ctrl+S)'),
+        button('Save as…', 'save-as', 'Save under another name'),
+        this.status,
+      ),
+      h('div', { class: 'notice', role: 'note' }, NOT_FOR_CLINICAL_USE),
+      this.banner,
+      h(
+        'div',
+        { class: 'layout' },
+        h(
+          'nav',
+          { class: 'sidebar' },
+          h('h2', {}, 'Notebooks'),
+          this.sidebarList,
+          this.openForm(),
+          h('h2', {}, 'Store'),
+          h('a', { class: 'nav-artifacts', href: '#artifacts' }, 'Artifacts'),
+        ),
+        this.content,
+        this.jobs.element,
+      ),
+    );
+    await this.connect(false);
+    // pushState does not fire popstate; back/forward and typed hashes do.
+    window.addEventListener('popstate', () => void this.queue(readRoute()));
+    window.addEventListener('hashchange', () => void this.queue(readRoute()));
+    await this.refreshList();
+    await this.queue(readRoute());
+  }
+
+  private async connect(restart: boolean): Promise<void> {
+    const transport = await this.host.connectKernel(restart);
+    const client = new KernelClient(transport);
+    this.client = client;
+    transport.onClose(() => {
+      if (this.client === client)
+        this.warn('The kernel connection closed. Use Restart to reconnect.');
+    });
+    this.jobs.watch(client);
+    this.warn(undefined);
+  }
+
+  private async command(command: AppCommand): Promise<void> {
+    const view = this.view;
+    switch (command) {
+      case 'open':
+        return this.openDialog();
+      case 'run-all':
+        return view?.runAll();
+      case 'interrupt':
+        return view?.interrupt();
+      case 'restart-kernel':
+        await view?.interrupt();
+        await this.connect(true);
+        return view?.restart(this.client);
+      case 'save':
+        return view?.document.save();
+      case 'save-as':
+        return view && this.saveAs(view);
+      case 'save-and-close':
+        await view?.document.save();
+        return this.host.close();
+    }
+  }
+
+  private async show(route: Route): Promise<void> {
+    this.preset.value = route.preset;
+    if (route.view === 'artifacts') {
+      this.closeNotebook();
+      replaceChildren(this.content, this.artifacts.element);
+      this.title.textContent = 'Artifacts';
+      return this.artifacts.refresh();
+    }
+    if (!route.path) {
+      this.closeNotebook();
+      replaceChildren(
+        this.content,
+        h(
+          'div',
+          { class: 'welcome' },
+          h('h1', {}, 'Open a notebook'),
+          h('p', {}, 'Pick one on the left, or open a file.'),
+        ),
+      );
+      return;
+    }
+    if (this.shown(route)) return;
+    if (this.view && this.view.document.path === route.path) {
+      // Same notebook, another preset: the session restarts and keeps the edits.
+      this.viewPreset = route.preset;
+      this.view.restart(this.client, route.preset);
+      return;
+    }
+    this.closeNotebook();
+    try {
+      const opened = await this.host.call('notebook.open', { path: route.path });
+      this.view = new NotebookView({
+        host: this.host,
+        client: this.client,
+        opened,
+        preset: route.preset,
+        onStatus: (status) => this.showStatus(status),
+      });
+      this.viewPreset = route.preset;
+      replaceChildren(this.content, this.view.element);
+      this.title.textContent = this.view.title;
+      document.title = `${this.view.title} — FineMed Workbench`;
+      this.showStatus({ kind: 'saved' });
+      await this.refreshList();
+    } catch (error) {
+      replaceChildren(
+        this.content,
+        h('div', { class: 'bar error-bar', role: 'alert' }, (error as Error).message),
+      );
+    }
+  }
+
+  private closeNotebook(): void {
+    this.view?.document.flush();
+    this.view?.dispose();
+    this.view = undefined;
+    this.status.textContent = '';
+  }
+
+  private navigate(route: Route): void {
+    writeRoute(route);
+    void this.queue(route);
+  }
+
+  /** Shows routes one after another, so two quick navigations never open a notebook twice. */
+  private queue(route: Route): Promise<void> {
+    this.showing = this.showing
+      .then(() => this.show(route))
+      .catch((error) => this.warn(String(error)));
+    return this.showing;
+  }
+
+  private shown(route: Route): boolean {
+    return (
+      route.view === 'notebook' &&
+      this.view?.document.path === route.path &&
+      this.viewPreset === route.preset
+    );
+  }
+
+  private async refreshList(): Promise<void> {
+    const entries = await this.host.call('notebooks.list', {});
+    const current = readRoute().path;
+    const item = (entry: NotebookEntry): HTMLElement =>
+      h(
+        'li',
+        { class: entry.path === current ? 'current' : undefined },
+        h(
+          'button',
+          {
+            class: `notebook-link notebook-${entry.source}`,
+            title: entry.path,
+            'data-path': entry.path,
+            onclick: () => this.navigate({ ...readRoute(), view: 'notebook', path: entry.path }),
+          },
+          entry.name,
+        ),
+      );
+    replaceChildren(
+      this.sidebarList,
+      ...(entries.length ? entries.map(item) : [h('li', { class: 'muted' }, 'No notebooks yet.')]),
+    );
+  }
+
+  private openForm(): HTMLElement {
+    if (this.host.chooseNotebook) {
+      return h(
+        'button',
+        { class: 'open-file', onclick: () => void this.openDialog() },
+        'Open file…',
+      );
+    }
+    const input = h('input', {
+      class: 'open-path',
+      type: 'text',
+      placeholder: '/path/to/notebook.html',
+      'aria-label': 'Notebook path',
+    });
+    return h(
+      'form',
+      {
+        class: 'open-form',
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          if (input.value.trim())
+            this.navigate({ ...readRoute(), view: 'notebook', path: input.value.trim() });
+        },
+      },
+      input,
+      h('button', { type: 'submit' }, 'Open'),
+    );
+  }
+
+  private async openDialog(): Promise<void> {
+    const path = await this.host.chooseNotebook?.();
+    if (path) this.navigate({ ...readRoute(), view: 'notebook', path });
+  }
+
+  private async saveAs(view: NotebookView): Promise<void> {
+    const suggested = view.document.path;
+    const path = this.host.chooseSavePath
+      ? await this.host.chooseSavePath(suggested)
+      : window.prompt('Save the notebook as (an .html path):', suggested);
+    if (!path) return;
+    await view.document.saveAs(path);
+    writeRoute({ ...readRoute(), path });
+    await this.refreshList();
+  }
+
+  private showStatus(status: SaveStatus): void {
+    const text: Record<SaveStatus['kind'], string> = {
+      saved: 'Saved',
+      saving: 'Saving…',
+      unsaved:
+        status.kind === 'unsaved' && status.recovered ? 'Unsaved (recovery kept)' : 'Unsaved',
+      error: status.kind === 'error' ? `Save failed: ${status.message}` : '',
+    };
+    this.status.textContent = text[status.kind];
+    this.status.className = `save-status save-${status.kind}`;
+  }
+
+  private warn(message: string | undefined): void {
+    this.banner.hidden = message === undefined;
+    this.banner.textContent = message ?? '';
+  }
+}

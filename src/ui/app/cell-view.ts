@@ -1,0 +1,178 @@
+import { formatDuration } from '../../core/progress.ts';
+import type { CellState } from '../../notebook/session.ts';
+import type { Cell } from '../../notebook/notebook-file.ts';
+import { h, replaceChildren } from './dom.ts';
+import { createCellEditor, type CellEditor } from './editor.ts';
+
+/** What a cell view asks of its notebook. */
+export interface CellActions {
+  /** Commit `text` as the cell's source and run it, approving its jobs (Shift+Enter). */
+  commit(id: number, text: string): void;
+  /** Run the cell now, approving its costly jobs (the Run button). */
+  run(id: number): void;
+  /** Delete the cell. */
+  remove(id: number): void;
+  /** The editor's text changed without being committed. */
+  draft(id: number, text: string): void;
+  /** Save the notebook (Mod+S). */
+  save(): void;
+}
+
+const STATE_LABELS: Record<CellState['kind'], string> = {
+  idle: 'not run',
+  running: 'running',
+  waiting: 'waiting',
+  stale: 'stale',
+  error: 'error',
+  done: 'done',
+};
+
+/**
+ * One cell: its output (rendered by the notebook runtime into `output`), a status line with
+ * the cell's state and a Run button, and its CodeMirror editor. Markdown and HTML cells show
+ * their output and hide their source until asked.
+ */
+export class CellView {
+  /** The cell's element. */
+  readonly element: HTMLElement;
+  private readonly editor: CellEditor;
+  private readonly status: HTMLElement;
+  private readonly badge: HTMLElement;
+  private readonly source: HTMLElement;
+  private committed: string;
+
+  constructor(
+    private readonly cell: Cell,
+    output: HTMLElement,
+    private readonly actions: CellActions,
+  ) {
+    this.committed = cell.value;
+    this.editor = createCellEditor(cell.mode, cell.value, {
+      run: (text) => this.commit(text),
+      save: () => actions.save(),
+      changed: (text) => {
+        this.element.classList.toggle('cell-draft', text !== this.committed);
+        actions.draft(cell.id, text);
+      },
+    });
+    this.badge = h('span', { class: 'cell-badge' }, STATE_LABELS.idle);
+    this.status = h('div', { class: 'cell-status' });
+    this.source = h('div', { class: 'cell-source' }, this.editor.dom);
+    this.element = h(
+      'section',
+      {
+        class: `cell cell-${cell.mode} cell-idle`,
+        'data-cell-id': cell.id,
+      },
+      h(
+        'div',
+        { class: 'cell-bar' },
+        this.badge,
+        h('span', { class: 'cell-mode' }, cell.mode),
+        h('span', { class: 'cell-spacer' }),
+        h(
+          'button',
+          {
+            class: 'cell-toggle',
+            title: 'Show or hide the source',
+            onclick: () => this.element.classList.toggle('cell-collapsed'),
+          },
+          'Source',
+        ),
+        h(
+          'button',
+          { class: 'cell-run', title: 'Run this cell (Shift+Enter)', onclick: () => this.runNow() },
+          'Run',
+        ),
+        h(
+          'button',
+          {
+            class: 'cell-delete',
+            title: 'Delete this cell',
+            onclick: () => actions.remove(cell.id),
+          },
+          'Delete',
+        ),
+      ),
+      h('div', { class: 'cell-output' }, output),
+      this.status,
+      this.source,
+    );
+    this.collapseProse();
+  }
+
+  /** Hides the source of Markdown and HTML cells, whose output is the point. */
+  collapseProse(): void {
+    if (this.cell.mode === 'md' || this.cell.mode === 'html')
+      this.element.classList.add('cell-collapsed');
+  }
+
+  /** The cell id. */
+  get id(): number {
+    return this.cell.id;
+  }
+
+  /** The editor's current text, committed or not. */
+  text(): string {
+    return this.editor.text();
+  }
+
+  /** Replaces the editor's text (recovered drafts). */
+  setText(text: string): void {
+    this.editor.setText(text);
+  }
+
+  /** Shows the source editor. */
+  showSource(): void {
+    this.element.classList.remove('cell-collapsed');
+  }
+
+  /** Focuses the editor, showing the source. */
+  focus(): void {
+    this.showSource();
+    this.editor.focus();
+  }
+
+  /** Shows the cell's state from the notebook session. */
+  show(state: CellState): void {
+    this.element.className = this.element.className.replace(
+      /\bcell-(idle|running|waiting|stale|error|done)\b/,
+      `cell-${state.kind}`,
+    );
+    this.badge.textContent = STATE_LABELS[state.kind];
+    switch (state.kind) {
+      case 'stale':
+        replaceChildren(
+          this.status,
+          h(
+            'span',
+            {},
+            `Not run: ${state.jobs.join(', ')} would take about ${formatDuration(state.seconds)}. `,
+          ),
+          h('button', { class: 'cell-run-stale', onclick: () => this.runNow() }, 'Run'),
+        );
+        break;
+      case 'waiting':
+        replaceChildren(this.status, h('span', {}, state.reason));
+        break;
+      case 'error':
+        replaceChildren(this.status, h('span', { class: 'cell-error-message' }, state.message));
+        break;
+      default:
+        replaceChildren(this.status);
+    }
+  }
+
+  private commit(text: string): void {
+    this.committed = text;
+    this.element.classList.remove('cell-draft');
+    this.actions.commit(this.cell.id, text);
+  }
+
+  private runNow(): void {
+    // Committing an edit runs the cell as the user's own request, which approves its jobs.
+    const text = this.editor.text();
+    if (text !== this.committed) this.commit(text);
+    else this.actions.run(this.cell.id);
+  }
+}

@@ -1,0 +1,96 @@
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { javascript } from '@codemirror/lang-javascript';
+import { markdown } from '@codemirror/lang-markdown';
+import {
+  bracketMatching,
+  defaultHighlightStyle,
+  indentOnInput,
+  syntaxHighlighting,
+} from '@codemirror/language';
+import { EditorState, type Extension } from '@codemirror/state';
+import {
+  EditorView,
+  drawSelection,
+  highlightActiveLine,
+  keymap,
+  lineNumbers,
+} from '@codemirror/view';
+
+/** What a cell editor reports to its cell. */
+export interface EditorHooks {
+  /** Shift+Enter (or Mod+Enter): commit the text and run the cell. */
+  run(text: string): void;
+  /** Mod+S: save the notebook. */
+  save(): void;
+  /** The text changed (typing, not yet committed). */
+  changed(text: string): void;
+}
+
+/** A CodeMirror 6 editor for one cell. */
+export interface CellEditor {
+  /** The editor's element. */
+  readonly dom: HTMLElement;
+  /** The current text. */
+  text(): string;
+  /** Replaces the text (recovered edits, a reloaded file). */
+  setText(text: string): void;
+  /** Focuses the editor. */
+  focus(): void;
+}
+
+/** The syntax a cell mode is highlighted with. */
+function language(mode: string): Extension {
+  if (mode === 'md') return markdown();
+  if (mode === 'js' || mode === 'ts') return javascript({ typescript: mode === 'ts' });
+  return [];
+}
+
+/** Creates an editor for a cell of `mode` holding `text`. */
+export function createCellEditor(mode: string, text: string, hooks: EditorHooks): CellEditor {
+  const runKey = (view: EditorView): boolean => {
+    hooks.run(view.state.doc.toString());
+    return true;
+  };
+  const view = new EditorView({
+    state: EditorState.create({
+      doc: text,
+      extensions: [
+        keymap.of([
+          { key: 'Shift-Enter', run: runKey },
+          { key: 'Mod-Enter', run: runKey },
+          {
+            key: 'Mod-s',
+            run: () => {
+              hooks.save();
+              return true;
+            },
+          },
+          indentWithTab,
+          ...historyKeymap,
+          ...defaultKeymap,
+        ]),
+        history(),
+        lineNumbers(),
+        drawSelection(),
+        highlightActiveLine(),
+        indentOnInput(),
+        bracketMatching(),
+        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        language(mode),
+        EditorView.lineWrapping,
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) hooks.changed(update.state.doc.toString());
+        }),
+      ],
+    }),
+  });
+  return {
+    dom: view.dom,
+    text: () => view.state.doc.toString(),
+    setText: (next) => {
+      if (next !== view.state.doc.toString())
+        view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next } });
+    },
+    focus: () => view.focus(),
+  };
+}

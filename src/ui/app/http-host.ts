@@ -1,0 +1,42 @@
+import { webSocketTransport } from '../../kernel/transport.ts';
+import type { AppCommand, Host } from './host.ts';
+
+/**
+ * The host of a page served by `finemed serve`. The token arrives in the first URL and is
+ * then carried by an HttpOnly cookie, so it is dropped from the address bar at once.
+ */
+export function httpHost(): Host {
+  const url = new URL(location.href);
+  if (url.searchParams.has('token')) {
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  const listeners: ((command: AppCommand) => void)[] = [];
+  return {
+    shell: 'browser',
+    async call(name, payload, options = {}) {
+      const response = await fetch(`/api/${name}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(payload),
+        credentials: 'same-origin',
+        keepalive: options.keepalive ?? false,
+      });
+      const body = (await response.json().catch(() => ({}))) as {
+        value?: unknown;
+        error?: { message: string };
+      };
+      if (!response.ok) throw new Error(body.error?.message ?? `${name}: HTTP ${response.status}`);
+      return body.value as never;
+    },
+    async connectKernel() {
+      return webSocketTransport(new WebSocket(`ws://${location.host}/kernel`));
+    },
+    onCommand: (listener) => void listeners.push(listener),
+    setDirty: () => undefined,
+    close: () => window.close(),
+    onLeave(flush) {
+      window.addEventListener('pagehide', flush);
+    },
+  };
+}

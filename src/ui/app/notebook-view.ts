@@ -1,0 +1,228 @@
+import type { KernelClient } from '../../kernel/client.ts';
+import { runOf } from '../../notebook/job-run.ts';
+import { formatNotebook, parseNotebook, type Notebook } from '../../notebook/notebook-file.ts';
+import { NotebookSession } from '../../notebook/session.ts';
+import type { OpenedNotebook } from '../server/notebooks.ts';
+import { CellView } from './cell-view.ts';
+import { h, replaceChildren } from './dom.ts';
+import { NotebookDocument, type SaveStatus } from './document.ts';
+import type { Host } from './host.ts';
+
+/** What a notebook view needs from the app around it. */
+export interface NotebookViewOptions {
+  /** The shell. */
+  host: Host;
+  /** The kernel connection. */
+  client: KernelClient;
+  /** The notebook as the host opened it. */
+  opened: OpenedNotebook;
+  /** The preset cells see as `preset`. */
+  preset: string;
+  /** Receives the file's save status. */
+  onStatus(status: SaveStatus): void;
+}
+
+/**
+ * An open notebook: its cells on a {@link NotebookSession}, the trust and recovery bars, and
+ * the document that autosaves it. Nothing runs until the notebook is trusted.
+ */
+export class NotebookView {
+  /** The view's element. */
+  readonly element: HTMLElement;
+  /** The file behind the view. */
+  readonly document: NotebookDocument;
+  private notebook: Notebook;
+  private session!: NotebookSession;
+  private views = new Map<number, CellView>();
+  private readonly bars = h('div', { class: 'notebook-bars' });
+  private readonly list = h('div', { class: 'cells' });
+
+  constructor(private options: NotebookViewOptions) {
+    const { opened } = options;
+    this.notebook = parseNotebook(opened.text);
+    this.document = new NotebookDocument(
+      options.host,
+      opened.path,
+      opened.text,
+      opened.sha256,
+      opened.trusted,
+      () => this.text(),
+      options.onStatus,
+    );
+    this.element = h(
+      'div',
+      { class: 'notebook' },
+      this.bars,
+      this.list,
+      h(
+        'div',
+        { class: 'add-cells' },
+        h('button', { class: 'add-js', onclick: () => this.add('js') }, '+ JavaScript'),
+        h('button', { class: 'add-md', onclick: () => this.add('md') }, '+ Markdown'),
+      ),
+    );
+    this.render();
+    this.showBars(opened);
+  }
+
+  /** The notebook's title. */
+  get title(): string {
+    return this.notebook.title;
+  }
+
+  /** Runs every stale or failed cell, approving costly jobs. */
+  async runAll(): Promise<void> {
+    if (this.document.trusted) await this.session.runAll();
+  }
+
+  /** Cancels every job this notebook's cells are running or queueing. */
+  async interrupt(): Promise<void> {
+    const active = this.session.cells
+      .flatMap((c) => c.jobs)
+      .filter((state) => state.status === 'queued' || state.status === 'running');
+    await Promise.all(active.map((state) => runOf(state)?.cancel()));
+  }
+
+  /** Starts again on a fresh kernel connection (or another preset), keeping edits. */
+  restart(client: KernelClient, preset = this.options.preset): void {
+    this.options = { ...this.options, client, preset };
+    this.render();
+  }
+
+  /** Stops the session (its jobs are detached). */
+  dispose(): void {
+    this.session.dispose();
+  }
+
+  /** The notebook's text as the editors show it, committed or not. */
+  text(): string {
+    const cells = this.notebook.cells.map((cell) => {
+      const view = this.views.get(cell.id);
+      return view ? { ...cell, value: view.text() } : cell;
+    });
+    return formatNotebook({ ...this.notebook, cells });
+  }
+
+  private render(): void {
+    const drafts = new Map([...this.views].map(([id, view]) => [id, view.text()]));
+    this.session?.dispose();
+    this.session = new NotebookSession(this.notebook, {
+      client: this.options.client,
+      base: folderOf(this.document.path),
+      preset: this.options.preset,
+    });
+    this.notebook = this.session.notebook;
+    this.views.clear();
+    replaceChildren(this.list, ...this.notebook.cells.map((cell) => this.cellView(cell.id)));
+    for (const [id, text] of drafts) this.views.get(id)?.setText(text);
+    // An untrusted notebook shows all of its code, since none of it has run.
+    if (!this.document.trusted) for (const view of this.views.values()) view.showSource();
+    this.session.on((event) => {
+      if (event.type === 'state') this.views.get(event.cell)?.show(event.state);
+    });
+    if (this.document.trusted) this.session.start();
+  }
+
+  private cellView(id: number): HTMLElement {
+    const { cell, root } = this.session.cell(id);
+    const view = new CellView(cell, root, {
+      commit: (cellId, text) => {
+        this.session.edit(cellId, text);
+        this.document.committed();
+      },
+      run: (cellId) => this.session.run(cellId),
+      remove: (cellId) => {
+        this.session.remove(cellId);
+        this.views.get(cellId)?.element.remove();
+        this.views.delete(cellId);
+        this.document.committed();
+      },
+      draft: () => this.document.drafted(),
+      save: () => void this.document.save(),
+    });
+    this.views.set(id, view);
+    return view.element;
+  }
+
+  private add(mode: 'js' | 'md'): void {
+    const id = this.session.insert({ mode, value: '' });
+    this.list.appendChild(this.cellView(id));
+    this.views.get(id)?.focus();
+    this.document.committed();
+  }
+
+  private showBars(opened: OpenedNotebook): void {
+    const bars: HTMLElement[] = [];
+    if (!opened.trusted) {
+      const bar: HTMLElement = h(
+        'div',
+        { class: 'bar trust-bar', role: 'alert' },
+        h(
+          'span',
+          {},
+          'This notebook comes from outside the project. Its code is shown below and has not run. ' +
+            'Run it only if you trust where it came from.',
+        ),
+        h(
+          'button',
+          {
+            class: 'trust-run',
+            onclick: async () => {
+              await this.document.trust();
+              bar.remove();
+              for (const view of this.views.values()) view.collapseProse();
+              this.session.start();
+            },
+          },
+          'Trust and run',
+        ),
+      );
+      bars.push(bar);
+    }
+    const recovery = opened.recovery;
+    if (recovery && recovery.text !== opened.text) {
+      const changed =
+        recovery.baseSha256 !== opened.sha256 ? ' The file has changed on disk since.' : '';
+      const bar: HTMLElement = h(
+        'div',
+        { class: 'bar recovery-bar', role: 'alert' },
+        h(
+          'span',
+          {},
+          `Unsaved edits from ${new Date(recovery.savedAt).toLocaleString()} were kept.${changed}`,
+        ),
+        h(
+          'button',
+          { class: 'recovery-restore', onclick: () => this.restore(recovery.text, bar) },
+          'Restore',
+        ),
+        h(
+          'button',
+          {
+            class: 'recovery-discard',
+            onclick: async () => {
+              await this.document.discardRecovery();
+              bar.remove();
+            },
+          },
+          'Discard',
+        ),
+      );
+      bars.push(bar);
+    }
+    replaceChildren(this.bars, ...bars);
+  }
+
+  private restore(text: string, bar: HTMLElement): void {
+    bar.remove();
+    this.views.clear();
+    this.notebook = parseNotebook(text);
+    this.render();
+    this.document.drafted();
+  }
+}
+
+/** The folder of a file path (POSIX or Windows), where its relative paths start. */
+function folderOf(path: string): string {
+  return path.slice(0, Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')));
+}
