@@ -9,6 +9,7 @@ import { logitsCommand } from './logits.ts';
 import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 import { serveModelCommand } from './serve-model.ts';
+import { synthCommand } from './synth.ts';
 import { verifyCommand } from './verify.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
@@ -24,4 +25,5 @@ export const commands: Command[] = [
   logitsCommand,
   generateCommand,
   serveModelCommand,
+  synthCommand,
 ];

@@ -1,0 +1,223 @@
+import { resolve } from 'node:path';
+import { terminalProgress } from '../core/progress.ts';
+import { UsageError } from '../core/errors.ts';
+import { writeSynthesis } from '../data/export.ts';
+import { NOT_FOR_CLINICAL_USE } from '../data/notice.ts';
+import type { SynthesisOptions } from '../data/presets.ts';
+import { ContaminationError, synthesize, type SynthesisResult } from '../data/synthesize.ts';
+import {
+  boolFlag,
+  choiceFlag,
+  intFlag,
+  numberFlag,
+  requiredFlag,
+  stringFlag,
+  type Command,
+  type CommandContext,
+} from './command.ts';
+
+function options(ctx: CommandContext): SynthesisOptions {
+  const baseUrl = stringFlag(ctx, 'llm-base-url');
+  const model = stringFlag(ctx, 'llm-model');
+  if ((baseUrl === undefined) !== (model === undefined)) {
+    throw new UsageError('--llm-base-url and --llm-model go together');
+  }
+  const corpus = stringFlag(ctx, 'corpus');
+  if (!corpus && (stringFlag(ctx, 'corpus-field') || boolFlag(ctx, 'corpus-only'))) {
+    throw new UsageError('--corpus-field and --corpus-only need --corpus');
+  }
+  return {
+    preset: choiceFlag(ctx, 'preset', ['tiny', 'demo'] as const) ?? 'demo',
+    seed: intFlag(ctx, 'seed'),
+    conditions: intFlag(ctx, 'conditions', { min: 4 }),
+    passages: intFlag(ctx, 'passages', { min: 1 }),
+    evalItems: intFlag(ctx, 'eval-items', { min: 1 }),
+    rarity: numberFlag(ctx, 'rarity', { min: 0, max: 4 }),
+    anchorFraction: numberFlag(ctx, 'anchor-fraction', { min: 0, max: 1 }),
+    leakThreshold: numberFlag(ctx, 'leak-threshold', { min: 0.01, max: 1 }),
+    department: stringFlag(ctx, 'department'),
+    subdepartment: stringFlag(ctx, 'subdepartment'),
+    ...(corpus
+      ? {
+          corpus: {
+            path: resolve(corpus),
+            field: stringFlag(ctx, 'corpus-field'),
+            limit: intFlag(ctx, 'corpus-limit', { min: 1 }),
+            only: boolFlag(ctx, 'corpus-only'),
+          },
+        }
+      : {}),
+    ...(baseUrl && model
+      ? {
+          llm: {
+            baseUrl,
+            model,
+            concurrency: intFlag(ctx, 'concurrency', { min: 1, max: 256 }),
+            maxRequests: intFlag(ctx, 'max-requests', { min: 0 }),
+            cacheDir: stringFlag(ctx, 'llm-cache'),
+            timeoutMs:
+              numberFlag(ctx, 'llm-timeout', { min: 0.1 }) !== undefined
+                ? numberFlag(ctx, 'llm-timeout')! * 1000
+                : undefined,
+          },
+        }
+      : {}),
+  };
+}
+
+function summary(result: SynthesisResult, dir: string, files: string[]): string {
+  const r = result.report;
+  const row = (k: string, v: string | number): string =>
+    `  ${k.padEnd(34)} ${String(v).padStart(8)}`;
+  const c = r.contamination;
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  return [
+    `FineMed synthesis: ${r.generator}, preset ${r.knobs.preset}, seed ${r.knobs.seed}`,
+    NOT_FOR_CLINICAL_USE,
+    '',
+    ...Object.entries(r.counts).map(([k, v]) => row(k, v)),
+    '',
+    '  SFT rows by department:',
+    ...Object.entries(r.departments.primary)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => row(`    ${k}`, v)),
+    row(
+      '  label agreement with the KB',
+      r.labelAgreement.checked ? pct(r.labelAgreement.primary / r.labelAgreement.checked) : 'n/a',
+    ),
+    row('  DPO rejected: anchored / direct', `${r.dpo.anchored ?? 0} / ${r.dpo.direct ?? 0}`),
+    '',
+    `  contamination (${c.n}-grams): max overlap ${pct(c.maxRatio)}, mean ${pct(c.meanRatio)}, longest shared run ${c.maxLongest} words; ${c.leaks.length} leak(s) at threshold ${pct(c.threshold)}`,
+    `  wrote ${files.length} files to ${dir}`,
+    '',
+  ].join('\n');
+}
+
+/** `finemed synth`: the FineMedLM-o1 data pipeline, offline or LLM-backed. */
+export const synthCommand: Command = {
+  name: 'synth',
+  summary: 'Synthesize pretraining, SFT, DPO and held-out MCQ data (offline or via an LLM)',
+  details:
+    'Writes pretrain.jsonl, sft_common.jsonl, sft_complex.jsonl, sft_department.jsonl, sft_subdepartment.jsonl, dpo.jsonl, eval_mcq.jsonl (MedQA format), departments.json and synthesis_report.json. Exits 1 if an evaluation item leaks into training. The LLM API key comes from $FINEMED_LLM_API_KEY or $OPENAI_API_KEY.',
+  flags: {
+    out: { type: 'string', value: 'DIR', description: 'Output folder (required)' },
+    preset: { type: 'string', value: 'tiny|demo', description: 'Base sizes', default: 'demo' },
+    seed: { type: 'string', value: 'N', description: 'Seed of every random draw' },
+    conditions: {
+      type: 'string',
+      value: 'N',
+      description: 'Knowledge-base conditions in the world',
+    },
+    passages: { type: 'string', value: 'N', description: 'Textbook passages to write' },
+    'eval-items': { type: 'string', value: 'N', description: 'Held-out MCQ questions' },
+    rarity: {
+      type: 'string',
+      value: 'X',
+      description: 'Zipf exponent of condition frequency (0 = uniform)',
+    },
+    'anchor-fraction': {
+      type: 'string',
+      value: 'X',
+      description: 'Share of DPO pairs rejecting an anchored look-alike answer',
+    },
+    'leak-threshold': {
+      type: 'string',
+      value: 'X',
+      description: '13-gram overlap share that counts as a leak',
+    },
+    department: {
+      type: 'string',
+      value: 'ID',
+      description: 'Department of sft_department.jsonl (default: largest)',
+    },
+    subdepartment: {
+      type: 'string',
+      value: 'ID',
+      description: 'Sub-department of sft_subdepartment.jsonl',
+    },
+    corpus: {
+      type: 'string',
+      value: 'FILE|DIR',
+      description: 'A JSONL corpus or a folder of .txt files as raw text',
+    },
+    'corpus-field': {
+      type: 'string',
+      value: 'NAME',
+      description: 'JSONL text field (default text, else answer)',
+    },
+    'corpus-limit': { type: 'string', value: 'N', description: 'Read at most N corpus documents' },
+    'corpus-only': { type: 'boolean', description: 'Synthesize instructions from the corpus only' },
+    'llm-base-url': {
+      type: 'string',
+      value: 'URL',
+      description: 'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1',
+    },
+    'llm-model': { type: 'string', value: 'NAME', description: 'Model name for the endpoint' },
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      description: 'LLM requests in flight at once (default 4)',
+    },
+    'max-requests': {
+      type: 'string',
+      value: 'N',
+      description: 'LLM request budget (cache hits are free)',
+    },
+    'llm-cache': {
+      type: 'string',
+      value: 'DIR',
+      description: 'Response cache folder (default $FINEMED_HOME/llm-cache)',
+    },
+    'llm-timeout': {
+      type: 'string',
+      value: 'SECONDS',
+      description: 'Per-request timeout (default 120)',
+    },
+    format: {
+      type: 'string',
+      value: 'LIST',
+      description: 'Also write parquet and/or arrow copies, e.g. parquet,arrow',
+    },
+    json: { type: 'boolean', description: 'Print one JSON summary object on the last line' },
+  },
+  async run(ctx) {
+    const out = resolve(requiredFlag(ctx, 'out'));
+    const formats = (stringFlag(ctx, 'format') ?? '').split(',').filter(Boolean);
+    const bad = formats.filter((f) => f !== 'parquet' && f !== 'arrow');
+    if (bad.length)
+      throw new UsageError(`--format accepts parquet and arrow, got '${bad.join(',')}'`);
+    const progress = terminalProgress(ctx.stderr);
+    let result: SynthesisResult;
+    let leak: ContaminationError | undefined;
+    try {
+      result = await synthesize(options(ctx), { signal: ctx.signal, onProgress: progress });
+    } catch (error) {
+      if (!(error instanceof ContaminationError)) throw error;
+      leak = error;
+      result = error.result;
+    } finally {
+      progress.done();
+    }
+    const files = await writeSynthesis(result, out, {
+      parquet: formats.includes('parquet'),
+      arrow: formats.includes('arrow'),
+    });
+    ctx.stdout.write(summary(result, out, files));
+    if (boolFlag(ctx, 'json')) {
+      const { counts, contamination, generator, files: rows } = result.report;
+      ctx.stdout.write(
+        JSON.stringify({
+          out,
+          generator,
+          counts,
+          rows,
+          contamination: { ...contamination, leaks: contamination.leaks.length },
+        }) + '\n',
+      );
+    }
+    if (leak) {
+      ctx.stderr.write(`finemed: ${leak.message}\n`);
+      return 1;
+    }
+  },
+};

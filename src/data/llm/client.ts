@@ -1,0 +1,256 @@
+import { join } from 'node:path';
+import { CancelledError } from '../../core/errors.ts';
+import { canonicalJson } from '../../core/hash.ts';
+import { finemedHome } from '../../core/home.ts';
+import type { LlmSettings } from '../presets.ts';
+import { ResponseCache } from './cache.ts';
+
+/** A chat message. */
+export interface ChatMessage {
+  /** Who speaks. */
+  role: 'system' | 'user' | 'assistant';
+  /** What is said. */
+  content: string;
+}
+
+/** The parts of an OpenAI chat-completions request the synthesizer sets. */
+export interface ChatRequest {
+  /** The conversation. */
+  messages: ChatMessage[];
+  /** Sampling temperature (0 for judging and scoring). */
+  temperature?: number;
+  /** Longest reply in tokens. */
+  max_tokens?: number;
+  /** Sampling seed, where the server supports it (it also separates cache entries). */
+  seed?: number;
+}
+
+/** Request accounting of a client. */
+export interface ClientStats {
+  /** HTTP requests sent (attempts, including retries). */
+  requests: number;
+  /** Requests that returned a usable response (each is paid once and cached). */
+  successes: number;
+  /** Answers served from the on-disk cache without a request. */
+  cacheHits: number;
+  /** Retries after a failed attempt. */
+  retries: number;
+  /** Calls that failed after all retries, or with a non-retryable status. */
+  failures: number;
+  /** Attempts that hit the per-request timeout. */
+  timeouts: number;
+  /** Calls refused because the request budget was spent. */
+  overBudget: number;
+  /** Failed attempts by HTTP status (or `network`, `timeout`, `bad-body`). */
+  errors: Record<string, number>;
+}
+
+/** The request budget is spent; cached answers still work. */
+export class BudgetExhaustedError extends Error {
+  override name = 'BudgetExhaustedError';
+}
+
+/** A call that failed for good. */
+export class LlmRequestError extends Error {
+  override name = 'LlmRequestError';
+}
+
+/** Test seams: a fetch, a clock-free sleep and a jitter source. */
+export interface ClientSeams {
+  /** The fetch implementation (default: global fetch). */
+  fetch?: typeof fetch;
+  /** Random numbers in [0, 1) for backoff jitter (default Math.random: timing only, never content). */
+  random?: () => number;
+}
+
+class Semaphore {
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  constructor(private readonly limit: number) {}
+  async acquire(): Promise<void> {
+    if (this.active < this.limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new CancelledError('synthesis cancelled'));
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new CancelledError('synthesis cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
+export function retryAfterMs(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+type Outcome =
+  { ok: true; body: unknown } | { ok: false; retry: boolean; why: string; waitMs?: number };
+
+/**
+ * An OpenAI-compatible chat client built for paid batch work: at most `concurrency` requests
+ * in flight; retries with exponential backoff and jitter on 429, 5xx, timeouts and network
+ * errors (honouring Retry-After); a hard request budget; and an on-disk cache keyed by the
+ * exact request (identical concurrent calls share one request), so nothing that succeeded is
+ * ever sent again.
+ */
+export class ChatClient {
+  private readonly cache: ResponseCache;
+  private readonly gate: Semaphore;
+  private readonly inflight = new Map<string, Promise<string>>();
+  private readonly counts: ClientStats = {
+    requests: 0,
+    successes: 0,
+    cacheHits: 0,
+    retries: 0,
+    failures: 0,
+    timeouts: 0,
+    overBudget: 0,
+    errors: {},
+  };
+  private readonly url: string;
+  private readonly path: string;
+
+  constructor(
+    readonly settings: LlmSettings,
+    private readonly seams: ClientSeams = {},
+  ) {
+    this.url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
+    this.path = new URL(this.url).pathname;
+    this.cache = new ResponseCache(settings.cacheDir ?? join(finemedHome(), 'llm-cache'));
+    this.gate = new Semaphore(Math.max(1, settings.concurrency ?? 4));
+  }
+
+  /** Request accounting so far. */
+  stats(): ClientStats {
+    return { ...this.counts, errors: { ...this.counts.errors } };
+  }
+
+  /** The reply text of a chat completion, from the cache or the server. */
+  async complete(request: ChatRequest, signal?: AbortSignal): Promise<string> {
+    const body = canonicalJson({ model: this.settings.model, ...request });
+    const key = ResponseCache.key(this.path, body);
+    const pending = this.inflight.get(key);
+    if (pending) return pending;
+    const call = this.resolve(key, body, signal).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, call);
+    return call;
+  }
+
+  private async resolve(key: string, body: string, signal?: AbortSignal): Promise<string> {
+    const cached = await this.cache.get(key);
+    if (cached !== undefined) {
+      this.counts.cacheHits++;
+      return replyText(cached)!;
+    }
+    const maxRetries = this.settings.maxRetries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      if (signal?.aborted) throw new CancelledError('synthesis cancelled');
+      await this.gate.acquire();
+      let outcome: Outcome;
+      try {
+        if (
+          this.settings.maxRequests !== undefined &&
+          this.counts.requests >= this.settings.maxRequests
+        ) {
+          this.counts.overBudget++;
+          throw new BudgetExhaustedError(`request budget of ${this.settings.maxRequests} spent`);
+        }
+        this.counts.requests++;
+        outcome = await this.attempt(body, signal);
+      } finally {
+        this.gate.release();
+      }
+      if (outcome.ok) {
+        this.counts.successes++;
+        await this.cache.put(key, { request: { path: this.path, body }, response: outcome.body });
+        return replyText(outcome.body)!;
+      }
+      this.counts.errors[outcome.why] = (this.counts.errors[outcome.why] ?? 0) + 1;
+      if (!outcome.retry || attempt >= maxRetries) {
+        this.counts.failures++;
+        throw new LlmRequestError(
+          `chat request failed (${outcome.why}) after ${attempt + 1} attempt(s)`,
+        );
+      }
+      this.counts.retries++;
+      const base = (this.settings.backoffMs ?? 500) * 2 ** attempt;
+      const jittered = base * (0.5 + 0.5 * (this.seams.random ?? Math.random)());
+      await sleep(Math.min(60_000, outcome.waitMs ?? Math.min(30_000, jittered)), signal);
+    }
+  }
+
+  private async attempt(body: string, signal?: AbortSignal): Promise<Outcome> {
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.settings.timeoutMs ?? 120_000);
+    const apiKey =
+      this.settings.apiKey ?? process.env.FINEMED_LLM_API_KEY ?? process.env.OPENAI_API_KEY;
+    try {
+      const response = await (this.seams.fetch ?? fetch)(this.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
+        },
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+      });
+      const text = await response.text();
+      if (response.status === 429 || response.status === 408 || response.status >= 500) {
+        return {
+          ok: false,
+          retry: true,
+          why: String(response.status),
+          waitMs: retryAfterMs(response.headers.get('retry-after')),
+        };
+      }
+      if (!response.ok) return { ok: false, retry: false, why: String(response.status) };
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        return { ok: false, retry: true, why: 'bad-body' };
+      }
+      return replyText(parsed) === undefined
+        ? { ok: false, retry: true, why: 'bad-body' }
+        : { ok: true, body: parsed };
+    } catch {
+      if (signal?.aborted) throw new CancelledError('synthesis cancelled');
+      if (timeout.signal.aborted) {
+        this.counts.timeouts++;
+        return { ok: false, retry: true, why: 'timeout' };
+      }
+      return { ok: false, retry: true, why: 'network' };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** The assistant text of a chat-completions response body, if it has one. */
+function replyText(body: unknown): string | undefined {
+  const content = (body as { choices?: { message?: { content?: unknown } }[] })?.choices?.[0]
+    ?.message?.content;
+  return typeof content === 'string' ? content : undefined;
+}
