@@ -1,6 +1,8 @@
 import type { Command } from './command.ts';
 import { artifactsCommand } from './artifacts.ts';
 import { benchEvalCommand } from './bench-eval.ts';
+import { benchTrainCommand } from './bench.ts';
+import { installCudaCommand } from './install-cuda.ts';
 import { compareCommand } from './compare.ts';
 import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
@@ -18,6 +20,8 @@ export const commands: Command[] = [
   compareCommand,
   evalCommand,
   benchEvalCommand,
+  benchTrainCommand,
+  installCudaCommand,
   serveCommand,
   runCommand,
   verifyCommand,
