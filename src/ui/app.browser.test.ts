@@ -1,0 +1,202 @@
+// The workbench UI in Debian's Chromium against `finemed serve` (started here on a random
+// port), driven like a user: open, run, edit, approve a costly job, cancel it, reload, trust.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../core/version.ts';
+import { NotebookTrust } from '../notebook/node/trust.ts';
+import {
+  browserMissing,
+  launchBrowser,
+  pageErrors,
+  screenshot,
+  startServe,
+  type ServeProcess,
+} from './testing/browser.ts';
+
+const missing = browserMissing();
+const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');
+const root = mkdtempSync(join(tmpdir(), 'finemed-ui-browser-'));
+const home = join(root, 'home');
+const notebooks = join(root, 'notebooks');
+const downloads = join(root, 'downloads');
+let serve: ServeProcess;
+let browser: BrowserContext;
+
+beforeAll(async () => {
+  if (missing) return;
+  for (const dir of [home, notebooks, downloads]) mkdirSync(dir, { recursive: true });
+  const trust = new NotebookTrust(home, []);
+  for (const name of ['reactive.html', 'training.html']) {
+    copyFileSync(join(fixtures, name), join(notebooks, name));
+    await trust.trust(readFileSync(join(notebooks, name), 'utf8'));
+  }
+  // A copy from elsewhere, changed: trust follows the exact text, so this one is untrusted.
+  copyFileSync(join(fixtures, 'reactive.html'), join(downloads, 'shared.html'));
+  const shared = readFileSync(join(downloads, 'shared.html'), 'utf8');
+  writeFileSync(join(downloads, 'shared.html'), shared.replace('weightKg = 20', 'weightKg = 25'));
+  serve = await startServe(
+    ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
+    { FINEMED_HOME: home },
+  );
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+});
+
+const cell = (page: Page, id: number): ReturnType<Page['locator']> =>
+  page.locator(`section.cell[data-cell-id="${id}"]`);
+
+async function open(path: string, hash = ''): Promise<Page> {
+  const page = await browser.newPage();
+  await page.goto(`${serve.url}#notebook=${encodeURIComponent(path)}${hash}`);
+  await page.locator('section.cell').first().waitFor();
+  return page;
+}
+
+/** Replaces a cell's source by typing, then runs it with Shift+Enter. */
+async function typeAndRun(page: Page, id: number, source: string): Promise<void> {
+  await cell(page, id).locator('.cm-content').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type(source);
+  await page.keyboard.press('Shift+Enter');
+}
+
+describe.skipIf(missing)(
+  `the workbench in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    it('opens a notebook from the list and shows its outputs, text and chart', async () => {
+      const page = await browser.newPage();
+      const errors = pageErrors(page);
+      await page.goto(serve.url);
+      // The token moves to a cookie: the address bar no longer shows it.
+      expect(page.url()).not.toContain('token=');
+      await expect
+        .poll(() => page.locator('.notice').textContent())
+        .toContain('Not for clinical use');
+      await page.locator('button.notebook-link', { hasText: 'reactive.html' }).click();
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output').textContent())
+        .toContain('paracetamol: 300 mg every 6 hours');
+      await expect.poll(() => cell(page, 5).locator('.cell-output svg').count()).toBe(1);
+      await expect
+        .poll(() => cell(page, 1).locator('.cell-output h1').textContent())
+        .toBe('Dose arithmetic');
+      expect(await cell(page, 3).getAttribute('class')).toContain('cell-done');
+      await screenshot(page, 'ui-reactive-notebook');
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    it('Shift+Enter re-runs the edited cell and exactly its dependents, autosaves, and survives a reload', async () => {
+      const path = join(notebooks, 'reactive.html');
+      const page = await open(path);
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output').textContent())
+        .toContain('300 mg');
+      const chart = await cell(page, 5).locator('.cell-output svg').elementHandle();
+      await typeAndRun(page, 2, 'const weightKg = 30;');
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output').textContent())
+        .toContain('450 mg');
+      // The chart does not depend on the weight: its output was not redrawn.
+      expect(await chart?.evaluate((svg) => svg.isConnected)).toBe(true);
+      await expect.poll(() => page.locator('.save-status').textContent()).toBe('Saved');
+      expect(readFileSync(path, 'utf8')).toContain('const weightKg = 30;');
+      await screenshot(page, 'ui-edited-cell');
+      await page.reload();
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output').textContent())
+        .toContain('450 mg');
+      await page.close();
+    });
+
+    it('a costly job cell shows stale with its cost and a Run button, then runs when asked', async () => {
+      const page = await open(join(notebooks, 'training.html'), '&preset=tiny');
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
+      expect(await cell(page, 3).locator('.cell-status').textContent()).toContain(
+        'test.steps would take about 10m00s',
+      );
+      await screenshot(page, 'ui-stale-job');
+      await cell(page, 3).locator('.cell-run-stale').click();
+      await expect
+        .poll(() => cell(page, 3).getAttribute('class'), { timeout: 30_000 })
+        .toContain('cell-done');
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output svg path').count())
+        .toBeGreaterThan(0);
+      await page.close();
+    });
+
+    it('a running job shows progress in the jobs panel and Cancel stops it', async () => {
+      const page = await open(join(notebooks, 'training.html'));
+      await page.locator('button.cmd-run-all').click();
+      const row = page.locator('.jobs .job[data-job="test.steps"]');
+      await row.waitFor();
+      await expect
+        .poll(() => row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value))
+        .toBeGreaterThan(2);
+      expect(await row.locator('.job-figures').textContent()).toMatch(
+        /step \d+\/80 · loss \d\.\d{4}/,
+      );
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-running');
+      await screenshot(page, 'ui-job-running');
+      await row.locator('.job-cancel').click();
+      await expect.poll(() => row.count()).toBe(0);
+      await expect.poll(() => cell(page, 3).getAttribute('class')).not.toContain('cell-running');
+      expect(await cell(page, 3).locator('.cell-output').textContent()).toMatch(/cancel/i);
+      await page.close();
+    });
+
+    it('a notebook from elsewhere shows its code and runs nothing until trusted', async () => {
+      const page = await browser.newPage();
+      await page.goto(serve.url);
+      await page.locator('input.open-path').fill(join(downloads, 'shared.html'));
+      await page.locator('form.open-form button').click();
+      await page.locator('.trust-bar').waitFor();
+      await expect
+        .poll(() => cell(page, 2).locator('.cm-content').textContent())
+        .toBe('const weightKg = 25;');
+      // Give a wrongly started runtime time to show something before checking it did not.
+      await page.waitForTimeout(500);
+      expect(
+        await page
+          .locator('.cell-output')
+          .evaluateAll((outputs) => outputs.map((o) => o.textContent)),
+      ).toEqual(['', '', '', '', '']);
+      expect(await cell(page, 4).getAttribute('class')).toContain('cell-idle');
+      await screenshot(page, 'ui-untrusted');
+      await page.locator('button.trust-run').click();
+      await expect
+        .poll(() => cell(page, 4).locator('.cell-output').textContent())
+        .toContain('375 mg');
+      await page.close();
+    });
+
+    it('unsaved typing is kept in a recovery file and offered back after a reload', async () => {
+      const path = join(notebooks, 'reactive.html');
+      const page = await open(path);
+      await cell(page, 3).locator('.cm-content').click();
+      await page.keyboard.press('End');
+      await page.keyboard.type(' // checked twice');
+      await expect
+        .poll(() => page.locator('.save-status').textContent())
+        .toBe('Unsaved (recovery kept)');
+      expect(readFileSync(path, 'utf8')).not.toContain('checked twice');
+      await page.reload();
+      await page.locator('.recovery-bar').waitFor();
+      await page.locator('button.recovery-restore').click();
+      await expect
+        .poll(() => cell(page, 3).locator('.cm-content').textContent())
+        .toContain('checked twice');
+      await page.locator('button.cmd-save').click();
+      await expect.poll(() => readFileSync(path, 'utf8')).toContain('checked twice');
+      await page.close();
+    });
+  },
+);
