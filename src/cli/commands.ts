@@ -1,6 +1,8 @@
 import type { Command } from './command.ts';
 import { artifactsCommand } from './artifacts.ts';
 import { benchEvalCommand } from './bench-eval.ts';
+import { benchKernelCommand } from './bench-kernel.ts';
+import { benchGenerateCommand } from './bench-generate.ts';
 import { benchTrainCommand } from './bench.ts';
 import { installCudaCommand } from './install-cuda.ts';
 import { compareCommand } from './compare.ts';
@@ -20,7 +22,9 @@ export const commands: Command[] = [
   compareCommand,
   evalCommand,
   benchEvalCommand,
+  benchKernelCommand,
   benchTrainCommand,
+  benchGenerateCommand,
   installCudaCommand,
   serveCommand,
   runCommand,

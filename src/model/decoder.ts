@@ -9,6 +9,7 @@ import {
   dimOf,
   embedding,
   expand,
+  gemm,
   equal,
   gather,
   END,
@@ -21,6 +22,7 @@ import {
   reshape,
   rmsNorm,
   silu,
+  sizes,
   slice,
   softmax,
   splitHeads,
@@ -220,11 +222,22 @@ export function buildDecoder(
     const dropout = options.training ? (options.lora?.dropout ?? 0) : 0;
     const input =
       dropout > 0 ? dropoutOf(x, dropout, (options.dropoutSeed ?? 0) * 7919 + adapters++) : x;
-    return add(y, matmul(linear(input, { weight: a }), b, { transB: true, alpha: adapter.scale }));
+    return add(
+      y,
+      gemm(linear(input, { weight: a }), b, undefined, { transB: true, alpha: adapter.scale }),
+    );
   };
 
+  // The residual stream is kept 2-D `[B*T, hidden]` so every projection is one Gemm with the
+  // weight as stored (transB): no per-call weight transposition, and the GEMV fast path at B*T = 1.
+  const batch = dimOf(ids, 0);
+  const shapes = new Map<number, Tensor>();
+  const to3d = (t: Tensor, width: number): Tensor => {
+    if (!shapes.has(width)) shapes.set(width, sizes([batch, queryLength, width]));
+    return reshape(t, shapes.get(width)!);
+  };
   const embed = param('model.embed_tokens.weight', [config.vocabSize, d]);
-  let x = embedding(embed, ids);
+  let x = embedding(embed, reshape(ids, [-1]));
   const presents: KeyValue[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `model.layers.${i}`;
@@ -238,24 +251,27 @@ export function buildDecoder(
     if (angles) {
       const result = groupedQueryAttention(
         g,
-        rotaryEmbedding(q, angles.cos, angles.sin, heads),
-        rotaryEmbedding(k, angles.cos, angles.sin, kvHeads),
-        v,
+        rotaryEmbedding(to3d(q, qWidth), angles.cos, angles.sin, heads),
+        rotaryEmbedding(to3d(k, kvWidth), angles.cos, angles.sin, kvHeads),
+        to3d(v, kvWidth),
         bias,
         { heads, kvHeads, headDim, pastKey: past?.[i].key, pastValue: past?.[i].value },
       );
       presents.push({ key: result.presentKey, value: result.presentValue });
-      attended = result.output;
+      attended = reshape(result.output, [-1, qWidth]);
     } else {
-      let keys = applyRotary(splitHeads(k, kvHeads), rotary!);
-      let values = splitHeads(v, kvHeads);
+      let keys = applyRotary(splitHeads(to3d(k, kvWidth), kvHeads), rotary!);
+      let values = splitHeads(to3d(v, kvWidth), kvHeads);
       if (past) {
         keys = concat([past[i].key, keys], 2);
         values = concat([past[i].value, values], 2);
       }
       presents.push({ key: keys, value: values });
-      const queries = applyRotary(splitHeads(q, heads), rotary!);
-      attended = mergeHeads(groupedAttention(queries, keys, values, groupBias, config));
+      const queries = applyRotary(splitHeads(to3d(q, qWidth), heads), rotary!);
+      attended = reshape(mergeHeads(groupedAttention(queries, keys, values, groupBias, config)), [
+        -1,
+        qWidth,
+      ]);
     }
     x = add(x, project(attended, `${p}.self_attn.o_proj`, qWidth, d, config.outputBias));
     const h2 = norm(x, `${p}.post_attention_layernorm.weight`);
@@ -264,12 +280,17 @@ export function buildDecoder(
     const up = project(h2, `${p}.mlp.up_proj`, d, f, config.mlpBias);
     x = add(x, project(mul(silu(gate), up), `${p}.mlp.down_proj`, f, d, config.mlpBias));
   }
-  const hidden = norm(x, 'model.norm.weight');
+  const normed = norm(x, 'model.norm.weight');
+  const hidden = to3d(normed, d);
   const which = options.logits ?? 'all';
   if (which === 'none') return { hidden, presents };
-  const head = config.tieWordEmbeddings ? embed : param('lm_head.weight', [config.vocabSize, d]);
-  const rows = which === 'last' ? slice(hidden, [-1], [END], [1]) : hidden;
-  return { hidden, logits: linear(rows, { weight: head }), presents };
+  const V = config.vocabSize;
+  const head = { weight: config.tieWordEmbeddings ? embed : param('lm_head.weight', [V, d]) };
+  const logits =
+    which === 'last'
+      ? unsqueeze(linear(reshape(slice(hidden, [-1], [END], [1]), [-1, d]), head), [1])
+      : to3d(linear(normed, head), V);
+  return { hidden, logits, presents };
 }
 
 /**
