@@ -315,34 +315,26 @@ export class Graph {
   }
 }
 
-/** Converts numbers to the typed array for a dtype. */
+type TypedArrayClass = {
+  new (n: number): TypedData;
+  from(values: ArrayLike<number>, convert: (v: number) => number | bigint): TypedData;
+};
+
+const TYPED: Record<DType, [TypedArrayClass, (v: number) => number | bigint]> = {
+  float32: [Float32Array as unknown as TypedArrayClass, Number],
+  float64: [Float64Array as unknown as TypedArrayClass, Number],
+  int64: [BigInt64Array as unknown as TypedArrayClass, (v) => BigInt(v)],
+  int32: [Int32Array as unknown as TypedArrayClass, Number],
+  bool: [Uint8Array as unknown as TypedArrayClass, (v) => (v ? 1 : 0)],
+  float16: [Uint16Array as unknown as TypedArrayClass, (v) => toHalf(v)],
+};
+
+/** Converts numbers to the typed array for a dtype (typed arrays of that dtype pass through). */
 export function toTypedData(values: ArrayLike<number> | TypedData, dtype: DType): TypedData {
-  switch (dtype) {
-    case 'float32':
-      return values instanceof Float32Array
-        ? values
-        : Float32Array.from(values as ArrayLike<number>, Number);
-    case 'float64':
-      return values instanceof Float64Array
-        ? values
-        : Float64Array.from(values as ArrayLike<number>, Number);
-    case 'int64':
-      return values instanceof BigInt64Array
-        ? values
-        : BigInt64Array.from(values as ArrayLike<number>, (v) => BigInt(v));
-    case 'int32':
-      return values instanceof Int32Array
-        ? values
-        : Int32Array.from(values as ArrayLike<number>, Number);
-    case 'bool':
-      return values instanceof Uint8Array
-        ? values
-        : Uint8Array.from(values as ArrayLike<number>, (v) => (v ? 1 : 0));
-    case 'float16':
-      return values instanceof Uint16Array
-        ? values
-        : Uint16Array.from(values as ArrayLike<number>, toHalf);
-  }
+  const [Class, convert] = TYPED[dtype];
+  return values instanceof (Class as unknown as typeof Object)
+    ? (values as TypedData)
+    : Class.from(values as ArrayLike<number>, convert);
 }
 
 /** Rounds a number to IEEE half precision bits (round to nearest even). */

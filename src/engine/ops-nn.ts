@@ -1,7 +1,7 @@
 import { broadcastShapes, formatShape, type Dim } from './dims.ts';
 import type { Tensor } from './graph.ts';
 import { defineGradient, float, int, str, type DType } from './graph.ts';
-import { cast, div, equal, exp, mul, not, requireFloat, sub, where } from './ops-math.ts';
+import { cast, div, equal, exp, mul, neg, not, requireFloat, where } from './ops-math.ts';
 import { axisOf, reshape, reshapeLike, transpose, unsqueeze } from './ops-shape.ts';
 
 /** Options for {@link matmul}. */
@@ -150,17 +150,6 @@ export const reduceMean = (x: Tensor, axes?: readonly number[], o: ReduceOptions
 export const reduceMax = (x: Tensor, axes?: readonly number[], o: ReduceOptions = {}): Tensor =>
   reduce('ReduceMax', x, axes, o.keepdims ?? true);
 
-/** `OneHot`: rows with 1 at each index (indices must be in `[0, depth)`). */
-export function oneHot(indices: Tensor, depth: number, dtype: DType): Tensor {
-  const g = indices.graph;
-  // ORT's OneHot kernels produce float32 but not float64: build in float32, then cast.
-  const values = g.constant([0, 1], 'float32', [2]);
-  const hot = g.addNode('OneHot', [indices, g.int64s([depth]), values], {}, [
-    { dtype: 'float32', shape: [...indices.shape, depth] },
-  ])[0];
-  return cast(hot, dtype);
-}
-
 /** Options for {@link crossEntropy}. */
 export interface CrossEntropyOptions {
   /** Targets equal to this are skipped (default -100, as PyTorch and HF). */
@@ -171,7 +160,7 @@ export interface CrossEntropyOptions {
 
 /**
  * Softmax cross-entropy of `logits [..., C]` against integer `targets [...]`, with a fused
- * gradient `(softmax - onehot) * weight`. A mean over zero kept targets is NaN, as in PyTorch.
+ * gradient `(softmax - onehot) * weight` that subtracts the one-hot part by a sparse scatter. A mean over zero kept targets is NaN, as in PyTorch.
  */
 export function crossEntropy(
   logits: Tensor,
@@ -211,8 +200,13 @@ export function crossEntropy(
             { dtype: logits.dtype, shape: [] },
           ])[0],
         );
-      const hot = oneHot(where(keep, labels, 0), classes, logits.dtype);
-      const grad = mul(sub(exp(logProb), hot), unsqueeze(weight, [1]));
+      // softmax * w, then -w at each target: a sparse scatter instead of a dense one-hot.
+      const w = unsqueeze(weight, [1]);
+      const scaled = mul(exp(logProb), w);
+      const at = unsqueeze(where(keep, labels, 0), [1]);
+      const grad = g.addNode('ScatterElements', [scaled, at, neg(w)], { axis: int(1), reduction: str('add') }, [
+        { dtype: logits.dtype, shape: flat.shape },
+      ])[0];
       return [reshapeLike(grad, logits)];
     },
   });

@@ -72,6 +72,22 @@ describe('AdamW', () => {
     expect(opt.stepCount).toBe(1);
   });
 
+  it('streams the moments through the kernel (residentState: false) with bit-identical results', () => {
+    const run = (residentState: boolean): number[] =>
+      trajectory(
+        (p) =>
+          new AdamW(p, {
+            lr: 0.01,
+            beta1: 0.8,
+            beta2: 0.95,
+            eps: 1e-6,
+            weightDecay: 0.1,
+            residentState,
+          }),
+      ).flat();
+    expect(run(false)).toEqual(run(true));
+  });
+
   it('state() and load(state) resume with bit-identical updates', () => {
     const make = (): { params: ParamSet; grads: ParamSet } => {
       const params = new ParamSet([{ name: 'w', shape: [100] }]);

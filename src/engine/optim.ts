@@ -1,5 +1,5 @@
 import type { ParamSet } from './params.ts';
-import { CHUNK, wasmKernels } from './wasm-kernels.ts';
+import { CHUNK, createKernels, scratchKernels, type Kernels } from './wasm-kernels.ts';
 
 /** Arena ranges `[start, end)`. */
 type Ranges = readonly (readonly [number, number])[];
@@ -46,6 +46,8 @@ export interface AdamWOptions {
   weightDecay?: number;
   /** Parameters exempt from weight decay (HF trains biases and norms without it). */
   noDecay?: (name: string) => boolean;
+  /** Keep the moments in the kernel's WebAssembly memory (default: when they fit in 2 GiB). */
+  residentState?: boolean;
 }
 
 function rangesOf(params: ParamSet, select: (name: string) => boolean): Ranges {
@@ -68,22 +70,28 @@ function checkLayout(params: ParamSet, other: ParamSet | Float32Array, what: str
 
 /**
  * AdamW with decoupled weight decay and bias correction, as `torch.optim.AdamW`, over fp32
- * master weights. The update runs in a WebAssembly SIMD kernel, chunk by chunk.
+ * master weights. The update runs in a WebAssembly SIMD kernel; the moments live in the
+ * kernel's memory when they fit in 2 GiB (else they stream through it with the weights).
  */
 export class AdamW implements Optimizer {
   private readonly m: Float32Array;
   private readonly v: Float32Array;
+  private readonly kernels: Kernels;
+  private readonly resident: boolean;
   private steps = 0;
-  private readonly config: Required<Omit<AdamWOptions, 'noDecay'>>;
+  private readonly config: Required<Omit<AdamWOptions, 'noDecay' | 'residentState'>>;
 
   constructor(
     private readonly params: ParamSet,
     private readonly options: AdamWOptions,
   ) {
-    this.m = new Float32Array(params.data.length);
-    this.v = new Float32Array(params.data.length);
-    this.config = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, ...options };
-    delete (this.config as Partial<AdamWOptions>).noDecay;
+    const n = params.data.length;
+    const kernels = options.residentState === false ? undefined : residentKernels(n);
+    this.resident = kernels !== undefined;
+    this.kernels = kernels ?? scratchKernels();
+    [this.m, this.v] = kernels ? kernels.resident : [new Float32Array(n), new Float32Array(n)];
+    const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8, weightDecay = 0.01 } = options;
+    this.config = { lr, beta1, beta2, eps, weightDecay };
   }
 
   /** Updates applied so far. */
@@ -97,9 +105,15 @@ export class AdamW implements Optimizer {
     this.steps++;
     const { beta1, beta2, eps, weightDecay } = this.config;
     const lr = options.lr ?? this.config.lr;
-    const k = wasmKernels();
-    const stepSize = lr / (1 - beta1 ** this.steps);
-    const bc2Sqrt = Math.sqrt(1 - beta2 ** this.steps);
+    const k = this.kernels;
+    const common = {
+      beta1,
+      beta2,
+      eps,
+      stepSize: lr / (1 - beta1 ** this.steps),
+      bc2Sqrt: Math.sqrt(1 - beta2 ** this.steps),
+      gradScale: options.gradScale ?? 1,
+    };
     const noDecay = this.options.noDecay ?? (() => false);
     const groups: [Ranges, number][] = [
       [rangesOf(this.params, (n) => !noDecay(n)), 1 - lr * weightDecay],
@@ -113,12 +127,16 @@ export class AdamW implements Optimizer {
           const n = Math.min(CHUNK, end - off);
           k.p.set(p.subarray(off, off + n));
           k.g.set(g.subarray(off, off + n));
-          k.m.set(this.m.subarray(off, off + n));
-          k.v.set(this.v.subarray(off, off + n));
-          k.adamw(n, decay, beta1, beta2, stepSize, bc2Sqrt, eps, options.gradScale ?? 1);
+          if (!this.resident) {
+            k.resident[0].set(this.m.subarray(off, off + n));
+            k.resident[1].set(this.v.subarray(off, off + n));
+          }
+          k.adamw(n, this.resident ? off : 0, { ...common, decay });
           p.set(k.p.subarray(0, n), off);
-          this.m.set(k.m.subarray(0, n), off);
-          this.v.set(k.v.subarray(0, n), off);
+          if (!this.resident) {
+            this.m.set(k.resident[0].subarray(0, n), off);
+            this.v.set(k.resident[1].subarray(0, n), off);
+          }
         }
       }
     }
@@ -141,6 +159,15 @@ export class AdamW implements Optimizer {
     this.m.set(state.buffers.m);
     this.v.set(state.buffers.v);
     this.steps = state.step;
+  }
+}
+
+function residentKernels(floats: number): Kernels | undefined {
+  try {
+    return createKernels(2, floats);
+  } catch (error) {
+    if (error instanceof RangeError) return undefined;
+    throw error;
   }
 }
 
@@ -224,7 +251,7 @@ export class SGD implements Optimizer {
 /** The global L2 norm of the trainable parameters' gradients (float64 accumulation). */
 export function gradNorm(grads: ParamSet, params: ParamSet = grads): number {
   checkLayout(params, grads, 'gradients');
-  const k = wasmKernels();
+  const k = scratchKernels();
   let total = 0;
   for (const [start, end] of rangesOf(params, () => true)) {
     for (let off = start; off < end; off += CHUNK) {
