@@ -1,6 +1,6 @@
 import { broadcastShapes, formatShape, type Dim } from './dims.ts';
 import type { Tensor } from './graph.ts';
-import { defineGradient, float, int, str, type DType } from './graph.ts';
+import { defineGradient, float, int, str } from './graph.ts';
 import { cast, div, equal, exp, mul, neg, not, requireFloat, where } from './ops-math.ts';
 import { axisOf, reshape, reshapeLike, transpose, unsqueeze } from './ops-shape.ts';
 
