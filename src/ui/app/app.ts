@@ -34,7 +34,7 @@ export class App {
     this.preset.addEventListener('change', () =>
       this.navigate({ ...readRoute(), preset: this.preset.value }),
     );
-    host.onCommand((command) => void this.command(command));
+    host.onCommand((command, path) => void this.command(command, path));
     host.onLeave(() => this.view?.document.flush());
   }
 
@@ -100,11 +100,13 @@ export class App {
     this.warn(undefined);
   }
 
-  private async command(command: AppCommand): Promise<void> {
+  private async command(command: AppCommand, path?: string): Promise<void> {
     const view = this.view;
     switch (command) {
       case 'open':
         return this.openDialog();
+      case 'open-recent':
+        return path ? this.navigate({ ...readRoute(), view: 'notebook', path }) : undefined;
       case 'run-all':
         return view?.runAll();
       case 'interrupt':

@@ -16,6 +16,15 @@ export const bridgeOperations = {
   previewArtifact: 'artifacts.preview',
 } as const satisfies Record<string, OperationName>;
 
+/** Bridge methods that ask the desktop shell itself (dialogs, the window, the kernel process). */
+export const bridgeShellCalls = {
+  chooseNotebook: 'dialog.openNotebook',
+  chooseSavePath: 'dialog.saveNotebookAs',
+  setDirty: 'window.setDirty',
+  closeWindow: 'window.close',
+  connectKernel: 'kernel.connect',
+} as const;
+
 /** The IPC channel of a host operation or bridge call. */
 export function ipcChannel(name: string): string {
   return `finemed:${name}`;
@@ -26,6 +35,9 @@ export const KERNEL_PORT_MESSAGE = 'finemed:kernel-port';
 
 /** The IPC channel that carries menu commands to the page. */
 export const COMMAND_CHANNEL = 'finemed:command';
+
+/** The IPC channel that carries the kernel's MessagePort to the preload. */
+export const KERNEL_PORT_CHANNEL = 'finemed:kernel-port';
 
 type Forwarded = {
   [K in keyof typeof bridgeOperations]: (
@@ -45,6 +57,6 @@ export interface FinemedBridge extends Forwarded {
   closeWindow(): Promise<null>;
   /** Asks for a kernel port (posted to the page as {@link KERNEL_PORT_MESSAGE}); `restart` starts a fresh kernel process. */
   connectKernel(payload: { restart: boolean }): Promise<null>;
-  /** Receives menu commands. */
-  onCommand(listener: (command: AppCommand) => void): void;
+  /** Receives menu commands; `open-recent` carries the file's path. */
+  onCommand(listener: (command: AppCommand, path?: string) => void): void;
 }

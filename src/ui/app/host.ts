@@ -3,7 +3,14 @@ import type { OperationName, OperationPayload, OperationResults } from '../serve
 
 /** Commands from the desktop app's menus (and the page's own toolbar). */
 export type AppCommand =
-  'open' | 'save' | 'save-as' | 'run-all' | 'interrupt' | 'restart-kernel' | 'save-and-close';
+  | 'open'
+  | 'open-recent'
+  | 'save'
+  | 'save-as'
+  | 'run-all'
+  | 'interrupt'
+  | 'restart-kernel'
+  | 'save-and-close';
 
 /**
  * What the renderer needs from the shell it runs in: the `finemed serve` process (HTTP and a
@@ -27,8 +34,8 @@ export interface Host {
   chooseNotebook?(): Promise<string | null>;
   /** A native save dialog, where there is one. */
   chooseSavePath?(suggested: string): Promise<string | null>;
-  /** Receives menu commands. */
-  onCommand(listener: (command: AppCommand) => void): void;
+  /** Receives menu commands; `open-recent` carries the file's path. */
+  onCommand(listener: (command: AppCommand, path?: string) => void): void;
   /** Tells the shell whether there are unsaved edits (Electron asks before closing). */
   setDirty(dirty: boolean, path?: string): void;
   /** Closes the window (after a save requested by the close prompt). */

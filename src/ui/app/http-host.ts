@@ -1,5 +1,5 @@
 import { webSocketTransport } from '../../kernel/transport.ts';
-import type { AppCommand, Host } from './host.ts';
+import type { Host } from './host.ts';
 
 /**
  * The host of a page served by `finemed serve`. The token arrives in the first URL and is
@@ -11,7 +11,6 @@ export function httpHost(): Host {
     url.searchParams.delete('token');
     history.replaceState(null, '', url.pathname + url.search + url.hash);
   }
-  const listeners: ((command: AppCommand) => void)[] = [];
   return {
     shell: 'browser',
     async call(name, payload, options = {}) {
@@ -32,7 +31,8 @@ export function httpHost(): Host {
     async connectKernel() {
       return webSocketTransport(new WebSocket(`ws://${location.host}/kernel`));
     },
-    onCommand: (listener) => void listeners.push(listener),
+    // A browser tab has no menus; its toolbar calls the app directly.
+    onCommand: () => undefined,
     setDirty: () => undefined,
     close: () => window.close(),
     onLeave(flush) {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { projectRoot } from '../../core/version.ts';
+import { contentType } from './content-types.ts';
 
 /** One file of the built renderer. */
 export interface BundleFile {
@@ -15,21 +16,6 @@ export interface BundleFile {
 export type UiBundle = Map<string, BundleFile>;
 
 const appDir = join(projectRoot, 'src', 'ui', 'app');
-
-const types: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.woff2': 'font/woff2',
-  '.svg': 'image/svg+xml',
-};
-
-/** The Content-Type for a bundle file name. */
-export function contentType(name: string): string {
-  const ext = name.slice(name.lastIndexOf('.'));
-  return types[ext] ?? 'application/octet-stream';
-}
 
 const CDN = /^https:\/\/cdn\.jsdelivr\.net\/npm\/((?:@[^/@]+\/)?[^/@]+)(?:@[^/]+)?(\/.*)?$/;
 

@@ -1,18 +1,15 @@
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ArtifactStore } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 import { finemedHome } from '../../core/home.ts';
-import { projectRoot } from '../../core/version.ts';
 import type { JobDefinition } from '../../kernel/job.ts';
 import { Kernel } from '../../kernel/kernel.ts';
+import { PROJECT_NOTEBOOKS } from '../../notebook/node/trust.ts';
 import { bundleRenderer } from './bundle.ts';
 import { hostHandlers } from './handlers.ts';
 import { NotebookLibrary } from './notebooks.ts';
 import { startUiServer, type UiServer } from './server.ts';
-
-/** The project's own notebooks: listed by default and trusted without asking. */
-export const projectNotebooksDir = join(projectRoot, 'notebooks');
 
 /** How `finemed serve` is set up. */
 export interface WorkbenchServerOptions {
@@ -41,12 +38,12 @@ export async function startWorkbenchServer(
   options: WorkbenchServerOptions,
 ): Promise<WorkbenchServer> {
   const home = options.home ?? finemedHome();
-  const notebooksDir = resolve(options.notebooksDir ?? projectNotebooksDir);
+  const notebooksDir = resolve(options.notebooksDir ?? PROJECT_NOTEBOOKS);
   const store = new ArtifactStore(home);
   const library = new NotebookLibrary({
     home,
     listDir: notebooksDir,
-    trustedDirs: [projectNotebooksDir],
+    trustedDirs: [PROJECT_NOTEBOOKS],
   });
   const kernel = new Kernel({ store, jobs: options.jobs, baseDir: notebooksDir });
   try {

@@ -1,0 +1,52 @@
+// Builds the desktop app into out/: the main process (ESM) and the sandboxed preload (CommonJS)
+// from electron/, and the renderer bundle the browser UI uses too.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { projectRoot } from '../src/core/version.ts';
+import { bundleRenderer } from '../src/ui/server/bundle.ts';
+
+/** Where the build goes (gitignored). */
+export const outDir = join(projectRoot, 'out');
+
+/** Builds main, preload and renderer into `out/`; returns the main script's path. */
+export async function buildElectron(): Promise<string> {
+  const electronOut = join(outDir, 'electron');
+  const rendererOut = join(outDir, 'renderer');
+  await rm(rendererOut, { recursive: true, force: true });
+  await mkdir(rendererOut, { recursive: true });
+  const common = {
+    bundle: true,
+    platform: 'node' as const,
+    target: 'node20',
+    sourcemap: 'linked' as const,
+    logLevel: 'warning' as const,
+  };
+  await Promise.all([
+    build({
+      ...common,
+      entryPoints: [join(projectRoot, 'electron', 'main.ts')],
+      outfile: join(electronOut, 'main.mjs'),
+      format: 'esm',
+      // Packages load from node_modules at run time; only our own sources are bundled.
+      packages: 'external',
+    }),
+    build({
+      ...common,
+      entryPoints: [join(projectRoot, 'electron', 'preload.ts')],
+      outfile: join(electronOut, 'preload.cjs'),
+      // A sandboxed preload is a classic script that may only require('electron').
+      format: 'cjs',
+      external: ['electron'],
+    }),
+    bundleRenderer().then(async (files) => {
+      for (const [name, file] of files) await writeFile(join(rendererOut, name), file.body);
+    }),
+  ]);
+  return join(electronOut, 'main.mjs');
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  process.stdout.write(`built ${await buildElectron()}\n`);
+}

@@ -1,0 +1,194 @@
+// The desktop app's main process: one window on the bundled renderer, served from the app's own
+// scheme under a strict CSP; host calls validated and answered here; the kernel in a utility process.
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import {
+  BrowserWindow,
+  Menu,
+  app,
+  dialog,
+  ipcMain,
+  protocol,
+  session,
+  type IpcMainInvokeEvent,
+} from 'electron';
+import { ArtifactStore } from '../src/core/artifacts.ts';
+import { finemedHome } from '../src/core/home.ts';
+import { projectRoot } from '../src/core/version.ts';
+import { PROJECT_NOTEBOOKS } from '../src/notebook/node/trust.ts';
+import { COMMAND_CHANNEL, ipcChannel } from '../src/ui/app/bridge.ts';
+import type { AppCommand } from '../src/ui/app/host.ts';
+import { contentType } from '../src/ui/server/content-types.ts';
+import { hostHandlers } from '../src/ui/server/handlers.ts';
+import { NotebookLibrary } from '../src/ui/server/notebooks.ts';
+import { dispatchOperation } from '../src/ui/server/operations.ts';
+import { securityHeaders } from '../src/ui/server/security.ts';
+import { ipcCallNames, isAppFrame, validateIpc, type IpcCall } from './ipc.ts';
+import { KernelHost } from './kernel-host.ts';
+import { menuTemplate } from './menu.ts';
+
+const SCHEME = 'finemed-app';
+const rendererDir = join(projectRoot, 'out', 'renderer');
+const home = finemedHome();
+const library = new NotebookLibrary({
+  home,
+  listDir: PROJECT_NOTEBOOKS,
+  trustedDirs: [PROJECT_NOTEBOOKS],
+});
+const handlers = hostHandlers({
+  library,
+  store: new ArtifactStore(home),
+  notebooksDir: PROJECT_NOTEBOOKS,
+  shell: 'electron',
+});
+const kernel = new KernelHost(join(projectRoot, 'electron', 'kernel-entry.mjs'));
+let window: BrowserWindow | undefined;
+let dirty = false;
+let dirtyPath: string | undefined;
+let closing = false;
+
+protocol.registerSchemesAsPrivileged([
+  { scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+]);
+
+/** Serves the bundled renderer's files (and nothing else) with the CSP on every response. */
+async function serveRenderer(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
+  if (url.host !== 'app' || name.includes('/') || name.includes('\\') || name.startsWith('.')) {
+    return new Response('not found', { status: 404, headers: securityHeaders() });
+  }
+  try {
+    const body = await readFile(join(rendererDir, name));
+    return new Response(body, {
+      headers: { ...securityHeaders(), 'Content-Type': contentType(name) },
+    });
+  } catch {
+    return new Response('not found', { status: 404, headers: securityHeaders() });
+  }
+}
+
+function send(command: AppCommand, path?: string): void {
+  window?.webContents.send(COMMAND_CHANNEL, command, path);
+}
+
+async function refreshMenu(): Promise<void> {
+  Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate(await library.recent(), send)));
+}
+
+async function answer(event: IpcMainInvokeEvent, call: IpcCall): Promise<unknown> {
+  if (call.kind === 'operation') {
+    const value = await dispatchOperation(handlers, call.name, call.payload);
+    if (call.name === 'notebook.open' || call.name === 'notebook.save') await refreshMenu();
+    return value;
+  }
+  const owner = BrowserWindow.fromWebContents(event.sender) ?? undefined;
+  const filters = [{ name: 'Notebooks', extensions: ['html'] }];
+  switch (call.name) {
+    case 'dialog.openNotebook': {
+      const options = { filters, properties: ['openFile' as const] };
+      const chosen = owner
+        ? await dialog.showOpenDialog(owner, options)
+        : await dialog.showOpenDialog(options);
+      return chosen.canceled ? null : (chosen.filePaths[0] ?? null);
+    }
+    case 'dialog.saveNotebookAs': {
+      const options = { filters, defaultPath: call.payload.suggested };
+      const chosen = owner
+        ? await dialog.showSaveDialog(owner, options)
+        : await dialog.showSaveDialog(options);
+      return chosen.canceled ? null : (chosen.filePath ?? null);
+    }
+    case 'window.setDirty':
+      dirty = call.payload.dirty;
+      dirtyPath = call.payload.path;
+      owner?.setDocumentEdited(dirty);
+      return null;
+    case 'window.close':
+      closing = true;
+      owner?.close();
+      return null;
+    case 'kernel.connect':
+      kernel.connect(event.sender, call.payload.restart);
+      return null;
+  }
+}
+
+function listen(): void {
+  for (const name of ipcCallNames) {
+    ipcMain.handle(ipcChannel(name), (event, payload: unknown) => {
+      if (!isAppFrame(event.senderFrame?.url)) {
+        throw new Error(`IPC call '${name}' from a frame that is not the app's page refused`);
+      }
+      return answer(event, validateIpc(name, payload));
+    });
+  }
+}
+
+function createWindow(): void {
+  const win = new BrowserWindow({
+    width: 1400,
+    height: 900,
+    title: 'FineMed Workbench',
+    webPreferences: {
+      preload: join(projectRoot, 'out', 'electron', 'preload.cjs'),
+      contextIsolation: true,
+      sandbox: true,
+      nodeIntegration: false,
+      webSecurity: true,
+      spellcheck: false,
+    },
+  });
+  window = win;
+  win.on('close', (event) => {
+    if (!dirty || closing) return;
+    event.preventDefault();
+    const name = dirtyPath ? basename(dirtyPath) : 'this notebook';
+    const choice = dialog.showMessageBoxSync(win, {
+      type: 'question',
+      buttons: ['Save', "Don't Save", 'Cancel'],
+      defaultId: 0,
+      cancelId: 2,
+      message: `Save the changes to ${name}?`,
+      detail: 'Unsaved edits are also kept in a recovery file and offered when you open it again.',
+    });
+    if (choice === 0) send('save-and-close');
+    else if (choice === 1) {
+      closing = true;
+      win.close();
+    }
+  });
+  win.on('closed', () => {
+    window = undefined;
+    closing = false;
+    dirty = false;
+  });
+  void win.loadURL(`${SCHEME}://app/index.html`);
+}
+
+void app.whenReady().then(async () => {
+  protocol.handle(SCHEME, serveRenderer);
+  // The page needs no camera, microphone, notifications or the like.
+  session.defaultSession.setPermissionRequestHandler((_contents, _permission, grant) =>
+    grant(false),
+  );
+  listen();
+  await refreshMenu();
+  createWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createWindow();
+  });
+});
+
+app.on('web-contents-created', (_event, contents) => {
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  contents.on('will-navigate', (event, url) => {
+    if (!isAppFrame(url)) event.preventDefault();
+  });
+  contents.on('will-attach-webview', (event) => event.preventDefault());
+});
+
+app.on('window-all-closed', () => {
+  kernel.stop();
+  if (process.platform !== 'darwin') app.quit();
+});
