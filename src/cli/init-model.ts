@@ -1,6 +1,7 @@
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
 import { terminalProgress } from '../core/progress.ts';
+import { synthesize, type SynthesisResult } from '../data/synthesize.ts';
 import { parameterCount } from '../model/config.ts';
 import { createModel, MODEL_PRESETS, readCorpus } from '../model/init.ts';
 import { join } from 'node:path';
@@ -13,6 +14,15 @@ import {
   type Command,
 } from './command.ts';
 
+/** The texts of a synthesis run a tokenizer should know: passages, instructions and answers (not the evaluation set). */
+function builtInTexts(data: SynthesisResult): string[] {
+  return [
+    ...data.pretrain.map((r) => r.text),
+    ...[...data.sftCommon, ...data.sftComplex].flatMap((r) => r.messages.map((m) => m.content)),
+    ...data.dpo.flatMap((r) => [r.prompt, r.chosen, r.rejected]),
+  ];
+}
+
 /** `finemed init-model`: a randomly initialised model of a preset with a tokenizer trained on a corpus. */
 export const initModelCommand: Command = {
   name: 'init-model',
@@ -21,7 +31,8 @@ export const initModelCommand: Command = {
     'Presets: tiny (~0.9M parameters; tests) and demo (~6M; trains in minutes on 2 CPU cores).',
     'Both are Qwen2-style decoders (ChatML chat template) initialised as Hugging Face does (N(0, 0.02)).',
     'The byte-level BPE tokenizer is trained on --corpus: a JSONL file (one object per line, text in',
-    '--corpus-field, default "text") or a plain text file (documents separated by blank lines).',
+    '--corpus-field, default "text") or a plain text file (documents separated by blank lines); without',
+    '--corpus, on the built-in synthetic medical data of the same preset (passages, SFT and DPO texts).',
   ].join('\n'),
   flags: {
     preset: { type: 'string', value: MODEL_PRESETS.join('|'), description: 'Model size' },
@@ -46,14 +57,11 @@ export const initModelCommand: Command = {
     if (!preset) throw new UsageError(`--preset is required (${MODEL_PRESETS.join('|')})`);
     const out = requiredFlag(ctx, 'out');
     const corpusPath = stringFlag(ctx, 'corpus');
-    if (!corpusPath) {
-      throw new UsageError(
-        '--corpus is required: the tokenizer is trained on it (a built-in corpus is not available yet)',
-      );
-    }
     const seed = intFlag(ctx, 'seed') ?? 0;
-    const texts = await readCorpus(corpusPath, stringFlag(ctx, 'corpus-field') ?? 'text');
     const progress = terminalProgress(ctx.stderr);
+    const texts = corpusPath
+      ? await readCorpus(corpusPath, stringFlag(ctx, 'corpus-field') ?? 'text')
+      : builtInTexts(await synthesize({ preset }, { signal: ctx.signal, onProgress: progress }));
     const model = createModel({ preset, seed, texts, onProgress: progress, signal: ctx.signal });
     progress.done();
     await model.save(out, { dtype: boolFlag(ctx, 'bf16') ? 'BF16' : 'F32' });
@@ -66,7 +74,10 @@ export const initModelCommand: Command = {
       tokenizer_vocab: model.tokenizer!.vocabSize,
       corpus_documents: texts.length,
     };
-    await writeJsonAtomic(join(out, 'finemed_init.json'), { ...summary, corpus: corpusPath });
+    await writeJsonAtomic(join(out, 'finemed_init.json'), {
+      ...summary,
+      corpus: corpusPath ?? `built-in synthetic data (finemed synth --preset ${preset})`,
+    });
     await model.dispose();
     if (boolFlag(ctx, 'json')) ctx.stdout.write(JSON.stringify(summary) + '\n');
     else

@@ -54,6 +54,25 @@ describe('init-model, logits, generate', () => {
     await model.dispose();
   });
 
+  it('init-model without --corpus trains the tokenizer on the built-in synthetic data', async () => {
+    const builtIn = join(dir, 'built-in');
+    const { code, out: stdout } = await run([
+      'init-model',
+      '--preset',
+      'tiny',
+      '--out',
+      builtIn,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(summary.corpus_documents).toBeGreaterThan(100);
+    const model = await loadModel(builtIn);
+    // The commonest English word is one token after training.
+    expect(model.tokenizer!.encode(' the')).toHaveLength(1);
+    await model.dispose();
+  });
+
   it('logits --json prints one row of vocabulary floats per id, equal to the library call', async () => {
     const { code, out: stdout } = await run(['logits', '--model', out, '--ids', '1,5,9', '--json']);
     expect(code).toBe(0);
