@@ -37,7 +37,8 @@ export function corpusTopic(doc: SourceDoc): string {
 /**
  * Two candidate instructions for a raw corpus text, by rules: find the sentences that talk
  * about each aspect of the topic (symptoms, causes, diagnosis, treatment, prevention) by cue
- * words, and ask about aspects the text covers; a definition question is always available.
+ * words, and ask about aspects the text covers, plus a definition question when the text opens
+ * with one and a general question that is always available.
  * Like the knowledge-base generator, the pool also holds flawed questions (vague, a bare
  * statement, pointing at the text) that scoring should reject. The matching sentences travel
  * with each instruction as its evidence, for the extractive answerer.
@@ -51,7 +52,13 @@ export function corpusCandidates(doc: SourceDoc, rng: Rng): [Candidate, Candidat
     const evidence = parts.filter((s) => a.cue.test(s)).slice(0, 4);
     if (evidence.length) pool.push([{ text: a.question(topic), facts: facts(evidence) }, 3]);
   }
-  pool.push([{ text: `What is ${topic}?`, facts: facts(parts.slice(0, 2)) }, 2]);
+  if (/\b(is|are|refers to|means)\b/i.test(parts[0] ?? '')) {
+    pool.push([{ text: `What is ${topic}?`, facts: facts(parts.slice(0, 2)) }, 2]);
+  }
+  pool.push([
+    { text: `What should a patient know about ${topic}?`, facts: facts(parts.slice(0, 3)) },
+    1,
+  ]);
   if (parts.length >= 4) {
     pool.push([
       {

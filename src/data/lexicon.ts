@@ -26,12 +26,12 @@ export class PhraseIndex<T> {
   }
 
   /** Every occurrence of every phrase in `tokens`, as the phrase's value and start index. */
-  find(tokens: readonly string[]): { value: T; start: number; length: number }[] {
-    const hits: { value: T; start: number; length: number }[] = [];
+  find(tokens: readonly string[]): { value: T; phrase: string; start: number }[] {
+    const hits: { value: T; phrase: string; start: number }[] = [];
     tokens.forEach((token, start) => {
       for (const p of this.byFirst.get(token) ?? []) {
         if (p.tokens.every((t, k) => tokens[start + k] === t)) {
-          hits.push({ value: p.value, start, length: p.tokens.length });
+          hits.push({ value: p.value, phrase: p.tokens.join(' '), start });
         }
       }
     });
@@ -76,10 +76,10 @@ export function buildLexicon(kb: KnowledgeBase): Lexicon {
   return { features, names, medicalWords };
 }
 
-/** Distinct feature phrases found in `tokens` (as their condition-id lists, one per phrase). */
+/** Distinct feature phrases found in `tokens` (as their condition-id lists, one per phrase however often it occurs). */
 export function distinctFeatures(lex: Lexicon, tokens: readonly string[]): string[][] {
-  const seen = new Map<number, string[]>();
-  for (const hit of lex.features.find(tokens)) seen.set(hit.start * 1000 + hit.length, hit.value);
+  const seen = new Map<string, string[]>();
+  for (const hit of lex.features.find(tokens)) seen.set(hit.phrase, hit.value);
   return [...seen.values()];
 }
 

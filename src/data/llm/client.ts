@@ -55,10 +55,12 @@ export class LlmRequestError extends Error {
   override name = 'LlmRequestError';
 }
 
-/** Test seams: a fetch, a clock-free sleep and a jitter source. */
+/** Test seams: a fetch, a sleep and a jitter source. */
 export interface ClientSeams {
   /** The fetch implementation (default: global fetch). */
   fetch?: typeof fetch;
+  /** Waits between retries (default: a timer that an abort interrupts). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** Random numbers in [0, 1) for backoff jitter (default Math.random: timing only, never content). */
   random?: () => number;
 }
@@ -197,7 +199,10 @@ export class ChatClient {
       this.counts.retries++;
       const base = (this.settings.backoffMs ?? 500) * 2 ** attempt;
       const jittered = base * (0.5 + 0.5 * (this.seams.random ?? Math.random)());
-      await sleep(Math.min(60_000, outcome.waitMs ?? Math.min(30_000, jittered)), signal);
+      await (this.seams.sleep ?? sleep)(
+        Math.min(60_000, outcome.waitMs ?? Math.min(30_000, jittered)),
+        signal,
+      );
     }
   }
 
