@@ -39,8 +39,8 @@ export interface JobDefinition<P = unknown> {
   params: z.ZodType<P>;
   /** Computes what keys the result (cheap; runs on the kernel's thread). */
   recipe(params: P, ctx: RecipeContext): Promise<JobRecipe>;
-  /** Estimates the run's cost from its parameters. */
-  estimate(params: P): CostEstimate;
+  /** Estimates the run's cost from its parameters and recipe (input file sizes are in `recipe.files`). */
+  estimate(params: P, recipe: JobRecipe): CostEstimate;
   /** URL of the module that exports the implementation (see {@link JobImplementation}). */
   module: string;
   /** The implementation's export name; defaults to `run`. */

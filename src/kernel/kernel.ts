@@ -141,7 +141,7 @@ export class Kernel {
       running: this.executions.has(`${prepared.recipe.kind}/${prepared.key}`),
       estimate: cached
         ? { seconds: 0, detail: 'already done' }
-        : prepared.def.estimate(prepared.params),
+        : prepared.def.estimate(prepared.params, prepared.job),
       seed: prepared.job.seed,
       files: prepared.job.files,
     };

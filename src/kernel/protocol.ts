@@ -141,7 +141,8 @@ export interface WireError {
 }
 
 const id = z.string().min(1).max(200);
-const artifactRef = z.object({
+/** Schema of an {@link ArtifactRef} (jobs use it for upstream artifacts in their parameters). */
+export const artifactRefSchema = z.object({
   kind: z.string().regex(/^[a-z][a-z0-9-]*$/),
   key: z.string().regex(/^[0-9a-f]{8,64}$/),
 });
@@ -167,7 +168,7 @@ export const requestSchema = z.discriminatedUnion('type', [
     base: z.string().optional(),
   }),
   z.object({ v, type: z.literal('cancel'), id, target: id, immediate: z.boolean().optional() }),
-  z.object({ v, type: z.literal('artifact'), id, ref: artifactRef }),
+  z.object({ v, type: z.literal('artifact'), id, ref: artifactRefSchema }),
   z.object({
     v,
     type: z.literal('file'),

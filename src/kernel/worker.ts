@@ -22,10 +22,11 @@ export interface WorkerData {
 }
 
 /** Messages from the kernel to a job's worker. */
-export type WorkerRequest = { type: 'cancel' };
+export type WorkerRequest = { type: 'start'; data: WorkerData } | { type: 'cancel' };
 
 /** Messages from a job's worker to the kernel. */
 export type WorkerReport =
+  | { type: 'ready' }
   | { type: 'progress'; event: ProgressEvent }
   | { type: 'done'; summary: unknown }
   | { type: 'failed'; error: WireError };
@@ -41,14 +42,28 @@ export interface WorkerRunOptions {
 }
 
 const entry = new URL('./worker-entry.js', import.meta.url);
+let spare: Worker | undefined;
 
 /**
- * Runs one job in a fresh worker thread and resolves with its summary. A fresh thread per job
- * isolates native memory (ONNX Runtime sessions) and makes a forced stop clean.
+ * A worker thread that has already loaded the TypeScript loader and the job runner (a few
+ * hundred milliseconds of start-up), and the next one started in the background. Each worker
+ * runs one job and is then terminated, which keeps native memory (ONNX Runtime sessions) from
+ * piling up and makes a forced stop clean; the spare is unreferenced so it never keeps the
+ * process alive.
  */
+function takeWorker(): Worker {
+  const worker = spare ?? new Worker(entry);
+  worker.ref();
+  spare = new Worker(entry);
+  spare.unref();
+  spare.on('error', () => (spare = undefined));
+  return worker;
+}
+
+/** Runs one job in a worker thread and resolves with its summary. */
 export function runInWorker(data: WorkerData, options: WorkerRunOptions): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(entry, { workerData: data });
+    const worker = takeWorker();
     let settled = false;
     let killTimer: ReturnType<typeof setTimeout> | undefined;
     const finish = (outcome: () => void): void => {
@@ -56,6 +71,7 @@ export function runInWorker(data: WorkerData, options: WorkerRunOptions): Promis
       settled = true;
       clearTimeout(killTimer);
       options.signal?.removeEventListener('abort', onAbort);
+      worker.removeAllListeners();
       void worker.terminate();
       outcome();
     };
@@ -69,12 +85,13 @@ export function runInWorker(data: WorkerData, options: WorkerRunOptions): Promis
     worker.on('message', (message: WorkerReport) => {
       if (message.type === 'progress') options.onProgress?.(message.event);
       else if (message.type === 'done') finish(() => resolve(message.summary));
-      else finish(() => reject(fromWireError(message.error)));
+      else if (message.type === 'failed') finish(() => reject(fromWireError(message.error)));
     });
     worker.on('error', (error) => finish(() => reject(error)));
     worker.on('exit', (code) =>
       finish(() => reject(new Error(`job worker exited with code ${code} before reporting`))),
     );
+    worker.postMessage({ type: 'start', data } satisfies WorkerRequest);
     if (options.signal?.aborted) onAbort();
     else options.signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -1,0 +1,65 @@
+// Runs in a job's worker thread: the evaluation and model layers load here.
+import { ladderData, compareStages } from '../../eval/compare.ts';
+import { loadBench } from '../../eval/loaders/load.ts';
+import { loadEvalModel } from '../../eval/model-adapter.ts';
+import { readEvalResult, writeEvalResult } from '../../eval/results.ts';
+import { evaluate } from '../../eval/run.ts';
+import type { BenchFormat } from '../../eval/types.ts';
+import type { JobContext } from '../job.ts';
+import type { ArtifactRef } from '../protocol.ts';
+import type { z } from 'zod';
+import type { evalParams } from './eval.ts';
+
+/** Worker side of `eval`: the summary the cell sees leaves out throughput, a timing. */
+export async function evaluateModel(
+  params: z.infer<typeof evalParams>,
+  ctx: JobContext,
+): Promise<unknown> {
+  const load = {
+    skipBadRows: params.skipBadRows,
+    copBase: params.copBase,
+    truthFile: params.truth ? ctx.resolvePath(params.truth) : undefined,
+  };
+  const bench = await loadBench(
+    ctx.resolvePath(params.bench),
+    params.format as BenchFormat | undefined,
+    load,
+  );
+  const model = await loadEvalModel(ctx.artifactDir(params.model));
+  try {
+    const result = await evaluate(bench, model, {
+      mode: params.mode,
+      limit: params.limit,
+      shots: params.shots,
+      seed: params.seed,
+      chainOfThought: params.chainOfThought,
+      maxTokens: params.maxTokens,
+      system: params.system,
+      choiceStyle: params.choiceStyle,
+      batchSize: params.batchSize,
+      resamples: params.resamples,
+      onProgress: ctx.progress,
+      signal: ctx.signal,
+    });
+    await writeEvalResult(ctx.dir, result);
+    const { items_per_s: _speed, ...summary } = result.summary;
+    return summary;
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** Worker side of `eval.compare`. */
+export async function compareEvaluations(
+  params: { stages: { label: string; eval: ArtifactRef }[]; resamples: number },
+  ctx: JobContext,
+): Promise<unknown> {
+  const stages = await Promise.all(
+    params.stages.map(async (s) => ({
+      label: s.label,
+      records: (await readEvalResult(ctx.artifactDir(s.eval))).records,
+    })),
+  );
+  const rows = compareStages(stages, { seed: ctx.seed, resamples: params.resamples });
+  return { rows, ladder: ladderData(rows) };
+}
