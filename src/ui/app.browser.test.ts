@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../core/artifacts.ts';
 import { projectRoot } from '../core/version.ts';
 import { NotebookTrust } from '../notebook/node/trust.ts';
 import {
@@ -130,6 +131,66 @@ describe.skipIf(missing)(
       await expect
         .poll(() => cell(page, 4).locator('.cell-output svg path').count())
         .toBeGreaterThan(0);
+      await page.close();
+    });
+
+    it('shows a failing cell’s error on the cell, and its dependents failing with it', async () => {
+      const page = await open(join(notebooks, 'reactive.html'));
+      await expect.poll(() => cell(page, 4).locator('.cell-output').textContent()).toContain('mg');
+      await typeAndRun(page, 3, 'const doseMg = weightKg * missingFactor;');
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-error');
+      expect(await cell(page, 3).locator('.cell-output').textContent()).toContain(
+        'missingFactor is not defined',
+      );
+      await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-error');
+      await screenshot(page, 'ui-cell-error');
+      await typeAndRun(page, 3, 'const doseMg = weightKg * 15;');
+      await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-done');
+      await page.close();
+    });
+
+    it('the artifacts view shows a dataset as a table and a model with its config', async () => {
+      // Artifacts as the pipeline jobs write them, put straight into the server's store.
+      const store = new ArtifactStore(home);
+      const recipe = { inputs: {}, config: { preset: 'tiny' }, seed: 3 };
+      const dataset = await store.getOrCreate({ ...recipe, kind: 'dataset' }, async (dir) => {
+        const rows = [
+          { question: 'Fever and neck stiffness?', answer: 'B' },
+          { question: 'Wheeze at night?', answer: 'D' },
+        ];
+        writeFileSync(join(dir, 'sft.jsonl'), rows.map((r) => JSON.stringify(r)).join('\n'));
+        return { rows: rows.length };
+      });
+      const model = await store.getOrCreate({ ...recipe, kind: 'checkpoint' }, async (dir) => {
+        writeFileSync(
+          join(dir, 'config.json'),
+          JSON.stringify({ hidden_size: 96, num_hidden_layers: 2 }),
+        );
+        writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(64));
+        return { params: 1234 };
+      });
+      const page = await browser.newPage();
+      await page.goto(`${serve.url}#artifacts`);
+      const detail = page.locator('.artifact-detail');
+      await page.locator(`.artifact-entry[data-key="${dataset.meta.key}"]`).click();
+      await expect
+        .poll(() => detail.locator('h2').textContent())
+        .toBe(`dataset ${dataset.meta.key}`);
+      const table = detail.locator('.artifact-file', { hasText: 'sft.jsonl' }).locator('table');
+      expect(await table.locator('th').allTextContents()).toEqual(['question', 'answer']);
+      expect(await table.locator('tbody tr').first().textContent()).toBe(
+        'Fever and neck stiffness?B',
+      );
+      await page.locator(`.artifact-entry[data-key="${model.meta.key}"]`).click();
+      await expect
+        .poll(() => detail.locator('h2').textContent())
+        .toBe(`checkpoint ${model.meta.key}`);
+      const config = detail.locator('.artifact-file', { hasText: 'config.json' });
+      expect(await config.textContent()).toContain('hidden_size: 96');
+      expect(
+        await detail.locator('.artifact-file', { hasText: 'model.safetensors' }).textContent(),
+      ).toContain('64 bytes');
+      await screenshot(page, 'ui-artifacts');
       await page.close();
     });
 

@@ -133,7 +133,7 @@ export class CellView {
     this.editor.focus();
   }
 
-  /** Shows the cell's state from the notebook session. */
+  /** Shows the cell's state from the notebook session (errors are in the output already). */
   show(state: CellState): void {
     this.element.className = this.element.className.replace(
       /\bcell-(idle|running|waiting|stale|error|done)\b/,
@@ -154,9 +154,6 @@ export class CellView {
         break;
       case 'waiting':
         replaceChildren(this.status, h('span', {}, state.reason));
-        break;
-      case 'error':
-        replaceChildren(this.status, h('span', { class: 'cell-error-message' }, state.message));
         break;
       default:
         replaceChildren(this.status);
