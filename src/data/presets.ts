@@ -23,6 +23,8 @@ export interface LlmSettings {
   maxRetries?: number;
   /** First backoff delay in milliseconds (doubles each retry, with jitter); default 500. */
   backoffMs?: number;
+  /** Cap on `max_tokens` of every request (each stage has its own default, 64 to 1,536). */
+  maxTokens?: number;
 }
 
 /** A user's corpus to synthesize from. */

@@ -37,6 +37,17 @@ export interface LlmBackendContext {
 /** Replies that did not parse, per stage: first failures, recovered by one repair request, lost. */
 type ParseCounts = Record<string, { failed: number; repaired: number; lost: number }>;
 
+/** Reply length limits per stage, in tokens: JSON verdicts are short, long reasoning is not. */
+const MAX_TOKENS: Record<string, number> = {
+  instructions: 384,
+  scoring: 96,
+  classification: 96,
+  judge: 64,
+  'common-answer': 384,
+  'rejected-answer': 384,
+  'long-answer': 1536,
+};
+
 const int = (x: unknown, lo: number, hi: number): number | undefined => {
   const n = typeof x === 'string' ? Number(x.trim()) : x;
   return typeof n === 'number' && Number.isInteger(n) && n >= lo && n <= hi ? n : undefined;
@@ -79,14 +90,17 @@ export class LlmBackend implements SynthesisBackend {
     extra: { temperature?: number; seed?: number } = {},
   ): Promise<string> {
     try {
-      return await this.client.complete(
-        {
-          messages,
-          temperature: extra.temperature ?? 0,
-          ...(extra.seed === undefined ? {} : { seed: extra.seed }),
-        },
-        this.ctx.signal,
+      const maxTokens = Math.min(
+        MAX_TOKENS[stage] ?? 512,
+        this.client.settings.maxTokens ?? Infinity,
       );
+      const request = {
+        messages,
+        temperature: extra.temperature ?? 0,
+        max_tokens: maxTokens,
+        ...(extra.seed === undefined ? {} : { seed: extra.seed }),
+      };
+      return await this.client.complete(request, this.ctx.signal);
     } catch (error) {
       if (error instanceof CancelledError) throw error;
       if (error instanceof BudgetExhaustedError)
