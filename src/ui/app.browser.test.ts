@@ -214,6 +214,21 @@ describe.skipIf(missing)(
       await page.close();
     });
 
+    it('Interrupt stops the notebook’s jobs and Restart starts a fresh session', async () => {
+      const page = await open(join(notebooks, 'training.html'));
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
+      await page.locator('button.cmd-run-all').click();
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-running');
+      await page.locator('button.cmd-interrupt').click();
+      await expect.poll(() => cell(page, 3).getAttribute('class')).not.toContain('cell-running');
+      await expect.poll(() => page.locator('.jobs .job').count()).toBe(0);
+      await page.locator('button.cmd-restart-kernel').click();
+      // A fresh session: the cancelled job left no artifact, so the costly cell is stale again.
+      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
+      await expect.poll(() => cell(page, 2).getAttribute('class')).toContain('cell-done');
+      await page.close();
+    });
+
     it('a notebook from elsewhere shows its code and runs nothing until trusted', async () => {
       const page = await browser.newPage();
       await page.goto(serve.url);

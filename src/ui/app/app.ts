@@ -1,6 +1,5 @@
 import { NOT_FOR_CLINICAL_USE } from '../../data/notice.ts';
-import { KernelClient } from '../../kernel/client.ts';
-import { PRESETS } from '../../notebook/preset.ts';
+import { KernelClient, PRESETS } from '../../notebook/index.ts';
 import type { NotebookEntry } from '../server/notebooks.ts';
 import { ArtifactsView } from './artifacts-view.ts';
 import { h, replaceChildren } from './dom.ts';

@@ -1,6 +1,5 @@
 import { formatDuration } from '../../core/progress.ts';
-import type { CellState } from '../../notebook/session.ts';
-import type { Cell } from '../../notebook/notebook-file.ts';
+import type { Cell, CellState } from '../../notebook/index.ts';
 import { h, replaceChildren } from './dom.ts';
 import { createCellEditor, type CellEditor } from './editor.ts';
 

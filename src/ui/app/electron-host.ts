@@ -1,4 +1,4 @@
-import { portTransport } from '../../kernel/transport.ts';
+import { portTransport } from '../../notebook/index.ts';
 import { KERNEL_PORT_MESSAGE, bridgeOperations, type FinemedBridge } from './bridge.ts';
 import type { Host } from './host.ts';
 import type { OperationName, OperationResults } from '../server/operations.ts';

@@ -1,4 +1,4 @@
-import type { Transport } from '../../kernel/transport.ts';
+import type { Transport } from '../../notebook/index.ts';
 import type { OperationName, OperationPayload, OperationResults } from '../server/operations.ts';
 
 /** Commands from the desktop app's menus (and the page's own toolbar). */

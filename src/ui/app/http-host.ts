@@ -1,4 +1,4 @@
-import { webSocketTransport } from '../../kernel/transport.ts';
+import { webSocketTransport } from '../../notebook/index.ts';
 import type { Host } from './host.ts';
 
 /**

@@ -1,5 +1,4 @@
-import type { KernelClient } from '../../kernel/client.ts';
-import type { JobStatus } from '../../kernel/protocol.ts';
+import type { JobStatus, KernelClient } from '../../notebook/index.ts';
 import { formatDuration } from '../../core/progress.ts';
 import { h } from './dom.ts';
 

@@ -1,7 +1,10 @@
-import type { KernelClient } from '../../kernel/client.ts';
-import { runOf } from '../../notebook/job-run.ts';
-import { formatNotebook, parseNotebook, type Notebook } from '../../notebook/notebook-file.ts';
-import { NotebookSession } from '../../notebook/session.ts';
+import {
+  NotebookSession,
+  formatNotebook,
+  parseNotebook,
+  type KernelClient,
+  type Notebook,
+} from '../../notebook/index.ts';
 import type { OpenedNotebook } from '../server/notebooks.ts';
 import { CellView } from './cell-view.ts';
 import { h, replaceChildren } from './dom.ts';
@@ -75,12 +78,21 @@ export class NotebookView {
     if (this.document.trusted) await this.session.runAll();
   }
 
-  /** Cancels every job this notebook's cells are running or queueing. */
+  /** Cancels every job this notebook's cells are running or queueing (for every watcher). */
   async interrupt(): Promise<void> {
-    const active = this.session.cells
-      .flatMap((c) => c.jobs)
-      .filter((state) => state.status === 'queued' || state.status === 'running');
-    await Promise.all(active.map((state) => runOf(state)?.cancel()));
+    const keys = new Set(
+      this.session.cells
+        .flatMap((c) => c.jobs)
+        .filter((state) => state.status === 'queued' || state.status === 'running')
+        .flatMap((state) => (state.artifact ? [state.artifact.key] : [])),
+    );
+    if (keys.size === 0) return;
+    const executions = await this.options.client.status();
+    await Promise.all(
+      executions
+        .filter((execution) => keys.has(execution.artifact.key))
+        .map((execution) => this.options.client.cancel(execution.id)),
+    );
   }
 
   /** Starts again on a fresh kernel connection (or another preset), keeping edits. */

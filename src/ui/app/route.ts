@@ -1,4 +1,4 @@
-import { DEFAULT_PRESET } from '../../notebook/preset.ts';
+import { DEFAULT_PRESET } from '../../notebook/index.ts';
 
 /** What the window shows, as kept in the URL's hash (so a reload reopens it). */
 export interface Route {
