@@ -1,4 +1,4 @@
-import type { Dim } from './dims.ts';
+import { isStatic, type Dim } from './dims.ts';
 import { siluDerivative } from './grad-rules-math.ts';
 import { defineGradient, float, int, str, type DType, type Graph, type Tensor } from './graph.ts';
 import { add, cast, cos, exp, mul, neg, reciprocal, sigmoid, sin, sqrt, sub } from './ops-math.ts';
@@ -41,22 +41,22 @@ export function declareLinear(
 }
 
 /**
- * `x @ weightᵀ + bias` over the last axis of `x [..., in]`. Uses the weight as stored
- * (a transB flag, never a Transpose node): Gemm for 2-D inputs, FusedMatMul otherwise.
+ * `x @ weightᵀ + bias` over the last axis of `x [..., in]`, using the weight as stored (a
+ * transB flag, never a Transpose node). With a bias, or without contrib ops: one Gemm over
+ * the flattened rows, which adds the bias in the same pass; otherwise a FusedMatMul.
  */
 export function linear(x: Tensor, p: LinearParams): Tensor {
   if (x.rank === 2) return gemm(x, p.weight, p.bias, { transB: true });
-  let y: Tensor;
-  if (x.graph.contribOps && x.dtype === 'float32') {
-    y = matmul(x, p.weight, { transB: true });
-  } else {
-    const out = gemm(flatten(x, x.rank - 1), p.weight, p.bias, { transB: true });
-    return reshape(
-      out,
-      concat([shape(x, 0, x.rank - 1), x.graph.int64s([p.weight.shape[0] as number])], 0),
-    );
+  if (!p.bias && x.graph.contribOps && x.dtype === 'float32') {
+    return matmul(x, p.weight, { transB: true });
   }
-  return p.bias ? add(y, p.bias) : y;
+  const out = gemm(flatten(x, x.rank - 1), p.weight, p.bias, { transB: true });
+  const outFeatures = p.weight.shape[0] as number;
+  const lead = x.shape.slice(0, -1);
+  const target = isStatic(lead)
+    ? [...lead, outFeatures]
+    : concat([shape(x, 0, x.rank - 1), x.graph.int64s([outFeatures])], 0);
+  return reshape(out, target);
 }
 
 /** Embedding lookup: rows of `weight [vocab, dim]` for integer `ids [...]`. */

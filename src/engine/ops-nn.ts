@@ -204,9 +204,12 @@ export function crossEntropy(
       const w = unsqueeze(weight, [1]);
       const scaled = mul(exp(logProb), w);
       const at = unsqueeze(where(keep, labels, 0), [1]);
-      const grad = g.addNode('ScatterElements', [scaled, at, neg(w)], { axis: int(1), reduction: str('add') }, [
-        { dtype: logits.dtype, shape: flat.shape },
-      ])[0];
+      const grad = g.addNode(
+        'ScatterElements',
+        [scaled, at, neg(w)],
+        { axis: int(1), reduction: str('add') },
+        [{ dtype: logits.dtype, shape: flat.shape }],
+      )[0];
       return [reshapeLike(grad, logits)];
     },
   });
