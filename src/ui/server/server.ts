@@ -49,12 +49,8 @@ const MAX_BODY = 64 * 1024 * 1024;
  */
 export async function startUiServer(options: UiServerOptions): Promise<UiServer> {
   const host = options.host ?? '127.0.0.1';
+  assertBindable(host, options.allowRemote ?? false);
   const loopback = isLoopbackHost(host);
-  if (!loopback && !options.allowRemote) {
-    throw new UsageError(
-      `refusing to listen on non-loopback address ${host} without --allow-remote`,
-    );
-  }
   const token = options.token ?? newToken();
   const http = createServer();
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
@@ -99,6 +95,15 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
       await new Promise<void>((resolve) => http.close(() => resolve()));
     },
   };
+}
+
+/** Refuses a non-loopback address unless remote access was asked for explicitly. */
+export function assertBindable(host: string, allowRemote: boolean): void {
+  if (!isLoopbackHost(host) && !allowRemote) {
+    throw new UsageError(
+      `refusing to listen on non-loopback address ${host} without --allow-remote`,
+    );
+  }
 }
 
 async function serve(

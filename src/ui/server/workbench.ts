@@ -9,7 +9,7 @@ import { PROJECT_NOTEBOOKS } from '../../notebook/node/trust.ts';
 import { bundleRenderer } from './bundle.ts';
 import { hostHandlers } from './handlers.ts';
 import { NotebookLibrary } from './notebooks.ts';
-import { startUiServer, type UiServer } from './server.ts';
+import { assertBindable, startUiServer, type UiServer } from './server.ts';
 
 /** How `finemed serve` is set up. */
 export interface WorkbenchServerOptions {
@@ -37,6 +37,7 @@ export interface WorkbenchServer extends UiServer {
 export async function startWorkbenchServer(
   options: WorkbenchServerOptions,
 ): Promise<WorkbenchServer> {
+  assertBindable(options.host ?? '127.0.0.1', options.allowRemote ?? false);
   const home = options.home ?? finemedHome();
   const notebooksDir = resolve(options.notebooksDir ?? PROJECT_NOTEBOOKS);
   const store = new ArtifactStore(home);
