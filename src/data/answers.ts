@@ -60,33 +60,35 @@ export function directAnswer(
   const share = style.coverage[0] + rng.random() * (style.coverage[1] - style.coverage[0]);
   const err = rng.random() < style.errorRate;
   const other = driftTarget(c, facts, kb, world, rng);
-  const clueFor = (id: string): string =>
-    (c.lookalikes.find((l) => l.id === id) ?? c.lookalikes[0]).clue;
+  const shown = new Set(facts.shown ?? []);
+  const named = facts.lookalikeIds?.length ? facts.lookalikeIds : c.lookalikes.map((l) => l.id);
+  // Only clues the question actually shows can justify the answer.
+  const decisive = c.lookalikes.filter((l) => named.includes(l.id) && shown.has(l.clue));
   let text: string;
   switch (facts.ask) {
     case 'identify':
     case 'diagnosis':
     case 'differential': {
       const named = err ? other : c;
-      const ls = (facts.lookalikeIds?.length ? facts.lookalikeIds : [other.id]).filter(
-        (id) => id !== named.id,
+      const reasons = some(decisive, share, rng).map(
+        (l) => `${l.clue} favours it over ${kb.byId.get(l.id)!.name}`,
       );
-      const because = some(ls, share, rng).map(
-        (id) => `${clueFor(id)} favours it over ${kb.byId.get(id)!.name}`,
-      );
+      if (reasons.length === 0 && facts.shown?.length)
+        reasons.push(`${facts.shown[0]} supports it`);
       const lead =
         facts.ask === 'identify'
           ? `These features point to ${named.name}`
           : `The most likely diagnosis is ${named.name}`;
-      text = [lead, ...(err ? [] : because)].map(sentence).join(' ');
+      text = [lead, ...(err ? [] : reasons)].map(sentence).join(' ');
       break;
     }
     case 'mcq': {
-      const letter = err
-        ? LETTERS.find((l) => l !== facts.answerIdx && facts.options![l])!
-        : facts.answerIdx!;
-      const l = c.lookalikes[0];
-      text = `Answer: ${letter}. ${facts.options![letter]}.${share > 0.6 && !err ? ` ${sentence(`${l.clue} is the deciding feature`)}` : ''}`;
+      const letter = err ? LETTERS.find((l) => l !== facts.answerIdx)! : facts.answerIdx!;
+      const why =
+        decisive[0] && share > 0.6 && !err
+          ? ` ${sentence(`${decisive[0].clue} is the deciding feature`)}`
+          : '';
+      text = `Answer: ${letter}. ${facts.options![letter]}.${why}`;
       break;
     }
     case 'risks': {

@@ -7,6 +7,7 @@ import type { Candidate, SourceDoc } from './types.ts';
 import {
   planVignette,
   renderVignette,
+  vignetteFeatures,
   vignetteLookalikes,
   type HeldOutCombos,
   type Vignette,
@@ -32,22 +33,29 @@ const features: Builder = ({ c, rng }) => ({
   facts: { ask: 'features', conditionId: c.id },
 });
 
-const identify: Builder = ({ c, rng }) => {
-  const clue = rng.pick(c.lookalikes).clue;
-  const shown = [
-    clue,
-    ...rng.sample(
-      featuresOf(c).filter((f) => f !== clue),
-      2,
-    ),
-  ];
-  const list = listJoin(rng.shuffle(shown));
+/** Findings for a question about `c`: the clue and shared finding of each look-alike, then others, up to `n`. */
+function findingsFor(
+  c: Condition,
+  lookalikes: Condition['lookalikes'],
+  n: number,
+  rng: Rng,
+): string[] {
+  const shown = new Set<string>();
+  for (const l of lookalikes) shown.add(l.clue).add(l.shared);
+  for (const f of rng.shuffle(featuresOf(c))) if (shown.size < n) shown.add(f);
+  return rng.shuffle([...shown]);
+}
+
+const identify: Builder = ({ c, world, rng }) => {
+  const ls = worldLookalikes(c, world).length ? worldLookalikes(c, world) : c.lookalikes;
+  const shown = findingsFor(c, [rng.pick(ls)], 3, rng);
+  const list = listJoin(shown);
   return {
     text: rng.pick([
       `Which condition is suggested by ${list}?`,
       `What diagnosis do ${list} point to?`,
     ]),
-    facts: { ask: 'identify', conditionId: c.id },
+    facts: { ask: 'identify', conditionId: c.id, shown },
   };
 };
 
@@ -81,12 +89,24 @@ const distinguish: Builder = ({ doc, c, kb, rng }) => {
 };
 
 const mcq: Builder = ({ c, kb, world, rng }) => {
-  const ls = worldLookalikes(c, world).map((l) => kb.byId.get(l.id)!);
-  const shown = rng.sample(featuresOf(c), 3);
-  const set = buildOptions(c, rng.sample(ls, 2), world, rng);
+  const ls = rng.sample(worldLookalikes(c, world), 2);
+  const shown = findingsFor(c, ls, 4, rng);
+  const set = buildOptions(
+    c,
+    ls.map((l) => kb.byId.get(l.id)!),
+    world,
+    rng,
+  );
   return {
     text: `Which of the following best explains ${listJoin(shown)}?\n${formatOptions(set.options)}`,
-    facts: { ask: 'mcq', conditionId: c.id, options: set.options, answerIdx: set.answerIdx },
+    facts: {
+      ask: 'mcq',
+      conditionId: c.id,
+      shown,
+      lookalikeIds: ls.map((l) => l.id),
+      options: set.options,
+      answerIdx: set.answerIdx,
+    },
   };
 };
 
@@ -107,7 +127,13 @@ const differential: Builder = (x) => {
     : 'Work through the differential diagnosis and explain which condition is most likely.';
   return {
     text: `${renderVignette(v, 'train', x.rng)} ${ask}`,
-    facts: { ask: 'differential', conditionId: x.c.id, vignette: v, lookalikeIds: v.lookalikeIds },
+    facts: {
+      ask: 'differential',
+      conditionId: x.c.id,
+      vignette: v,
+      lookalikeIds: v.lookalikeIds,
+      shown: vignetteFeatures(v),
+    },
   };
 };
 
@@ -116,7 +142,13 @@ const sloppyDifferential: Builder = (x) => {
   if (!v) return undefined;
   return {
     text: `${renderVignette(v, 'train', x.rng)} what is the most likely diagnosis and why not the others`,
-    facts: { ask: 'differential', conditionId: x.c.id, vignette: v, lookalikeIds: v.lookalikeIds },
+    facts: {
+      ask: 'differential',
+      conditionId: x.c.id,
+      vignette: v,
+      lookalikeIds: v.lookalikeIds,
+      shown: vignetteFeatures(v),
+    },
   };
 };
 
@@ -129,7 +161,13 @@ const diagnosis: Builder = (x) => {
   ]);
   return {
     text: `${renderVignette(v, 'train', x.rng)} ${ask}`,
-    facts: { ask: 'diagnosis', conditionId: x.c.id, vignette: v, lookalikeIds: v.lookalikeIds },
+    facts: {
+      ask: 'diagnosis',
+      conditionId: x.c.id,
+      vignette: v,
+      lookalikeIds: v.lookalikeIds,
+      shown: vignetteFeatures(v),
+    },
   };
 };
 
@@ -143,6 +181,8 @@ const vignetteMcq: Builder = (x) => {
       ask: 'mcq',
       conditionId: x.c.id,
       vignette: v,
+      lookalikeIds: v.lookalikeIds,
+      shown: vignetteFeatures(v),
       options: set.options,
       answerIdx: set.answerIdx,
     },

@@ -36,7 +36,7 @@ export function differentialOf(
   const lower = question.toLowerCase();
   const shown = v
     ? vignetteFeatures(v)
-    : featuresOf(condition).filter((f) => lower.includes(f.toLowerCase()));
+    : (facts.shown ?? featuresOf(condition).filter((f) => lower.includes(f.toLowerCase())));
   const ids = facts.lookalikeIds?.length
     ? facts.lookalikeIds
     : worldLookalikes(condition, world)
@@ -80,8 +80,10 @@ function answerLine(d: Differential, c: Condition): string {
  */
 export function longReasoning(d: Differential): string {
   const c = d.condition;
+  const shown = new Set(d.shown);
+  // A look-alike is eliminated by its clue only when the question shows that clue.
   const entry = (l: Condition): Condition['lookalikes'][number] | undefined =>
-    c.lookalikes.find((x) => x.id === l.id);
+    c.lookalikes.find((x) => x.id === l.id && shown.has(x.clue));
   const overlaps = d.lookalikes
     .map((l) =>
       entry(l)

@@ -64,6 +64,24 @@ describe('synthesize(options) offline', () => {
     }
   });
 
+  it('justifies answers only with findings the question shows', () => {
+    const cited = (answer: string): string[] =>
+      [
+        ...answer.matchAll(
+          /(?:^|\. |: |- [^:]+: )([^.:]+?) (?:favours it over|is the deciding feature|is not expected in)/g,
+        ),
+      ].map((m) => m[1].toLowerCase());
+    let checked = 0;
+    for (const r of [...result.sftCommon, ...result.sftComplex]) {
+      const question = r.messages[0].content.toLowerCase();
+      for (const clue of cited(r.messages[1].content)) {
+        checked++;
+        expect(question, `${r.id} cites "${clue}"`).toContain(clue);
+      }
+    }
+    expect(checked).toBeGreaterThan(50);
+  });
+
   it('labels departments consistently with the knowledge base', () => {
     const { labelAgreement } = result.report;
     expect(labelAgreement.checked).toBe(result.report.counts.selected);

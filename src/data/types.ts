@@ -49,6 +49,8 @@ export interface InstructionFacts {
   vignette?: Vignette;
   /** The look-alikes the instruction names or contrasts. */
   lookalikeIds?: string[];
+  /** The findings the instruction shows (feature questions and vignettes). */
+  shown?: string[];
   /** Options of a multiple-choice instruction. */
   options?: Record<OptionLetter, string>;
   /** The correct option. */
