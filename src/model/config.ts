@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../core/errors.ts';
+import { readJsonObject } from './json-file.ts';
 
 /** The decoder families this layer computes exactly. */
 export const MODEL_TYPES = ['llama', 'qwen2', 'mistral'] as const;
@@ -67,22 +67,8 @@ type Json = Record<string, unknown>;
 
 /** Reads and validates `config.json`; every error names the file and field. */
 export async function readModelConfig(path: string): Promise<{ config: ModelConfig; raw: Json }> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read model config (${(error as Error).message})`, { file: path });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path });
-  }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new InputError('expected a JSON object', { file: path });
-  }
-  return { config: parseModelConfig(raw as Json, path), raw: raw as Json };
+  const raw = await readJsonObject(path);
+  return { config: parseModelConfig(raw, path), raw };
 }
 
 /**

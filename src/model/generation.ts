@@ -110,15 +110,11 @@ export async function* generateTokens(
   });
   const ones = (n: number): number[] => Array<number>(n).fill(1);
   const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  // The whole sequence so far: the prefill, or every step when the cache is off.
+  const whole = (cache: boolean) =>
+    step(model, [context], [ones(context.length)], [upTo(context.length)], undefined, cache);
   checkAbort(options.signal);
-  let { logits, past } = await step(
-    model,
-    [context],
-    [ones(context.length)],
-    [upTo(context.length)],
-    undefined,
-    useCache,
-  );
+  let { logits, past } = await whole(useCache);
   while (context.length - prompt.length < maxTokens) {
     const token = sampler.sample(logits, context);
     if (stops.has(token)) return result('stop');
@@ -127,23 +123,17 @@ export async function* generateTokens(
     if (context.length >= model.config.maxPositions) break;
     checkAbort(options.signal);
     if (useCache) {
+      const position = [[context.length - 1]];
       ({ logits, past } = await step(
         model,
         [[token]],
         [ones(context.length)],
-        [[context.length - 1]],
+        position,
         past,
         true,
       ));
     } else {
-      ({ logits } = await step(
-        model,
-        [context],
-        [ones(context.length)],
-        [upTo(context.length)],
-        undefined,
-        false,
-      ));
+      ({ logits } = await whole(false));
     }
   }
   return result('length');

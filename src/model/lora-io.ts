@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
+import { readJsonObject } from './json-file.ts';
 import {
   readSafetensors,
   writeSafetensors,
@@ -76,14 +76,7 @@ export async function readLoraAdapter(
   dir: string,
 ): Promise<{ config: LoraConfig; weights: LoraWeights }> {
   const configPath = join(dir, 'adapter_config.json');
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await readFile(configPath, 'utf8'));
-  } catch (error) {
-    throw new InputError(`cannot read adapter config (${(error as Error).message})`, {
-      file: configPath,
-    });
-  }
+  const raw = await readJsonObject(configPath);
   const config = parseLoraConfig(raw, configPath);
   const weightsPath = join(dir, 'adapter_model.safetensors');
   if (!existsSync(weightsPath)) {

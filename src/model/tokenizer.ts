@@ -5,6 +5,7 @@ import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
+import { readJsonObject } from './json-file.ts';
 
 /** One chat turn. */
 export interface ChatMessage {
@@ -204,25 +205,6 @@ function pickTemplate(value: unknown): string | undefined {
     return (named.find((t) => t.name === 'default') ?? named[0])?.template;
   }
   return undefined;
-}
-
-async function readJsonObject(path: string): Promise<Json> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read (${(error as Error).message})`, { file: path });
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`not valid JSON (${(error as Error).message})`, { file: path });
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new InputError('expected a JSON object', { file: path });
-  }
-  return value as Json;
 }
 
 /**

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
+import { readJsonObject } from './json-file.ts';
 import {
   SafetensorsFile,
   type NamedTensor,
@@ -75,12 +76,7 @@ export class WeightsFolder {
 }
 
 async function openSharded(dir: string, indexPath: string): Promise<WeightsFolder> {
-  let index: { weight_map?: Record<string, string> };
-  try {
-    index = JSON.parse(await readFile(indexPath, 'utf8'));
-  } catch (error) {
-    throw new InputError(`not valid JSON (${(error as Error).message})`, { file: indexPath });
-  }
+  const index = (await readJsonObject(indexPath)) as { weight_map?: Record<string, string> };
   const map = index?.weight_map;
   if (!map || typeof map !== 'object') {
     throw new InputError('missing weight_map', { file: indexPath, field: 'weight_map' });
