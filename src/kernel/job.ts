@@ -20,6 +20,8 @@ export interface RecipeContext {
   resolvePath(path: string): string;
   /** Hashes an input file (cached per path, size and mtime). */
   inputFile(path: string): Promise<InputFile>;
+  /** The folder of an upstream artifact (to hash or size the files a job will read from it). */
+  artifactDir(ref: ArtifactRef): string;
 }
 
 /**

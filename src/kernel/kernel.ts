@@ -243,6 +243,7 @@ export class Kernel {
     const ctx: RecipeContext = {
       resolvePath: (path) => this.resolvePath(path, folder),
       inputFile: (path) => this.inputFile(this.resolvePath(path, folder)),
+      artifactDir: (ref) => this.store.dir(ref.kind, ref.key),
     };
     const recipeOfJob = await def.recipe(parsed.data, ctx);
     const recipe: ArtifactRecipe = {

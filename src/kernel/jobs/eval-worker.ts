@@ -9,6 +9,7 @@ import type { JobContext } from '../job.ts';
 import type { ArtifactRef } from '../protocol.ts';
 import type { z } from 'zod';
 import type { evalParams } from './eval.ts';
+import { sourcePath } from './files.ts';
 
 /** Worker side of `eval`: the summary the cell sees leaves out throughput, a timing. */
 export async function evaluateModel(
@@ -18,10 +19,10 @@ export async function evaluateModel(
   const load = {
     skipBadRows: params.skipBadRows,
     copBase: params.copBase,
-    truthFile: params.truth ? ctx.resolvePath(params.truth) : undefined,
+    truthFile: params.truth ? sourcePath(params.truth, ctx) : undefined,
   };
   const bench = await loadBench(
-    ctx.resolvePath(params.bench),
+    sourcePath(params.bench, ctx),
     params.format as BenchFormat | undefined,
     load,
   );

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import { BENCH_FORMATS } from '../../eval/types.ts';
 import { defineJob } from '../job.ts';
 import { artifactRefSchema } from '../protocol.ts';
+import { fileSource, sourcePath } from './files.ts';
 
 const worker = new URL('./eval-worker.ts', import.meta.url).href;
 
 /** Parameters of an evaluation, as `wb.evaluate` takes them. */
 export const evalParams = z.object({
   model: artifactRefSchema,
-  bench: z.string().min(1),
+  bench: fileSource,
   format: z.enum(BENCH_FORMATS as [string, ...string[]]).optional(),
   mode: z.enum(['loglik', 'generate']).default('loglik'),
   limit: z.number().int().min(1).optional(),
@@ -22,7 +23,7 @@ export const evalParams = z.object({
   resamples: z.number().int().min(100).default(2000),
   skipBadRows: z.boolean().default(false),
   copBase: z.union([z.literal(0), z.literal(1), z.literal('auto')]).default('auto'),
-  truth: z.string().optional(),
+  truth: fileSource.optional(),
 });
 
 /** `wb.evaluate`: a model artifact scored on a benchmark file (accuracy with a 95% interval). */
@@ -33,8 +34,8 @@ export const evaluateJob = defineJob({
   kind: 'eval',
   params: evalParams,
   recipe: async (p, ctx) => {
-    const bench = await ctx.inputFile(p.bench);
-    const truth = p.truth ? await ctx.inputFile(p.truth) : undefined;
+    const bench = await ctx.inputFile(sourcePath(p.bench, ctx));
+    const truth = p.truth ? await ctx.inputFile(sourcePath(p.truth, ctx)) : undefined;
     const { model: _model, bench: _bench, truth: _truth, batchSize: _batch, ...options } = p;
     return {
       inputs: {

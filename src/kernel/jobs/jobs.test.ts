@@ -13,14 +13,7 @@ import { MODEL_PRESET_NAMES } from './model.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-jobs-'));
 const corpus = join(dir, 'corpus.txt');
-writeFileSync(
-  corpus,
-  Array.from(
-    { length: 40 },
-    (_, i) =>
-      `Patient ${i} has fever and cough.\nIron deficiency causes anemia with low ferritin.\n`,
-  ).join('\n'),
-);
+writeFileSync(corpus, 'Iron deficiency causes anemia with low ferritin.\n');
 const medqa = join(projectRoot, 'src', 'eval', 'fixtures', 'medqa.jsonl');
 const kernel = new Kernel({
   store: new ArtifactStore(join(dir, 'store')),
@@ -35,21 +28,31 @@ describe('defaultJobs()', () => {
     expect([...MODEL_PRESET_NAMES]).toEqual([...MODEL_PRESETS]);
   });
 
+  let dataset: ArtifactRef;
+  it('synth writes the datasets and reports counts, keyed by the knowledge base', async () => {
+    const plan = await kernel.plan('synth', { preset: 'tiny', seed: 5 });
+    expect(plan.files.some((f) => f.path.endsWith('departments.json'))).toBe(true);
+    const result = await kernel.run('synth', { preset: 'tiny', seed: 5 }).result;
+    expect(result.artifact.kind).toBe('dataset');
+    expect(result.files.map((f) => f.name)).toEqual(
+      expect.arrayContaining(['pretrain.jsonl', 'sft_common.jsonl', 'dpo.jsonl', 'eval_mcq.jsonl']),
+    );
+    expect(result.summary).toMatchObject({ counts: { eval: 32 }, contamination: { passed: true } });
+    dataset = result.artifact;
+  });
+
   let model: ArtifactRef;
-  it('model.init makes a tiny checkpoint artifact, reporting progress', async () => {
-    const plan = await kernel.plan('model.init', { preset: 'tiny', corpus: 'corpus.txt', seed: 3 });
-    expect(plan.files.map((f) => f.path)).toEqual([corpus]);
-    expect(plan.estimate.seconds).toBeGreaterThan(0);
+  it('model.init makes a tiny checkpoint from a dataset file (or a plain file)', async () => {
+    const fromFile = await kernel.plan('model.init', { preset: 'tiny', corpus: 'corpus.txt' });
+    expect(fromFile.files.map((f) => f.path)).toEqual([corpus]);
+    expect(fromFile.estimate.seconds).toBeGreaterThan(0);
+    const params = { preset: 'tiny', corpus: { dataset, file: 'pretrain.jsonl' }, seed: 3 };
     const events: JobEvent[] = [];
-    const result = await kernel.run(
-      'model.init',
-      { preset: 'tiny', corpus: 'corpus.txt', seed: 3 },
-      { onEvent: (e) => events.push(e) },
-    ).result;
-    expect(events.filter((e) => e.type === 'progress').length).toBeGreaterThan(0);
-    expect(result.history.length).toBeGreaterThan(0);
+    const result = await kernel.run('model.init', params, { onEvent: (e) => events.push(e) })
+      .result;
+    expect(events[0]).toEqual({ type: 'started' });
     expect(result.artifact.kind).toBe('checkpoint');
-    expect(result.summary).toMatchObject({ preset: 'tiny', documents: 40 });
+    expect(result.summary).toMatchObject({ preset: 'tiny', documents: 120 });
     expect(result.files.map((f) => f.name)).toEqual(
       expect.arrayContaining(['config.json', 'model.safetensors', 'tokenizer.json']),
     );
@@ -58,16 +61,13 @@ describe('defaultJobs()', () => {
 
   it('generate replies from a checkpoint artifact', async () => {
     const result = await kernel.run('generate', { model, prompt: 'fever?', maxTokens: 4 }).result;
-    expect(result.summary).toMatchObject({
-      promptTokens: expect.any(Number),
-      completionTokens: expect.any(Number),
-    });
+    expect(result.summary).toMatchObject({ promptTokens: expect.any(Number) });
     expect((result.summary as { completionTokens: number }).completionTokens).toBeLessThanOrEqual(
       4,
     );
   });
 
-  it('eval scores the checkpoint on a benchmark; eval.compare pairs two evaluations', async () => {
+  it('eval scores the checkpoint on a file or the held-out set; eval.compare pairs two', async () => {
     const zero = await kernel.run('eval', { model, bench: medqa, limit: 3 }).result;
     expect(zero.summary).toMatchObject({
       format: 'medqa',
@@ -75,6 +75,9 @@ describe('defaultJobs()', () => {
       accuracy: expect.any(Number),
     });
     expect(zero.summary).not.toHaveProperty('items_per_s');
+    const heldOut = { dataset, file: 'eval_mcq.jsonl' };
+    const own = await kernel.run('eval', { model, bench: heldOut, limit: 2 }).result;
+    expect(own.summary).toMatchObject({ format: 'medqa', n_scored: 2 });
     const shot = await kernel.run('eval', { model, bench: medqa, limit: 3, shots: 1 }).result;
     const compared = await kernel.run('eval.compare', {
       stages: [

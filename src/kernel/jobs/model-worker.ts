@@ -6,14 +6,15 @@ import { loadModel as loadCausalLM } from '../../model/causal-lm.ts';
 import { parameterCount, readModelConfig } from '../../model/config.ts';
 import type { JobContext } from '../job.ts';
 import type { ArtifactRef } from '../protocol.ts';
+import { sourcePath, type FileSource } from './files.ts';
 import { MODEL_FILES } from './model.ts';
 
 /** Worker side of `model.init`. */
 export async function initModel(
-  params: { preset: ModelPreset; corpus: string; corpusField: string },
+  params: { preset: ModelPreset; corpus: FileSource; corpusField: string },
   ctx: JobContext,
 ): Promise<unknown> {
-  const texts = await readCorpus(ctx.resolvePath(params.corpus), params.corpusField);
+  const texts = await readCorpus(sourcePath(params.corpus, ctx), params.corpusField);
   const model = createModel({
     preset: params.preset,
     seed: ctx.seed,

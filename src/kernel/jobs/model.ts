@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
 import { defineJob } from '../job.ts';
+import { fileSource, sourcePath } from './files.ts';
 import { artifactRefSchema } from '../protocol.ts';
 
 const worker = new URL('./model-worker.ts', import.meta.url).href;
@@ -25,12 +26,12 @@ export const initModelJob = defineJob({
   kind: 'checkpoint',
   params: z.object({
     preset: z.enum(MODEL_PRESET_NAMES),
-    corpus: z.string().min(1),
+    corpus: fileSource,
     corpusField: z.string().default('text'),
     seed: z.number().int().default(0),
   }),
   recipe: async (p, ctx) => {
-    const corpus = await ctx.inputFile(p.corpus);
+    const corpus = await ctx.inputFile(sourcePath(p.corpus, ctx));
     return {
       inputs: { corpus: corpus.sha256 },
       config: { preset: p.preset, corpusField: p.corpusField },

@@ -2,16 +2,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatDuration } from '../../core/progress.ts';
 import { projectRoot } from '../../core/version.ts';
+import { NOT_FOR_CLINICAL_USE } from '../../data/notice.ts';
 import { cellLabel } from '../notebook-file.ts';
 import type { CellView } from '../session.ts';
 import type { RunManifest } from './manifest.ts';
-
-/**
- * The notice every report shows. The data layer's own NOT_FOR_CLINICAL_USE is not committed yet,
- * so the report keeps its own wording until it can import that one.
- */
-export const REPORT_NOTICE =
-  'Not for clinical use: this report comes from a research and teaching workbench; its models and data must never guide the care of a real patient.';
 
 const STYLE = `
 body { font: 15px/1.5 system-ui, sans-serif; max-width: 960px; margin: 2em auto; padding: 0 1em; color: #1b1e23; }
@@ -78,7 +72,7 @@ ${libraryStyles()}</style>
 <body>
 <header>
 <h1>${title}</h1>
-<p class="notice">${escapeHtml(REPORT_NOTICE)}</p>
+<p class="notice">${escapeHtml(NOT_FOR_CLINICAL_USE)}</p>
 <p class="facts">${facts}</p>
 ${failed.length ? `<div class="failed"><p><b>${failed.length} cell(s) failed:</b></p><ul>${failed.map((c) => `<li><a href="#cell-${c.cell.id}">${escapeHtml(cellLabel(c.cell))}</a>: ${escapeHtml(c.state.kind === 'error' ? c.state.message : '')}</li>`).join('')}</ul></div>` : ''}
 </header>

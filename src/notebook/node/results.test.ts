@@ -35,7 +35,7 @@ describe('toResultJson(value)', () => {
     });
   });
 
-  it('drops timings and reuse from job states', () => {
+  it('keeps a job state summary and progress, without timings, reuse or artifact keys', () => {
     const state: JobState = {
       type: 'finemed.job',
       job: 'train.sft',
@@ -55,14 +55,7 @@ describe('toResultJson(value)', () => {
       job: 'train.sft',
       status: 'done',
       history: [{ stage: 'sft', step: 1, loss: 2.5 }],
-      result: {
-        job: 'train.sft',
-        artifact: { kind: 'checkpoint', key: 'abcdef0123456789' },
-        summary: { loss: 2.5 },
-        files: [],
-        seed: 1,
-        inputs: [],
-      },
+      result: { job: 'train.sft', summary: { loss: 2.5 }, seed: 1 },
     });
   });
 

@@ -69,7 +69,6 @@ export function toResultJson(value: unknown, seen = new Set<object>(), depth = 0
       return pruned({
         job: value.job,
         status: value.status,
-        artifact: value.artifact,
         result: value.result && inner(stableResult(value.result)),
         history: value.history.map(stableProgress),
         error: value.error,
@@ -124,10 +123,13 @@ export function compareResults(
   return { differences, numbers };
 }
 
-/** A job result without what differs between a first run and a reuse. */
-function stableResult(result: JobOutcome): Omit<JobOutcome, 'reused'> {
-  const { reused: _reused, ...rest } = result;
-  return rest;
+/**
+ * What a re-run must reproduce of a job's result: its summary. Whether it was reused, its
+ * artifact key (which moves with the code version) and file hashes (files may hold timings)
+ * are in the manifest instead.
+ */
+function stableResult(result: JobOutcome): Pick<JobOutcome, 'job' | 'summary' | 'seed'> {
+  return { job: result.job, summary: result.summary, seed: result.seed };
 }
 
 /** A progress event without wall-clock figures. */
