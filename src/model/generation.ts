@@ -1,7 +1,7 @@
 import { CancelledError, InputError } from '../core/errors.ts';
-import type { OrtTensor } from '../engine/index.ts';
 import type { CausalLM } from './causal-lm.ts';
 import { floatData, int64Matrix } from './feeds.ts';
+import { KvCache } from './kv-cache.ts';
 import { Sampler, type SamplingOptions } from './sampler.ts';
 
 /** Options for generation. */
@@ -34,41 +34,33 @@ export interface BatchGeneration extends GenerationResult {
   tokens: number[];
 }
 
-type Past = Record<string, OrtTensor>;
-
-/** One forward step: next-token logits per row, and the cache to pass to the next step. */
+/**
+ * One forward step over `rows` (new tokens per row): next-token logits per row. With a cache,
+ * the step reads its past and writes the grown cache into it; without, it sees only `rows`.
+ */
 async function step(
   model: CausalLM,
   rows: number[][],
   mask: number[][],
   positions: number[][],
-  past: Past | undefined,
-  wantCache: boolean,
-): Promise<{ logits: Float32Array; past: Past }> {
-  const { session, paramNames } = await model.compiled(past ? 'decode' : 'prefill');
-  const fetch = ['logits'];
-  if (wantCache) {
-    for (let i = 0; i < model.config.numLayers; i++)
-      fetch.push(`present.${i}.key`, `present.${i}.value`);
-  }
+  cache: KvCache | undefined,
+): Promise<Float32Array> {
+  const { session, paramNames } = await model.compiled(
+    cache && cache.length > 0 ? 'decode' : 'prefill',
+  );
+  const added = rows[0].length;
   const out = await session.run(
     {
       input_ids: int64Matrix(rows),
       attention_mask: int64Matrix(mask),
       position_ids: int64Matrix(positions),
-      ...(past ?? {}),
+      ...cache?.pastFeeds(),
       ...model.params.feeds(paramNames),
     },
-    fetch,
+    { logits: null, ...cache?.presentFetches(added) },
   );
-  const next: Past = {};
-  if (wantCache) {
-    for (let i = 0; i < model.config.numLayers; i++) {
-      next[`past.${i}.key`] = out[`present.${i}.key`];
-      next[`past.${i}.value`] = out[`present.${i}.value`];
-    }
-  }
-  return { logits: floatData(out.logits), past: next };
+  cache?.advance(added);
+  return floatData(out.logits);
 }
 
 function checkPrompt(model: CausalLM, prompt: number[], field: string): void {
@@ -110,31 +102,22 @@ export async function* generateTokens(
   });
   const ones = (n: number): number[] => Array<number>(n).fill(1);
   const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
+  const capacity = Math.min(prompt.length + maxTokens, model.config.maxPositions);
+  const cache = useCache ? new KvCache(model.config, 1, capacity) : undefined;
   // The whole sequence so far: the prefill, or every step when the cache is off.
-  const whole = (cache: boolean) =>
-    step(model, [context], [ones(context.length)], [upTo(context.length)], undefined, cache);
+  const whole = () => step(model, [context], [ones(context.length)], [upTo(context.length)], cache);
   checkAbort(options.signal);
-  let { logits, past } = await whole(useCache);
+  let logits = await whole();
   while (context.length - prompt.length < maxTokens) {
     const token = sampler.sample(logits, context);
     if (stops.has(token)) return result('stop');
     context.push(token);
     yield token;
-    if (context.length >= model.config.maxPositions) break;
+    if (context.length >= capacity) break;
     checkAbort(options.signal);
-    if (useCache) {
-      const position = [[context.length - 1]];
-      ({ logits, past } = await step(
-        model,
-        [[token]],
-        [ones(context.length)],
-        position,
-        past,
-        true,
-      ));
-    } else {
-      ({ logits } = await whole(false));
-    }
+    logits = cache
+      ? await step(model, [[token]], [ones(context.length)], [[context.length - 1]], cache)
+      : await whole();
   }
   return result('length');
 }
@@ -187,7 +170,9 @@ async function generateChunk(
   }));
   const done = prompts.map(() => false);
   checkAbort(options.signal);
-  let { logits, past } = await step(model, rows, mask, positions, undefined, true);
+  const capacity = Math.min(width + maxTokens, model.config.maxPositions);
+  const cache = new KvCache(model.config, prompts.length, capacity);
+  let logits = await step(model, rows, mask, positions, cache);
   const vocab = model.config.vocabSize;
   for (let generated = 0; ; generated++) {
     const next = prompts.map((p, r) => {
@@ -205,19 +190,18 @@ async function generateChunk(
       out[r].completionTokens++;
       return token;
     });
-    const full = generated + 1 >= maxTokens || width + generated + 1 >= model.config.maxPositions;
+    const full = generated + 1 >= maxTokens || width + generated + 1 >= capacity;
     if (done.every(Boolean) || full) break;
     checkAbort(options.signal);
     mask.forEach((m) => m.push(1));
     const pos = prompts.map((p, r) => [p.length + out[r].tokens.length - (done[r] ? 0 : 1)]);
-    ({ logits, past } = await step(
+    logits = await step(
       model,
       next.map((t) => [t]),
       mask,
       pos,
-      past,
-      true,
-    ));
+      cache,
+    );
   }
   return out;
 }
