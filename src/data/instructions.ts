@@ -3,7 +3,7 @@ import { featuresOf, type Condition, type KnowledgeBase } from './knowledge.ts';
 import { buildOptions, formatOptions } from './mcq.ts';
 import type { PassageKind } from './passages.ts';
 import { listJoin } from './text.ts';
-import type { Candidate, SourceDoc } from './types.ts';
+import type { Candidate, InstructionFacts, SourceDoc } from './types.ts';
 import {
   planVignette,
   renderVignette,
@@ -118,76 +118,59 @@ function patient(x: Context): Vignette | undefined {
   );
 }
 
-const differential: Builder = (x) => {
-  const v = patient(x);
-  if (!v) return undefined;
+/**
+ * A question about a patient: the vignette in a training template followed by `ask`, which
+ * returns the question's tail and any extra facts (such as options).
+ */
+function aboutPatient(
+  kind: 'differential' | 'diagnosis' | 'mcq',
+  ask: (v: Vignette, x: Context) => { tail: string; facts?: Partial<InstructionFacts> },
+): Builder {
+  return (x) => {
+    const v = patient(x);
+    if (!v) return undefined;
+    const { tail, facts } = ask(v, x);
+    return {
+      text: `${renderVignette(v, 'train', x.rng)} ${tail}`,
+      facts: {
+        ask: kind,
+        conditionId: x.c.id,
+        vignette: v,
+        lookalikeIds: v.lookalikeIds,
+        shown: vignetteFeatures(v),
+        ...facts,
+      },
+    };
+  };
+}
+
+const differential = aboutPatient('differential', (v, x) => {
   const names = vignetteLookalikes(v, x.kb).map((l) => l.name);
-  const ask = names.length
-    ? `What is the most likely diagnosis? Explain step by step how you would rule out ${listJoin(names)}.`
-    : 'Work through the differential diagnosis and explain which condition is most likely.';
   return {
-    text: `${renderVignette(v, 'train', x.rng)} ${ask}`,
-    facts: {
-      ask: 'differential',
-      conditionId: x.c.id,
-      vignette: v,
-      lookalikeIds: v.lookalikeIds,
-      shown: vignetteFeatures(v),
-    },
+    tail: names.length
+      ? `What is the most likely diagnosis? Explain step by step how you would rule out ${listJoin(names)}.`
+      : 'Work through the differential diagnosis and explain which condition is most likely.',
   };
-};
+});
 
-const sloppyDifferential: Builder = (x) => {
-  const v = patient(x);
-  if (!v) return undefined;
-  return {
-    text: `${renderVignette(v, 'train', x.rng)} what is the most likely diagnosis and why not the others`,
-    facts: {
-      ask: 'differential',
-      conditionId: x.c.id,
-      vignette: v,
-      lookalikeIds: v.lookalikeIds,
-      shown: vignetteFeatures(v),
-    },
-  };
-};
+const sloppyDifferential = aboutPatient('differential', () => ({
+  tail: 'what is the most likely diagnosis and why not the others',
+}));
 
-const diagnosis: Builder = (x) => {
-  const v = patient(x);
-  if (!v) return undefined;
-  const ask = x.rng.pick([
+const diagnosis = aboutPatient('diagnosis', (_v, x) => ({
+  tail: x.rng.pick([
     'What is the most likely diagnosis?',
     'Which condition best accounts for this presentation?',
-  ]);
-  return {
-    text: `${renderVignette(v, 'train', x.rng)} ${ask}`,
-    facts: {
-      ask: 'diagnosis',
-      conditionId: x.c.id,
-      vignette: v,
-      lookalikeIds: v.lookalikeIds,
-      shown: vignetteFeatures(v),
-    },
-  };
-};
+  ]),
+}));
 
-const vignetteMcq: Builder = (x) => {
-  const v = patient(x);
-  if (!v) return undefined;
+const vignetteMcq = aboutPatient('mcq', (v, x) => {
   const set = buildOptions(x.c, vignetteLookalikes(v, x.kb), x.world, x.rng);
   return {
-    text: `${renderVignette(v, 'train', x.rng)} Which diagnosis fits best?\n${formatOptions(set.options)}`,
-    facts: {
-      ask: 'mcq',
-      conditionId: x.c.id,
-      vignette: v,
-      lookalikeIds: v.lookalikeIds,
-      shown: vignetteFeatures(v),
-      options: set.options,
-      answerIdx: set.answerIdx,
-    },
+    tail: `Which diagnosis fits best?\n${formatOptions(set.options)}`,
+    facts: { options: set.options, answerIdx: set.answerIdx },
   };
-};
+});
 
 const vague: Builder = ({ c, rng }) => ({
   text: rng.pick([

@@ -16,9 +16,10 @@ export interface World {
 
 /**
  * Picks `count` conditions so that look-alikes travel together and departments stay balanced:
- * departments take turns, and each turn adds one new condition of that department with its
- * look-alikes, so the world holds the confusable pairs that make differential diagnosis (and
- * DPO) meaningful.
+ * departments take turns, each turn adding one new condition with its look-alikes (and, for a
+ * look-alike that would otherwise have none in the world, one of its own). Conditions left
+ * without any look-alike in the world are swapped out, so every condition has a differential
+ * to reason about and a look-alike for DPO's anchored answers (where the knowledge base allows).
  */
 export function chooseWorld(kb: KnowledgeBase, count: number, rng: Rng): Condition[] {
   const n = Math.min(Math.max(2, Math.floor(count)), kb.conditions.length);
@@ -27,13 +28,34 @@ export function chooseWorld(kb: KnowledgeBase, count: number, rng: Rng): Conditi
     byDepartment.set(c.department, [...(byDepartment.get(c.department) ?? []), c]);
   const pools = [...byDepartment.values()].map((list) => rng.shuffle([...list]));
   const chosen = new Set<string>();
-  for (let turn = 0; chosen.size < n; turn++) {
-    const seed = pools[turn % pools.length].find((c) => !chosen.has(c.id));
-    if (!seed) continue;
-    for (const id of [seed.id, ...rng.shuffle(seed.lookalikes.map((l) => l.id))]) {
-      if (chosen.size < n) chosen.add(id);
+  const banned = new Set<string>();
+  const partners = (id: string): number =>
+    kb.byId.get(id)!.lookalikes.filter((l) => chosen.has(l.id)).length;
+  const add = (id: string): void => {
+    if (chosen.size < n && !banned.has(id)) chosen.add(id);
+  };
+  for (let round = 0; round < 8; round++) {
+    for (let turn = 0, idle = 0; chosen.size < n && idle < pools.length; turn++) {
+      const seed = pools[turn % pools.length].find((c) => !chosen.has(c.id) && !banned.has(c.id));
+      if (!seed) {
+        idle++;
+        continue;
+      }
+      idle = 0;
+      add(seed.id);
+      for (const id of rng.shuffle(seed.lookalikes.map((l) => l.id))) {
+        add(id);
+        if (chosen.has(id) && partners(id) === 0) add(kb.byId.get(id)!.lookalikes[0].id);
+      }
+    }
+    const orphans = [...chosen].filter((id) => partners(id) === 0);
+    if (orphans.length === 0) break;
+    for (const id of orphans) {
+      chosen.delete(id);
+      banned.add(id);
     }
   }
+  for (const c of kb.conditions) if (chosen.size < n) chosen.add(c.id);
   return kb.conditions.filter((c) => chosen.has(c.id));
 }
 
