@@ -1,6 +1,5 @@
 import { NOT_FOR_CLINICAL_USE } from '../../data/notice.ts';
 import { KernelClient, PRESETS } from '../../notebook/index.ts';
-import type { NotebookEntry } from '../server/notebooks.ts';
 import { ArtifactsView } from './artifacts-view.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { SaveStatus } from './document.ts';
@@ -8,6 +7,7 @@ import type { AppCommand, Host } from './host.ts';
 import { JobsPanel } from './jobs-panel.ts';
 import { NotebookView } from './notebook-view.ts';
 import { readRoute, writeRoute, type Route } from './route.ts';
+import { Sidebar } from './sidebar.ts';
 
 /**
  * The workbench window: notebook list, the open notebook (or the artifacts view), the jobs
@@ -20,7 +20,7 @@ export class App {
   private showing: Promise<void> = Promise.resolve();
   private readonly jobs = new JobsPanel();
   private readonly artifacts: ArtifactsView;
-  private readonly sidebarList = h('ul', { class: 'notebook-list' });
+  private readonly sidebar: Sidebar;
   private readonly content = h('main', { class: 'content' });
   private readonly title = h('span', { class: 'title' });
   private readonly status = h('span', { class: 'save-status' });
@@ -29,6 +29,7 @@ export class App {
 
   constructor(private readonly host: Host) {
     this.artifacts = new ArtifactsView(host);
+    this.sidebar = new Sidebar(host, (path) => this.openPath(path));
     for (const name of PRESETS) this.preset.append(h('option', { value: name }, name));
     this.preset.addEventListener('change', () =>
       this.navigate({ ...readRoute(), preset: this.preset.value }),
@@ -63,21 +64,7 @@ export class App {
       ),
       h('div', { class: 'notice', role: 'note' }, NOT_FOR_CLINICAL_USE),
       this.banner,
-      h(
-        'div',
-        { class: 'layout' },
-        h(
-          'nav',
-          { class: 'sidebar' },
-          h('h2', {}, 'Notebooks'),
-          this.sidebarList,
-          this.openForm(),
-          h('h2', {}, 'Store'),
-          h('a', { class: 'nav-artifacts', href: '#artifacts' }, 'Artifacts'),
-        ),
-        this.content,
-        this.jobs.element,
-      ),
+      h('div', { class: 'layout' }, this.sidebar.element, this.content, this.jobs.element),
     );
     await this.connect(false);
     // pushState does not fire popstate; back/forward and typed hashes do.
@@ -103,9 +90,9 @@ export class App {
     const view = this.view;
     switch (command) {
       case 'open':
-        return this.openDialog();
+        return this.sidebar.chooseAndOpen();
       case 'open-recent':
-        return path ? this.navigate({ ...readRoute(), view: 'notebook', path }) : undefined;
+        return path ? this.openPath(path) : undefined;
       case 'run-all':
         return view?.runAll();
       case 'interrupt':
@@ -204,62 +191,12 @@ export class App {
     );
   }
 
-  private async refreshList(): Promise<void> {
-    const entries = await this.host.call('notebooks.list', {});
-    const current = readRoute().path;
-    const item = (entry: NotebookEntry): HTMLElement =>
-      h(
-        'li',
-        { class: entry.path === current ? 'current' : undefined },
-        h(
-          'button',
-          {
-            class: `notebook-link notebook-${entry.source}`,
-            title: entry.path,
-            'data-path': entry.path,
-            onclick: () => this.navigate({ ...readRoute(), view: 'notebook', path: entry.path }),
-          },
-          entry.name,
-        ),
-      );
-    replaceChildren(
-      this.sidebarList,
-      ...(entries.length ? entries.map(item) : [h('li', { class: 'muted' }, 'No notebooks yet.')]),
-    );
+  private openPath(path: string): void {
+    this.navigate({ ...readRoute(), view: 'notebook', path });
   }
 
-  private openForm(): HTMLElement {
-    if (this.host.chooseNotebook) {
-      return h(
-        'button',
-        { class: 'open-file', onclick: () => void this.openDialog() },
-        'Open file…',
-      );
-    }
-    const input = h('input', {
-      class: 'open-path',
-      type: 'text',
-      placeholder: '/path/to/notebook.html',
-      'aria-label': 'Notebook path',
-    });
-    return h(
-      'form',
-      {
-        class: 'open-form',
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          if (input.value.trim())
-            this.navigate({ ...readRoute(), view: 'notebook', path: input.value.trim() });
-        },
-      },
-      input,
-      h('button', { type: 'submit' }, 'Open'),
-    );
-  }
-
-  private async openDialog(): Promise<void> {
-    const path = await this.host.chooseNotebook?.();
-    if (path) this.navigate({ ...readRoute(), view: 'notebook', path });
+  private refreshList(): Promise<void> {
+    return this.sidebar.refresh(readRoute().path);
   }
 
   private async saveAs(view: NotebookView): Promise<void> {

@@ -6,6 +6,7 @@ import {
   type Notebook,
 } from '../../notebook/index.ts';
 import type { OpenedNotebook } from '../server/notebooks.ts';
+import { recoveryBar, trustBar } from './bars.ts';
 import { CellView } from './cell-view.ts';
 import { h, replaceChildren } from './dom.ts';
 import { NotebookDocument, type SaveStatus } from './document.ts';
@@ -166,67 +167,29 @@ export class NotebookView {
   private showBars(opened: OpenedNotebook): void {
     const bars: HTMLElement[] = [];
     if (!opened.trusted) {
-      const bar: HTMLElement = h(
-        'div',
-        { class: 'bar trust-bar', role: 'alert' },
-        h(
-          'span',
-          {},
-          'This notebook comes from outside the project. Its code is shown below and has not run. ' +
-            'Run it only if you trust where it came from.',
-        ),
-        h(
-          'button',
-          {
-            class: 'trust-run',
-            onclick: async () => {
-              await this.document.trust();
-              bar.remove();
-              for (const view of this.views.values()) view.collapseProse();
-              this.session.start();
-            },
-          },
-          'Trust and run',
-        ),
+      bars.push(
+        trustBar(async () => {
+          await this.document.trust();
+          for (const view of this.views.values()) view.collapseProse();
+          this.session.start();
+        }),
       );
-      bars.push(bar);
     }
     const recovery = opened.recovery;
     if (recovery && recovery.text !== opened.text) {
-      const changed =
-        recovery.baseSha256 !== opened.sha256 ? ' The file has changed on disk since.' : '';
-      const bar: HTMLElement = h(
-        'div',
-        { class: 'bar recovery-bar', role: 'alert' },
-        h(
-          'span',
-          {},
-          `Unsaved edits from ${new Date(recovery.savedAt).toLocaleString()} were kept.${changed}`,
-        ),
-        h(
-          'button',
-          { class: 'recovery-restore', onclick: () => this.restore(recovery.text, bar) },
-          'Restore',
-        ),
-        h(
-          'button',
-          {
-            class: 'recovery-discard',
-            onclick: async () => {
-              await this.document.discardRecovery();
-              bar.remove();
-            },
-          },
-          'Discard',
+      bars.push(
+        recoveryBar(
+          recovery,
+          opened.sha256,
+          () => this.restore(recovery.text),
+          () => this.document.discardRecovery(),
         ),
       );
-      bars.push(bar);
     }
     replaceChildren(this.bars, ...bars);
   }
 
-  private restore(text: string, bar: HTMLElement): void {
-    bar.remove();
+  private restore(text: string): void {
     this.views.clear();
     this.notebook = parseNotebook(text);
     this.render();

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
-import type { ArtifactFile, ArtifactStore } from '../../core/artifacts.ts';
+import type { ArtifactFile, ArtifactMeta, ArtifactStore } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 
 /** An artifact as the artifacts view lists it. */
@@ -42,14 +42,18 @@ export async function listArtifacts(
   store: ArtifactStore,
   kind?: string,
 ): Promise<ArtifactSummary[]> {
-  return (await store.list(kind)).map(({ meta }) => ({
+  return (await store.list(kind)).map(({ meta }) => summarize(meta));
+}
+
+function summarize(meta: ArtifactMeta): ArtifactSummary {
+  return {
     kind: meta.kind,
     key: meta.key,
     createdAt: meta.createdAt,
     summary: meta.summary ?? null,
     config: meta.recipe.config,
     files: meta.files,
-  }));
+  };
 }
 
 /** One artifact with its datasets read as tables, its JSON files parsed and text shown. */
@@ -63,15 +67,7 @@ export async function previewArtifact(
   const { meta, dir } = artifact;
   const previews: FilePreview[] = [];
   for (const file of meta.files) previews.push(await previewFile(join(dir, file.name), file));
-  return {
-    kind: meta.kind,
-    key: meta.key,
-    createdAt: meta.createdAt,
-    summary: meta.summary ?? null,
-    config: meta.recipe.config,
-    files: meta.files,
-    previews,
-  };
+  return { ...summarize(meta), previews };
 }
 
 async function previewFile(path: string, file: ArtifactFile): Promise<FilePreview> {
