@@ -1,0 +1,204 @@
+import { hashValue } from '../core/hash.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { dpoExamples, readDpoFile, type DpoExample, type LoadedRows } from './examples.ts';
+import { encodeDpo } from './dpo-encode.ts';
+import { DpoLoss, type DpoLossType, type EncodedPair } from './dpo-loss.ts';
+import type { MicroResult } from './lm-loss.ts';
+import { runSummary, saveTrainedModel, writeTrainResult, type TrainSummary } from './output.ts';
+import { DPO_PRESETS } from './presets.ts';
+import { holdOut } from './sft.ts';
+import {
+  prepareLora,
+  resolveHyper,
+  tokenizerOf,
+  trainerOptions,
+  type DataInput,
+  type StageOptions,
+} from './stage.ts';
+import { runTrainer, type TrainRun, type TrainTask } from './trainer.ts';
+
+/** Options of direct preference optimization. */
+export interface DpoOptions extends StageOptions {
+  /** Preference rows: TRL `{"prompt", "chosen", "rejected"}` (strings or message lists). */
+  data: DataInput<DpoExample>;
+  /** Held-out pairs for evaluation loss and metrics. */
+  evalData?: DataInput<DpoExample>;
+  /** Without `evalData`, hold out this fraction of the pairs (seeded; default 0). */
+  evalSplit?: number;
+  /** KL strength (preset default 0.1). */
+  beta?: number;
+  /** `sigmoid` (default), `ipo` or `hinge`. */
+  loss?: DpoLossType;
+  /** Label smoothing of the sigmoid loss (default 0). */
+  labelSmoothing?: number;
+  /** The frozen reference (default: the model as it is before this run trains it). */
+  reference?: CausalLM;
+  /** Render plain-string rows with the chat template (default: when the tokenizer has one). */
+  chat?: boolean;
+}
+
+/** What a DPO run did. */
+export interface DpoResult {
+  /** The JSON summary (`finemed train dpo --json`), with TRL's metric names. */
+  summary: TrainSummary;
+  /** The full run. */
+  run: TrainRun;
+}
+
+async function loadPairs(
+  input: DataInput<DpoExample>,
+  skipBadRows?: boolean,
+): Promise<LoadedRows<DpoExample>> {
+  if (typeof input === 'string') return readDpoFile(input, { skipBadRows });
+  if (Array.isArray(input)) return dpoExamples(input, '<memory>', { skipBadRows });
+  return input as LoadedRows<DpoExample>;
+}
+
+/**
+ * Reference log-probs of every pair, `[chosen..., rejected...]` per pair list order, computed
+ * once before training (TRL's `precompute_ref_log_probs`).
+ */
+export async function referenceLogps(
+  reference: CausalLM,
+  pairs: readonly EncodedPair[],
+  signal?: AbortSignal,
+): Promise<{ chosen: number[]; rejected: number[] }> {
+  const score = async (side: 'chosen' | 'rejected') =>
+    (
+      await reference.sequenceLogprobs(
+        pairs.map((p) => ({ prompt: p.prompt, completion: p[side] })),
+        { signal },
+      )
+    ).map((s) => s.sum);
+  return { chosen: await score('chosen'), rejected: await score('rejected') };
+}
+
+function dpoTask(
+  loss: DpoLoss,
+  pairs: readonly EncodedPair[],
+  ref: { chosen: number[]; rejected: number[] },
+  held: readonly EncodedPair[],
+  heldRef: { chosen: number[]; rejected: number[] },
+  batchSize: number,
+): TrainTask {
+  const refOf = (indices: readonly number[], r: typeof ref) => [
+    ...indices.map((i) => r.chosen[i]),
+    ...indices.map((i) => r.rejected[i]),
+  ];
+  return {
+    stage: 'dpo',
+    size: pairs.length,
+    grads: loss.step.grads,
+    forwardBackward: (units) =>
+      loss.forwardBackward(
+        units.map((i) => pairs[i]),
+        refOf(units, ref),
+      ),
+    evaluate:
+      held.length === 0
+        ? undefined
+        : async (signal) => {
+            const total: Required<MicroResult> = {
+              lossSum: 0,
+              weight: 0,
+              tokens: 0,
+              metricSums: {},
+            };
+            for (let i = 0; i < held.length; i += batchSize) {
+              if (signal?.aborted) throw signal.reason;
+              const indices = Array.from(
+                { length: Math.min(batchSize, held.length - i) },
+                (_, k) => i + k,
+              );
+              const r = await loss.evaluate(
+                indices.map((k) => held[k]),
+                refOf(indices, heldRef),
+              );
+              total.lossSum += r.lossSum;
+              total.weight += r.weight;
+              for (const [k, v] of Object.entries(r.metricSums ?? {}))
+                total.metricSums[k] = (total.metricSums[k] ?? 0) + v;
+            }
+            const metrics = Object.fromEntries(
+              Object.entries(total.metricSums).map(([k, v]) => [k, v / total.weight]),
+            );
+            return { loss: total.lossSum / total.weight, metrics };
+          },
+  };
+}
+
+/**
+ * Direct preference optimization as TRL's DPOTrainer: a frozen reference whose log-probs are
+ * computed once per pair, sigmoid (default), IPO or hinge loss, TRL's metric names in progress
+ * events and the summary. The model is trained in place; outputs go to `outDir`.
+ */
+export async function dpo(model: CausalLM, options: DpoOptions): Promise<DpoResult> {
+  const tokenizer = tokenizerOf(model);
+  const hyper = resolveHyper(model, options, DPO_PRESETS);
+  const seed = options.seed ?? 0;
+  const loaded = await loadPairs(options.data, options.skipBadRows);
+  const split = options.evalData
+    ? { train: loaded.rows, held: (await loadPairs(options.evalData, options.skipBadRows)).rows }
+    : holdOut(loaded.rows, options.evalSplit ?? 0, seed);
+  const encodeOptions = {
+    maxLength: hyper.maxLength,
+    truncation: options.truncation,
+    chat: options.chat,
+  };
+  const train = encodeDpo(tokenizer, split.train, encodeOptions);
+  const held = encodeDpo(tokenizer, split.held, encodeOptions);
+  if (train.pairs.length === 0)
+    throw new Error('no pair is left: every prompt fills the maximum length');
+  const reference = options.reference ?? model;
+  const ref = await referenceLogps(reference, train.pairs, options.signal);
+  const heldRef = await referenceLogps(reference, held.pairs, options.signal);
+  await prepareLora(model, options.lora, seed);
+  const lossOptions = {
+    beta: hyper.beta,
+    loss: options.loss ?? 'sigmoid',
+    labelSmoothing: options.labelSmoothing,
+  };
+  const fingerprint = {
+    stage: 'dpo',
+    model: model.config,
+    lora: model.lora?.config ?? null,
+    pairs: hashValue(train.pairs.map((p) => [p.prompt, p.chosen, p.rejected])),
+    ref: hashValue([ref, heldRef]),
+    hyper,
+    lossOptions,
+    optimizer: options.optimizer ?? 'adamw',
+    maxSteps: options.maxSteps ?? null,
+  };
+  const loss = await DpoLoss.create(model, lossOptions, {
+    session: options.session,
+    dropoutSeed: seed,
+  });
+  try {
+    const task = dpoTask(loss, train.pairs, ref, held.pairs, heldRef, hyper.batchSize);
+    const run = await runTrainer(model, task, trainerOptions(hyper, options, fingerprint));
+    const last = run.log.at(-1)?.metrics ?? {};
+    const heldOut = run.evalLog.at(-1)?.metrics;
+    const summary: TrainSummary = {
+      ...runSummary('dpo', run, options.outDir),
+      preset: hyper.preset,
+      beta: hyper.beta,
+      loss_type: lossOptions.loss,
+      pairs: train.pairs.length,
+      eval_pairs: held.pairs.length,
+      skipped_rows: loaded.skipped.length,
+      truncated_rows: train.truncated + held.truncated,
+      dropped_rows: train.dropped + held.dropped,
+      ...last,
+      ...(heldOut
+        ? Object.fromEntries(Object.entries(heldOut).map(([k, v]) => [`eval_${k}`, v]))
+        : {}),
+    };
+    if (options.save ?? true) {
+      await saveTrainedModel(model, options.outDir);
+      await writeTrainResult(options.outDir, summary, run);
+    }
+    return { summary, run };
+  } finally {
+    await loss.dispose();
+  }
+}

@@ -1,0 +1,142 @@
+import {
+  crossEntropy,
+  Graph,
+  Session,
+  TrainingStep,
+  type OrtTensor,
+  type SessionOptions,
+  type Tensor,
+} from '../engine/index.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { buildDecoder } from '../model/decoder.ts';
+import { collate } from './batches.ts';
+import type { EncodedRow } from './encode.ts';
+
+/** What one micro-batch's forward (and backward) gave: sums, normalized by the caller. */
+export interface MicroResult {
+  /** Sum of the per-unit losses (per target token for language modelling, per pair for DPO). */
+  lossSum: number;
+  /** How many units the loss sums over. */
+  weight: number;
+  /** Input tokens processed (for throughput). */
+  tokens: number;
+  /** Stage metrics summed over units (divided by the step's weight when reported). */
+  metricSums?: Record<string, number>;
+}
+
+/** How a loss graph is compiled. */
+export interface LossGraphOptions {
+  /** ONNX Runtime settings; fix `threads` for bit-reproducible runs. */
+  session?: SessionOptions;
+  /** Seed of LoRA dropout masks in the training graph. */
+  dropoutSeed?: number;
+}
+
+/** The padding id of a model: the tokenizer's, the config's, or 0. */
+export function padIdOf(model: CausalLM): number {
+  return model.tokenizer?.padTokenId ?? model.config.padTokenId ?? 0;
+}
+
+/**
+ * Builds a graph over `input_ids` / `targets` `[B, T]` for the model, with `head` adding the
+ * loss (a scalar) and any extra outputs from the decoder's logits.
+ */
+export function lossGraph(
+  model: CausalLM,
+  name: string,
+  training: boolean,
+  dropoutSeed: number,
+  head: (
+    g: Graph,
+    logits: Tensor,
+    targets: Tensor,
+  ) => { loss: Tensor; extras?: Record<string, Tensor> },
+): { graph: Graph; loss: Tensor; extras: Record<string, Tensor> } {
+  const graph = new Graph({ name });
+  const inputIds = graph.input('input_ids', 'int64', ['B', 'T']);
+  const targets = graph.input('targets', 'int64', ['B', 'T']);
+  const { logits } = buildDecoder(
+    graph,
+    model.config,
+    { inputIds },
+    { ...model.decoderOptions(), training, dropoutSeed, logits: 'all' },
+  );
+  const { loss, extras = {} } = head(graph, logits!, targets);
+  return { graph, loss, extras };
+}
+
+const sumLoss = (_g: Graph, logits: Tensor, targets: Tensor) => ({
+  loss: crossEntropy(logits, targets, { reduction: 'sum' }),
+});
+
+/**
+ * The causal language-modelling loss of a model: summed token cross-entropy on masked
+ * targets, with a compiled training step (gradients of the trainable parameters) and a
+ * forward-only evaluation session. Summing lets gradient accumulation weight every target
+ * token equally, exactly as one large batch would.
+ */
+export class LmLoss {
+  private evalSession?: Promise<{ session: Session; paramNames: string[] }>;
+
+  private constructor(
+    private readonly model: CausalLM,
+    /** The compiled forward+backward. */
+    readonly step: TrainingStep,
+    private readonly options: LossGraphOptions,
+  ) {}
+
+  /** Compiles the training step for the model's current parameter layout. */
+  static async create(model: CausalLM, options: LossGraphOptions = {}): Promise<LmLoss> {
+    const { graph, loss } = lossGraph(
+      model,
+      'finemed-lm-train',
+      true,
+      options.dropoutSeed ?? 0,
+      sumLoss,
+    );
+    const step = await TrainingStep.create(graph, loss, model.params, options.session);
+    return new LmLoss(model, step, options);
+  }
+
+  /** Forward and backward on rows; gradients land in `step.grads`. */
+  async forwardBackward(rows: readonly EncodedRow[]): Promise<MicroResult> {
+    const batch = collate(rows, padIdOf(this.model));
+    const { loss } = await this.step.run({ input_ids: batch.inputIds, targets: batch.targets });
+    return { lossSum: loss, weight: sum(batch.targetCounts), tokens: batch.tokens };
+  }
+
+  /** Summed loss and target count of rows, forward only (no dropout). */
+  async evaluate(rows: readonly EncodedRow[]): Promise<MicroResult> {
+    this.evalSession ??= (async () => {
+      const { graph, loss } = lossGraph(this.model, 'finemed-lm-eval', false, 0, sumLoss);
+      graph.output(loss, 'loss');
+      const session = await Session.create(graph, this.options.session);
+      return { session, paramNames: graph.params.map((p) => p.name) };
+    })();
+    const { session, paramNames } = await this.evalSession;
+    const batch = collate(rows, padIdOf(this.model));
+    const out: Record<string, OrtTensor> = await session.run(
+      {
+        input_ids: batch.inputIds,
+        targets: batch.targets,
+        ...this.model.params.feeds(paramNames),
+      },
+      ['loss'],
+    );
+    return {
+      lossSum: Number((out.loss.data as Float32Array)[0]),
+      weight: sum(batch.targetCounts),
+      tokens: batch.tokens,
+    };
+  }
+
+  /** Releases both sessions. */
+  async dispose(): Promise<void> {
+    await this.step.dispose();
+    if (this.evalSession) await (await this.evalSession).session.dispose();
+  }
+}
+
+function sum(values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}

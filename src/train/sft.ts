@@ -1,0 +1,191 @@
+import { join } from 'node:path';
+import { hashValue } from '../core/hash.ts';
+import { Rng } from '../core/rng.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { readSftFile, sftExamples, type LoadedRows, type SftExample } from './examples.ts';
+import { encodeSft, packRows, type EncodedRow } from './encode.ts';
+import { LmLoss, type MicroResult } from './lm-loss.ts';
+import { runSummary, saveTrainedModel, writeTrainResult, type TrainSummary } from './output.ts';
+import { SFT_PRESETS } from './presets.ts';
+import {
+  prepareLora,
+  resolveHyper,
+  tokenizerOf,
+  trainerOptions,
+  type DataInput,
+  type StageOptions,
+} from './stage.ts';
+import { runTrainer, type TrainRun, type TrainTask } from './trainer.ts';
+
+/** Options of supervised fine-tuning (and language-model pretraining on `text` rows). */
+export interface SftOptions extends StageOptions {
+  /** Training rows: TRL `{"messages": [...]}` or `{"text": ...}`. */
+  data: DataInput<SftExample>;
+  /** Held-out rows for the evaluation loss. */
+  evalData?: DataInput<SftExample>;
+  /** Without `evalData`, hold out this fraction of the training rows (seeded; default 0). */
+  evalSplit?: number;
+  /** Loss on every token of conversations, prompts included (default: assistant tokens only). */
+  trainOnPrompt?: boolean;
+  /** Pack short rows into rows of `maxLength` tokens. */
+  packing?: boolean;
+  /** Stage name in progress events and results (default `sft`). */
+  stage?: string;
+}
+
+/** What an SFT run did. */
+export interface SftResult {
+  /** The JSON summary (`finemed train sft --json`). */
+  summary: TrainSummary;
+  /** The full run: loss curve and evaluations. */
+  run: TrainRun;
+}
+
+/** Loads rows given as a path, in-memory records or parsed rows. */
+export async function loadSftRows(
+  input: DataInput<SftExample>,
+  options: { skipBadRows?: boolean },
+): Promise<LoadedRows<SftExample>> {
+  if (typeof input === 'string') return readSftFile(input, options);
+  if (Array.isArray(input)) return sftExamples(input, '<memory>', options);
+  return input as LoadedRows<SftExample>;
+}
+
+/** Splits off a seeded held-out fraction (at least one row). */
+export function holdOut<T>(
+  rows: readonly T[],
+  fraction: number,
+  seed: number,
+): { train: T[]; held: T[] } {
+  if (!(fraction > 0)) return { train: [...rows], held: [] };
+  const n = Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
+  const order = new Rng(seed).fork('eval-split').shuffle(rows.map((_, i) => i));
+  const held = new Set(order.slice(0, n));
+  return { train: rows.filter((_, i) => !held.has(i)), held: rows.filter((_, i) => held.has(i)) };
+}
+
+/** A task over encoded rows: the SFT loss in micro-batches, held-out loss in batches. */
+export function lmTask(
+  stage: string,
+  loss: LmLoss,
+  rows: readonly EncodedRow[],
+  heldOut: readonly EncodedRow[],
+  batchSize: number,
+): TrainTask {
+  return {
+    stage,
+    size: rows.length,
+    grads: loss.step.grads,
+    forwardBackward: (units) => loss.forwardBackward(units.map((i) => rows[i])),
+    evaluate:
+      heldOut.length === 0
+        ? undefined
+        : async (signal) => {
+            const total: MicroResult = { lossSum: 0, weight: 0, tokens: 0 };
+            for (let i = 0; i < heldOut.length; i += batchSize) {
+              if (signal?.aborted) throw signal.reason;
+              const r = await loss.evaluate(heldOut.slice(i, i + batchSize));
+              total.lossSum += r.lossSum;
+              total.weight += r.weight;
+            }
+            return { loss: total.lossSum / total.weight, metrics: {} };
+          },
+  };
+}
+
+/**
+ * Supervised fine-tuning as TRL's SFTTrainer: conversations rendered by the model's chat
+ * template with loss on assistant tokens only (or every token), `text` rows trained on every
+ * token (pretraining), optional packing and truncation, full parameters or LoRA. The model
+ * is trained in place; the trained model, checkpoints and `train_result.json` go to `outDir`.
+ */
+export async function sft(model: CausalLM, options: SftOptions): Promise<SftResult> {
+  const stage = options.stage ?? 'sft';
+  const tokenizer = tokenizerOf(model);
+  const hyper = resolveHyper(model, options, SFT_PRESETS);
+  const seed = options.seed ?? 0;
+  const loaded = await loadSftRows(options.data, options);
+  const split = options.evalData
+    ? { train: loaded.rows, held: (await loadSftRows(options.evalData, options)).rows }
+    : holdOut(loaded.rows, options.evalSplit ?? 0, seed);
+  const encodeOptions = {
+    maxLength: hyper.maxLength,
+    truncation: options.truncation,
+    trainOnPrompt: options.trainOnPrompt,
+  };
+  const train = encodeSft(tokenizer, split.train, encodeOptions);
+  const held = encodeSft(tokenizer, split.held, encodeOptions);
+  const rows = options.packing ? packRows(train.rows, hyper.maxLength) : train.rows;
+  const heldRows = options.packing ? packRows(held.rows, hyper.maxLength) : held.rows;
+  if (rows.length === 0)
+    throw new Error(
+      'no training row has a loss token left (every row was dropped by truncation or has no assistant turn)',
+    );
+  await prepareLora(model, options.lora, seed);
+  const fingerprint = {
+    stage,
+    model: model.config,
+    lora: model.lora?.config ?? null,
+    rows: hashValue(rows.map((r) => [r.ids, Array.from(r.mask)])),
+    held: hashValue(heldRows.map((r) => r.ids)),
+    hyper,
+    optimizer: options.optimizer ?? 'adamw',
+    maxSteps: options.maxSteps ?? null,
+  };
+  const loss = await LmLoss.create(model, { session: options.session, dropoutSeed: seed });
+  try {
+    const task = lmTask(stage, loss, rows, heldRows, hyper.batchSize);
+    const run = await runTrainer(model, task, trainerOptions(hyper, options, fingerprint));
+    const summary: TrainSummary = {
+      ...runSummary(stage, run, options.outDir),
+      preset: hyper.preset,
+      rows: rows.length,
+      eval_rows: heldRows.length,
+      skipped_rows: loaded.skipped.length,
+      truncated_rows: train.truncated + held.truncated,
+      dropped_rows: train.dropped + held.dropped,
+      loss_tokens: train.lossTokens,
+      lora: model.lora ? { r: model.lora.config.r, alpha: model.lora.config.alpha } : null,
+    };
+    if (options.save ?? true) {
+      await saveTrainedModel(model, options.outDir);
+      await writeTrainResult(options.outDir, summary, run);
+    }
+    return { summary, run };
+  } finally {
+    await loss.dispose();
+  }
+}
+
+/** One stage of an SFT curriculum: its data and any settings that differ from the shared ones. */
+export interface CurriculumStage extends Partial<Omit<SftOptions, 'outDir'>> {
+  /** Stage name (its output folder under the curriculum's `outDir`). */
+  name: string;
+  /** The stage's training rows. */
+  data: DataInput<SftExample>;
+}
+
+/**
+ * The paper's curriculum (all medical -> one department -> one sub-department -> long
+ * reasoning) as a sequence of SFT runs, each continuing from the weights the previous one
+ * left: `await sftCurriculum(model, [{name: 'common', data: a}, {name: 'dept', data: b}], {outDir})`.
+ * Each stage writes its model to `outDir/<name>`.
+ */
+export async function sftCurriculum(
+  model: CausalLM,
+  stages: readonly CurriculumStage[],
+  shared: Omit<SftOptions, 'data'>,
+): Promise<SftResult[]> {
+  const results: SftResult[] = [];
+  for (const stage of stages) {
+    results.push(
+      await sft(model, {
+        ...shared,
+        ...stage,
+        stage: `sft:${stage.name}`,
+        outDir: join(shared.outDir, stage.name),
+      }),
+    );
+  }
+  return results;
+}

@@ -1,0 +1,141 @@
+import type { ProgressSink } from '../core/progress.ts';
+import type { SessionOptions } from '../engine/index.ts';
+import { UsageError } from '../core/errors.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { attachLora } from '../model/lora.ts';
+import type { LoadedRows, ReadOptions } from './examples.ts';
+import type { TruncationPolicy } from './encode.ts';
+import { presetFor, type LoopHyper, type TrainPreset } from './presets.ts';
+import type { TrainerOptions } from './trainer.ts';
+
+/** LoRA settings of a stage (PEFT's names). */
+export interface StageLora {
+  /** Rank. */
+  r: number;
+  /** Scale numerator (default 2r). */
+  alpha?: number;
+  /** Dropout on adapter inputs (default 0; above 0 a resumed run is not bit-identical). */
+  dropout?: number;
+  /** Module names to adapt (default every attention and MLP projection). */
+  targetModules?: string[];
+}
+
+/** Every projection of the decoder: LoRA's default targets here. */
+export const ALL_LINEAR = [
+  'q_proj',
+  'k_proj',
+  'v_proj',
+  'o_proj',
+  'gate_proj',
+  'up_proj',
+  'down_proj',
+];
+
+/** Data given as a JSONL path, in-memory records, or rows already parsed. */
+export type DataInput<T> = string | readonly unknown[] | LoadedRows<T>;
+
+/** What every training stage accepts besides its data: preset overrides and bookkeeping. */
+export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
+  /** Where checkpoints, the trained model and `train_result.json` go. */
+  outDir: string;
+  /** Hyper-parameter preset (default: the one the model's shape matches). */
+  preset?: TrainPreset;
+  /** Seed of data order, held-out split and adapters (default 0). */
+  seed?: number;
+  /** `adamw` (default) or `sgd`. */
+  optimizer?: 'adamw' | 'sgd';
+  /** Stop after this many optimizer steps. */
+  maxSteps?: number;
+  /** Too-long rows: error or cut (default `truncate`). */
+  truncation?: TruncationPolicy;
+  /** Train LoRA adapters instead of all parameters (attached unless the model has some). */
+  lora?: StageLora;
+  /** Evaluate every N steps (default: only at the end). */
+  evalEvery?: number;
+  /** Checkpoint every N steps (default: only when cancelled). */
+  saveEvery?: number;
+  /** Checkpoints kept (default 2). */
+  keepCheckpoints?: number;
+  /** Continue from a checkpoint (see {@link TrainerOptions.resume}). */
+  resume?: TrainerOptions['resume'];
+  /** ONNX Runtime settings; fix `threads` for runs that must reproduce bit for bit elsewhere. */
+  session?: SessionOptions;
+  /** Write the trained model into `outDir` (default true). */
+  save?: boolean;
+  /** Receives progress events. */
+  onProgress?: ProgressSink;
+  /** Cancels the run (a checkpoint is saved first). */
+  signal?: AbortSignal;
+}
+
+/** The preset's hyper-parameters with the caller's overrides, checked. */
+export function resolveHyper<H extends LoopHyper>(
+  model: CausalLM,
+  options: Partial<H> & { preset?: TrainPreset },
+  presets: Record<TrainPreset, H>,
+): H & { preset: TrainPreset } {
+  const preset = options.preset ?? presetFor(model);
+  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
+  const hyper = { ...presets[preset], ...defined, preset } as H & { preset: TrainPreset };
+  if (hyper.maxLength > model.config.maxPositions)
+    throw new UsageError(
+      `max length ${hyper.maxLength} exceeds the model's context of ${model.config.maxPositions} tokens`,
+    );
+  if (!(hyper.lr > 0)) throw new UsageError(`the learning rate must be positive, got ${hyper.lr}`);
+  for (const key of ['epochs', 'batchSize', 'gradAccum', 'maxLength'] as const)
+    if (!Number.isInteger(hyper[key]) || hyper[key] < 1)
+      throw new UsageError(`${key} must be a positive integer, got ${hyper[key]}`);
+  return hyper;
+}
+
+/** The trainer options of a stage from its resolved hyper-parameters. */
+export function trainerOptions(
+  hyper: LoopHyper,
+  options: StageOptions,
+  fingerprint: unknown,
+): TrainerOptions {
+  return {
+    outDir: options.outDir,
+    seed: options.seed ?? 0,
+    lr: hyper.lr,
+    optimizer: options.optimizer,
+    schedule: hyper.schedule,
+    warmup: hyper.warmup,
+    weightDecay: hyper.weightDecay,
+    maxGradNorm: hyper.maxGradNorm,
+    batchSize: hyper.batchSize,
+    gradAccum: hyper.gradAccum,
+    epochs: hyper.epochs,
+    maxSteps: options.maxSteps,
+    evalEvery: options.evalEvery,
+    saveEvery: options.saveEvery,
+    keepCheckpoints: options.keepCheckpoints,
+    resume: options.resume,
+    fingerprint,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  };
+}
+
+/** Attaches the stage's LoRA adapters (seeded), unless the model already carries adapters. */
+export async function prepareLora(
+  model: CausalLM,
+  lora: StageLora | undefined,
+  seed: number,
+): Promise<void> {
+  if (!lora || model.lora) return;
+  await attachLora(model, {
+    r: lora.r,
+    alpha: lora.alpha ?? 2 * lora.r,
+    dropout: lora.dropout ?? 0,
+    targetModules: lora.targetModules ?? ALL_LINEAR,
+    seed,
+  });
+}
+
+/** A model's tokenizer, or an error saying training needs one. */
+export function tokenizerOf(model: CausalLM) {
+  if (!model.tokenizer)
+    throw new UsageError('the model has no tokenizer (tokenizer.json): training needs one');
+  return model.tokenizer;
+}

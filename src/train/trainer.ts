@@ -1,0 +1,315 @@
+import { CancelledError, InputError } from '../core/errors.ts';
+import { hashValue } from '../core/hash.ts';
+import type { ProgressSink } from '../core/progress.ts';
+import { Rng } from '../core/rng.ts';
+import {
+  AdamW,
+  gradNorm,
+  learningRate,
+  ParamSet,
+  SGD,
+  type Optimizer,
+  type ScheduleKind,
+  type ScheduleOptions,
+  type Warmup,
+} from '../engine/index.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import {
+  listCheckpoints,
+  readTrainerState,
+  restoreCheckpoint,
+  saveCheckpoint,
+  type EvalRecord,
+  type StepRecord,
+  type TrainerState,
+} from './checkpoints.ts';
+import type { MicroResult } from './lm-loss.ts';
+
+/** A training stage as the trainer drives it: units (rows or pairs) in, gradients out. */
+export interface TrainTask {
+  /** Stage name in progress events, e.g. `sft`. */
+  stage: string;
+  /** How many training units there are. */
+  size: number;
+  /** Where {@link TrainTask.forwardBackward} writes the gradients. */
+  grads: ParamSet;
+  /** Forward and backward on these units (indices into the training set). */
+  forwardBackward(units: readonly number[]): Promise<MicroResult>;
+  /** Mean loss and metrics on held-out data, when the stage has any. */
+  evaluate?(signal?: AbortSignal): Promise<Omit<EvalRecord, 'step'>>;
+}
+
+/** Hyper-parameters and bookkeeping of a training run. */
+export interface TrainerOptions {
+  /** Where checkpoints go (`checkpoint-<step>/`). */
+  outDir: string;
+  /** Seed of the data order and the trainer's generator. */
+  seed: number;
+  /** Peak learning rate. */
+  lr: number;
+  /** `adamw` (default) or `sgd`. */
+  optimizer?: 'adamw' | 'sgd';
+  /** Schedule after warmup (default `cosine`). */
+  schedule?: ScheduleKind;
+  /** Linear warmup (default none). */
+  warmup?: Warmup;
+  /** Decoupled weight decay (default 0.01); biases and norm weights are exempt, as in HF. */
+  weightDecay?: number;
+  /** Global gradient-norm clipping threshold (default 1; 0 turns clipping off). */
+  maxGradNorm?: number;
+  /** Units per micro-batch. */
+  batchSize: number;
+  /** Micro-batches per optimizer step (default 1). */
+  gradAccum?: number;
+  /** Passes over the data (default 1). */
+  epochs?: number;
+  /** Stop after this many optimizer steps (overrides epochs for the schedule length). */
+  maxSteps?: number;
+  /** Shuffle units each epoch (default true). */
+  shuffle?: boolean;
+  /** Evaluate every N steps (default 0: only at the end). */
+  evalEvery?: number;
+  /** Checkpoint every N steps (default 0: only when cancelled). */
+  saveEvery?: number;
+  /** Checkpoints kept (default 2). */
+  keepCheckpoints?: number;
+  /** Continue from a checkpoint: `true` (the last in `outDir`; one must exist), `auto` (if any), or a folder. */
+  resume?: boolean | 'auto' | string;
+  /** Everything that defines the run; a checkpoint only resumes a run with the same fingerprint. */
+  fingerprint?: unknown;
+  /** Receives one event per optimizer step (and per evaluation). */
+  onProgress?: ProgressSink;
+  /** Stops the run between micro-batches; a checkpoint is saved first. */
+  signal?: AbortSignal;
+}
+
+/** What a run did. */
+export interface TrainRun {
+  /** Optimizer steps completed (including those before a resume). */
+  steps: number;
+  /** The loss curve. */
+  log: StepRecord[];
+  /** Held-out evaluations. */
+  evalLog: EvalRecord[];
+  /** The last checkpoint written, if any. */
+  checkpoint: string | null;
+  /** The step this session started from (non-zero after a resume). */
+  resumedFrom: number;
+  /** Wall seconds of this session. */
+  seconds: number;
+  /** Input tokens per second in this session. */
+  tokensPerSecond: number;
+}
+
+/** Training stopped because the loss or the gradients stopped being finite numbers. */
+export class TrainingDivergedError extends Error {
+  override name = 'TrainingDivergedError';
+  constructor(
+    /** The 1-based optimizer step that diverged. */
+    readonly step: number,
+    what: string,
+    /** The last checkpoint written before it (kept), if any. */
+    readonly checkpoint: string | null,
+  ) {
+    super(
+      `training diverged at step ${step}: ${what} (lower the learning rate); ` +
+        (checkpoint
+          ? `the last good checkpoint is kept at ${checkpoint}`
+          : 'no checkpoint was saved yet'),
+    );
+  }
+}
+
+const noDecay = (name: string): boolean => name.endsWith('.bias') || /norm\.weight$/.test(name);
+
+function makeOptimizer(model: CausalLM, o: TrainerOptions): Optimizer {
+  if (o.optimizer === 'sgd')
+    return new SGD(model.params, { lr: o.lr, weightDecay: o.weightDecay ?? 0 });
+  return new AdamW(model.params, { lr: o.lr, weightDecay: o.weightDecay ?? 0.01, noDecay });
+}
+
+async function resumePoint(o: TrainerOptions): Promise<string | undefined> {
+  if (!o.resume) return undefined;
+  if (typeof o.resume === 'string' && o.resume !== 'auto') return o.resume;
+  const last = (await listCheckpoints(o.outDir)).at(-1);
+  if (!last && o.resume === true)
+    throw new InputError('no checkpoint to resume from', { file: o.outDir });
+  return last;
+}
+
+/** Adds `from` into `into` over the trainable ranges. */
+function accumulate(into: ParamSet, from: ParamSet): void {
+  for (const [a, b] of into.trainableRanges()) {
+    const x = into.data;
+    const y = from.data;
+    for (let i = a; i < b; i++) x[i] += y[i];
+  }
+}
+
+/**
+ * Runs the optimizer loop shared by every stage: shuffled epochs, micro-batches with gradient
+ * accumulation (losses summed, then divided by the step's units, so accumulation equals one
+ * large batch), global-norm clipping, a warmup schedule, held-out evaluation, atomic
+ * checkpoints (kept last K), exact resume and cancellation that checkpoints first.
+ * Deterministic: the data order is a pure function of seed and epoch, and every piece of
+ * state a step reads (weights, moments, step count, generator) is in the checkpoint.
+ */
+export async function runTrainer(
+  model: CausalLM,
+  task: TrainTask,
+  o: TrainerOptions,
+): Promise<TrainRun> {
+  const gradAccum = o.gradAccum ?? 1;
+  const unitsPerStep = o.batchSize * gradAccum;
+  const stepsPerEpoch = Math.ceil(task.size / unitsPerStep);
+  const totalSteps = o.maxSteps ?? (o.epochs ?? 1) * stepsPerEpoch;
+  const schedule: ScheduleOptions = {
+    kind: o.schedule ?? 'cosine',
+    lr: o.lr,
+    totalSteps,
+    warmup: o.warmup,
+  };
+  const fingerprint = hashValue({
+    fingerprint: o.fingerprint ?? null,
+    totalSteps,
+    stepsPerEpoch,
+    units: task.size,
+  });
+  const optimizer = makeOptimizer(model, o);
+  const rng = new Rng(o.seed).fork('trainer');
+  let log: StepRecord[] = [];
+  let evalLog: EvalRecord[] = [];
+  let checkpoint: string | null = null;
+  const from = await resumePoint(o);
+  if (from) {
+    const saved = await readTrainerState(from);
+    if (saved.fingerprint !== fingerprint)
+      throw new InputError(
+        'the checkpoint belongs to a run with other data or settings; start a new output folder or drop --resume',
+        { file: from },
+      );
+    const state = await restoreCheckpoint(from, model, optimizer);
+    rng.setState(state.rng);
+    ({ log, evalLog } = state);
+    checkpoint = from;
+  }
+  const start = log.length;
+  const acc = gradAccum > 1 ? ParamSet.zerosLike(model.params) : undefined;
+  let order: number[] = [];
+  let orderEpoch = -1;
+  const began = performance.now();
+  let tokensSeen = 0;
+  const checkpointAt = async (step: number): Promise<string> => {
+    const epoch = Math.floor(step / stepsPerEpoch);
+    const state: Omit<TrainerState, 'optimizer' | 'version' | 'lora'> = {
+      stage: task.stage,
+      step,
+      totalSteps,
+      stepsPerEpoch,
+      data: { epoch, offset: (step % stepsPerEpoch) * unitsPerStep, units: task.size },
+      rng: rng.getState(),
+      fingerprint,
+      log,
+      evalLog,
+    };
+    checkpoint = await saveCheckpoint(o.outDir, model, optimizer, state, o.keepCheckpoints ?? 2);
+    return checkpoint;
+  };
+  const evaluate = async (step: number): Promise<void> => {
+    if (!task.evaluate) return;
+    const result = await task.evaluate(o.signal);
+    evalLog.push({ step, ...result });
+    o.onProgress?.({
+      stage: task.stage,
+      step,
+      total: totalSteps,
+      elapsed: (performance.now() - began) / 1000,
+      metrics: { eval_loss: result.loss, ...prefixed(result.metrics, 'eval_') },
+      message: `eval loss ${result.loss.toFixed(4)}`,
+    });
+  };
+
+  for (let step = start; step < totalSteps; step++) {
+    const epoch = Math.floor(step / stepsPerEpoch);
+    if (epoch !== orderEpoch) {
+      order = Array.from({ length: task.size }, (_, i) => i);
+      if (o.shuffle ?? true) new Rng(o.seed).fork(`epoch:${epoch}`).shuffle(order);
+      orderEpoch = epoch;
+    }
+    const offset = (step % stepsPerEpoch) * unitsPerStep;
+    const units = order.slice(offset, offset + unitsPerStep);
+    let lossSum = 0;
+    let weight = 0;
+    let tokens = 0;
+    const metricSums: Record<string, number> = {};
+    for (let m = 0; m * o.batchSize < units.length; m++) {
+      if (o.signal?.aborted) {
+        const saved = checkpoint?.endsWith(`checkpoint-${step}`)
+          ? checkpoint
+          : await checkpointAt(step);
+        const reason = o.signal.reason instanceof Error ? o.signal.reason.message : 'cancelled';
+        throw new CancelledError(`${reason}; checkpoint saved at ${saved} (resume to continue)`);
+      }
+      const r = await task.forwardBackward(units.slice(m * o.batchSize, (m + 1) * o.batchSize));
+      if (!Number.isFinite(r.lossSum))
+        throw new TrainingDivergedError(step + 1, `the loss is ${r.lossSum}`, checkpoint);
+      if (acc) accumulate(acc, task.grads);
+      lossSum += r.lossSum;
+      weight += r.weight;
+      tokens += r.tokens;
+      for (const [k, v] of Object.entries(r.metricSums ?? {}))
+        metricSums[k] = (metricSums[k] ?? 0) + v;
+    }
+    const grads = acc ?? task.grads;
+    const norm = gradNorm(grads, model.params) / weight;
+    if (!Number.isFinite(norm))
+      throw new TrainingDivergedError(step + 1, `the gradient norm is ${norm}`, checkpoint);
+    const maxNorm = o.maxGradNorm ?? 1;
+    const clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+    const lr = learningRate(schedule, step);
+    optimizer.step(grads, { lr, gradScale: clip / weight });
+    acc?.zero();
+    tokensSeen += tokens;
+    const metrics = Object.fromEntries(Object.entries(metricSums).map(([k, v]) => [k, v / weight]));
+    const record: StepRecord = {
+      step: step + 1,
+      loss: lossSum / weight,
+      lr,
+      gradNorm: norm,
+      tokens,
+      epoch: (step + 1) / stepsPerEpoch,
+      metrics,
+    };
+    log.push(record);
+    const elapsed = (performance.now() - began) / 1000;
+    const done = step + 1 - start;
+    o.onProgress?.({
+      stage: task.stage,
+      step: step + 1,
+      total: totalSteps,
+      loss: record.loss,
+      rate: elapsed > 0 ? tokensSeen / elapsed : undefined,
+      rateUnit: 'tok/s',
+      elapsed,
+      eta: ((totalSteps - step - 1) * elapsed) / done,
+      metrics: { lr, epoch: record.epoch, grad_norm: norm, ...metrics },
+    });
+    if (o.evalEvery && (step + 1) % o.evalEvery === 0) await evaluate(step + 1);
+    if (o.saveEvery && (step + 1) % o.saveEvery === 0) await checkpointAt(step + 1);
+  }
+  if (task.evaluate && evalLog.at(-1)?.step !== totalSteps) await evaluate(totalSteps);
+  const seconds = (performance.now() - began) / 1000;
+  return {
+    steps: log.length,
+    log,
+    evalLog,
+    checkpoint,
+    resumedFrom: start,
+    seconds,
+    tokensPerSecond: seconds > 0 ? tokensSeen / seconds : 0,
+  };
+}
+
+function prefixed(metrics: Record<string, number>, prefix: string): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
+}

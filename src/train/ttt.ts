@@ -1,0 +1,161 @@
+import { CancelledError } from '../core/errors.ts';
+import { sha256 } from '../core/hash.ts';
+import { AdamW, gradNorm, SGD, type Optimizer, type SessionOptions } from '../engine/index.ts';
+import type { CausalLM } from '../model/causal-lm.ts';
+import { encodeSft, type EncodedRow } from './encode.ts';
+import { LmLoss } from './lm-loss.ts';
+import { TTT_PRESETS, presetFor, type TrainPreset } from './presets.ts';
+import type { Neighbour, RetrievalIndex } from './retrieve/index.ts';
+import { prepareLora, tokenizerOf, type StageLora } from './stage.ts';
+
+/** How test-time training adapts to each question. */
+export interface TttOptions {
+  /** Preset of k, steps and lr (default: the one the model's shape matches). */
+  preset?: TrainPreset;
+  /** Neighbours retrieved per question (paper: 1). */
+  k?: number;
+  /** Optimizer steps on each neighbour, nearest first (paper: 1). */
+  steps?: number;
+  /** Learning rate of the fresh optimizer (paper: 1e-5). */
+  lr?: number;
+  /** `adamw` (default) or `sgd`; a fresh one per question. */
+  optimizer?: 'adamw' | 'sgd';
+  /** Decoupled weight decay (default 0). */
+  weightDecay?: number;
+  /** Gradient clipping threshold (default 1; 0 = off). */
+  maxGradNorm?: number;
+  /** Longest neighbour in tokens (longer ones are cut; default min(512, context)). */
+  maxLength?: number;
+  /** Loss on the neighbour's prompt too (default: its answer only, as SFT). */
+  trainOnPrompt?: boolean;
+  /** Adapt LoRA adapters instead of all parameters (reset to their initial values per question). */
+  lora?: StageLora;
+  /** ONNX Runtime settings. */
+  session?: SessionOptions;
+}
+
+/** What adapting to one question did. */
+export interface Adaptation {
+  /** The neighbours trained on, nearest first. */
+  neighbours: (Neighbour & { text: string; loss: number[] })[];
+  /** Milliseconds spent retrieving. */
+  retrieveMs: number;
+  /** Milliseconds spent training. */
+  adaptMs: number;
+}
+
+/**
+ * Test-time training on nearest neighbours (FineMedLM-o1 step 5; Hardt & Sun's TTT-NN): for
+ * a question, retrieve the k nearest training examples, take `steps` optimizer steps on each
+ * (nearest first) with a fresh optimizer, let the caller answer, then restore the weights
+ * from a snapshot of the base weights and check they are bit-identical.
+ */
+export class TestTimeTrainer {
+  /** Resolved k, steps and lr. */
+  readonly settings: { k: number; steps: number; lr: number; preset: TrainPreset };
+  private readonly snapshot: Float32Array;
+  private readonly baseHash: string;
+  private readonly encoded = new Map<number, EncodedRow | null>();
+
+  private constructor(
+    /** The model being adapted (its weights change between `adapt` and `restore`). */
+    readonly model: CausalLM,
+    /** Where neighbours come from. */
+    readonly index: RetrievalIndex,
+    private readonly loss: LmLoss,
+    private readonly options: TttOptions,
+  ) {
+    const preset = options.preset ?? presetFor(model);
+    const p = TTT_PRESETS[preset];
+    this.settings = {
+      k: options.k ?? p.k,
+      steps: options.steps ?? p.steps,
+      lr: options.lr ?? p.lr,
+      preset,
+    };
+    this.snapshot = model.params.snapshot();
+    this.baseHash = hashArena(this.snapshot);
+  }
+
+  /** Attaches adapters if asked, snapshots the base weights and compiles the training step. */
+  static async create(
+    model: CausalLM,
+    index: RetrievalIndex,
+    options: TttOptions = {},
+  ): Promise<TestTimeTrainer> {
+    tokenizerOf(model);
+    await prepareLora(model, options.lora, 0);
+    const loss = await LmLoss.create(model, { session: options.session });
+    return new TestTimeTrainer(model, index, loss, options);
+  }
+
+  private row(index: number): EncodedRow | null {
+    if (!this.encoded.has(index)) {
+      const maxLength = this.options.maxLength ?? Math.min(512, this.model.config.maxPositions);
+      const { rows } = encodeSft(tokenizerOf(this.model), [this.index.docs[index].example], {
+        maxLength,
+        trainOnPrompt: this.options.trainOnPrompt,
+      });
+      this.encoded.set(index, rows[0] ?? null);
+    }
+    return this.encoded.get(index)!;
+  }
+
+  private optimizer(): Optimizer {
+    const { lr } = this.settings;
+    const weightDecay = this.options.weightDecay ?? 0;
+    return this.options.optimizer === 'sgd'
+      ? new SGD(this.model.params, { lr, weightDecay })
+      : new AdamW(this.model.params, { lr, weightDecay });
+  }
+
+  /** Retrieves the question's neighbours and trains on them; the weights stay adapted until {@link restore}. */
+  async adapt(query: string, signal?: AbortSignal): Promise<Adaptation> {
+    const t0 = performance.now();
+    const hits = await this.index.search(query, this.settings.k, signal);
+    const t1 = performance.now();
+    const optimizer = this.optimizer();
+    const maxNorm = this.options.maxGradNorm ?? 1;
+    const neighbours: Adaptation['neighbours'] = [];
+    for (const hit of hits) {
+      const row = this.row(hit.index);
+      const losses: number[] = [];
+      for (let s = 0; row && s < this.settings.steps; s++) {
+        if (signal?.aborted) throw signal.reason ?? new CancelledError();
+        const r = await this.loss.forwardBackward([row]);
+        const grads = this.loss.step.grads;
+        const norm = gradNorm(grads, this.model.params) / r.weight;
+        const clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+        optimizer.step(grads, { gradScale: clip / r.weight });
+        losses.push(r.lossSum / r.weight);
+      }
+      neighbours.push({ ...hit, text: this.index.docs[hit.index].text, loss: losses });
+    }
+    return { neighbours, retrieveMs: t1 - t0, adaptMs: performance.now() - t1 };
+  }
+
+  /** Puts the base weights back and reports whether they are bit-identical to the snapshot. */
+  restore(): boolean {
+    this.model.params.restore(this.snapshot);
+    const a = this.model.params.data;
+    return Buffer.compare(bytesOf(a), bytesOf(this.snapshot)) === 0;
+  }
+
+  /** Whether the weights now hash the same as when the trainer was made (checks a whole run). */
+  unchanged(): boolean {
+    return hashArena(this.model.params.data) === this.baseHash;
+  }
+
+  /** Releases the training sessions. */
+  async dispose(): Promise<void> {
+    await this.loss.dispose();
+  }
+}
+
+function bytesOf(a: Float32Array): Uint8Array {
+  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+}
+
+function hashArena(a: Float32Array): string {
+  return sha256(bytesOf(a));
+}
