@@ -1,6 +1,6 @@
 import type { Rng } from '../core/rng.ts';
 import { featuresOf, type Condition, type KnowledgeBase } from './knowledge.ts';
-import { capitalize, listJoin, sentence } from './text.ts';
+import { listJoin, sentence } from './text.ts';
 import type { SourceDoc } from './types.ts';
 import { planVignette, renderVignette, type HeldOutCombos } from './vignettes.ts';
 import { worldLookalikes, type World } from './world.ts';
@@ -167,9 +167,4 @@ export function ageBand([lo, hi]: [number, number]): string {
   if (hi <= 12) return `children aged ${Math.max(1, Math.floor(lo))} to ${Math.floor(hi)}`;
   if (lo < 16) return `people aged ${Math.floor(lo)} to ${Math.floor(hi)}`;
   return `adults aged ${Math.floor(lo)} to ${Math.floor(hi)}`;
-}
-
-/** A condition's name at the start of a sentence. */
-export function conditionTitle(c: Condition): string {
-  return capitalize(c.name);
 }

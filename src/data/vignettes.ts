@@ -44,13 +44,6 @@ export class HeldOutCombos {
     const shown = new Set(vignetteFeatures(v));
     return (this.sets.get(v.conditionId) ?? []).some((s) => [...s].every((f) => shown.has(f)));
   }
-
-  /** How many sets are reserved. */
-  get size(): number {
-    let n = 0;
-    for (const list of this.sets.values()) n += list.length;
-    return n;
-  }
 }
 
 /** The symptoms, signs and findings a vignette shows. */
