@@ -3,6 +3,9 @@ import type { ArtifactSummary, FilePreview } from '../server/artifacts.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { Host } from './host.ts';
 
+/** Expands an inspected value's first level (the path of the inspector's root element). */
+const EXPANDED = [[0]];
+
 /**
  * The artifacts view: every dataset, checkpoint and evaluation in the store; one selected
  * shows its summary and configuration, its datasets as tables and its JSON files.
@@ -71,9 +74,9 @@ export class ArtifactsView {
       h('h2', {}, `${preview.kind} `, h('code', {}, preview.key)),
       h('p', { class: 'muted' }, `made ${new Date(preview.createdAt).toLocaleString()}`),
       h('h3', {}, 'Summary'),
-      inspect(preview.summary, [[]]),
+      inspect(preview.summary, EXPANDED),
       h('h3', {}, 'Configuration'),
-      inspect(preview.config, [[]]),
+      inspect(preview.config, EXPANDED),
       ...preview.previews.map(renderFile),
     );
   }
@@ -106,7 +109,7 @@ function renderFile(preview: FilePreview): HTMLElement {
         preview.truncated ? h('p', { class: 'muted' }, 'First rows only.') : null,
       );
     case 'json':
-      return h('section', { class: 'artifact-file' }, title, inspect(preview.value, [[]]));
+      return h('section', { class: 'artifact-file' }, title, inspect(preview.value, EXPANDED));
     case 'text':
       return h('section', { class: 'artifact-file' }, title, h('pre', {}, preview.text));
     case 'binary':
@@ -122,5 +125,5 @@ function renderFile(preview: FilePreview): HTMLElement {
 function cellText(value: unknown): string {
   if (value === null || value === undefined) return '';
   const text = typeof value === 'string' ? value : JSON.stringify(value);
-  return text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  return text.length > 240 ? `${text.slice(0, 237)}...` : text;
 }
