@@ -4,7 +4,8 @@ import { CancelledError, InputError } from '../core/errors.ts';
 import type { ParamSet, SessionOptions } from '../engine/index.ts';
 import { readCheckpoint, writeCheckpoint, type SaveOptions } from './checkpoint.ts';
 import type { ModelConfig } from './config.ts';
-import type { DecoderOptions, LoraGraphSpec } from './decoder.ts';
+import type { DecoderOptions } from './decoder.ts';
+import type { LoraGraphSpec } from './param-layout.ts';
 import { floatData, int64Matrix, intData } from './feeds.ts';
 import {
   generateBatch,

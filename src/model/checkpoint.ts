@@ -4,7 +4,7 @@ import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
 import { ParamSet } from '../engine/index.ts';
 import { modelConfigToJson, readModelConfig, type ModelConfig } from './config.ts';
-import { decoderParamSpecs } from './decoder.ts';
+import { decoderParamSpecs } from './param-layout.ts';
 import type { NamedTensor, SaveDtype } from './safetensors.ts';
 import { WeightsFolder, writeWeightsFolder } from './weights-folder.ts';
 

@@ -6,7 +6,7 @@ import { Rng } from '../core/rng.ts';
 import { ParamSet } from '../engine/index.ts';
 import { CausalLM } from './causal-lm.ts';
 import type { ModelConfig } from './config.ts';
-import { decoderParamSpecs } from './decoder.ts';
+import { decoderParamSpecs } from './param-layout.ts';
 import { trainChatTokenizer } from './train-tokenizer.ts';
 
 /** The built-in model sizes. */

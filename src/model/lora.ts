@@ -2,7 +2,12 @@ import { InputError } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import { ParamSet } from '../engine/index.ts';
 import type { CausalLM } from './causal-lm.ts';
-import { decoderParamSpecs, linearModules, loraParamSpecs, type LoraGraphSpec } from './decoder.ts';
+import {
+  decoderParamSpecs,
+  linearModules,
+  loraParamSpecs,
+  type LoraGraphSpec,
+} from './param-layout.ts';
 import {
   isLoraTarget,
   loraRank,

@@ -1,0 +1,152 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import {
+  describeIssues,
+  requestSampling,
+  requestStops,
+  type CompletionEvent,
+  type ServedModel,
+} from './server-api.ts';
+
+const MAX_BODY_BYTES = 8 * 1024 * 1024;
+
+/** An error answered as OpenAI's JSON error body with this status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type = 'invalid_request_error',
+    readonly param: string | null = null,
+    readonly code: string | null = null,
+  ) {
+    super(message);
+  }
+}
+
+/** Token counts of a response. */
+export interface Usage {
+  /** Tokens in the prompt. */
+  prompt_tokens: number;
+  /** Tokens generated. */
+  completion_tokens: number;
+  /** Their sum. */
+  total_tokens: number;
+}
+
+/** How one endpoint shapes its streamed chunks and its whole response. */
+export interface ResponseFormat {
+  /** A chunk carrying more text. */
+  chunk(text: string): unknown;
+  /** A chunk sent before any text (chat: the assistant role). */
+  first?(): unknown;
+  /** The chunk carrying the finish reason. */
+  last(finish: string): unknown;
+  /** The chunk carrying usage (when the client asked for it). */
+  usageChunk(usage: Usage): unknown;
+  /** The non-streaming response. */
+  whole(text: string, finish: string, usage: Usage): unknown;
+}
+
+/**
+ * Streams (server-sent events) or returns one completion in the shapes `format` builds. The
+ * first event is awaited before any header is sent, so a bad prompt still gets a 400.
+ */
+export async function respond(
+  model: ServedModel,
+  res: ServerResponse,
+  prompt: string,
+  chat: boolean,
+  maxTokens: number,
+  body: Parameters<typeof requestSampling>[0],
+  format: ResponseFormat,
+): Promise<void> {
+  const controller = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) controller.abort();
+  });
+  const request = {
+    prompt,
+    chat,
+    maxTokens,
+    sampling: requestSampling(body),
+    stop: requestStops(body),
+    signal: controller.signal,
+  };
+  const events = model.complete(request)[Symbol.asyncIterator]();
+  // The first event is awaited before any header goes out, so a bad prompt still gets a 400.
+  let next = await events.next();
+  let text = '';
+  let done: Extract<CompletionEvent, { type: 'done' }> | undefined;
+  const usage = () => ({
+    prompt_tokens: done!.promptTokens,
+    completion_tokens: done!.completionTokens,
+    total_tokens: done!.promptTokens + done!.completionTokens,
+  });
+  if (!body.stream) {
+    for (; !next.done; next = await events.next()) {
+      if (next.value.type === 'text') text += next.value.text;
+      else done = next.value;
+    }
+    if (!done) throw new Error('the model ended without a summary');
+    sendJson(res, 200, format.whole(text, done.finishReason, usage()));
+    return;
+  }
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  const send = (value: unknown): void => {
+    res.write(`data: ${JSON.stringify(value)}\n\n`);
+  };
+  if (format.first) send(format.first());
+  for (; !next.done; next = await events.next()) {
+    if (controller.signal.aborted) break;
+    if (next.value.type === 'text') {
+      if (next.value.text) send(format.chunk(next.value.text));
+    } else {
+      done = next.value;
+    }
+  }
+  if (!done) await events.return?.();
+  if (done) {
+    send(format.last(done.finishReason));
+    if (body.stream_options?.include_usage) send(format.usageChunk(usage()));
+  }
+  res.end('data: [DONE]\n\n');
+}
+
+/** Validates a request body against a schema; failures become a 400 naming the field. */
+export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const { message, param } = describeIssues(result.error);
+    throw new HttpError(400, message, 'invalid_request_error', param);
+  }
+  return result.data;
+}
+
+export async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES)
+      throw new HttpError(413, `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch (error) {
+    throw new HttpError(400, `request body is not valid JSON (${(error as Error).message})`);
+  }
+}
+
+export function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(body),
+  });
+  res.end(body);
+}
