@@ -61,24 +61,29 @@ describe('finemed run', () => {
     expect(err).toMatch(/cell 2 \(const broken = JSON\.parse\('\{not json'\);\) failed: .*JSON/);
   });
 
-  it('runs under bin/finemed.js as a real process', () => {
+  it('runs the real pipeline (synth, init, eval) under bin/finemed.js; verify reproduces it', async () => {
     const { dir, env } = workspace();
     const out = join(dir, 'out');
+    const bin = join(projectRoot, 'bin', 'finemed.js');
+    const notebook = join(dir, 'pipeline.html');
     const result = spawnSync(
       process.execPath,
-      [
-        join(projectRoot, 'bin', 'finemed.js'),
-        'run',
-        join(dir, 'small.html'),
-        '--trust',
-        '--out',
-        out,
-      ],
+      [bin, 'run', notebook, '--preset', 'tiny', '--trust', '--out', out, '--json'],
       { encoding: 'utf8', env: { ...process.env, ...env } },
     );
-    expect(result.stderr).not.toContain('error');
+    expect(result.stderr).not.toContain('failed');
     expect(result.status).toBe(0);
+    const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+    expect(manifest.artifacts.map((a: { job: string }) => a.job)).toEqual([
+      'synth',
+      'model.init',
+      'eval',
+    ]);
+    expect(manifest.seeds.map((s: { seed: number }) => s.seed)).toEqual([2, 1, 0]);
     expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('<svg');
+    const verified = await cli(['verify', out], env);
+    expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
+    expect(verified.code).toBe(0);
   });
 });
 

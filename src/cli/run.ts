@@ -4,7 +4,7 @@ import { defaultJobs } from '../kernel/jobs/index.ts';
 import type { SessionEvent } from '../notebook/session.ts';
 import { boolFlag, stringFlag, type Command, type CommandContext } from './command.ts';
 
-/** Prints finished cells and running jobs to stderr while a notebook runs headless. */
+/** Draws running jobs' progress on stderr while a notebook runs headless. */
 export async function cellReporter(ctx: CommandContext): Promise<{
   onEvent: (event: SessionEvent) => void;
   done(): void;
@@ -13,15 +13,8 @@ export async function cellReporter(ctx: CommandContext): Promise<{
   const progress = terminalProgress(ctx.stderr);
   return {
     onEvent: (event) => {
-      if (event.type === 'value' && isJobState(event.value) && event.value.progress) {
-        progress(event.value.progress);
-      } else if (
-        event.type === 'state' &&
-        (event.state.kind === 'error' || event.state.kind === 'done')
-      ) {
-        progress.done();
-        const mark = event.state.kind === 'done' ? 'ok' : `failed: ${event.state.message}`;
-        ctx.stderr.write(`cell ${event.cell} ${mark}\n`);
+      if (event.type === 'value' && isJobState(event.value) && event.value.status === 'running') {
+        if (event.value.progress) progress(event.value.progress);
       }
     },
     done: () => progress.done(),

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { evalParams } from './eval.ts';
 import { sourcePath } from './files.ts';
 
-/** Worker side of `eval`: the summary the cell sees leaves out throughput, a timing. */
+/** Worker side of `eval`: the summary the cell sees holds only what a re-run reproduces. */
 export async function evaluateModel(
   params: z.infer<typeof evalParams>,
   ctx: JobContext,
@@ -43,8 +43,11 @@ export async function evaluateModel(
       signal: ctx.signal,
     });
     await writeEvalResult(ctx.dir, result);
-    const { items_per_s: _speed, ...summary } = result.summary;
-    return summary;
+    // The bench as the notebook named it, and no model key: both the loaded path and the key
+    // move with the artifact store and the code version, which the manifest records instead.
+    const named = typeof params.bench === 'string' ? params.bench : params.bench.file;
+    const { items_per_s: _speed, model: _key, ...summary } = result.summary;
+    return { ...summary, bench: named };
   } finally {
     await model.dispose();
   }
