@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { startFakeLlmServer } from '../data/llm/fake-server.ts';
 import { main } from './main.ts';
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -68,6 +69,53 @@ describe('finemed synth', () => {
     expect(code).toBe(1);
     expect(err).toMatch(/evaluation item\(s\) leak into training/);
     expect(readdirSync(dir)).toContain('synthesis_report.json');
+  });
+
+  it('drives an OpenAI-compatible endpoint with --llm-base-url and --llm-model', async () => {
+    const server = await startFakeLlmServer();
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'finemed-synth-cli-'));
+      const cache = mkdtempSync(join(tmpdir(), 'finemed-synth-cache-'));
+      const args = [
+        'synth',
+        '--preset',
+        'tiny',
+        '--conditions',
+        '6',
+        '--passages',
+        '12',
+        '--eval-items',
+        '6',
+      ];
+      const llm = [
+        '--llm-base-url',
+        server.url,
+        '--llm-model',
+        'fake',
+        '--llm-cache',
+        cache,
+        '--concurrency',
+        '2',
+        '--llm-timeout',
+        '5',
+      ];
+      const { code, out } = await run([
+        ...args,
+        ...llm,
+        '--max-requests',
+        '10000',
+        '--out',
+        dir,
+        '--json',
+      ]);
+      expect(code).toBe(0);
+      const summary = JSON.parse(out.trim().split('\n').pop()!);
+      expect(summary.generator).toBe('llm:fake');
+      expect(summary.counts.texts).toBe(12);
+      expect(server.maxInFlight()).toBeLessThanOrEqual(2);
+    } finally {
+      await server.close();
+    }
   });
 
   it('rejects bad flags with exit 2', async () => {

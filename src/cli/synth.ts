@@ -16,6 +16,10 @@ import {
   type CommandContext,
 } from './command.ts';
 
+function secondsToMs(seconds: number | undefined): number | undefined {
+  return seconds === undefined ? undefined : seconds * 1000;
+}
+
 function options(ctx: CommandContext): SynthesisOptions {
   const baseUrl = stringFlag(ctx, 'llm-base-url');
   const model = stringFlag(ctx, 'llm-model');
@@ -55,10 +59,7 @@ function options(ctx: CommandContext): SynthesisOptions {
             concurrency: intFlag(ctx, 'concurrency', { min: 1, max: 256 }),
             maxRequests: intFlag(ctx, 'max-requests', { min: 0 }),
             cacheDir: stringFlag(ctx, 'llm-cache'),
-            timeoutMs:
-              numberFlag(ctx, 'llm-timeout', { min: 0.1 }) !== undefined
-                ? numberFlag(ctx, 'llm-timeout')! * 1000
-                : undefined,
+            timeoutMs: secondsToMs(numberFlag(ctx, 'llm-timeout', { min: 0.1 })),
           },
         }
       : {}),

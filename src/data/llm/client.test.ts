@@ -121,6 +121,40 @@ describe('ChatClient.complete(request)', () => {
   });
 });
 
+describe('ChatClient authentication', () => {
+  it('sends the key from FINEMED_LLM_API_KEY, else OPENAI_API_KEY, as a bearer token', async () => {
+    const seen: (string | null)[] = [];
+    const fetch = async (_url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+      seen.push(new Headers(init?.headers).get('authorization'));
+      return new Response(JSON.stringify({ choices: [{ message: { content: 'ok' } }] }), {
+        status: 200,
+      });
+    };
+    const saved = { ...process.env };
+    try {
+      process.env.OPENAI_API_KEY = 'sk-openai';
+      process.env.FINEMED_LLM_API_KEY = 'sk-finemed';
+      await new ChatClient(
+        { baseUrl: 'http://127.0.0.1:9/v1', model: 'm', cacheDir: cacheDir() },
+        { fetch },
+      ).complete(ask('k1'));
+      delete process.env.FINEMED_LLM_API_KEY;
+      await new ChatClient(
+        { baseUrl: 'http://127.0.0.1:9/v1', model: 'm', cacheDir: cacheDir() },
+        { fetch },
+      ).complete(ask('k2'));
+      delete process.env.OPENAI_API_KEY;
+      await new ChatClient(
+        { baseUrl: 'http://127.0.0.1:9/v1', model: 'm', cacheDir: cacheDir() },
+        { fetch },
+      ).complete(ask('k3'));
+    } finally {
+      process.env = saved;
+    }
+    expect(seen).toEqual(['Bearer sk-finemed', 'Bearer sk-openai', null]);
+  });
+});
+
 describe('retryAfterMs(header)', () => {
   it('reads seconds and HTTP dates', () => {
     expect(retryAfterMs('3')).toBe(3000);
