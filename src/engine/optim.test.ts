@@ -27,6 +27,13 @@ function trajectory(make: (p: ParamSet) => Optimizer): number[][] {
   });
 }
 
+/** Gradients of the same layout as `p`, all equal to `value`. */
+function filled(p: ParamSet, value: number): ParamSet {
+  const g = ParamSet.zerosLike(p);
+  g.data.fill(value);
+  return g;
+}
+
 describe('optimizers against torch.optim (3 clipped steps)', () => {
   it('AdamW(params, {lr, beta1, beta2, eps, weightDecay}) follows torch.optim.AdamW', () => {
     const ours = trajectory(
@@ -70,6 +77,19 @@ describe('AdamW', () => {
     expect(params.view('b')[0]).toBeCloseTo(0.5 - update(-1), 6);
     expect(params.view('frozen')[0]).toBe(3);
     expect(opt.stepCount).toBe(1);
+  });
+
+  it('reset() makes an optimizer behave as a new one', () => {
+    const fresh = trajectory((p) => new AdamW(p, { lr: 0.01 }));
+    const reused = trajectory((p) => {
+      const opt = new AdamW(p, { lr: 0.01 });
+      const before = p.snapshot();
+      opt.step(filled(p, 0.5));
+      opt.reset();
+      p.restore(before);
+      return opt;
+    });
+    expect(reused).toEqual(fresh);
   });
 
   it('streams the moments through the kernel (residentState: false) with bit-identical results', () => {

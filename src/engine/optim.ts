@@ -30,6 +30,11 @@ export interface Optimizer {
   state(): OptimizerState;
   /** Restores a state from {@link state} (same parameter layout). */
   load(state: OptimizerState): void;
+  /**
+   * Forgets all state (as a new optimizer, without reallocating): what test-time training
+   * does between questions.
+   */
+  reset(): void;
 }
 
 /** Options for {@link AdamW}. */
@@ -160,6 +165,13 @@ export class AdamW implements Optimizer {
     this.v.set(state.buffers.v);
     this.steps = state.step;
   }
+
+  /** Zeroes the moments and the step count. */
+  reset(): void {
+    this.m.fill(0);
+    this.v.fill(0);
+    this.steps = 0;
+  }
 }
 
 function residentKernels(floats: number): Kernels | undefined {
@@ -245,6 +257,12 @@ export class SGD implements Optimizer {
     checkLayout(this.params, state.buffers.momentum, 'optimizer state');
     this.buf.set(state.buffers.momentum);
     this.steps = state.step;
+  }
+
+  /** Zeroes the momentum buffer and the step count. */
+  reset(): void {
+    this.buf.fill(0);
+    this.steps = 0;
   }
 }
 
