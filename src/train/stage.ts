@@ -52,6 +52,8 @@ export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
   lora?: StageLora;
   /** Evaluate every N steps (default: only at the end). */
   evalEvery?: number;
+  /** Also evaluate before training (TRL's `eval_on_start`). */
+  evalOnStart?: boolean;
   /** Checkpoint every N steps (default: only when cancelled). */
   saveEvery?: number;
   /** Checkpoints kept (default 2). */
@@ -75,8 +77,14 @@ export function resolveHyper<H extends LoopHyper>(
   presets: Record<TrainPreset, H>,
 ): H & { preset: TrainPreset } {
   const preset = options.preset ?? presetFor(model);
-  const defined = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined));
-  const hyper = { ...presets[preset], ...defined, preset } as H & { preset: TrainPreset };
+  const base = presets[preset];
+  const overrides = Object.keys(base).flatMap((k) => {
+    const v = (options as Record<string, unknown>)[k];
+    return v === undefined ? [] : [[k, v]];
+  });
+  const hyper = { ...base, ...Object.fromEntries(overrides), preset } as H & {
+    preset: TrainPreset;
+  };
   if (hyper.maxLength > model.config.maxPositions)
     throw new UsageError(
       `max length ${hyper.maxLength} exceeds the model's context of ${model.config.maxPositions} tokens`,
@@ -108,6 +116,7 @@ export function trainerOptions(
     epochs: hyper.epochs,
     maxSteps: options.maxSteps,
     evalEvery: options.evalEvery,
+    evalOnStart: options.evalOnStart,
     saveEvery: options.saveEvery,
     keepCheckpoints: options.keepCheckpoints,
     resume: options.resume,

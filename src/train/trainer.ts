@@ -69,6 +69,8 @@ export interface TrainerOptions {
   shuffle?: boolean;
   /** Evaluate every N steps (default 0: only at the end). */
   evalEvery?: number;
+  /** Also evaluate before the first step (TRL's `eval_on_start`). */
+  evalOnStart?: boolean;
   /** Checkpoint every N steps (default 0: only when cancelled). */
   saveEvery?: number;
   /** Checkpoints kept (default 2). */
@@ -229,6 +231,7 @@ export async function runTrainer(
     });
   };
 
+  if (o.evalOnStart && evalLog.length === 0) await evaluate(0);
   for (let step = start; step < totalSteps; step++) {
     const epoch = Math.floor(step / stepsPerEpoch);
     if (epoch !== orderEpoch) {
