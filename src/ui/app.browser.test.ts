@@ -16,6 +16,7 @@ import {
   startServe,
   type ServeProcess,
 } from './testing/browser.ts';
+import { cell, cellStates, openNotebook, typeAndRun } from './testing/notebook-page.ts';
 
 const missing = browserMissing();
 const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');
@@ -50,23 +51,8 @@ afterAll(async () => {
   await serve?.stop();
 });
 
-const cell = (page: Page, id: number): ReturnType<Page['locator']> =>
-  page.locator(`section.cell[data-cell-id="${id}"]`);
-
-async function open(path: string, hash = ''): Promise<Page> {
-  const page = await browser.newPage();
-  await page.goto(`${serve.url}#notebook=${encodeURIComponent(path)}${hash}`);
-  await page.locator('section.cell').first().waitFor();
-  return page;
-}
-
-/** Replaces a cell's source by typing, then runs it with Shift+Enter. */
-async function typeAndRun(page: Page, id: number, source: string): Promise<void> {
-  await cell(page, id).locator('.cm-content').click();
-  await page.keyboard.press('Control+A');
-  await page.keyboard.type(source);
-  await page.keyboard.press('Shift+Enter');
-}
+const open = (path: string, hash = ''): Promise<Page> =>
+  openNotebook(browser, serve.url, path, hash);
 
 describe.skipIf(missing)(
   `the workbench in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
@@ -224,8 +210,7 @@ describe.skipIf(missing)(
       await expect.poll(() => page.locator('.jobs .job').count()).toBe(0);
       await page.locator('button.cmd-restart-kernel').click();
       // A fresh session: the cancelled job left no artifact, so the costly cell is stale again.
-      await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
-      await expect.poll(() => cell(page, 2).getAttribute('class')).toContain('cell-done');
+      await expect.poll(() => cellStates(page)).toEqual({ done: 3, stale: 1 });
       await page.close();
     });
 

@@ -22,6 +22,7 @@ export class NotebookDocument {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   private saving: Promise<void> = Promise.resolve();
   private recovered = false;
+  private shownDirty: boolean | undefined;
 
   constructor(
     private readonly host: Host,
@@ -126,7 +127,9 @@ export class NotebookDocument {
 
   private report(): void {
     const dirty = this.dirty;
-    this.host.setDirty(dirty, this.path);
+    // The shell hears only changes (in Electron each one is an IPC message).
+    if (dirty !== this.shownDirty) this.host.setDirty(dirty, this.path);
+    this.shownDirty = dirty;
     this.onStatus(dirty ? { kind: 'unsaved', recovered: this.recovered } : { kind: 'saved' });
   }
 }
