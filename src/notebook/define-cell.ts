@@ -2,7 +2,7 @@
 import { clear, display, inspectError, library } from '@observablehq/notebook-kit/runtime';
 import type { DefineState } from '@observablehq/notebook-kit/runtime';
 import type { Module, Observer, Variable } from '@observablehq/runtime';
-import { renderJobState } from './render-job.ts';
+import { isTable, renderJobState, renderTable } from './render.ts';
 import { isJobState } from './job-run.ts';
 
 /** A cell ready to define: Notebook Kit's transpiled form with its body as a function. */
@@ -57,7 +57,9 @@ export function defineCell(
   const show = (value: unknown): void =>
     isJobState(value)
       ? appendNode(state, renderJobState(value, document))
-      : display(state, value, output);
+      : isTable(value)
+        ? appendNode(state, renderTable(value, document))
+        : display(state, value, output);
   const shown = { error: false, live };
   const v = main.variable(cellObserver(state, hooks, null, autodisplay, show, shown), {
     shadow: {},

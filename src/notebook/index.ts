@@ -27,7 +27,7 @@ export {
   type Notebook,
 } from './notebook-file.ts';
 export { DEFAULT_PRESET, PRESETS } from './preset.ts';
-export { renderJobState } from './render-job.ts';
+export { isTable, renderJobState, renderTable, type TableLike } from './render.ts';
 export {
   NotebookSession,
   type CellState,

@@ -1,4 +1,4 @@
-// Browser-safe: how a job state looks in a cell's output.
+// Browser-safe: how job states and tables look in a cell's output.
 import { formatDuration, formatProgressLine } from '../core/progress.ts';
 import type { JobState } from './job-run.ts';
 
@@ -43,6 +43,34 @@ export function renderJobState(state: JobState, document: Document): HTMLElement
     }
     default:
       line(`${state.job}: ${state.status}${state.error ? `: ${state.error}` : ''}`);
+  }
+  return root;
+}
+
+/** An arquero table (what `aq` makes and evaluation jobs return). */
+export interface TableLike {
+  /** Number of rows. */
+  numRows(): number;
+  /** The table as HTML. */
+  toHTML(options?: { limit?: number }): string;
+}
+
+/** True for an arquero table. */
+export function isTable(value: unknown): value is TableLike {
+  const t = value as Partial<TableLike> | null;
+  return typeof t?.toHTML === 'function' && typeof t?.numRows === 'function';
+}
+
+/** A table as an HTML table of its first rows and the row count (the inspector would show its internals). */
+export function renderTable(table: TableLike, document: Document, limit = 50): HTMLElement {
+  const root = document.createElement('div');
+  root.className = 'finemed-table';
+  root.innerHTML = table.toHTML({ limit });
+  const rows = table.numRows();
+  if (rows > limit) {
+    const note = document.createElement('small');
+    note.textContent = `${limit} of ${rows.toLocaleString('en-US')} rows`;
+    root.appendChild(note);
   }
   return root;
 }

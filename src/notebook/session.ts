@@ -38,7 +38,7 @@ export interface CellView {
   value: unknown;
   /** The latest value of each name the cell declares. */
   outputs: Record<string, unknown>;
-  /** Milliseconds its latest evaluation took, jobs included. */
+  /** Milliseconds its latest evaluation took from the moment its code ran, jobs included. */
   ms: number;
   /** The latest state of each job its latest evaluation started. */
   jobs: JobState[];
@@ -277,10 +277,17 @@ export class NotebookSession {
   private define(r: CellRecord): void {
     const id = r.cell.id;
     const wb = this.workbench.forCell(id);
+    const compiled = compile(r.cell);
+    // A cell's time starts when its body runs, not while it waits for its inputs.
+    const body = compiled.body;
+    compiled.body = (...inputs) => {
+      r.startedAt = performance.now();
+      return body(...inputs);
+    };
     r.undefine = defineCell(
       this.main,
       r.display,
-      compile(r.cell),
+      compiled,
       {
         pending: (name) => {
           if (name === null) {
@@ -352,7 +359,6 @@ export class NotebookSession {
     for (const [run, entry] of r.jobs) if (entry.generation !== r.generation) r.jobs.delete(run);
     const next = this.stateOf(r);
     const wasRunning = r.state.kind === 'running';
-    if (next.kind === 'running' && !wasRunning) r.startedAt = performance.now();
     if (next.kind !== 'running' && wasRunning) r.ms = performance.now() - r.startedAt;
     if (JSON.stringify(next) === JSON.stringify(r.state)) return;
     r.state = next;

@@ -37,6 +37,7 @@ describe('runNotebookHeadless', () => {
     expect(report).toContain('d3.mean(vitals');
     expect(report).toContain('<svg');
     expect(report).toContain('<table');
+    expect(report).toMatch(/<div class="finemed-table"><table>.*ward.*beds/s);
     expect(report).toContain('A small notebook for headless runs (preset: tiny)');
     expect(report).toContain('Mean pulse <b>77.8</b> over 5 beds.');
     expect(report).not.toMatch(/<link|<script src/);
