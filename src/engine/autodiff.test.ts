@@ -4,6 +4,7 @@ import { Graph, type Tensor } from './graph.ts';
 import { applyRotary, gelu, layerNorm, rmsNorm, rotaryTables, silu } from './nn.ts';
 import * as m from './ops-math.ts';
 import * as n from './ops-nn.ts';
+import * as ix from './ops-index.ts';
 import * as s from './ops-shape.ts';
 import { checkGradients, type CheckInput } from './testing.ts';
 
@@ -73,16 +74,16 @@ const float64Cases: Case[] = [
     [x(['B', 3, 'T'], [2, 3, 2])],
   ],
   ['reduceMax', ([a]) => n.reduceMax(a, [-1], { keepdims: false }), [x([3, 4])]],
-  ['gather embedding with repeats', ([w]) => s.gather(w, [2, 0, 2, 1]), [x([3, 2])]],
+  ['gather embedding with repeats', ([w]) => ix.gather(w, [2, 0, 2, 1]), [x([3, 2])]],
   [
     'gather axis 1 with 2-D indices',
-    ([w]) => s.gather(w, w.graph.constant([0, 2, 2, 1], 'int64', [2, 2]), 1),
+    ([w]) => ix.gather(w, w.graph.constant([0, 2, 2, 1], 'int64', [2, 2]), 1),
     [x([2, 3, 2])],
   ],
-  ['gather scalar index', ([w]) => s.gather(w, 1, 0), [x([3, 2])]],
+  ['gather scalar index', ([w]) => ix.gather(w, 1, 0), [x([3, 2])]],
   [
     'gatherElements',
-    ([w]) => s.gatherElements(w, w.graph.constant([0, 2, 1, 1], 'int64', [2, 2]), 1),
+    ([w]) => ix.gatherElements(w, w.graph.constant([0, 2, 1, 1], 'int64', [2, 2]), 1),
     [x([2, 3])],
   ],
   ['transpose', ([a]) => s.transpose(a, [2, 0, 1]), [x([2, 3, 2])]],
@@ -101,12 +102,12 @@ const float64Cases: Case[] = [
   ['split equal parts', ([a]) => m.mul(...(s.split(a, 2, 0) as [Tensor, Tensor])), [x([4, 3])]],
   [
     'slice negative start, symbolic',
-    ([a]) => s.slice(a, [-2], [s.END], [1]),
+    ([a]) => ix.slice(a, [-2], [ix.END], [1]),
     [x([2, 'T'], [2, 5])],
   ],
-  ['slice middle', ([a]) => s.slice(a, [1, 0], [3, 2], [0, 1]), [x([4, 3])]],
+  ['slice middle', ([a]) => ix.slice(a, [1, 0], [3, 2], [0, 1]), [x([4, 3])]],
   ['expand', ([a]) => s.expand(a, [2, 3, 2]), [x([3, 1])]],
-  ['trilu', ([a]) => s.trilu(a, { k: 1 }), [x([3, 4])]],
+  ['trilu', ([a]) => ix.trilu(a, { k: 1 }), [x([3, 4])]],
   [
     'crossEntropy with ignored targets',
     ([a]) => n.crossEntropy(a, a.graph.constant([2, -100, 0], 'int64', [3])),
@@ -205,7 +206,7 @@ describe('gradients(loss, wrt)', () => {
     const ids = g.input('ids', 'int64', [2]);
     const frozen = g.param('frozen', [4, 3], { trainable: false });
     const w = g.param('w', [3, 3]);
-    const loss = n.reduceSum(n.matmul(s.gather(frozen, ids), w));
+    const loss = n.reduceSum(n.matmul(ix.gather(frozen, ids), w));
     const grads = gradients(
       loss,
       g.params.filter((p) => p.trainable).map((p) => p.tensor),

@@ -1,7 +1,8 @@
 import { isFloat, nodeName, type CustomGradient, type Node, type Tensor } from './graph.ts';
 import { GRAD_RULES } from './grad-rules.ts';
 import { cast, sum } from './ops-math.ts';
-import { constantOfShape, shape } from './ops-shape.ts';
+import { shape } from './ops-shape.ts';
+import { constantOfShape } from './ops-index.ts';
 
 /** Something autodiff steps through backwards: a primitive node or a composite op. */
 type Step = { kind: 'node'; node: Node } | { kind: 'custom'; custom: CustomGradient };

@@ -14,7 +14,8 @@ import {
 } from './nn.ts';
 import { add } from './ops-math.ts';
 import { crossEntropy, matmul } from './ops-nn.ts';
-import { dimOf, range, split, squeeze } from './ops-shape.ts';
+import { dimOf, split, squeeze } from './ops-shape.ts';
+import { range } from './ops-index.ts';
 import type { ParamSet } from './params.ts';
 
 /** A GPT-2-style decoder: the engine's reference model for tests and `bench train`. */

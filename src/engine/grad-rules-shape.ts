@@ -2,19 +2,8 @@ import { isStatic } from './dims.ts';
 import { intAttr, knownInts, sumToShape, type GradRule } from './grad-util.ts';
 import { int, nodeName, str, type Node, type Tensor } from './graph.ts';
 import { cast, sub } from './ops-math.ts';
-import {
-  concat,
-  constantOfShape,
-  dimOf,
-  END,
-  gather,
-  reshapeLike,
-  shape,
-  transpose,
-  trilu,
-  unsqueeze,
-  zerosLike,
-} from './ops-shape.ts';
+import { concat, dimOf, reshapeLike, shape, transpose, unsqueeze } from './ops-shape.ts';
+import { constantOfShape, END, gather, trilu, zerosLike } from './ops-index.ts';
 
 const asShape: GradRule = ({ inputs: [x] }, [g]) => [reshapeLike(g!, x!)];
 

@@ -39,6 +39,7 @@ export {
 } from './graph.ts';
 export * from './ops-math.ts';
 export * from './ops-shape.ts';
+export * from './ops-index.ts';
 export * from './ops-nn.ts';
 export * from './nn.ts';
 export { gradients, type GradientOptions } from './autodiff.ts';
@@ -55,16 +56,9 @@ export {
   type SessionOptions,
 } from './session.ts';
 export { ParamSet, type ParamEntry, type ParamSpec } from './params.ts';
-export {
-  AdamW,
-  clipGradNorm,
-  gradNorm,
-  SGD,
-  type AdamWOptions,
-  type Optimizer,
-  type OptimizerState,
-  type SGDOptions,
-} from './optim.ts';
+export { clipGradNorm, gradNorm, type Optimizer, type OptimizerState } from './optim.ts';
+export { AdamW, type AdamWOptions } from './adamw.ts';
+export { SGD, type SGDOptions } from './sgd.ts';
 export {
   learningRate,
   warmupSteps,

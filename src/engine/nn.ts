@@ -5,17 +5,15 @@ import { add, cast, cos, exp, mul, neg, reciprocal, sigmoid, sin, sqrt, sub } fr
 import { gemm, matmul, reduceMean, reduceSum, softmax } from './ops-nn.ts';
 import {
   concat,
-  constantOfShape,
   flatten,
-  gather,
   reshape,
   shape,
   split,
   squeeze,
   transpose,
-  trilu,
   unsqueeze,
 } from './ops-shape.ts';
+import { constantOfShape, gather, trilu } from './ops-index.ts';
 
 /** A Linear layer's parameters, stored as Hugging Face does (`weight: [out, in]`). */
 export interface LinearParams {

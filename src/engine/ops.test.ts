@@ -6,17 +6,14 @@ import {
   concat,
   dimOf,
   expand,
-  gather,
   reshape,
   sizes,
-  slice,
   split,
   squeeze,
   transpose,
-  trilu,
   unsqueeze,
-  END,
 } from './ops-shape.ts';
+import { gather, slice, trilu, END } from './ops-index.ts';
 import { evaluate, feed } from './testing.ts';
 
 describe('graph builder', () => {

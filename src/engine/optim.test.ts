@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AdamW, clipGradNorm, gradNorm, SGD, type Optimizer } from './optim.ts';
+import { clipGradNorm, gradNorm, type Optimizer } from './optim.ts';
+import { AdamW } from './adamw.ts';
+import { SGD } from './sgd.ts';
 import { ParamSet } from './params.ts';
 import { learningRate, warmupSteps } from './schedule.ts';
 import { decode, loadFixture, maxAbsDiff, type Stored } from './testing.ts';

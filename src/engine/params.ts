@@ -140,11 +140,14 @@ export class ParamSet {
     for (const e of this.entries) if (select(e)) e.trainable = trainable;
   }
 
-  /** Arena index ranges `[start, end)` covering the trainable parameters, adjacent ones merged. */
-  trainableRanges(): [number, number][] {
+  /**
+   * Arena index ranges `[start, end)` covering the trainable parameters (that `select` also
+   * accepts), adjacent ones merged, each running to the next parameter's aligned offset.
+   */
+  trainableRanges(select: (entry: ParamEntry) => boolean = () => true): [number, number][] {
     const ranges: [number, number][] = [];
     this.entries.forEach((e, i) => {
-      if (!e.trainable) return;
+      if (!e.trainable || !select(e)) return;
       const end = i + 1 < this.entries.length ? this.entries[i + 1].offset : this.data.length;
       const last = ranges[ranges.length - 1];
       if (last && last[1] === e.offset) last[1] = end;
