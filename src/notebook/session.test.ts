@@ -204,6 +204,52 @@ describe('NotebookSession', () => {
     expect(states.at(-1)).toBe('done');
   });
 
+  it('insert(spec) defines a cell its waiting dependents pick up; remove(id) takes it away', async () => {
+    const { session: s } = session(notebook('const b = a + 1;'));
+    await s.settled();
+    expect(s.cell(1).state.kind).toBe('error');
+    const id = s.insert({ value: 'const a = 1;' }, 0);
+    await s.settled();
+    expect(s.cell(1).outputs.b).toBe(2);
+    expect(s.notebook.cells.map((c) => c.id)).toEqual([id, 1]);
+    s.remove(id);
+    await s.settled();
+    expect(s.cell(1).state).toEqual({ kind: 'error', message: 'a is not defined' });
+  });
+
+  it('a re-run with new inputs detaches the job it had started, which then stops', async () => {
+    const kernel = new Kernel({
+      store: new ArtifactStore(mkdtempSync(join(tmpdir(), 'finemed-session-'))),
+      jobs: testJobs,
+      detachGraceMs: 20,
+    });
+    const { session: s } = session(
+      notebook('const steps = 1000;', "const t = wb.run('test.steps', { steps, delayMs: 20 });"),
+      { kernel },
+    );
+    while (job(s, 2, 't')?.status !== 'running') await new Promise((r) => setTimeout(r, 10));
+    const first = kernel.status()[0].id;
+    s.edit(1, 'const steps = 3;');
+    await s.settled();
+    expect(job(s, 2, 't').result?.summary).toMatchObject({ steps: 3 });
+    while (kernel.status().some((x) => x.id === first)) await new Promise((r) => setTimeout(r, 10));
+    expect(await kernel.store.list()).toHaveLength(1);
+  });
+
+  it('a re-run that asks for the same artifact joins the running job instead of restarting it', async () => {
+    const { session: s, kernel } = session(
+      notebook('const delayMs = 20;', "const t = wb.run('test.steps', { steps: 30, delayMs });"),
+    );
+    while (job(s, 2, 't')?.status !== 'running') await new Promise((r) => setTimeout(r, 10));
+    const first = kernel.status()[0].id;
+    // The step delay does not change the result, so it is not part of the artifact's key.
+    s.edit(1, 'const delayMs = 10;');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(kernel.status().map((x) => x.id)).toEqual([first]);
+    await s.settled();
+    expect(job(s, 2, 't').history).toHaveLength(30);
+  });
+
   it('renders md and html cells, and gives a view its widget value', async () => {
     const text = notebook(
       'const n = 3;',
