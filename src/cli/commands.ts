@@ -4,6 +4,7 @@ import { benchEvalCommand } from './bench-eval.ts';
 import { benchKernelCommand } from './bench-kernel.ts';
 import { benchGenerateCommand } from './bench-generate.ts';
 import { benchTrainCommand } from './bench.ts';
+import { benchTttCommand } from './bench-ttt.ts';
 import { installCudaCommand } from './install-cuda.ts';
 import { compareCommand } from './compare.ts';
 import { evalCommand } from './eval.ts';
@@ -14,6 +15,9 @@ import { runCommand } from './run.ts';
 import { serveCommand } from './serve.ts';
 import { serveModelCommand } from './serve-model.ts';
 import { synthCommand } from './synth.ts';
+import { trainDpoCommand } from './train-dpo.ts';
+import { trainSftCommand } from './train-sft.ts';
+import { tttCommand } from './ttt.ts';
 import { verifyCommand } from './verify.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
@@ -25,6 +29,7 @@ export const commands: Command[] = [
   benchKernelCommand,
   benchTrainCommand,
   benchGenerateCommand,
+  benchTttCommand,
   installCudaCommand,
   serveCommand,
   runCommand,
@@ -34,4 +39,7 @@ export const commands: Command[] = [
   generateCommand,
   serveModelCommand,
   synthCommand,
+  trainSftCommand,
+  trainDpoCommand,
+  tttCommand,
 ];

@@ -1,3 +1,4 @@
+import { UsageError } from '../core/errors.ts';
 import { hashValue } from '../core/hash.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { dpoExamples, readDpoFile, type DpoExample, type LoadedRows } from './examples.ts';
@@ -135,6 +136,7 @@ function dpoTask(
 export async function dpo(model: CausalLM, options: DpoOptions): Promise<DpoResult> {
   const tokenizer = tokenizerOf(model);
   const hyper = resolveHyper(model, options, DPO_PRESETS);
+  if (!(hyper.beta > 0)) throw new UsageError(`beta must be positive, got ${hyper.beta}`);
   const seed = options.seed ?? 0;
   const loaded = await loadPairs(options.data, options.skipBadRows);
   const split = options.evalData

@@ -47,7 +47,7 @@ export interface Adaptation {
 /**
  * Test-time training on nearest neighbours (FineMedLM-o1 step 5; Hardt & Sun's TTT-NN): for
  * a question, retrieve the k nearest training examples, take `steps` optimizer steps on each
- * (nearest first) with a fresh optimizer, let the caller answer, then restore the weights
+ * (nearest first) with a fresh optimizer (one optimizer, reset per question), let the caller answer, then restore the weights
  * from a snapshot of the base weights and check they are bit-identical.
  */
 export class TestTimeTrainer {
@@ -56,6 +56,7 @@ export class TestTimeTrainer {
   private readonly snapshot: Float32Array;
   private readonly baseHash: string;
   private readonly encoded = new Map<number, EncodedRow | null>();
+  private optimizer?: Optimizer;
 
   private constructor(
     /** The model being adapted (its weights change between `adapt` and `restore`). */
@@ -101,12 +102,18 @@ export class TestTimeTrainer {
     return this.encoded.get(index)!;
   }
 
-  private optimizer(): Optimizer {
+  private freshOptimizer(): Optimizer {
+    if (this.optimizer) {
+      this.optimizer.reset();
+      return this.optimizer;
+    }
     const { lr } = this.settings;
     const weightDecay = this.options.weightDecay ?? 0;
-    return this.options.optimizer === 'sgd'
-      ? new SGD(this.model.params, { lr, weightDecay })
-      : new AdamW(this.model.params, { lr, weightDecay });
+    this.optimizer =
+      this.options.optimizer === 'sgd'
+        ? new SGD(this.model.params, { lr, weightDecay })
+        : new AdamW(this.model.params, { lr, weightDecay });
+    return this.optimizer;
   }
 
   /** Retrieves the question's neighbours and trains on them; the weights stay adapted until {@link restore}. */
@@ -114,7 +121,7 @@ export class TestTimeTrainer {
     const t0 = performance.now();
     const hits = await this.index.search(query, this.settings.k, signal);
     const t1 = performance.now();
-    const optimizer = this.optimizer();
+    const optimizer = this.freshOptimizer();
     const maxNorm = this.options.maxGradNorm ?? 1;
     const neighbours: Adaptation['neighbours'] = [];
     for (const hit of hits) {

@@ -1,0 +1,204 @@
+import { ArtifactStore } from '../core/artifacts.ts';
+import { UsageError } from '../core/errors.ts';
+import { finemedHome } from '../core/home.ts';
+import { terminalProgress } from '../core/progress.ts';
+import { loadBench } from '../eval/loaders/load.ts';
+import { BENCH_FORMATS } from '../eval/types.ts';
+import { TRAIN_PRESETS } from '../train/presets.ts';
+import { RETRIEVERS } from '../train/retrieve/index.ts';
+import { runTtt, type EmbedderSpec } from '../train/ttt-run.ts';
+import {
+  boolFlag,
+  choiceFlag,
+  intFlag,
+  numberFlag,
+  requiredFlag,
+  stringFlag,
+  type Command,
+  type CommandContext,
+} from './command.ts';
+import { modelFrom } from './train-flags.ts';
+
+async function embedderFrom(ctx: CommandContext): Promise<EmbedderSpec | undefined> {
+  const onnx = stringFlag(ctx, 'embed-onnx');
+  const embedModel = stringFlag(ctx, 'embed-model');
+  if (onnx && embedModel) throw new UsageError('give --embed-onnx or --embed-model, not both');
+  if (onnx)
+    return {
+      onnx,
+      tokenizer: requiredFlag(ctx, 'embed-tokenizer'),
+      output: stringFlag(ctx, 'embed-output'),
+    };
+  if (embedModel) return { model: await modelFrom(ctx, 'embed-model') };
+  return undefined;
+}
+
+/** `finemed ttt`: evaluation with test-time training on retrieved neighbours. */
+export const tttCommand: Command = {
+  name: 'ttt',
+  summary: "Evaluate with test-time training: adapt to each question's nearest training examples",
+  details: [
+    'For each benchmark item: retrieve the --k nearest training examples from --index (JSONL: TRL',
+    'SFT messages rows, or prompt/chosen rows), take --steps optimizer steps on each (nearest',
+    'first, fresh optimizer), answer, then restore the weights bit for bit. The index is built',
+    'once and kept as an artifact in $FINEMED_HOME. OUT gets ttt_summary.json, ttt_records.jsonl',
+    '(neighbours, scores before/after, timings per item) and eval/ (the adapted answers in the',
+    "evaluation layer's format). Paper preset: k 1, one step, lr 1e-5.",
+  ].join('\n'),
+  flags: {
+    model: { type: 'string', value: 'DIR', description: 'Model folder' },
+    index: {
+      type: 'string',
+      value: 'FILE',
+      description: 'Training examples to retrieve from (JSONL)',
+    },
+    bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
+    format: {
+      type: 'string',
+      value: BENCH_FORMATS.join('|'),
+      description: 'Benchmark format (detected when omitted)',
+    },
+    out: { type: 'string', value: 'DIR', description: 'Where records and summary go' },
+    preset: {
+      type: 'string',
+      value: TRAIN_PRESETS.join('|'),
+      description: 'k/steps/lr preset (default by model shape)',
+    },
+    k: { type: 'string', value: 'K', description: 'Neighbours per question' },
+    steps: { type: 'string', value: 'N', description: 'Optimizer steps per neighbour' },
+    lr: { type: 'string', value: 'LR', description: 'Learning rate' },
+    optimizer: {
+      type: 'string',
+      value: 'adamw|sgd',
+      description: 'Optimizer (fresh per question)',
+      default: 'adamw',
+    },
+    'lora-rank': {
+      type: 'string',
+      value: 'R',
+      description: 'Adapt LoRA adapters of this rank instead of all weights',
+    },
+    retriever: {
+      type: 'string',
+      value: RETRIEVERS.join('|'),
+      description: 'Retriever',
+      default: 'bm25',
+    },
+    field: {
+      type: 'string',
+      value: 'all|prompt',
+      description: 'Index text: the whole example or its prompt',
+      default: 'all',
+    },
+    'embed-model': {
+      type: 'string',
+      value: 'DIR',
+      description: 'dense: mean-pooled hidden states of this model (default --model)',
+    },
+    'embed-onnx': {
+      type: 'string',
+      value: 'FILE',
+      description: 'dense: an ONNX embedding model instead',
+    },
+    'embed-tokenizer': {
+      type: 'string',
+      value: 'DIR',
+      description: "dense: the ONNX model's tokenizer folder",
+    },
+    'embed-output': {
+      type: 'string',
+      value: 'NAME',
+      description: 'dense: the ONNX output to read (default: the first)',
+    },
+    mode: {
+      type: 'string',
+      value: 'loglik|generate',
+      description: 'Scoring mode',
+      default: 'loglik',
+    },
+    'choice-style': {
+      type: 'string',
+      value: 'letter|text',
+      description: 'loglik: score letters or option texts',
+    },
+    limit: { type: 'string', value: 'N', description: 'Only the first N items' },
+    shots: { type: 'string', value: 'K', description: 'Few-shot examples per item', default: '0' },
+    seed: {
+      type: 'string',
+      value: 'N',
+      description: 'Seed of shot draws and bootstrap',
+      default: '0',
+    },
+    'skip-bad-rows': {
+      type: 'boolean',
+      description: 'Skip malformed index and benchmark rows (counted)',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      description: 'ONNX Runtime threads (default: all cores)',
+    },
+    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  },
+  async run(ctx) {
+    const index = requiredFlag(ctx, 'index');
+    const benchFile = requiredFlag(ctx, 'bench');
+    const out = requiredFlag(ctx, 'out');
+    const skipBadRows = boolFlag(ctx, 'skip-bad-rows');
+    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS), {
+      skipBadRows,
+    });
+    const threads = intFlag(ctx, 'threads', { min: 1, max: 256 });
+    const rank = intFlag(ctx, 'lora-rank', { min: 1 });
+    const model = await modelFrom(ctx);
+    const embedder = await embedderFrom(ctx);
+    const progress = terminalProgress(ctx.stderr);
+    try {
+      const { summary } = await runTtt(model, bench, {
+        index,
+        retriever: choiceFlag(ctx, 'retriever', RETRIEVERS),
+        embedder,
+        field: choiceFlag(ctx, 'field', ['all', 'prompt'] as const),
+        skipBadRows,
+        store: new ArtifactStore(finemedHome()),
+        preset: choiceFlag(ctx, 'preset', TRAIN_PRESETS),
+        k: intFlag(ctx, 'k', { min: 1 }),
+        steps: intFlag(ctx, 'steps', { min: 0 }),
+        lr: numberFlag(ctx, 'lr', { min: 0 }),
+        optimizer: choiceFlag(ctx, 'optimizer', ['adamw', 'sgd'] as const),
+        lora: rank ? { r: rank } : undefined,
+        session: threads ? { threads } : undefined,
+        outDir: out,
+        eval: {
+          mode: choiceFlag(ctx, 'mode', ['loglik', 'generate'] as const),
+          choiceStyle: choiceFlag(ctx, 'choice-style', ['letter', 'text'] as const),
+          limit: intFlag(ctx, 'limit', { min: 1 }),
+          shots: intFlag(ctx, 'shots', { min: 0 }),
+          seed: intFlag(ctx, 'seed') ?? 0,
+          onProgress: progress,
+          signal: ctx.signal,
+        },
+      });
+      progress.done();
+      if (boolFlag(ctx, 'json')) {
+        ctx.stdout.write(JSON.stringify(summary) + '\n');
+      } else {
+        const pct = (x: number | null): string => (x === null ? 'n/a' : `${(100 * x).toFixed(1)}%`);
+        ctx.stdout.write(
+          [
+            `${summary.n_items} items, k=${summary.k}, ${summary.steps} step(s), lr ${summary.lr}, ${summary.retriever}`,
+            `accuracy ${pct(summary.accuracy_before)} -> ${pct(summary.accuracy_after)} with TTT ` +
+              `(${summary.flipped.wrong_to_right} fixed, ${summary.flipped.right_to_wrong} broken)`,
+            `weights restored bit for bit: ${summary.weights_restored ? 'yes' : 'NO'}; ${summary.seconds_per_item.toFixed(3)} s per item`,
+            `records in ${out}`,
+          ].join('\n') + '\n',
+        );
+      }
+      if (!summary.weights_restored) return 1;
+    } finally {
+      progress.done();
+      await model.dispose();
+      if (embedder && 'model' in embedder) await embedder.model.dispose();
+    }
+  },
+};
