@@ -77,7 +77,10 @@ export class App {
   private async connect(restart: boolean): Promise<void> {
     const transport = await this.host.connectKernel(restart);
     const client = new KernelClient(transport);
+    const previous = this.client as KernelClient | undefined;
     this.client = client;
+    // The old connection's jobs were interrupted; closing it lets the kernel forget them.
+    previous?.close();
     transport.onClose(() => {
       if (this.client === client)
         this.warn('The kernel connection closed. Use Restart to reconnect.');
