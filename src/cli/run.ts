@@ -21,6 +21,12 @@ export async function cellReporter(ctx: CommandContext): Promise<{
   };
 }
 
+/** Flags `run` and `verify` share. */
+export const NOTEBOOK_FLAGS: Command['flags'] = {
+  trust: { type: 'boolean', description: "Trust the notebook's code (remembered by its hash)" },
+  json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+};
+
 /** `finemed run NOTEBOOK`: runs a notebook headless and writes its report. */
 export const runCommand: Command = {
   name: 'run',
@@ -38,8 +44,7 @@ export const runCommand: Command = {
       value: 'DIR',
       description: 'Output folder (default: runs/NOTEBOOK-NAME)',
     },
-    trust: { type: 'boolean', description: "Trust this notebook's code (remembered by its hash)" },
-    json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+    ...NOTEBOOK_FLAGS,
   },
   details:
     'Every cell runs in dependency order with every job approved. A notebook outside the\n' +

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import { boolFlag, type Command } from './command.ts';
-import { cellReporter } from './run.ts';
+import { NOTEBOOK_FLAGS, cellReporter } from './run.ts';
 
 /** `finemed verify DIR`: re-runs a recorded run and checks its numbers. */
 export const verifyCommand: Command = {
@@ -13,8 +13,7 @@ export const verifyCommand: Command = {
       type: 'boolean',
       description: 'Reuse finished artifacts instead of recomputing every job',
     },
-    trust: { type: 'boolean', description: "Trust the notebook's code (remembered by its hash)" },
-    json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+    ...NOTEBOOK_FLAGS,
   },
   details:
     'Numbers must match exactly unless their cell declares a tolerance with a comment such as\n' +

@@ -1,17 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
-import { WebSocket, WebSocketServer } from 'ws';
 import { z } from 'zod';
 import { ArtifactStore } from '../core/artifacts.ts';
 import { KernelClient } from './client.ts';
 import { defineJob, type JobContext } from './job.ts';
 import { Kernel } from './kernel.ts';
-import { attachKernelToPort, attachKernelToWebSocket, serveKernel } from './serve.ts';
-import { inProcessPair, portTransport, webSocketTransport, type Transport } from './transport.ts';
+import { loopback } from './loopback.ts';
 
 /** A job that only reports `events` progress events: it times the kernel, not the work. */
 export const echoJob = defineJob({
@@ -55,32 +51,10 @@ export async function benchKernel(
   const { hellos = 200, jobs = 5, events = 2000 } = options;
   const home = await mkdtemp(join(tmpdir(), 'finemed-bench-kernel-'));
   const kernel = new Kernel({ store: new ArtifactStore(home), jobs: [echoJob] });
-  const server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  server.on('connection', (socket) => attachKernelToWebSocket(kernel, socket));
-  await new Promise((resolve) => server.once('listening', resolve));
-  const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const transports: [string, () => Transport][] = [
-    [
-      'in-process',
-      () => {
-        const [client, served] = inProcessPair();
-        serveKernel(kernel, served);
-        return client;
-      },
-    ],
-    [
-      'MessageChannel',
-      () => {
-        const { port1, port2 } = new MessageChannel();
-        attachKernelToPort(kernel, port2);
-        return portTransport(port1);
-      },
-    ],
-    ['WebSocket', () => webSocketTransport(new WebSocket(url))],
-  ];
+  const served = await loopback(kernel);
   try {
     const results: TransportBench[] = [];
-    for (const [name, connect] of transports) {
+    for (const [name, connect] of served.transports) {
       const client = new KernelClient(connect());
       await client.hello();
       const helloUs: number[] = [];
@@ -120,7 +94,7 @@ export async function benchKernel(
     return results;
   } finally {
     await kernel.close();
-    await new Promise((resolve) => server.close(resolve));
+    await served.close();
     await rm(home, { recursive: true, force: true });
   }
 }

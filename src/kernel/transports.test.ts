@@ -1,64 +1,30 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MessageChannel } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { WebSocket, WebSocketServer } from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../core/artifacts.ts';
 import { CancelledError, InputError } from '../core/errors.ts';
 import { KernelClient } from './client.ts';
 import { testJobs } from './fixtures/test-jobs.ts';
 import { Kernel } from './kernel.ts';
+import { loopback } from './loopback.ts';
 import { PROTOCOL_VERSION, type JobEvent } from './protocol.ts';
-import { attachKernelToPort, attachKernelToWebSocket, serveKernel } from './serve.ts';
-import { inProcessPair, portTransport, webSocketTransport, type Transport } from './transport.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-transport-'));
 writeFileSync(join(dir, 'notes.txt'), 'ward round');
-let kernel: Kernel;
-let server: WebSocketServer;
-let wsUrl: string;
-
-beforeAll(async () => {
-  kernel = new Kernel({
-    store: new ArtifactStore(join(dir, 'store')),
-    jobs: testJobs,
-    baseDir: dir,
-  });
-  server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
-  server.on('connection', (socket) => attachKernelToWebSocket(kernel, socket));
-  await new Promise((resolve) => server.once('listening', resolve));
-  wsUrl = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const kernel = new Kernel({
+  store: new ArtifactStore(join(dir, 'store')),
+  jobs: testJobs,
+  baseDir: dir,
 });
+const served = await loopback(kernel);
 
 afterAll(async () => {
   await kernel.close();
-  await new Promise((resolve) => server.close(resolve));
+  await served.close();
 });
 
-/** A connected client end, whatever carries it. */
-const transports: [string, () => Transport][] = [
-  [
-    'in-process',
-    () => {
-      const [client, served] = inProcessPair();
-      serveKernel(kernel, served);
-      return client;
-    },
-  ],
-  [
-    'MessageChannel',
-    () => {
-      const { port1, port2 } = new MessageChannel();
-      attachKernelToPort(kernel, port2);
-      return portTransport(port1);
-    },
-  ],
-  ['WebSocket on 127.0.0.1', () => webSocketTransport(new WebSocket(wsUrl))],
-];
-
-describe.each(transports)('the kernel protocol over %s', (_name, connect) => {
+describe.each(served.transports)('the kernel protocol over %s', (_name, connect) => {
   it('hello() lists the job types', async () => {
     const client = new KernelClient(connect());
     const info = await client.hello();
