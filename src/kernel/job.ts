@@ -55,6 +55,11 @@ export interface JobContext {
   signal: AbortSignal;
   /** The folder to write the artifact's files into (renamed into the store when done). */
   dir: string;
+  /**
+   * A folder that outlives a cancelled or failed run of the same artifact (training checkpoints
+   * go here, so a re-run resumes); the kernel deletes it once the artifact is complete.
+   */
+  workDir: string;
   /** The seed from the recipe. */
   seed: number;
   /** Resolves a path the user gave relative to the notebook's folder. */

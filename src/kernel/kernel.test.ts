@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,6 +184,23 @@ describe('Kernel', () => {
     await expect(run.result).rejects.toBeInstanceOf(CancelledError);
     while (k.status().length > 0) await new Promise((r) => setTimeout(r, 10));
     expect(await k.store.list()).toEqual([]);
+  });
+
+  it('keeps the work folder of a cancelled job so a re-run resumes, and removes it once done', async () => {
+    const k = kernel();
+    const events: JobEvent[] = [];
+    const params = { steps: 400, delayMs: 5 };
+    const first = k.run('test.resume', params, { onEvent: (e) => events.push(e) });
+    while (events.filter((e) => e.type === 'progress').length < 3) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    first.detach(true);
+    await expect(first.result).rejects.toBeInstanceOf(CancelledError);
+    while (k.status().length > 0) await new Promise((r) => setTimeout(r, 5));
+    const second = await k.run('test.resume', params).result;
+    expect((second.summary as { resumedAt: number }).resumedAt).toBeGreaterThanOrEqual(3);
+    expect(existsSync(join(k.store.root, 'work'))).toBe(true);
+    expect(readdirSync(join(k.store.root, 'work'))).toEqual([]);
   });
 
   it('rejects bad parameters and unknown jobs with an InputError naming the field', async () => {

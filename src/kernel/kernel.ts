@@ -1,4 +1,4 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { z } from 'zod';
 import {
@@ -341,14 +341,17 @@ export class Kernel {
     execution.running = true;
     this.broadcast(execution, { type: 'started' });
     const history: ProgressEvent[] = [];
+    const workDir = join(this.store.root, 'work', `${prepared.recipe.kind}-${prepared.key}`);
     try {
       const artifact = await this.store.getOrCreate(prepared.recipe, async (dir) => {
+        await mkdir(workDir, { recursive: true });
         const summary = await runInWorker(
           {
             module: prepared.def.module,
             exportName: prepared.def.exportName ?? 'run',
             params: prepared.params,
             dir,
+            workDir,
             seed: prepared.job.seed,
             storeRoot: this.store.root,
             base: prepared.base,
@@ -366,6 +369,7 @@ export class Kernel {
         if (history.length > 0) await writeFile(join(dir, PROGRESS_FILE), JSON.stringify(history));
         return summary;
       });
+      await rm(workDir, { recursive: true, force: true });
       const result = await toResult(prepared, artifact, artifact.reused);
       this.settle(execution, (w) => w.resolve(result));
     } catch (error) {

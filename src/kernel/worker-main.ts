@@ -24,6 +24,7 @@ async function run(data: WorkerData): Promise<void> {
   const ctx: JobContext = {
     signal: controller.signal,
     dir: data.dir,
+    workDir: data.workDir,
     seed: data.seed,
     resolvePath: (path) => (isAbsolute(path) ? path : resolve(data.base, path)),
     artifactDir: (ref) => store.dir(ref.kind, ref.key),

@@ -13,6 +13,8 @@ export interface WorkerData {
   params: unknown;
   /** The folder the job writes its artifact files into. */
   dir: string;
+  /** The folder that survives an unfinished run (see `JobContext.workDir`). */
+  workDir: string;
   /** The recipe's seed. */
   seed: number;
   /** The artifact store's root, to resolve upstream artifacts. */
