@@ -36,8 +36,10 @@ export type DataInput<T> = string | readonly unknown[] | LoadedRows<T>;
 
 /** What every training stage accepts besides its data: preset overrides and bookkeeping. */
 export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
-  /** Where checkpoints, the trained model and `train_result.json` go. */
+  /** Where the trained model and `train_result.json` go. */
   outDir: string;
+  /** Where checkpoints go (default `outDir`); a job keeps them apart from its result. */
+  checkpointDir?: string;
   /** Hyper-parameter preset (default: the one the model's shape matches). */
   preset?: TrainPreset;
   /** Seed of data order, held-out split and adapters (default 0). */
@@ -103,7 +105,7 @@ export function trainerOptions(
   fingerprint: unknown,
 ): TrainerOptions {
   return {
-    outDir: options.outDir,
+    checkpointDir: options.checkpointDir ?? options.outDir,
     seed: options.seed ?? 0,
     lr: hyper.lr,
     optimizer: options.optimizer,

@@ -42,7 +42,7 @@ export interface TrainTask {
 /** Hyper-parameters and bookkeeping of a training run. */
 export interface TrainerOptions {
   /** Where checkpoints go (`checkpoint-<step>/`). */
-  outDir: string;
+  checkpointDir: string;
   /** Seed of the data order and the trainer's generator. */
   seed: number;
   /** Peak learning rate. */
@@ -75,7 +75,7 @@ export interface TrainerOptions {
   saveEvery?: number;
   /** Checkpoints kept (default 2). */
   keepCheckpoints?: number;
-  /** Continue from a checkpoint: `true` (the last in `outDir`; one must exist), `auto` (if any), or a folder. */
+  /** Continue from a checkpoint: `true` (the last in `checkpointDir`; one must exist), `auto` (if any), or a folder. */
   resume?: boolean | 'auto' | string;
   /** Everything that defines the run; a checkpoint only resumes a run with the same fingerprint. */
   fingerprint?: unknown;
@@ -133,9 +133,9 @@ function makeOptimizer(model: CausalLM, o: TrainerOptions): Optimizer {
 async function resumePoint(o: TrainerOptions): Promise<string | undefined> {
   if (!o.resume) return undefined;
   if (typeof o.resume === 'string' && o.resume !== 'auto') return o.resume;
-  const last = (await listCheckpoints(o.outDir)).at(-1);
+  const last = (await listCheckpoints(o.checkpointDir)).at(-1);
   if (!last && o.resume === true)
-    throw new InputError('no checkpoint to resume from', { file: o.outDir });
+    throw new InputError('no checkpoint to resume from', { file: o.checkpointDir });
   return last;
 }
 
@@ -214,7 +214,13 @@ export async function runTrainer(
       log,
       evalLog,
     };
-    checkpoint = await saveCheckpoint(o.outDir, model, optimizer, state, o.keepCheckpoints ?? 2);
+    checkpoint = await saveCheckpoint(
+      o.checkpointDir,
+      model,
+      optimizer,
+      state,
+      o.keepCheckpoints ?? 2,
+    );
     return checkpoint;
   };
   const evaluate = async (step: number): Promise<void> => {
