@@ -12,6 +12,8 @@ export interface JobRecipe {
   seed: number;
   /** The input files read, with their hashes, for manifests. */
   files: InputFile[];
+  /** Figures the cost estimate needs that only the recipe learns (e.g. the model's size); not part of the key. */
+  facts?: Record<string, number>;
 }
 
 /** Helpers a recipe may use on the kernel's thread (hashing is cheap; running is not). */
@@ -66,6 +68,8 @@ export interface JobContext {
   resolvePath(path: string): string;
   /** The folder of an upstream artifact. */
   artifactDir(ref: ArtifactRef): string;
+  /** The artifact store's root, for jobs that keep intermediate artifacts (retrieval indexes). */
+  storeRoot: string;
   /** Reports progress to every client watching the job. */
   progress(event: ProgressEvent): void;
 }

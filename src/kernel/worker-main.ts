@@ -28,6 +28,7 @@ async function run(data: WorkerData): Promise<void> {
     seed: data.seed,
     resolvePath: (path) => (isAbsolute(path) ? path : resolve(data.base, path)),
     artifactDir: (ref) => store.dir(ref.kind, ref.key),
+    storeRoot: data.storeRoot,
     progress: (event) => report({ type: 'progress', event }),
   };
   try {
