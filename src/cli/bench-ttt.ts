@@ -68,6 +68,12 @@ export const benchTttCommand: Command = {
     },
     k: { type: 'string', value: 'LIST', description: 'Comma-separated k values', default: '1,8' },
     items: { type: 'string', value: 'N', description: 'Questions timed per k', default: '10' },
+    warmup: {
+      type: 'string',
+      value: 'N',
+      description: 'Untimed questions first per k',
+      default: '3',
+    },
     threads: {
       type: 'string',
       value: 'N',
@@ -101,6 +107,7 @@ export const benchTttCommand: Command = {
       const results = await benchTtt(model, bench, index, {
         ks,
         items: intFlag(ctx, 'items', { min: 1 }) ?? 10,
+        warmup: intFlag(ctx, 'warmup', { min: 0 }) ?? 3,
         session: { threads },
         onProgress: progress,
         signal: ctx.signal,

@@ -231,6 +231,8 @@ describe('finemed ttt and finemed bench ttt', () => {
       '1,2',
       '--items',
       '2',
+      '--warmup',
+      '1',
       '--threads',
       '2',
       '--json',

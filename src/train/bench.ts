@@ -34,7 +34,7 @@ export interface BenchTttOptions {
   steps?: number;
   /** Questions timed per k (default 10). */
   items?: number;
-  /** Untimed questions first per k, so sessions are compiled (default 1). */
+  /** Untimed questions first per k, while sessions compile and memory arenas grow (default 3). */
   warmup?: number;
   /** ONNX Runtime settings. */
   session?: SessionOptions;
@@ -65,7 +65,7 @@ export async function benchTtt(
   o: BenchTttOptions = {},
 ): Promise<TttLatency[]> {
   const results: TttLatency[] = [];
-  const warmup = o.warmup ?? 1;
+  const warmup = o.warmup ?? 3;
   const items = Math.min(o.items ?? 10, bench.items.length - warmup);
   for (const k of o.ks ?? [1, 8]) {
     const ttt = await TestTimeTrainer.create(model, index, {

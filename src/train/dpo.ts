@@ -16,7 +16,8 @@ import {
   type DataInput,
   type StageOptions,
 } from './stage.ts';
-import { runTrainer, type TrainRun, type TrainTask } from './trainer.ts';
+import { runTrainer } from './trainer.ts';
+import type { TrainRun, TrainTask } from './trainer-types.ts';
 
 /** Options of direct preference optimization. */
 export interface DpoOptions extends StageOptions {

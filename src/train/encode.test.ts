@@ -156,6 +156,17 @@ describe('encodeDpo(tokenizer, examples, options)', () => {
     );
     expect(tokenizer.decode(pair.chosen)).toBe('Honey.<|im_end|>');
     expect(tokenizer.decode(pair.rejected)).toBe('Nothing.<|im_end|>');
+    const listed = dpoExamples([
+      {
+        prompt: [{ role: 'user', content: 'What helps a cough?' }],
+        chosen: [{ role: 'assistant', content: 'Honey.' }],
+        rejected: [{ role: 'assistant', content: 'Nothing.' }],
+      },
+    ]).rows;
+    expect(encodeDpo(tokenizer, listed, { maxLength: 128, chat: false }).pairs[0]).toEqual({
+      ...pair,
+      source: listed[0].source,
+    });
     const raw = encodeDpo(tokenizer, pairs, { maxLength: 128, chat: false }).pairs[0];
     expect(tokenizer.decode(raw.prompt)).toBe('What helps a cough?');
     expect(tokenizer.decode(raw.chosen)).toBe('Honey.<|im_end|>');

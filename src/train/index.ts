@@ -95,13 +95,13 @@ export {
   type SftResult,
 } from './sft.ts';
 export { ALL_LINEAR, type StageLora, type StageOptions } from './stage.ts';
+export { runTrainer } from './trainer.ts';
 export {
-  runTrainer,
   TrainingDivergedError,
   type TrainerOptions,
   type TrainRun,
   type TrainTask,
-} from './trainer.ts';
+} from './trainer-types.ts';
 export { TestTimeTrainer, type Adaptation, type TttOptions } from './ttt.ts';
 export { evaluateWithTtt, questionFinder, type TttRecord, type TttSummary } from './ttt-eval.ts';
 export { runTtt, type EmbedderSpec, type TttRunOptions, type TttRunResult } from './ttt-run.ts';

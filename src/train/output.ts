@@ -3,7 +3,7 @@ import { writeJsonAtomic } from '../core/atomic.ts';
 import { ParamSet } from '../engine/index.ts';
 import { CausalLM } from '../model/causal-lm.ts';
 import { mergeLora, saveLora } from '../model/lora.ts';
-import type { TrainRun } from './trainer.ts';
+import type { TrainRun } from './trainer-types.ts';
 
 /** The headline figures of a training run (what `--json` prints), plus stage extras. */
 export interface TrainSummary {

@@ -7,7 +7,7 @@ import { loadModel } from '../model/causal-lm.ts';
 import { listCheckpoints, readTrainerState } from './checkpoints.ts';
 import { chatRows, clinicModel } from './fixtures/clinic.ts';
 import { sft, sftCurriculum, type SftOptions } from './sft.ts';
-import { TrainingDivergedError } from './trainer.ts';
+import { TrainingDivergedError } from './trainer-types.ts';
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'finemed-sft-'));
 const session = { threads: 2 };

@@ -15,7 +15,8 @@ import {
   type DataInput,
   type StageOptions,
 } from './stage.ts';
-import { runTrainer, type TrainRun, type TrainTask } from './trainer.ts';
+import { runTrainer } from './trainer.ts';
+import type { TrainRun, TrainTask } from './trainer-types.ts';
 
 /** Options of supervised fine-tuning (and language-model pretraining on `text` rows). */
 export interface SftOptions extends StageOptions {

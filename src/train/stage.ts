@@ -6,7 +6,7 @@ import { attachLora } from '../model/lora.ts';
 import type { LoadedRows, ReadOptions } from './examples.ts';
 import type { TruncationPolicy } from './encode.ts';
 import { presetFor, type LoopHyper, type TrainPreset } from './presets.ts';
-import type { TrainerOptions } from './trainer.ts';
+import type { TrainerOptions } from './trainer-types.ts';
 
 /** LoRA settings of a stage (PEFT's names). */
 export interface StageLora {

@@ -1,6 +1,5 @@
 import { CancelledError, InputError } from '../core/errors.ts';
 import { hashValue } from '../core/hash.ts';
-import type { ProgressSink } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import {
   AdamW,
@@ -9,9 +8,7 @@ import {
   ParamSet,
   SGD,
   type Optimizer,
-  type ScheduleKind,
   type ScheduleOptions,
-  type Warmup,
 } from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import {
@@ -23,104 +20,12 @@ import {
   type StepRecord,
   type TrainerState,
 } from './checkpoints.ts';
-import type { MicroResult } from './lm-loss.ts';
-
-/** A training stage as the trainer drives it: units (rows or pairs) in, gradients out. */
-export interface TrainTask {
-  /** Stage name in progress events, e.g. `sft`. */
-  stage: string;
-  /** How many training units there are. */
-  size: number;
-  /** Where {@link TrainTask.forwardBackward} writes the gradients. */
-  grads: ParamSet;
-  /** Forward and backward on these units (indices into the training set). */
-  forwardBackward(units: readonly number[]): Promise<MicroResult>;
-  /** Mean loss and metrics on held-out data, when the stage has any. */
-  evaluate?(signal?: AbortSignal): Promise<Omit<EvalRecord, 'step'>>;
-}
-
-/** Hyper-parameters and bookkeeping of a training run. */
-export interface TrainerOptions {
-  /** Where checkpoints go (`checkpoint-<step>/`). */
-  checkpointDir: string;
-  /** Seed of the data order and the trainer's generator. */
-  seed: number;
-  /** Peak learning rate. */
-  lr: number;
-  /** `adamw` (default) or `sgd`. */
-  optimizer?: 'adamw' | 'sgd';
-  /** Schedule after warmup (default `cosine`). */
-  schedule?: ScheduleKind;
-  /** Linear warmup (default none). */
-  warmup?: Warmup;
-  /** Decoupled weight decay (default 0.01); biases and norm weights are exempt, as in HF. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping threshold (default 1; 0 turns clipping off). */
-  maxGradNorm?: number;
-  /** Units per micro-batch. */
-  batchSize: number;
-  /** Micro-batches per optimizer step (default 1). */
-  gradAccum?: number;
-  /** Passes over the data (default 1). */
-  epochs?: number;
-  /** Stop after this many optimizer steps (overrides epochs for the schedule length). */
-  maxSteps?: number;
-  /** Shuffle units each epoch (default true). */
-  shuffle?: boolean;
-  /** Evaluate every N steps (default 0: only at the end). */
-  evalEvery?: number;
-  /** Also evaluate before the first step (TRL's `eval_on_start`). */
-  evalOnStart?: boolean;
-  /** Checkpoint every N steps (default 0: only when cancelled). */
-  saveEvery?: number;
-  /** Checkpoints kept (default 2). */
-  keepCheckpoints?: number;
-  /** Continue from a checkpoint: `true` (the last in `checkpointDir`; one must exist), `auto` (if any), or a folder. */
-  resume?: boolean | 'auto' | string;
-  /** Everything that defines the run; a checkpoint only resumes a run with the same fingerprint. */
-  fingerprint?: unknown;
-  /** Receives one event per optimizer step (and per evaluation). */
-  onProgress?: ProgressSink;
-  /** Stops the run between micro-batches; a checkpoint is saved first. */
-  signal?: AbortSignal;
-}
-
-/** What a run did. */
-export interface TrainRun {
-  /** Optimizer steps completed (including those before a resume). */
-  steps: number;
-  /** The loss curve. */
-  log: StepRecord[];
-  /** Held-out evaluations. */
-  evalLog: EvalRecord[];
-  /** The last checkpoint written, if any. */
-  checkpoint: string | null;
-  /** The step this session started from (non-zero after a resume). */
-  resumedFrom: number;
-  /** Wall seconds of this session. */
-  seconds: number;
-  /** Input tokens per second in this session. */
-  tokensPerSecond: number;
-}
-
-/** Training stopped because the loss or the gradients stopped being finite numbers. */
-export class TrainingDivergedError extends Error {
-  override name = 'TrainingDivergedError';
-  constructor(
-    /** The 1-based optimizer step that diverged. */
-    readonly step: number,
-    what: string,
-    /** The last checkpoint written before it (kept), if any. */
-    readonly checkpoint: string | null,
-  ) {
-    super(
-      `training diverged at step ${step}: ${what} (lower the learning rate); ` +
-        (checkpoint
-          ? `the last good checkpoint is kept at ${checkpoint}`
-          : 'no checkpoint was saved yet'),
-    );
-  }
-}
+import {
+  TrainingDivergedError,
+  type TrainerOptions,
+  type TrainRun,
+  type TrainTask,
+} from './trainer-types.ts';
 
 const noDecay = (name: string): boolean => name.endsWith('.bias') || /norm\.weight$/.test(name);
 
@@ -223,9 +128,19 @@ export async function runTrainer(
     );
     return checkpoint;
   };
+  const stop = async (step: number): Promise<never> => {
+    const saved = checkpoint?.endsWith(`checkpoint-${step}`)
+      ? checkpoint
+      : await checkpointAt(step);
+    const reason = o.signal?.reason instanceof Error ? o.signal.reason.message : 'cancelled';
+    throw new CancelledError(`${reason}; checkpoint saved at ${saved} (resume to continue)`);
+  };
   const evaluate = async (step: number): Promise<void> => {
     if (!task.evaluate) return;
-    const result = await task.evaluate(o.signal);
+    const result = await task.evaluate(o.signal).catch((error: unknown) => {
+      if (o.signal?.aborted && step > 0) return stop(step);
+      throw error;
+    });
     evalLog.push({ step, ...result });
     o.onProgress?.({
       stage: task.stage,
@@ -252,13 +167,7 @@ export async function runTrainer(
     let tokens = 0;
     const metricSums: Record<string, number> = {};
     for (let m = 0; m * o.batchSize < units.length; m++) {
-      if (o.signal?.aborted) {
-        const saved = checkpoint?.endsWith(`checkpoint-${step}`)
-          ? checkpoint
-          : await checkpointAt(step);
-        const reason = o.signal.reason instanceof Error ? o.signal.reason.message : 'cancelled';
-        throw new CancelledError(`${reason}; checkpoint saved at ${saved} (resume to continue)`);
-      }
+      if (o.signal?.aborted) await stop(step);
       const r = await task.forwardBackward(units.slice(m * o.batchSize, (m + 1) * o.batchSize));
       if (!Number.isFinite(r.lossSum))
         throw new TrainingDivergedError(step + 1, `the loss is ${r.lossSum}`, checkpoint);

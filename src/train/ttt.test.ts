@@ -67,6 +67,30 @@ describe('evaluateWithTtt(bench, ttt, options)', () => {
       expect(summary.timings_ms[phase]).toBeGreaterThanOrEqual(0);
   });
 
+  it('in generate mode, records the replies before and after adaptation', async () => {
+    const bench = await loadBench(join(dir, 'questions.jsonl'), 'medqa');
+    const base = model.params.snapshot();
+    const ttt = await TestTimeTrainer.create(model, await buildIndex(docs), {
+      k: 1,
+      steps: 1,
+      lr: 1e-3,
+      session,
+    });
+    const { summary, records } = await evaluateWithTtt(bench, ttt, {
+      mode: 'generate',
+      maxTokens: 3,
+      limit: 2,
+    });
+    await ttt.dispose();
+    expect(summary).toMatchObject({ n_items: 2, mode: 'generate', weights_restored: true });
+    for (const r of records) {
+      expect(typeof r.before.output).toBe('string');
+      expect(typeof r.after.output).toBe('string');
+    }
+    expect(records.map((r) => r.neighbours[0].id)).toEqual(['fact-0', 'fact-1']);
+    expect(bits(model.params.data).equals(bits(base))).toBe(true);
+  });
+
   it('with LoRA adapts only the adapters and resets them after every question', async () => {
     const fresh = clinicModel(12);
     const bench = await loadBench(join(dir, 'questions.jsonl'), 'medqa');
