@@ -1,22 +1,15 @@
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import type { z } from 'zod';
-import {
-  ArtifactStore,
-  type Artifact,
-  type ArtifactMeta,
-  type ArtifactRecipe,
-} from '../core/artifacts.ts';
-import { CancelledError, InputError } from '../core/errors.ts';
-import { sha256 } from '../core/hash.ts';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ArtifactStore, type Artifact, type ArtifactMeta } from '../core/artifacts.ts';
+import { CancelledError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 import { codeVersion } from '../core/version.ts';
-import type { JobDefinition, JobRecipe, RecipeContext } from './job.ts';
+import type { JobDefinition } from './job.ts';
+import { JobPlanner, type PreparedJob } from './planner.ts';
 import {
   PROTOCOL_VERSION,
   type ArtifactRef,
   type FileContent,
-  type InputFile,
   type JobEvent,
   type JobPlan,
   type JobResult,
@@ -58,19 +51,10 @@ interface Watcher {
   reject(error: unknown): void;
 }
 
-interface Prepared {
-  def: JobDefinition;
-  params: unknown;
-  recipe: ArtifactRecipe;
-  job: JobRecipe;
-  key: string;
-  base: string;
-}
-
 interface Execution {
   id: string;
   slot: string;
-  prepared: Prepared;
+  prepared: PreparedJob;
   watchers: Set<Watcher>;
   controller: AbortController;
   ticket?: QueueTicket;
@@ -89,13 +73,11 @@ interface Execution {
 export class Kernel {
   /** The artifact store every job writes into. */
   readonly store: ArtifactStore;
-  private readonly defs = new Map<string, JobDefinition>();
+  private readonly planner: JobPlanner;
   private readonly executions = new Map<string, Execution>();
   private readonly queue: JobQueue;
-  private readonly hashes = new Map<string, { stamp: string; file: InputFile }>();
   private readonly cancelGraceMs: number;
   private readonly detachGraceMs: number;
-  private readonly baseDir: string;
   private nextId = 1;
 
   constructor(options: KernelOptions = {}) {
@@ -106,14 +88,13 @@ export class Kernel {
     });
     this.cancelGraceMs = options.cancelGraceMs ?? 3000;
     this.detachGraceMs = options.detachGraceMs ?? 1000;
-    this.baseDir = options.baseDir ?? process.cwd();
+    this.planner = new JobPlanner(this.store, options.baseDir ?? process.cwd());
     for (const def of options.jobs ?? []) this.register(def);
   }
 
   /** Adds a job type. */
   register(def: JobDefinition): void {
-    if (this.defs.has(def.name)) throw new Error(`job '${def.name}' is already registered`);
-    this.defs.set(def.name, def);
+    this.planner.register(def);
   }
 
   /** The kernel's version and job types. */
@@ -121,18 +102,13 @@ export class Kernel {
     return {
       protocol: PROTOCOL_VERSION,
       codeVersion: codeVersion(),
-      jobs: [...this.defs.values()].map(({ name, summary, weight, kind }) => ({
-        name,
-        summary,
-        weight,
-        kind,
-      })),
+      jobs: this.planner.jobs(),
     };
   }
 
   /** What running `job` with `params` would produce and cost, without running it. */
   async plan(job: string, params: unknown, base?: string): Promise<JobPlan> {
-    const prepared = await this.prepare(job, params, base);
+    const prepared = await this.planner.prepare(job, params, base);
     const cached = (await this.store.get(prepared.recipe.kind, prepared.key)) !== undefined;
     return {
       job,
@@ -190,17 +166,8 @@ export class Kernel {
   }
 
   /** Reads a text file for a client, with its hash. */
-  async readFile(path: string, base?: string): Promise<FileContent> {
-    const full = this.resolvePath(path, base);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(full);
-    } catch (error) {
-      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
-        file: full,
-      });
-    }
-    return { path: full, sha256: sha256(bytes), bytes: bytes.length, text: bytes.toString('utf8') };
+  readFile(path: string, base?: string): Promise<FileContent> {
+    return this.planner.readFile(path, base);
   }
 
   /** A finished artifact's metadata, or null. */
@@ -227,65 +194,13 @@ export class Kernel {
     await Promise.all(executions.map((e) => e.done));
   }
 
-  private resolvePath(path: string, base?: string): string {
-    return isAbsolute(path) ? path : resolve(base ?? this.baseDir, path);
-  }
-
-  private async prepare(job: string, params: unknown, base?: string): Promise<Prepared> {
-    const def = this.defs.get(job);
-    if (!def) {
-      const known = [...this.defs.keys()].join(', ') || 'none';
-      throw new InputError(`unknown job '${job}' (this kernel runs: ${known})`, { field: 'job' });
-    }
-    const parsed = def.params.safeParse(params);
-    if (!parsed.success) throw paramsError(job, parsed.error);
-    const folder = base ?? this.baseDir;
-    const ctx: RecipeContext = {
-      resolvePath: (path) => this.resolvePath(path, folder),
-      inputFile: (path) => this.inputFile(this.resolvePath(path, folder)),
-      artifactDir: (ref) => this.store.dir(ref.kind, ref.key),
-    };
-    const recipeOfJob = await def.recipe(parsed.data, ctx);
-    const recipe: ArtifactRecipe = {
-      kind: def.kind,
-      inputs: recipeOfJob.inputs,
-      config: { job: def.name, ...asObject(recipeOfJob.config) },
-      seed: recipeOfJob.seed,
-    };
-    return {
-      def,
-      params: parsed.data,
-      recipe,
-      job: recipeOfJob,
-      key: this.store.key(recipe),
-      base: folder,
-    };
-  }
-
-  private async inputFile(path: string): Promise<InputFile> {
-    let info;
-    try {
-      info = await stat(path);
-    } catch (error) {
-      throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
-        file: path,
-      });
-    }
-    const stamp = `${info.size}:${info.mtimeMs}`;
-    const cached = this.hashes.get(path);
-    if (cached?.stamp === stamp) return cached.file;
-    const file = { path, sha256: sha256(await readFile(path)), bytes: info.size };
-    this.hashes.set(path, { stamp, file });
-    return file;
-  }
-
   private async attach(
     job: string,
     params: unknown,
     base: string | undefined,
     watcher: Watcher,
   ): Promise<Execution | undefined> {
-    const prepared = await this.prepare(job, params, base);
+    const prepared = await this.planner.prepare(job, params, base);
     const slot = `${prepared.recipe.kind}/${prepared.key}`;
     const joined = this.join(slot, watcher);
     if (joined) return joined;
@@ -313,7 +228,7 @@ export class Kernel {
     return execution;
   }
 
-  private launch(slot: string, prepared: Prepared, watcher: Watcher): Execution {
+  private launch(slot: string, prepared: PreparedJob, watcher: Watcher): Execution {
     let markDone!: () => void;
     const done = new Promise<void>((resolve) => (markDone = resolve));
     const execution: Execution = {
@@ -415,7 +330,7 @@ export class Kernel {
 const PROGRESS_FILE = 'progress.json';
 
 async function toResult(
-  prepared: Prepared,
+  prepared: PreparedJob,
   artifact: Artifact,
   reused: boolean,
 ): Promise<JobResult> {
@@ -433,16 +348,4 @@ async function toResult(
     seed: prepared.job.seed,
     inputs: prepared.job.files,
   };
-}
-
-function asObject(config: unknown): Record<string, unknown> {
-  return config && typeof config === 'object' && !Array.isArray(config)
-    ? (config as Record<string, unknown>)
-    : { value: config };
-}
-
-function paramsError(job: string, error: z.ZodError): InputError {
-  const issue = error.issues[0];
-  const field = ['params', ...issue.path.map(String)].join('.');
-  return new InputError(`${job}: ${issue.message}`, { field });
 }
