@@ -1,23 +1,24 @@
 // Browser-safe: a notebook running on the Observable runtime, with training-aware reactivity.
-import { toCell, transpile } from '@observablehq/notebook-kit';
+import { toCell } from '@observablehq/notebook-kit';
 import { Runtime, type Module } from '@observablehq/runtime';
 import type { KernelClient } from '../kernel/client.ts';
 import type { InputFile, JobPlan } from '../kernel/protocol.ts';
-import { defineCell, type CellDefinition, type CellDisplay } from './define-cell.ts';
-import { WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
-import { SUPPORTED_MODES, type Cell, type CellSpec, type Notebook } from './notebook-file.ts';
+import {
+  cellStateOf,
+  compile,
+  isBusy,
+  newRecord,
+  type CellRecord,
+  type CellState,
+} from './cell-record.ts';
+import { defineCell } from './define-cell.ts';
+import type { JobRun, JobState } from './job-run.ts';
+import type { Cell, CellSpec, Notebook } from './notebook-file.ts';
 import { DEFAULT_PRESET } from './preset.ts';
 import { standardLibrary, type Builtin } from './stdlib.ts';
 import { Workbench } from './wb.ts';
 
-/** Where a cell stands, as the UI shows it. */
-export type CellState =
-  | { kind: 'idle' }
-  | { kind: 'running' }
-  | { kind: 'waiting'; reason: string }
-  | { kind: 'stale'; seconds: number; jobs: string[] }
-  | { kind: 'error'; message: string }
-  | { kind: 'done' };
+export type { CellState } from './cell-record.ts';
 
 /** What a session tells its listeners. */
 export type SessionEvent =
@@ -62,22 +63,6 @@ export interface SessionOptions {
   container?: Element;
   /** Builtins replacing standard ones. */
   builtins?: Record<string, Builtin>;
-}
-
-interface CellRecord {
-  cell: Cell;
-  display: CellDisplay;
-  undefine: () => void;
-  runs: number;
-  generation: number;
-  approvedGeneration: number;
-  pending: Set<string | null>;
-  values: Map<string | null, unknown>;
-  errors: Map<string | null, unknown>;
-  jobs: Map<JobRun, { generation: number; state: JobState }>;
-  state: CellState;
-  startedAt: number;
-  ms: number;
 }
 
 /**
@@ -241,31 +226,17 @@ export class NotebookSession {
     this.runtime.dispose();
   }
 
-  private get(id: number): CellRecord {
-    const r = this.records.get(id);
-    if (!r) throw new RangeError(`no cell ${id} in this notebook`);
-    return r;
-  }
-
   private record(cell: Cell): CellRecord {
     const root = this.document.createElement('div');
     root.className = 'finemed-cell-output';
     this.options.container?.appendChild(root);
-    return {
-      cell,
-      display: { root, expanded: [], variables: [] },
-      undefine: () => undefined,
-      runs: 0,
-      generation: 0,
-      approvedGeneration: -1,
-      pending: new Set(),
-      values: new Map(),
-      errors: new Map(),
-      jobs: new Map(),
-      state: { kind: 'idle' },
-      startedAt: 0,
-      ms: 0,
-    };
+    return newRecord(cell, root);
+  }
+
+  private get(id: number): CellRecord {
+    const r = this.records.get(id);
+    if (!r) throw new RangeError(`no cell ${id} in this notebook`);
+    return r;
   }
 
   private rerun(r: CellRecord): void {
@@ -338,26 +309,13 @@ export class NotebookSession {
 
   private quiet(): boolean {
     if (this.runtime._computing) return false;
-    for (const r of this.records.values()) if (this.busy(r)) return false;
+    for (const r of this.records.values()) if (isBusy(r)) return false;
     return true;
-  }
-
-  private busy(r: CellRecord): boolean {
-    if (r.pending.size > 0) return true;
-    for (const { generation, state } of r.jobs.values()) {
-      if (
-        generation === r.generation &&
-        (state.status === 'queued' || state.status === 'running')
-      ) {
-        return true;
-      }
-    }
-    return false;
   }
 
   private refresh(r: CellRecord): void {
     for (const [run, entry] of r.jobs) if (entry.generation !== r.generation) r.jobs.delete(run);
-    const next = this.stateOf(r);
+    const next = cellStateOf(r);
     const wasRunning = r.state.kind === 'running';
     if (next.kind !== 'running' && wasRunning) r.ms = performance.now() - r.startedAt;
     if (JSON.stringify(next) === JSON.stringify(r.state)) return;
@@ -365,65 +323,7 @@ export class NotebookSession {
     this.emit({ type: 'state', cell: r.cell.id, state: next, runs: r.runs });
   }
 
-  private stateOf(r: CellRecord): CellState {
-    if (this.busy(r)) return { kind: 'running' };
-    const error = r.errors.get(null) ?? [...r.errors.values()][0];
-    if (error !== undefined) {
-      const message = error instanceof Error ? error.message : String(error);
-      return message.startsWith(WAITING_PREFIX)
-        ? { kind: 'waiting', reason: message }
-        : { kind: 'error', message };
-    }
-    const jobs = [...r.jobs.values()].map((j) => j.state);
-    const stale = jobs.filter((s) => s.status === 'stale');
-    if (stale.length > 0) {
-      return {
-        kind: 'stale',
-        seconds: stale.reduce((sum, s) => sum + (s.estimate?.seconds ?? 0), 0),
-        jobs: stale.map((s) => s.job),
-      };
-    }
-    const waiting = jobs.find((s) => s.status === 'waiting');
-    if (waiting) {
-      return {
-        kind: 'waiting',
-        reason: `${WAITING_PREFIX}${(waiting.waitingFor ?? []).join(', ')}`,
-      };
-    }
-    return r.runs === 0 ? { kind: 'idle' } : { kind: 'done' };
-  }
-
   private emit(event: SessionEvent): void {
     for (const listener of [...this.listeners]) listener(event);
-  }
-}
-
-/** Transpiles a cell; a cell that cannot run becomes one that throws why. */
-function compile(cell: Cell): CellDefinition {
-  const failing = (error: unknown): CellDefinition => ({
-    id: cell.id,
-    body: () => {
-      throw error;
-    },
-    inputs: [],
-    outputs: [],
-    autodisplay: true,
-  });
-  if (!SUPPORTED_MODES.has(cell.mode)) {
-    return failing(new Error(`cell mode '${cell.mode}' is not supported by the workbench`));
-  }
-  try {
-    const t = transpile(cell);
-    const body = new Function(`return (${t.body});`)() as CellDefinition['body'];
-    return {
-      id: cell.id,
-      body,
-      inputs: t.inputs ?? [],
-      outputs: t.outputs ?? [],
-      output: t.output,
-      autodisplay: t.autodisplay ?? false,
-    };
-  } catch (error) {
-    return failing(error);
   }
 }
