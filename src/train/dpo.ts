@@ -1,18 +1,18 @@
 import { UsageError } from '../core/errors.ts';
 import { hashValue } from '../core/hash.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
-import { dpoExamples, readDpoFile, type DpoExample, type LoadedRows } from './examples.ts';
+import { dpoExamples, readDpoFile, type DpoExample } from './examples.ts';
 import { encodeDpo } from './dpo-encode.ts';
 import { DpoLoss, type DpoLossType, type EncodedPair } from './dpo-loss.ts';
-import type { MicroResult } from './lm-loss.ts';
-import { runSummary, saveTrainedModel, writeTrainResult, type TrainSummary } from './output.ts';
+import { evaluateInBatches } from './lm-loss.ts';
+import { finishStage, runSummary, type TrainSummary } from './output.ts';
 import { DPO_PRESETS } from './presets.ts';
-import { holdOut } from './sft.ts';
 import {
   prepareLora,
   resolveHyper,
   tokenizerOf,
   trainerOptions,
+  trainingRows,
   type DataInput,
   type StageOptions,
 } from './stage.ts';
@@ -45,15 +45,6 @@ export interface DpoResult {
   summary: TrainSummary;
   /** The full run. */
   run: TrainRun;
-}
-
-async function loadPairs(
-  input: DataInput<DpoExample>,
-  skipBadRows?: boolean,
-): Promise<LoadedRows<DpoExample>> {
-  if (typeof input === 'string') return readDpoFile(input, { skipBadRows });
-  if (Array.isArray(input)) return dpoExamples(input, '<memory>', { skipBadRows });
-  return input as LoadedRows<DpoExample>;
 }
 
 /**
@@ -99,33 +90,17 @@ function dpoTask(
     evaluate:
       held.length === 0
         ? undefined
-        : async (signal) => {
-            const total: Required<MicroResult> = {
-              lossSum: 0,
-              weight: 0,
-              tokens: 0,
-              metricSums: {},
-            };
-            for (let i = 0; i < held.length; i += batchSize) {
-              if (signal?.aborted) throw signal.reason;
-              const indices = Array.from(
-                { length: Math.min(batchSize, held.length - i) },
-                (_, k) => i + k,
-              );
-              const r = await loss.evaluate(
-                indices.map((k) => held[k]),
-                refOf(indices, heldRef),
-              );
-              total.lossSum += r.lossSum;
-              total.weight += r.weight;
-              for (const [k, v] of Object.entries(r.metricSums ?? {}))
-                total.metricSums[k] = (total.metricSums[k] ?? 0) + v;
-            }
-            const metrics = Object.fromEntries(
-              Object.entries(total.metricSums).map(([k, v]) => [k, v / total.weight]),
-            );
-            return { loss: total.lossSum / total.weight, metrics };
-          },
+        : (signal) =>
+            evaluateInBatches(
+              held.length,
+              batchSize,
+              (indices) =>
+                loss.evaluate(
+                  indices.map((i) => held[i]),
+                  refOf(indices, heldRef),
+                ),
+              signal,
+            ),
   };
 }
 
@@ -139,10 +114,7 @@ export async function dpo(model: CausalLM, options: DpoOptions): Promise<DpoResu
   const hyper = resolveHyper(model, options, DPO_PRESETS);
   if (!(hyper.beta > 0)) throw new UsageError(`beta must be positive, got ${hyper.beta}`);
   const seed = options.seed ?? 0;
-  const loaded = await loadPairs(options.data, options.skipBadRows);
-  const split = options.evalData
-    ? { train: loaded.rows, held: (await loadPairs(options.evalData, options.skipBadRows)).rows }
-    : holdOut(loaded.rows, options.evalSplit ?? 0, seed);
+  const split = await trainingRows(options, { file: readDpoFile, records: dpoExamples });
   const encodeOptions = {
     maxLength: hyper.maxLength,
     truncation: options.truncation,
@@ -188,7 +160,7 @@ export async function dpo(model: CausalLM, options: DpoOptions): Promise<DpoResu
       loss_type: lossOptions.loss,
       pairs: train.pairs.length,
       eval_pairs: held.pairs.length,
-      skipped_rows: loaded.skipped.length,
+      skipped_rows: split.skipped,
       truncated_rows: train.truncated + held.truncated,
       dropped_rows: train.dropped + held.dropped,
       ...last,
@@ -196,11 +168,7 @@ export async function dpo(model: CausalLM, options: DpoOptions): Promise<DpoResu
         ? Object.fromEntries(Object.entries(heldOut).map(([k, v]) => [`eval_${k}`, v]))
         : {}),
     };
-    if (options.save ?? true) {
-      await saveTrainedModel(model, options.outDir);
-      await writeTrainResult(options.outDir, summary, run);
-    }
-    return { summary, run };
+    return await finishStage(model, options, summary, run);
   } finally {
     await loss.dispose();
   }

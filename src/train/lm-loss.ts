@@ -24,6 +24,32 @@ export interface MicroResult {
   metricSums?: Record<string, number>;
 }
 
+/**
+ * Mean loss and metrics over `size` held-out units, evaluated `batchSize` at a time by
+ * `run(indices)`: sums over every batch, divided by the total weight once.
+ */
+export async function evaluateInBatches(
+  size: number,
+  batchSize: number,
+  run: (indices: number[]) => Promise<MicroResult>,
+  signal?: AbortSignal,
+): Promise<{ loss: number; metrics: Record<string, number> }> {
+  let lossSum = 0;
+  let weight = 0;
+  const sums: Record<string, number> = {};
+  for (let start = 0; start < size; start += batchSize) {
+    if (signal?.aborted) throw signal.reason;
+    const r = await run(
+      Array.from({ length: Math.min(batchSize, size - start) }, (_, k) => start + k),
+    );
+    lossSum += r.lossSum;
+    weight += r.weight;
+    for (const [k, v] of Object.entries(r.metricSums ?? {})) sums[k] = (sums[k] ?? 0) + v;
+  }
+  const metrics = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / weight]));
+  return { loss: lossSum / weight, metrics };
+}
+
 /** How a loss graph is compiled. */
 export interface LossGraphOptions {
   /** ONNX Runtime settings; fix `threads` for bit-reproducible runs. */

@@ -79,3 +79,17 @@ export async function writeTrainResult(
     eval: run.evalLog,
   });
 }
+
+/** Ends a stage: writes the trained model and `train_result.json` (unless `save` is false). */
+export async function finishStage(
+  model: CausalLM,
+  options: { outDir: string; save?: boolean },
+  summary: TrainSummary,
+  run: TrainRun,
+): Promise<{ summary: TrainSummary; run: TrainRun }> {
+  if (options.save ?? true) {
+    await saveTrainedModel(model, options.outDir);
+    await writeTrainResult(options.outDir, summary, run);
+  }
+  return { summary, run };
+}

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import { hashValue } from '../core/hash.ts';
-import { Rng } from '../core/rng.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
-import { readSftFile, sftExamples, type LoadedRows, type SftExample } from './examples.ts';
+import { readSftFile, sftExamples, type SftExample } from './examples.ts';
 import { encodeSft, packRows, type EncodedRow } from './encode.ts';
-import { LmLoss, type MicroResult } from './lm-loss.ts';
-import { runSummary, saveTrainedModel, writeTrainResult, type TrainSummary } from './output.ts';
+import { evaluateInBatches, LmLoss } from './lm-loss.ts';
+import { finishStage, runSummary, type TrainSummary } from './output.ts';
 import { SFT_PRESETS } from './presets.ts';
 import {
   prepareLora,
   resolveHyper,
   tokenizerOf,
   trainerOptions,
+  trainingRows,
   type DataInput,
   type StageOptions,
 } from './stage.ts';
@@ -42,29 +42,6 @@ export interface SftResult {
   run: TrainRun;
 }
 
-/** Loads rows given as a path, in-memory records or parsed rows. */
-export async function loadSftRows(
-  input: DataInput<SftExample>,
-  options: { skipBadRows?: boolean },
-): Promise<LoadedRows<SftExample>> {
-  if (typeof input === 'string') return readSftFile(input, options);
-  if (Array.isArray(input)) return sftExamples(input, '<memory>', options);
-  return input as LoadedRows<SftExample>;
-}
-
-/** Splits off a seeded held-out fraction (at least one row). */
-export function holdOut<T>(
-  rows: readonly T[],
-  fraction: number,
-  seed: number,
-): { train: T[]; held: T[] } {
-  if (!(fraction > 0)) return { train: [...rows], held: [] };
-  const n = Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
-  const order = new Rng(seed).fork('eval-split').shuffle(rows.map((_, i) => i));
-  const held = new Set(order.slice(0, n));
-  return { train: rows.filter((_, i) => !held.has(i)), held: rows.filter((_, i) => held.has(i)) };
-}
-
 /** A task over encoded rows: the SFT loss in micro-batches, held-out loss in batches. */
 export function lmTask(
   stage: string,
@@ -81,16 +58,13 @@ export function lmTask(
     evaluate:
       heldOut.length === 0
         ? undefined
-        : async (signal) => {
-            const total: MicroResult = { lossSum: 0, weight: 0, tokens: 0 };
-            for (let i = 0; i < heldOut.length; i += batchSize) {
-              if (signal?.aborted) throw signal.reason;
-              const r = await loss.evaluate(heldOut.slice(i, i + batchSize));
-              total.lossSum += r.lossSum;
-              total.weight += r.weight;
-            }
-            return { loss: total.lossSum / total.weight, metrics: {} };
-          },
+        : (signal) =>
+            evaluateInBatches(
+              heldOut.length,
+              batchSize,
+              (indices) => loss.evaluate(indices.map((i) => heldOut[i])),
+              signal,
+            ),
   };
 }
 
@@ -105,10 +79,7 @@ export async function sft(model: CausalLM, options: SftOptions): Promise<SftResu
   const tokenizer = tokenizerOf(model);
   const hyper = resolveHyper(model, options, SFT_PRESETS);
   const seed = options.seed ?? 0;
-  const loaded = await loadSftRows(options.data, options);
-  const split = options.evalData
-    ? { train: loaded.rows, held: (await loadSftRows(options.evalData, options)).rows }
-    : holdOut(loaded.rows, options.evalSplit ?? 0, seed);
+  const split = await trainingRows(options, { file: readSftFile, records: sftExamples });
   const encodeOptions = {
     maxLength: hyper.maxLength,
     truncation: options.truncation,
@@ -142,17 +113,13 @@ export async function sft(model: CausalLM, options: SftOptions): Promise<SftResu
       preset: hyper.preset,
       rows: rows.length,
       eval_rows: heldRows.length,
-      skipped_rows: loaded.skipped.length,
+      skipped_rows: split.skipped,
       truncated_rows: train.truncated + held.truncated,
       dropped_rows: train.dropped + held.dropped,
       loss_tokens: train.lossTokens,
       lora: model.lora ? { r: model.lora.config.r, alpha: model.lora.config.alpha } : null,
     };
-    if (options.save ?? true) {
-      await saveTrainedModel(model, options.outDir);
-      await writeTrainResult(options.outDir, summary, run);
-    }
-    return { summary, run };
+    return await finishStage(model, options, summary, run);
   } finally {
     await loss.dispose();
   }

@@ -3,7 +3,8 @@ import type { SessionOptions } from '../engine/index.ts';
 import { UsageError } from '../core/errors.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { attachLora } from '../model/lora.ts';
-import type { LoadedRows, ReadOptions } from './examples.ts';
+import { Rng } from '../core/rng.ts';
+import type { LoadedRows, ReadOptions, RowSource } from './examples.ts';
 import type { TruncationPolicy } from './encode.ts';
 import { presetFor, type LoopHyper, type TrainPreset } from './presets.ts';
 import type { TrainerOptions } from './trainer-types.ts';
@@ -149,4 +150,55 @@ export function tokenizerOf(model: CausalLM) {
   if (!model.tokenizer)
     throw new UsageError('the model has no tokenizer (tokenizer.json): training needs one');
   return model.tokenizer;
+}
+
+/** Splits off a seeded held-out fraction (at least one row, never all). */
+export function holdOut<T>(
+  rows: readonly T[],
+  fraction: number,
+  seed: number,
+): { train: T[]; held: T[] } {
+  if (!(fraction > 0)) return { train: [...rows], held: [] };
+  const n = Math.min(rows.length - 1, Math.max(1, Math.round(rows.length * fraction)));
+  const order = new Rng(seed).fork('eval-split').shuffle(rows.map((_, i) => i));
+  const held = new Set(order.slice(0, n));
+  return { train: rows.filter((_, i) => !held.has(i)), held: rows.filter((_, i) => held.has(i)) };
+}
+
+/** How a stage reads its rows: from a file, or from in-memory records. */
+export interface RowReader<T> {
+  /** Reads a JSONL file. */
+  file(path: string, options: ReadOptions): Promise<LoadedRows<T>>;
+  /** Parses records; `label` names them in errors. */
+  records(records: readonly unknown[], label: string, options: ReadOptions): LoadedRows<T>;
+}
+
+async function loadRows<T>(
+  input: DataInput<T>,
+  reader: RowReader<T>,
+  o: ReadOptions,
+): Promise<LoadedRows<T>> {
+  if (typeof input === 'string') return reader.file(input, o);
+  if (Array.isArray(input)) return reader.records(input, '<memory>', o);
+  return input as LoadedRows<T>;
+}
+
+/**
+ * A stage's training and held-out rows: `evalData` when given, else a seeded `evalSplit` of
+ * `data`; `skipped` counts the malformed training rows left out.
+ */
+export async function trainingRows<T extends { source: RowSource }>(
+  o: {
+    data: DataInput<T>;
+    evalData?: DataInput<T>;
+    evalSplit?: number;
+    seed?: number;
+  } & ReadOptions,
+  reader: RowReader<T>,
+): Promise<{ train: T[]; held: T[]; skipped: number }> {
+  const loaded = await loadRows(o.data, reader, o);
+  const split = o.evalData
+    ? { train: loaded.rows, held: (await loadRows(o.evalData, reader, o)).rows }
+    : holdOut(loaded.rows, o.evalSplit ?? 0, o.seed ?? 0);
+  return { ...split, skipped: loaded.skipped.length };
 }
