@@ -2,12 +2,22 @@ import type { JobDefinition } from '../job.ts';
 import { compareJob, evaluateJob } from './eval.ts';
 import { generateJob, initModelJob, loadModelJob } from './model.ts';
 import { synthJob } from './synth.ts';
+import { dpoJob, sftJob, tttJob } from './train.ts';
 
 /**
- * The job types a workbench kernel runs: one for each pipeline layer with a library API.
- * Training (`train.sft`, `train.dpo`) and test-time training (`ttt`) join when the training
- * layer exposes one.
+ * The job types a workbench kernel runs, one for each `wb` method: synthesis, model creation
+ * and loading, generation, SFT, DPO, test-time training, evaluation and comparison.
  */
 export function defaultJobs(): JobDefinition[] {
-  return [synthJob, initModelJob, loadModelJob, generateJob, evaluateJob, compareJob];
+  return [
+    synthJob,
+    initModelJob,
+    loadModelJob,
+    generateJob,
+    sftJob,
+    dpoJob,
+    tttJob,
+    evaluateJob,
+    compareJob,
+  ];
 }

@@ -10,6 +10,10 @@ import { Kernel } from '../kernel.ts';
 import type { ArtifactRef, JobEvent } from '../protocol.ts';
 import { defaultJobs } from './index.ts';
 import { MODEL_PRESET_NAMES } from './model.ts';
+import { DPO_LOSS_NAMES, RETRIEVER_NAMES, TRAIN_PRESET_NAMES } from './train.ts';
+import { DPO_LOSSES } from '../../train/dpo-loss.ts';
+import { TRAIN_PRESETS } from '../../train/presets.ts';
+import { RETRIEVERS } from '../../train/retrieve/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-jobs-'));
 const corpus = join(dir, 'corpus.txt');
@@ -24,8 +28,11 @@ const kernel = new Kernel({
 afterAll(() => kernel.close());
 
 describe('defaultJobs()', () => {
-  it('offers the model presets the model layer has', () => {
+  it('offers the presets and choices the model and training layers have', () => {
     expect([...MODEL_PRESET_NAMES]).toEqual([...MODEL_PRESETS]);
+    expect([...TRAIN_PRESET_NAMES]).toEqual([...TRAIN_PRESETS]);
+    expect([...DPO_LOSS_NAMES]).toEqual([...DPO_LOSSES]);
+    expect([...RETRIEVER_NAMES]).toEqual([...RETRIEVERS]);
   });
 
   let dataset: ArtifactRef;
@@ -90,6 +97,48 @@ describe('defaultJobs()', () => {
       ['0-shot', null],
       ['1-shot', 3],
     ]);
+  });
+
+  it('train.sft, train.dpo and ttt chain from the checkpoint on the synthesized data', async () => {
+    const file = (name: string): { dataset: ArtifactRef; file: string } => ({
+      dataset,
+      file: name,
+    });
+    const plan = await kernel.plan('train.sft', {
+      model,
+      data: file('sft_common.jsonl'),
+      preset: 'tiny',
+    });
+    expect(plan.estimate.detail).toMatch(/tokens x 2 epoch\(s\), 0\.\dM parameters/);
+    const events: JobEvent[] = [];
+    const sft = await kernel.run(
+      'train.sft',
+      { model, data: file('sft_common.jsonl'), preset: 'tiny', maxSteps: 2 },
+      { onEvent: (e) => events.push(e) },
+    ).result;
+    expect(sft.artifact.kind).toBe('checkpoint');
+    expect(sft.summary).toMatchObject({ stage: 'sft', steps: 2 });
+    expect(sft.history.filter((e) => e.loss !== undefined).length).toBeGreaterThan(0);
+    const dpo = await kernel.run('train.dpo', {
+      model: sft.artifact,
+      data: file('dpo.jsonl'),
+      preset: 'tiny',
+      maxSteps: 1,
+    }).result;
+    expect(dpo.summary).toMatchObject({ stage: 'dpo', steps: 1, beta: expect.any(Number) });
+    const ttt = await kernel.run('ttt', {
+      model: dpo.artifact,
+      index: file('sft_complex.jsonl'),
+      bench: file('eval_mcq.jsonl'),
+      preset: 'tiny',
+      limit: 2,
+    }).result;
+    expect(ttt.summary).toMatchObject({
+      n_items: 2,
+      weights_restored: true,
+      index: { documents: expect.any(Number) },
+    });
+    expect(ttt.summary).not.toHaveProperty('index.key');
   });
 
   it('model.load takes a model folder into the store, keyed by its files', async () => {
