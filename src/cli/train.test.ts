@@ -35,6 +35,7 @@ const file = (name: string, rows: unknown[]): string => {
 };
 const modelDir = join(dir, 'model');
 const common = ['--model', modelDir, '--preset', 'tiny', '--threads', '2', '--json'];
+const stage = (name: 'sft' | 'dpo', ...args: string[]) => run(['train', name, ...common, ...args]);
 const home = process.env.FINEMED_HOME;
 
 beforeAll(async () => {
@@ -53,10 +54,8 @@ describe('finemed train sft', () => {
     const out = join(dir, 'sft');
     const data = file('sft.jsonl', chatRows(16));
     const heldOut = file('sft-eval.jsonl', chatRows(20).slice(16));
-    const { code, json, err } = await run([
-      'train',
+    const { code, json, err } = await stage(
       'sft',
-      ...common,
       '--data',
       data,
       '--eval-data',
@@ -67,7 +66,7 @@ describe('finemed train sft', () => {
       '3',
       '--save-every',
       '2',
-    ]);
+    );
     expect(code, err).toBe(0);
     expect(json).toMatchObject({
       stage: 'sft',
@@ -84,13 +83,11 @@ describe('finemed train sft', () => {
   it('names file and line of a malformed row, or skips and counts it', async () => {
     const data = file('bad.jsonl', [...chatRows(8), { messages: 'nope' }]);
     const out = join(dir, 'sft-bad');
-    const failed = await run(['train', 'sft', ...common, '--data', data, '--out', out]);
+    const failed = await stage('sft', '--data', data, '--out', out);
     expect(failed.code).toBe(1);
     expect(failed.err).toContain(`${data}:9: messages: expected a non-empty list of messages`);
-    const skipped = await run([
-      'train',
+    const skipped = await stage(
       'sft',
-      ...common,
       '--data',
       data,
       '--out',
@@ -98,7 +95,7 @@ describe('finemed train sft', () => {
       '--skip-bad-rows',
       '--max-steps',
       '1',
-    ]);
+    );
     expect(skipped.code, skipped.err).toBe(0);
     expect(skipped.json).toMatchObject({ skipped_rows: 1, rows: 8 });
     expect(skipped.err).toContain('1 malformed rows skipped');
@@ -106,29 +103,17 @@ describe('finemed train sft', () => {
 
   it('refuses --resume without a checkpoint, and bad flag values with exit 2', async () => {
     const data = file('ok.jsonl', chatRows(4));
-    const noCheckpoint = await run([
-      'train',
+    const noCheckpoint = await stage(
       'sft',
-      ...common,
       '--data',
       data,
       '--out',
       join(dir, 'fresh'),
       '--resume',
-    ]);
+    );
     expect(noCheckpoint.code).toBe(1);
     expect(noCheckpoint.err).toContain('no checkpoint to resume from');
-    const bad = await run([
-      'train',
-      'sft',
-      ...common,
-      '--data',
-      data,
-      '--out',
-      join(dir, 'x'),
-      '--truncation',
-      'drop',
-    ]);
+    const bad = await stage('sft', '--data', data, '--out', join(dir, 'x'), '--truncation', 'drop');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--truncation must be one of truncate|error');
   });
@@ -137,10 +122,8 @@ describe('finemed train sft', () => {
 describe('finemed train dpo', () => {
   it('prints the summary fields with TRL’s metric names', async () => {
     const data = file('dpo.jsonl', preferenceRows(8));
-    const { code, json, err } = await run([
-      'train',
+    const { code, json, err } = await stage(
       'dpo',
-      ...common,
       '--data',
       data,
       '--out',
@@ -149,7 +132,7 @@ describe('finemed train dpo', () => {
       '0.25',
       '--loss',
       'ipo',
-    ]);
+    );
     expect(code, err).toBe(0);
     expect(json).toMatchObject({ stage: 'dpo', loss_type: 'ipo', pairs: 6, eval_pairs: 2 });
     for (const key of [
@@ -163,17 +146,7 @@ describe('finemed train dpo', () => {
       'logps/chosen',
     ])
       expect(json).toHaveProperty([key]);
-    const bad = await run([
-      'train',
-      'dpo',
-      ...common,
-      '--data',
-      data,
-      '--out',
-      join(dir, 'dpo2'),
-      '--loss',
-      'kto',
-    ]);
+    const bad = await stage('dpo', '--data', data, '--out', join(dir, 'dpo2'), '--loss', 'kto');
     expect(bad.code).toBe(2);
   });
 });
