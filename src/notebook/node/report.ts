@@ -16,7 +16,9 @@ section.cell { border-top: 1px solid #e3e5e8; padding: .6em 0; }
 section.cell > header { font: 12px ui-monospace, monospace; color: #666; }
 section.cell.error > header { color: #b3261e; }
 details > summary { cursor: pointer; font-size: 12px; color: #666; }
-pre.source { background: #f6f7f8; padding: .6em; overflow-x: auto; font-size: 13px; }
+pre.source { background: #f6f7f8; padding: .6em; white-space: pre-wrap; font-size: 13px; }
+.finemed-table table { border-collapse: collapse; font-size: 13px; }
+.finemed-table th, .finemed-table td { padding: 2px 10px; border-bottom: 1px solid #e3e5e8; text-align: right; }
 .output { overflow-x: auto; }
 .finemed-job { font: 13px ui-monospace, monospace; color: #333; }
 .finemed-job progress { margin-right: .6em; vertical-align: middle; }
