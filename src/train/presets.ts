@@ -12,13 +12,13 @@ export type TrainPreset = (typeof TRAIN_PRESETS)[number];
 export interface LoopHyper {
   /** Peak learning rate. */
   lr: number;
-  /** Passes over the data. */
+  /** Passes over the data (may be fractional). */
   epochs: number;
   /** Rows (or pairs) per micro-batch. */
   batchSize: number;
   /** Micro-batches per optimizer step. */
   gradAccum: number;
-  /** Longest row in tokens. */
+  /** Longest row in tokens (capped at the model's context). */
   maxLength: number;
   /** Schedule after warmup. */
   schedule: ScheduleKind;

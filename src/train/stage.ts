@@ -80,7 +80,11 @@ export function resolveHyper<H extends LoopHyper>(
   presets: Record<TrainPreset, H>,
 ): H & { preset: TrainPreset } {
   const preset = options.preset ?? presetFor(model);
-  const base = presets[preset];
+  // A preset's length is a ceiling: models with a shorter context use all of theirs.
+  const base = {
+    ...presets[preset],
+    maxLength: Math.min(presets[preset].maxLength, model.config.maxPositions),
+  };
   const overrides = Object.keys(base).flatMap((k) => {
     const v = (options as Record<string, unknown>)[k];
     return v === undefined ? [] : [[k, v]];
@@ -93,7 +97,8 @@ export function resolveHyper<H extends LoopHyper>(
       `max length ${hyper.maxLength} exceeds the model's context of ${model.config.maxPositions} tokens`,
     );
   if (!(hyper.lr > 0)) throw new UsageError(`the learning rate must be positive, got ${hyper.lr}`);
-  for (const key of ['epochs', 'batchSize', 'gradAccum', 'maxLength'] as const)
+  if (!(hyper.epochs > 0)) throw new UsageError(`epochs must be positive, got ${hyper.epochs}`);
+  for (const key of ['batchSize', 'gradAccum', 'maxLength'] as const)
     if (!Number.isInteger(hyper[key]) || hyper[key] < 1)
       throw new UsageError(`${key} must be a positive integer, got ${hyper[key]}`);
   return hyper;

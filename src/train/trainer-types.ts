@@ -39,7 +39,7 @@ export interface TrainerOptions {
   batchSize: number;
   /** Micro-batches per optimizer step (default 1). */
   gradAccum?: number;
-  /** Passes over the data (default 1). */
+  /** Passes over the data, possibly fractional as in Hugging Face (default 1). */
   epochs?: number;
   /** Stop after this many optimizer steps (overrides epochs for the schedule length). */
   maxSteps?: number;

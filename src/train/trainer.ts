@@ -69,7 +69,7 @@ export async function runTrainer(
   const gradAccum = o.gradAccum ?? 1;
   const unitsPerStep = o.batchSize * gradAccum;
   const stepsPerEpoch = Math.ceil(task.size / unitsPerStep);
-  const totalSteps = o.maxSteps ?? (o.epochs ?? 1) * stepsPerEpoch;
+  const totalSteps = o.maxSteps ?? Math.max(1, Math.ceil((o.epochs ?? 1) * stepsPerEpoch));
   const schedule: ScheduleOptions = {
     kind: o.schedule ?? 'cosine',
     lr: o.lr,

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { sharedDataDir } from '../../core/shared-data.ts';
+import { readJsonlRecords } from '../examples.ts';
 import { Bm25Index, bm25Terms, topK } from './bm25.ts';
 
 describe('bm25Terms(text)', () => {
@@ -48,4 +51,24 @@ describe('topK(scores, k, floor)', () => {
       { index: 4, score: 1 },
     ]);
   });
+});
+
+describe('Bm25Index on the shared MedlinePlus corpus', () => {
+  const dir = sharedDataDir();
+  it.skipIf(!dir)(
+    'finds a health topic from its name alone for most topics (shared data absent: skipped)',
+    async () => {
+      const records = await readJsonlRecords(join(dir!, 'corpus', 'medlineplus_topics.jsonl'));
+      const rows = records.map(
+        (r) => r.value as { focus: string; question: string; answer: string },
+      );
+      const index = Bm25Index.build(rows.map((r) => `${r.question}\n${r.answer}`));
+      const found = rows.filter((r) => {
+        const [best] = index.search(r.focus, 1);
+        return best !== undefined && rows[best.index].focus === r.focus;
+      });
+      expect(rows.length).toBeGreaterThan(900);
+      expect(found.length / rows.length).toBeGreaterThan(0.85);
+    },
+  );
 });
