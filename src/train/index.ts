@@ -103,5 +103,13 @@ export {
   type TrainTask,
 } from './trainer-types.ts';
 export { TestTimeTrainer, type Adaptation, type TttOptions } from './ttt.ts';
-export { evaluateWithTtt, questionFinder, type TttRecord, type TttSummary } from './ttt-eval.ts';
+export {
+  evaluateWithTtt,
+  questionFinder,
+  tttGenerator,
+  tttScorer,
+  type TttLogEntry,
+  type TttRecord,
+  type TttSummary,
+} from './ttt-eval.ts';
 export { runTtt, type EmbedderSpec, type TttRunOptions, type TttRunResult } from './ttt-run.ts';

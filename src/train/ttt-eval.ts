@@ -65,14 +65,23 @@ export interface TttSummary {
   mode: string;
 }
 
-interface Logged {
+/** What a TTT scorer or generator logs per adapted prompt (one per item at batch size 1). */
+export interface TttLogEntry {
+  /** The prompt (log-likelihood context, or the last user turn). */
   context: string;
+  /** Scores or reply with the base weights. */
   before: LoglikResult[] | string;
+  /** Scores or reply after adaptation. */
   after: LoglikResult[] | string;
+  /** Neighbours and retrieval/training time. */
   adaptation: Adaptation;
+  /** Milliseconds answering after adaptation. */
   answerMs: number;
+  /** Milliseconds answering with the base weights. */
   beforeMs: number;
+  /** Milliseconds restoring (and checking) the weights. */
   restoreMs: number;
+  /** Whether the restored weights were bit-identical to the base. */
   restored: boolean;
 }
 
@@ -98,7 +107,7 @@ async function adapted<T>(
   context: string,
   query: string,
   answer: () => Promise<T>,
-  log: Logged[],
+  log: TttLogEntry[],
   signal?: AbortSignal,
 ): Promise<T> {
   const t0 = performance.now();
@@ -134,7 +143,7 @@ async function adapted<T>(
 export function tttScorer(
   ttt: TestTimeTrainer,
   queryOf: (context: string) => string,
-  log: Logged[],
+  log: TttLogEntry[],
 ): LoglikScorer {
   const base = modelScorer(ttt.model);
   return {
@@ -163,7 +172,7 @@ export function tttScorer(
 export function tttGenerator(
   ttt: TestTimeTrainer,
   queryOf: (prompt: string) => string,
-  log: Logged[],
+  log: TttLogEntry[],
 ): ChatGenerator {
   const base = modelGenerator(ttt.model);
   return {
@@ -209,7 +218,7 @@ export async function evaluateWithTtt(
   ttt: TestTimeTrainer,
   options: EvalOptions = {},
 ): Promise<{ summary: TttSummary; records: TttRecord[]; result: EvalResult }> {
-  const log: Logged[] = [];
+  const log: TttLogEntry[] = [];
   const queryOf = questionFinder(bench.items);
   const began = performance.now();
   const result = await evaluate(
