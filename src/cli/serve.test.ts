@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +19,29 @@ describe('finemed serve', () => {
     expect(err).toContain(
       'refusing to listen on non-loopback address 0.0.0.0 without --allow-remote',
     );
+  });
+
+  it('names a port that is in use instead of failing with a bare EADDRINUSE', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const { port } = blocker.address() as AddressInfo;
+    const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
+    let err = '';
+    (stderr as unknown as PassThrough).on('data', (d) => (err += d));
+    const home = mkdtempSync(join(tmpdir(), 'finemed-serve-cli-'));
+    process.env.FINEMED_HOME = home;
+    try {
+      const code = await main(['serve', '--port', String(port)], {
+        stdout: new PassThrough(),
+        stderr,
+      });
+      expect(code).toBe(1);
+      expect(err).toContain(
+        `--port: port ${port} is in use; pick another (--port 0 picks a free one)`,
+      );
+    } finally {
+      blocker.close();
+    }
   });
 
   it('with --allow-remote binds the address, warns on stderr and prints the tokened URL', async () => {

@@ -1,3 +1,4 @@
+import { InputError } from '../core/errors.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import { isLoopbackHost } from '../ui/server/security.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
@@ -35,12 +36,18 @@ export const serveCommand: Command = {
     const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
     const allowRemote = boolFlag(ctx, 'allow-remote');
     const jobModules = (ctx.flags.jobs as string[] | undefined) ?? [];
+    const port = intFlag(ctx, 'port', { min: 0, max: 65535 });
     const server = await startWorkbenchServer({
       host,
-      port: intFlag(ctx, 'port', { min: 0, max: 65535 }),
+      port,
       allowRemote,
       notebooksDir: stringFlag(ctx, 'notebooks'),
       jobs: [...defaultJobs(), ...(await loadJobModules(jobModules))],
+    }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new InputError(`port ${port} is in use; pick another (--port 0 picks a free one)`, {
+        field: '--port',
+      });
     });
     if (!isLoopbackHost(host)) {
       ctx.stderr.write(

@@ -23,8 +23,8 @@ export interface UiServerOptions {
   kernel: Kernel;
   /** The host operations served at `POST /api/<operation>`. */
   handlers: OperationHandlers;
-  /** The renderer's files. */
-  bundle: UiBundle;
+  /** The renderer's files, or their build under way (pages wait for it; the API does not). */
+  bundle: UiBundle | Promise<UiBundle>;
 }
 
 /** A running UI server. */
@@ -52,6 +52,8 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   assertBindable(host, options.allowRemote ?? false);
   const loopback = isLoopbackHost(host);
   const token = options.token ?? newToken();
+  // A failed build is reported to each page request; it must not go unhandled meanwhile.
+  Promise.resolve(options.bundle).catch(() => undefined);
   const http = createServer();
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
   let guard!: RequestGuard;
@@ -122,7 +124,7 @@ async function serve(
   if (req.method !== 'GET' && req.method !== 'HEAD')
     return sendText(res, 405, 'method not allowed');
   const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-  const file = options.bundle.get(name);
+  const file = (await options.bundle).get(name);
   if (!file) return sendText(res, 404, 'not found');
   const headers: Record<string, string> = { ...securityHeaders(), 'Content-Type': file.type };
   // The first load carries the token in its URL; later requests carry it in a cookie.

@@ -54,7 +54,8 @@ export async function startWorkbenchServer(
       allowRemote: options.allowRemote,
       kernel,
       handlers: hostHandlers({ library, store, notebooksDir, shell: 'browser' }),
-      bundle: await bundleRenderer(),
+      // Built while the server starts listening: the URL is printed at once.
+      bundle: bundleRenderer(),
     });
     return {
       ...server,
