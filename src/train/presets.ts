@@ -68,7 +68,8 @@ export const SFT_PRESETS: Record<TrainPreset, LoopHyper> = {
     epochs: 2,
     batchSize: 8,
     gradAccum: 1,
-    maxLength: 384,
+    // The demo model's whole context: long-reasoning answers and DPO pairs fit uncut.
+    maxLength: 512,
     schedule: 'cosine',
     warmup: { fraction: 0.1 },
     weightDecay: 0.01,
