@@ -88,9 +88,14 @@ export class KernelClient {
     return this.request<'artifact'>({ type: 'artifact', ref: { kind: ref.kind, key: ref.key } });
   }
 
-  /** Reads a text file on the kernel's machine, with its hash. */
-  file(path: string, base?: string): Promise<FileContent> {
-    return this.request<'file'>({ type: 'file', path, ...(base ? { base } : {}) });
+  /** Reads a text file on the kernel's machine, with its hash (inside `artifact` when given). */
+  file(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
+    return this.request<'file'>({
+      type: 'file',
+      path,
+      ...(base ? { base } : {}),
+      ...(artifact ? { artifact: { kind: artifact.kind, key: artifact.key } } : {}),
+    });
   }
 
   /** The jobs the kernel is running or holding. */

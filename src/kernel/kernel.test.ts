@@ -227,4 +227,18 @@ describe('Kernel', () => {
     expect(file.sha256).toMatch(/^2cf24dba/);
     await expect(k.readFile('missing.txt', dir)).rejects.toBeInstanceOf(InputError);
   });
+
+  it('readFile(path, base, artifact) reads a file inside a finished artifact, and nothing outside it', async () => {
+    const k = kernel();
+    const { artifact } = await k.run('test.sum', { values: [2, 3] }).result;
+    const file = await k.readFile('sum.json', undefined, artifact);
+    expect(JSON.parse(file.text)).toMatchObject({ sum: 5 });
+    expect(file.path.endsWith(join('artifacts', artifact.kind, artifact.key, 'sum.json'))).toBe(
+      true,
+    );
+    for (const outside of ['../../x', '/etc/hostname', '.'])
+      await expect(k.readFile(outside, undefined, artifact)).rejects.toMatchObject({
+        field: 'path',
+      });
+  });
 });

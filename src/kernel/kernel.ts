@@ -165,9 +165,9 @@ export class Kernel {
     return true;
   }
 
-  /** Reads a text file for a client, with its hash. */
-  readFile(path: string, base?: string): Promise<FileContent> {
-    return this.planner.readFile(path, base);
+  /** Reads a text file for a client, with its hash (inside `artifact` when given). */
+  readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
+    return this.planner.readFile(path, base, artifact);
   }
 
   /** A finished artifact's metadata, or null. */

@@ -1,11 +1,11 @@
 import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import type { ArtifactRecipe, ArtifactStore } from '../core/artifacts.ts';
 import { InputError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
 import type { JobDefinition, JobRecipe, RecipeContext } from './job.ts';
-import type { FileContent, InputFile, JobInfo } from './protocol.ts';
+import type { ArtifactRef, FileContent, InputFile, JobInfo } from './protocol.ts';
 
 /** A job request validated and keyed: everything needed to look up or make its artifact. */
 export interface PreparedJob {
@@ -89,9 +89,12 @@ export class JobPlanner {
     };
   }
 
-  /** Reads a text file for a client, with its hash. */
-  async readFile(path: string, base?: string): Promise<FileContent> {
-    const full = this.resolvePath(path, base);
+  /**
+   * Reads a text file for a client, with its hash: `path` relative to `base`, or, with
+   * `artifact`, a file inside that finished artifact (a path that leaves its folder is refused).
+   */
+  async readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
+    const full = artifact ? this.artifactFile(artifact, path) : this.resolvePath(path, base);
     let bytes: Buffer;
     try {
       bytes = await readFile(full);
@@ -99,6 +102,19 @@ export class JobPlanner {
       throw unreadable(full, error);
     }
     return { path: full, sha256: sha256(bytes), bytes: bytes.length, text: bytes.toString('utf8') };
+  }
+
+  private artifactFile(artifact: ArtifactRef, path: string): string {
+    const dir = this.store.dir(artifact.kind, artifact.key);
+    const full = resolve(dir, path);
+    const inside = relative(dir, full);
+    if (isAbsolute(path) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+      throw new InputError('expected the path of a file inside the artifact', {
+        file: path,
+        field: 'path',
+      });
+    }
+    return full;
   }
 
   private async inputFile(path: string): Promise<InputFile> {

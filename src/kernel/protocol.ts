@@ -175,6 +175,7 @@ export const requestSchema = z.discriminatedUnion('type', [
     id,
     path: z.string().min(1),
     base: z.string().optional(),
+    artifact: artifactRefSchema.optional(),
   }),
   z.object({ v, type: z.literal('status'), id }),
 ]);

@@ -53,7 +53,10 @@ export function serveKernel(kernel: Kernel, transport: Transport): KernelConnect
       case 'artifact':
         return answer<'artifact'>(request.id, await kernel.artifact(request.ref));
       case 'file':
-        return answer<'file'>(request.id, await kernel.readFile(request.path, request.base));
+        return answer<'file'>(
+          request.id,
+          await kernel.readFile(request.path, request.base, request.artifact),
+        );
       case 'status':
         return answer<'status'>(request.id, kernel.status());
       case 'cancel': {

@@ -149,6 +149,18 @@ describe('NotebookSession', () => {
     expect(job(s, 1, 't').result?.reused).toBe(true);
   });
 
+  it("wb.artifactFile(job, name) reads a file of the job's artifact and records it for the manifest", async () => {
+    const { session: s } = session(
+      notebook(
+        "const t = wb.run('test.sum', { values: [1, 4] });",
+        "const saved = JSON.parse((await wb.artifactFile(t, 'sum.json')).text).sum;",
+      ),
+    );
+    await s.settled();
+    expect(s.cell(2).outputs.saved).toBe(5);
+    expect(s.files.map((f) => [f.cell, f.file.path.endsWith('sum.json')])).toEqual([[2, true]]);
+  });
+
   it('generator progress reaches dependents on every step', async () => {
     const { session: s } = session(
       notebook("const t = wb.run('test.steps', { steps: 5, delayMs: 30 });", 't.history.length'),

@@ -137,7 +137,18 @@ export class Workbench {
 
   /** Reads a text file (relative to the notebook's folder); the manifest records its hash. */
   async file(path: string): Promise<FileContent> {
-    const file = await this.host.client.file(path, this.host.base);
+    return this.recorded(await this.host.client.file(path, this.host.base));
+  }
+
+  /**
+   * Reads a text file inside a finished artifact (a dataset's `eval_mcq.jsonl`, a TTT run's
+   * `ttt_records.jsonl`); the manifest records its hash, as it does for files jobs read.
+   */
+  async artifactFile(of: ArtifactLike, name: string): Promise<FileContent> {
+    return this.recorded(await this.host.client.file(name, undefined, artifactRef(of)));
+  }
+
+  private recorded(file: FileContent): FileContent {
     const { text: _text, ...input } = file;
     this.host.onFile?.(this.cell, input);
     return file;
