@@ -1,4 +1,5 @@
 // Runs in a job's worker thread: the evaluation and model layers load here.
+import { join } from 'node:path';
 import { ladderData, compareStages } from '../../eval/compare.ts';
 import { loadBench } from '../../eval/loaders/load.ts';
 import { loadEvalModel } from '../../eval/model-adapter.ts';
@@ -10,6 +11,7 @@ import type { ArtifactRef } from '../protocol.ts';
 import type { z } from 'zod';
 import type { evalParams } from './eval.ts';
 import { sourcePath } from './files.ts';
+import { tttJob } from './train.ts';
 
 /** Worker side of `eval`: the summary the cell sees holds only what a re-run reproduces. */
 export async function evaluateModel(
@@ -53,7 +55,13 @@ export async function evaluateModel(
   }
 }
 
-/** Worker side of `eval.compare`. */
+/** Where an artifact keeps its evaluation: a TTT run keeps its adapted answers' in `eval/`. */
+function evaluationDir(ref: ArtifactRef, ctx: JobContext): string {
+  const dir = ctx.artifactDir(ref);
+  return ref.kind === tttJob.kind ? join(dir, 'eval') : dir;
+}
+
+/** Worker side of `eval.compare`: evaluations or TTT runs, in ladder order. */
 export async function compareEvaluations(
   params: { stages: { label: string; eval: ArtifactRef }[]; resamples: number },
   ctx: JobContext,
@@ -61,7 +69,7 @@ export async function compareEvaluations(
   const stages = await Promise.all(
     params.stages.map(async (s) => ({
       label: s.label,
-      records: (await readEvalResult(ctx.artifactDir(s.eval))).records,
+      records: (await readEvalResult(evaluationDir(s.eval, ctx))).records,
     })),
   );
   const rows = compareStages(stages, { seed: ctx.seed, resamples: params.resamples });

@@ -139,6 +139,22 @@ describe('defaultJobs()', () => {
       index: { documents: expect.any(Number) },
     });
     expect(ttt.summary).not.toHaveProperty('index.key');
+    const before = await kernel.run('eval', {
+      model: dpo.artifact,
+      bench: file('eval_mcq.jsonl'),
+      limit: 2,
+    }).result;
+    const ladder = await kernel.run('eval.compare', {
+      stages: [
+        { label: 'DPO', eval: before.artifact },
+        { label: 'DPO+TTT', eval: ttt.artifact },
+      ],
+    }).result;
+    const { rows } = ladder.summary as { rows: { label: string; paired: number | null }[] };
+    expect(rows.map((r) => [r.label, r.paired])).toEqual([
+      ['DPO', null],
+      ['DPO+TTT', 2],
+    ]);
   });
 
   it('model.load takes a model folder into the store, keyed by its files', async () => {
