@@ -150,7 +150,7 @@ export function buildDecoder(
   };
 
   // The residual stream is kept 2-D `[B*T, hidden]` so every projection is one Gemm with the
-  // weight as stored (transB): no per-call weight transposition, and the GEMV fast path at B*T = 1.
+  // weight as stored (transB, bias in the same pass) rather than a batched MatMul.
   const batch = dimOf(ids, 0);
   const shapes = new Map<number, Tensor>();
   const to3d = (t: Tensor, width: number): Tensor => {
