@@ -1,7 +1,7 @@
 import { broadcastShapes, formatShape, type Dim } from './dims.ts';
-import type { Tensor } from './graph.ts';
-import { defineGradient, float, int, str } from './graph.ts';
+import { defineGradient, float, int, str, type Tensor } from './graph.ts';
 import { cast, div, equal, exp, mul, neg, not, requireFloat, where } from './ops-math.ts';
+import { gatherElements } from './ops-index.ts';
 import { axisOf, reshape, reshapeLike, transpose, unsqueeze } from './ops-shape.ts';
 
 /** Options for {@link matmul}. */
@@ -177,33 +177,34 @@ export function crossEntropy(
   const g = logits.graph;
   const flat = logits.rank === 2 ? logits : reshape(logits, [-1, classes]);
   const labels = targets.rank === 1 ? targets : reshape(targets, [-1]);
-  const attrs = { reduction: str(reduction), ignore_index: int(ignoreIndex) };
-  const outShape = reduction === 'none' ? flat.shape.slice(0, 1) : [];
-  const [loss, logProb] = g.addNode('SoftmaxCrossEntropyLoss', [flat, labels], attrs, [
-    { dtype: logits.dtype, shape: outShape },
-    { dtype: logits.dtype, shape: flat.shape },
-  ]);
-  const result = reduction === 'none' ? reshapeLike(loss, targets) : loss;
+  // LogSoftmax over the contiguous last axis (ORT's SoftmaxCrossEntropyLoss normalizes over
+  // axis 1 of [N, C, 1], a strided and much slower path), then pick each target's entry.
+  const logProb = logSoftmax(flat, -1);
+  const keep = not(equal(labels, ignoreIndex));
+  const mask = cast(keep, logits.dtype);
+  const at = unsqueeze(where(keep, labels, 0), [1]);
+  const picked = reshape(gatherElements(logProb, at, 1), [-1]);
+  const losses = mul(neg(picked), mask);
+  const total = (t: Tensor): Tensor =>
+    g.addNode('ReduceSum', [t], { keepdims: int(0) }, [{ dtype: t.dtype, shape: [] }])[0];
+  const count = reduction === 'mean' ? total(mask) : undefined;
+  const result =
+    reduction === 'none'
+      ? reshapeLike(losses, targets)
+      : count
+        ? div(total(losses), count)
+        : total(losses);
   defineGradient({
     name: 'crossEntropy',
     inputs: [logits],
     outputs: [result],
     backward([gy]) {
       if (!gy) return [undefined];
-      const keep = not(equal(labels, ignoreIndex));
-      const mask = cast(keep, logits.dtype);
       let weight = mul(mask, reduction === 'none' ? reshape(gy, [-1]) : gy);
-      if (reduction === 'mean')
-        weight = div(
-          weight,
-          g.addNode('ReduceSum', [mask], { keepdims: int(0) }, [
-            { dtype: logits.dtype, shape: [] },
-          ])[0],
-        );
+      if (count) weight = div(weight, count);
       // softmax * w, then -w at each target: a sparse scatter instead of a dense one-hot.
       const w = unsqueeze(weight, [1]);
       const scaled = mul(exp(logProb), w);
-      const at = unsqueeze(where(keep, labels, 0), [1]);
       const grad = g.addNode(
         'ScatterElements',
         [scaled, at, neg(w)],
