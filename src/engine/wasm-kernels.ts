@@ -62,12 +62,12 @@ function loop(i: number, n: number, body: number[]): number[] {
   return [0x02, 0x40, 0x03, 0x40, ...exitWhenDone, ...body, ...next, 0x0c, 0, 0x0b, 0x0b];
 }
 
-/** adamw(p, g, m, v, n, decay, b1, 1-b1, b2, 1-b2, stepSize, sqrt(bc2), eps, gradScale). */
+/** adamw(p, g, m, v, n, decay, b1, 1-b1, b2, 1-b2, stepSize, 1/sqrt(bc2), eps, gradScale). */
 function adamwBody(): number[] {
   const [p, g, m, v, n] = [0, 1, 2, 3, 4];
   const scalars = [5, 6, 7, 8, 9, 10, 11, 12, 13];
   const i = 14;
-  const [decay, b1, omb1, b2, omb2, step, bc2, eps, gscale] = scalars.map((_, k) => 15 + k);
+  const [decay, b1, omb1, b2, omb2, step, invBc2, eps, gscale] = scalars.map((_, k) => 15 + k);
   const [gv, mv, vv] = [24, 25, 26];
   const splats = scalars.flatMap((s, k) => [...get(s), ...f32x4.splat, ...set(15 + k)]);
   const mul = (a: number, b: number): number[] => [...get(a), ...get(b), ...f32x4.mul];
@@ -79,11 +79,12 @@ function adamwBody(): number[] {
     ...f32x4.add, ...set(vv),
     ...store(m, i, get(mv)),
     ...store(v, i, get(vv)),
-    // p * decay - (m * stepSize) / (sqrt(v) / sqrt(bc2) + eps), as torch.optim.AdamW
+    // p * decay - (m * stepSize) / (sqrt(v) / sqrt(bc2) + eps) as torch.optim.AdamW, with
+    // the bias-correction division done as a multiplication (one division per element).
     ...store(p, i, [
       ...load(p, i), ...get(decay), ...f32x4.mul,
       ...mul(mv, step),
-      ...get(vv), ...f32x4.sqrt, ...get(bc2), ...f32x4.div, ...get(eps), ...f32x4.add,
+      ...get(vv), ...f32x4.sqrt, ...get(invBc2), ...f32x4.mul, ...get(eps), ...f32x4.add,
       ...f32x4.div, ...f32x4.sub,
     ]),
   ];
@@ -211,7 +212,7 @@ export function createKernels(residentBuffers: number, residentFloats: number): 
         h.beta2,
         1 - h.beta2,
         h.stepSize,
-        h.bc2Sqrt,
+        1 / h.bc2Sqrt,
         h.eps,
         h.gradScale,
       ),
