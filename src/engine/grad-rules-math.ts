@@ -14,6 +14,7 @@ import {
   sigmoid,
   sin,
   sub,
+  sum,
   tanh,
   where,
 } from './ops-math.ts';
@@ -75,11 +76,18 @@ function powDerivative(a: Tensor, e: Tensor): Tensor {
   return mul(pow(a, sub(e, 1)), e);
 }
 
-/** d/dx of x·Φ(x) = Φ(x) + x·φ(x). */
+/**
+ * d/dx of x·Φ(x) = Φ(x) + x·φ(x) = 0.5·erf(u) + x·exp(-u²)/√(2π) + 0.5 with u = x/√2,
+ * arranged so each full-size pass is one op (nine of them).
+ */
 export function geluDerivative(x: Tensor): Tensor {
-  const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
-  const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
-  return add(cdf, mul(x, pdf));
+  const u = mul(x, Math.SQRT1_2);
+  const xPdf = mul(x, exp(neg(mul(u, u))));
+  return sum([
+    mul(erf(u), 0.5),
+    mul(xPdf, 1 / Math.sqrt(2 * Math.PI)),
+    x.graph.scalar(0.5, x.dtype),
+  ]);
 }
 
 /** d/dx of the tanh approximation 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))). */
