@@ -2,7 +2,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { terminalProgress } from '../core/progress.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import type { SessionEvent } from '../notebook/session.ts';
-import { boolFlag, stringFlag, type Command, type CommandContext } from './command.ts';
+import { boolFlag, intFlag, stringFlag, type Command, type CommandContext } from './command.ts';
 
 /** Draws running jobs' progress on stderr while a notebook runs headless. */
 export async function cellReporter(ctx: CommandContext): Promise<{
@@ -39,6 +39,11 @@ export const runCommand: Command = {
       description: 'Preset the cells see as `preset` (tiny|demo|paper)',
       default: 'demo',
     },
+    seed: {
+      type: 'string',
+      value: 'N',
+      description: 'Seed the cells see as `runSeed` (default 1)',
+    },
     out: {
       type: 'string',
       value: 'DIR',
@@ -60,6 +65,7 @@ export const runCommand: Command = {
       notebook,
       outDir: out,
       preset: stringFlag(ctx, 'preset'),
+      seed: intFlag(ctx, 'seed'),
       trust: boolFlag(ctx, 'trust'),
       jobs: defaultJobs(),
       signal: ctx.signal,

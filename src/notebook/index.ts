@@ -26,7 +26,7 @@ export {
   type CellSpec,
   type Notebook,
 } from './notebook-file.ts';
-export { DEFAULT_PRESET, PRESETS } from './preset.ts';
+export { DEFAULT_PRESET, DEFAULT_RUN_SEED, PRESETS } from './preset.ts';
 export { isTable, renderJobState, renderTable, type TableLike } from './render.ts';
 export {
   NotebookSession,

@@ -5,3 +5,6 @@ export const PRESETS = ['tiny', 'demo', 'paper'] as const;
 
 /** The preset a notebook runs with when none is chosen (the default main job's). */
 export const DEFAULT_PRESET = 'demo';
+
+/** The run seed cells see as `runSeed` when none is chosen (`finemed run --seed N` sets it). */
+export const DEFAULT_RUN_SEED = 1;

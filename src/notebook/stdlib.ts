@@ -5,6 +5,7 @@ import * as Plot from '@observablehq/plot';
 import * as aq from 'arquero';
 import * as d3 from 'd3';
 import * as htl from 'htl';
+import { DEFAULT_RUN_SEED } from './preset.ts';
 import type { Workbench } from './wb.ts';
 
 /** A runtime builtin: a definition without inputs. */
@@ -13,7 +14,8 @@ export type Builtin = () => unknown;
 /**
  * The standard library: Notebook Kit's (md, Generators, Mutable, now, width...) with the
  * charting and table libraries bundled locally instead of fetched from a CDN, plus `wb` and
- * the chosen `preset`. `overrides` replace entries (the headless runner swaps DOM-bound ones).
+ * the chosen `preset` and `runSeed` (the run's seed, for notebooks that offer one as a knob).
+ * `overrides` replace entries (the headless runner swaps DOM-bound ones and sets `runSeed`).
  */
 export function standardLibrary(
   wb: Workbench,
@@ -31,6 +33,7 @@ export function standardLibrary(
     svg: () => htl.svg,
     wb: () => wb,
     preset: () => preset,
+    runSeed: () => DEFAULT_RUN_SEED,
     ...overrides,
   };
 }

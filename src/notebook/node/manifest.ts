@@ -15,6 +15,8 @@ export interface RunManifest {
   notebook: { path: string; sha256: string; title: string; cells: number };
   /** The preset it ran with. */
   preset: string;
+  /** The run seed cells saw as `runSeed` (absent in manifests of older versions). */
+  seed?: number;
   /** ISO times of start and end, and the total in milliseconds. */
   startedAt: string;
   /** ISO time the run ended. */
@@ -64,6 +66,8 @@ export interface ManifestInput {
   sha256: string;
   /** The preset. */
   preset: string;
+  /** The run seed. */
+  seed: number;
   /** The finished session. */
   session: NotebookSession;
   /** Start time (epoch ms). */
@@ -120,6 +124,7 @@ export function buildManifest(input: ManifestInput): RunManifest {
       cells: views.length,
     },
     preset: input.preset,
+    seed: input.seed,
     startedAt: new Date(input.startedAt).toISOString(),
     finishedAt: new Date(input.finishedAt).toISOString(),
     totalMs: input.finishedAt - input.startedAt,

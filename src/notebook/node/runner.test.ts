@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { testJobs } from '../../kernel/fixtures/test-jobs.ts';
 import type { RunManifest } from './manifest.ts';
 import type { RunResults } from './results.ts';
 import { runNotebookHeadless } from './runner.ts';
+import { verifyRun } from './verify.ts';
 
 const fixtures = join(import.meta.dirname, '..', 'fixtures');
 
@@ -63,6 +64,35 @@ describe('runNotebookHeadless', () => {
     expect(manifest.versions.packages['@observablehq/runtime']).toMatch(/^\d/);
     expect(manifest.cells).toHaveLength(7);
     expect(manifest.cells.every((c) => c.state === 'done' && c.ms >= 0)).toBe(true);
+  });
+
+  it('cells see the run seed as runSeed; the manifest records it and verify re-runs with it', async () => {
+    const { dir, home, out } = workspace();
+    const notebook = join(dir, 'seeded.html');
+    writeFileSync(
+      notebook,
+      '<!doctype html>\n<notebook theme="air">\n  <title>Seeded</title>\n' +
+        '  <script id="1" type="module">\n    const twice = 2 * runSeed;\n  </script>\n</notebook>\n',
+    );
+    const seeded = await runNotebookHeadless({
+      notebook,
+      outDir: out,
+      seed: 7,
+      trust: true,
+      home,
+      jobs: [],
+    });
+    expect(seeded.results.cells[0].outputs).toEqual({ twice: 14 });
+    expect(seeded.manifest.seed).toBe(7);
+    const verified = await verifyRun({ dir: out, home, jobs: [] });
+    expect(verified.differences).toEqual([]);
+    const unseeded = await runNotebookHeadless({
+      notebook,
+      outDir: join(dir, 'unseeded'),
+      home,
+      jobs: [],
+    });
+    expect(unseeded.results.cells[0].outputs).toEqual({ twice: 2 });
   });
 
   it('a failing cell is named; independent cells still run', async () => {

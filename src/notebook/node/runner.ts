@@ -13,7 +13,7 @@ import { serveKernel } from '../../kernel/serve.ts';
 import { inProcessPair } from '../../kernel/transport.ts';
 import { cellLabel, parseNotebook } from '../notebook-file.ts';
 import type { CellView, SessionEvent } from '../session.ts';
-import { DEFAULT_PRESET } from '../preset.ts';
+import { DEFAULT_PRESET, DEFAULT_RUN_SEED } from '../preset.ts';
 import { cellTolerance } from '../tolerance.ts';
 import { installDom, jsdomInputs } from './dom.ts';
 import { buildManifest, type RunManifest } from './manifest.ts';
@@ -29,6 +29,8 @@ export interface HeadlessRunOptions {
   outDir: string;
   /** The preset cells see (default `demo`). */
   preset?: string;
+  /** The seed cells see as `runSeed` (default 1). */
+  seed?: number;
   /** Trust this notebook (and remember it) even if it is not trusted yet. */
   trust?: boolean;
   /** The workbench folder (trust store; default artifact store). Default FINEMED_HOME. */
@@ -63,6 +65,7 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
   const path = resolve(options.notebook);
   const home = options.home ?? finemedHome();
   const preset = options.preset ?? DEFAULT_PRESET;
+  const seed = options.seed ?? DEFAULT_RUN_SEED;
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -106,6 +109,7 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
       Inputs: () => jsdomInputs(Inputs, dom),
       width: () => 640,
       dark: () => false,
+      runSeed: () => seed,
     },
   });
   const startedAt = Date.now();
@@ -118,6 +122,7 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
       path,
       sha256: sha256(text),
       preset,
+      seed,
       session,
       startedAt,
       finishedAt: Date.now(),

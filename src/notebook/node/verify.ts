@@ -53,7 +53,7 @@ export interface VerifyOutcome {
 }
 
 /**
- * Re-runs the notebook a manifest records, with the same preset, and checks every value in
+ * Re-runs the notebook a manifest records, with the same preset and seed, and checks every value in
  * results.json: numbers within the tolerance their cell declares, everything else exactly.
  * By default every job is recomputed in a fresh artifact store, so training is reproduced,
  * not just looked up.
@@ -81,6 +81,7 @@ export async function verifyRun(options: VerifyOptions): Promise<VerifyOutcome> 
       notebook: manifest.notebook.path,
       outDir: options.outDir ?? join(options.dir, 'verify'),
       preset: manifest.preset,
+      seed: manifest.seed,
       trust: options.trust,
       home: options.home,
       store: scratch ? new ArtifactStore(scratch) : undefined,
