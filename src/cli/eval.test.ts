@@ -1,25 +1,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
 import { writeEvalResult, type EvalRecord, type EvalSummary } from '../eval/results.ts';
 import { createModel } from '../model/init.ts';
-import { main } from './main.ts';
+import { runCli as run } from './testing.ts';
 
 const fixture = (name: string): string => join(projectRoot, 'src', 'eval', 'fixtures', name);
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
-  return { code, out, err };
-}
 
 const lastJson = (out: string): Record<string, unknown> =>
   JSON.parse(out.trim().split('\n').at(-1) ?? '') as Record<string, unknown>;

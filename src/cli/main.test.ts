@@ -2,30 +2,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
-import { main } from './main.ts';
-
-async function run(
-  argv: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  (stderr as unknown as PassThrough).on('data', (d) => (err += d));
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await main(argv, { stdout, stderr });
-    return { code, out, err };
-  } finally {
-    process.env = saved;
-  }
-}
+import { runCli as run } from './testing.ts';
 
 describe('main(argv)', () => {
   it('--help lists the commands', async () => {

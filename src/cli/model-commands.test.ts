@@ -1,21 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../model/causal-lm.ts';
-import { main } from './main.ts';
-
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  (stderr as unknown as PassThrough).on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr });
-  return { code, out, err };
-}
+import { runCli as run } from './testing.ts';
 
 describe('init-model, logits, generate', () => {
   const dir = mkdtempSync(join(tmpdir(), 'finemed-cli-model-'));

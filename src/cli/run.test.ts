@@ -2,10 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
-import { main } from './main.ts';
+import { runCli as cli } from './testing.ts';
 
 const fixtures = join(projectRoot, 'src', 'notebook', 'fixtures');
 
@@ -14,26 +13,6 @@ function workspace(): { dir: string; env: Record<string, string> } {
   const dir = mkdtempSync(join(tmpdir(), 'finemed-cli-run-'));
   cpSync(fixtures, dir, { recursive: true });
   return { dir, env: { FINEMED_HOME: join(dir, 'home') } };
-}
-
-async function cli(
-  argv: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  stderr.on('data', (d) => (err += d));
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  try {
-    const code = await main(argv, { stdout, stderr: stderr as unknown as NodeJS.WriteStream });
-    return { code, out, err };
-  } finally {
-    process.env = saved;
-  }
 }
 
 describe('finemed run', () => {

@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
 import {
@@ -11,21 +10,7 @@ import {
   remedyFacts,
   remedyQuestions,
 } from '../train/fixtures/clinic.ts';
-import { main } from './main.ts';
-
-async function run(
-  argv: string[],
-): Promise<{ code: number; out: string; err: string; json: Record<string, unknown> }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough() as unknown as NodeJS.WriteStream;
-  let out = '';
-  let err = '';
-  stdout.on('data', (d) => (out += d));
-  (stderr as unknown as PassThrough).on('data', (d) => (err += d));
-  const code = await main(argv, { stdout, stderr });
-  const last = out.trim().split('\n').at(-1) ?? '';
-  return { code, out, err, json: last.startsWith('{') ? JSON.parse(last) : {} };
-}
+import { runCli as run } from './testing.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-cli-train-'));
 const file = (name: string, rows: unknown[]): string => {
