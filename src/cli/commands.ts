@@ -7,6 +7,7 @@ import { benchTrainCommand } from './bench.ts';
 import { benchTttCommand } from './bench-ttt.ts';
 import { installCudaCommand } from './install-cuda.ts';
 import { compareCommand } from './compare.ts';
+import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
 import { initModelCommand } from './init-model.ts';
@@ -22,6 +23,7 @@ import { verifyCommand } from './verify.ts';
 
 /** Every `finemed` command, in the order `finemed --help` lists them. */
 export const commands: Command[] = [
+  demoCommand,
   artifactsCommand,
   compareCommand,
   evalCommand,

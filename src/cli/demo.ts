@@ -1,0 +1,145 @@
+import { join, resolve } from 'node:path';
+import { projectRoot } from '../core/version.ts';
+import { defaultJobs } from '../kernel/jobs/index.ts';
+import {
+  boolFlag,
+  choiceFlag,
+  intFlag,
+  stringFlag,
+  type Command,
+  type CommandContext,
+} from './command.ts';
+import { cellReporter } from './run.ts';
+
+/** The flagship notebook `finemed demo` runs. */
+export const FLAGSHIP_NOTEBOOK = join(projectRoot, 'notebooks', 'finemed-o1.html');
+
+/** The presets the flagship runs on the built-in model. */
+export const DEMO_PRESETS = ['tiny', 'demo'] as const;
+
+/** One rung of the gain ladder as the flagship's `ladderRows` cell records it. */
+export interface LadderRung {
+  /** The stage. */
+  label: string;
+  /** Questions scored. */
+  n: number;
+  /** Accuracy. */
+  acc: number;
+  /** 95% interval, lower end. */
+  lo: number;
+  /** 95% interval, upper end. */
+  hi: number;
+  /** Change from the previous stage (null for the first). */
+  delta: number | null;
+  /** McNemar p of that change (null for the first). */
+  p: number | null;
+}
+
+/** The default output folder: `finemed-demo/PRESET-seedN` under the working directory. */
+export function defaultDemoOut(preset: string, seed: number): string {
+  return resolve('finemed-demo', `${preset}-seed${seed}`);
+}
+
+/** The ladder a flagship run recorded (its `ladderRows` output), or undefined if it has none. */
+export function ladderOf(cells: { outputs?: Record<string, unknown> }[]): LadderRung[] | undefined {
+  const found = cells.find((c) => c.outputs && 'ladderRows' in c.outputs);
+  return found?.outputs?.ladderRows as LadderRung[] | undefined;
+}
+
+const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
+
+/** The ladder as a terminal table: stage, accuracy, 95% CI, change and McNemar p. */
+export function ladderTable(rows: readonly LadderRung[]): string {
+  const lines = rows.map((r) => [
+    r.label,
+    pct(r.acc),
+    `${pct(r.lo)} - ${pct(r.hi)}`,
+    r.delta === null ? '' : `${r.delta >= 0 ? '+' : '-'}${Math.abs(100 * r.delta).toFixed(1)} pts`,
+    r.p === null ? '' : r.p < 0.001 ? '<0.001' : r.p.toFixed(3),
+  ]);
+  const header = ['stage', 'accuracy', '95% CI', 'vs previous', 'McNemar p'];
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const format = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+  return [format(header), ...lines.map(format)].join('\n');
+}
+
+async function runDemo(ctx: CommandContext): Promise<number> {
+  const preset = choiceFlag(ctx, 'preset', DEMO_PRESETS) ?? 'demo';
+  const seed = intFlag(ctx, 'seed') ?? 1;
+  const out = resolve(stringFlag(ctx, 'out') ?? defaultDemoOut(preset, seed));
+  const { runNotebookHeadless } = await import('../notebook/node/runner.ts');
+  const reporter = await cellReporter(ctx);
+  const run = await runNotebookHeadless({
+    notebook: FLAGSHIP_NOTEBOOK,
+    outDir: out,
+    preset,
+    seed,
+    jobs: defaultJobs(),
+    signal: ctx.signal,
+    onEvent: reporter.onEvent,
+  }).finally(reporter.done);
+  for (const cell of run.failed)
+    ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+  const ladder = ladderOf(run.results.cells);
+  const artifacts = run.manifest.artifacts;
+  const reused = artifacts.filter((a) => a.reused).length;
+  const seconds = run.manifest.totalMs / 1000;
+  if (boolFlag(ctx, 'json')) {
+    ctx.stdout.write(
+      JSON.stringify({
+        report: run.reportPath,
+        preset,
+        seed,
+        seconds,
+        artifacts: artifacts.length,
+        reused,
+        ladder: ladder ?? null,
+        failed: run.failed,
+      }) + '\n',
+    );
+  } else {
+    if (ladder) ctx.stdout.write(`${ladderTable(ladder)}\n\n`);
+    const reuse =
+      reused === artifacts.length
+        ? `all ${reused} artifacts reused`
+        : `${artifacts.length - reused} of ${artifacts.length} artifacts computed, ${reused} reused; a second run reuses them all`;
+    ctx.stdout.write(`${seconds.toFixed(0)} s (${reuse}); check it with: finemed verify ${out}\n`);
+    ctx.stdout.write(`${run.reportPath}\n`);
+  }
+  return run.failed.length > 0 || !ladder ? 1 : 0;
+}
+
+/** `finemed demo`: the FineMedLM-o1 recipe end to end (the flagship notebook, headless). */
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Run the FineMedLM-o1 recipe end to end and print the gain ladder (the main job)',
+  flags: {
+    preset: {
+      type: 'string',
+      value: 'tiny|demo',
+      description: 'tiny: a smoke run in about a minute; demo: the full demo, minutes',
+      default: 'demo',
+    },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      description: 'Output folder (default: ./finemed-demo/PRESET-seedN)',
+    },
+    seed: {
+      type: 'string',
+      value: 'N',
+      description: 'Seed of data, weights and data order',
+      default: '1',
+    },
+    json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+  },
+  details:
+    'Runs notebooks/finemed-o1.html headless (as `finemed run` does): synthesizes data offline,\n' +
+    'pretrains a small model, takes it through SFT, long-reasoning SFT, DPO and test-time\n' +
+    'training, evaluates every stage on held-out questions, and writes report.html,\n' +
+    'results.json and manifest.json to the output folder. Finished work is kept in the\n' +
+    'artifact store ($FINEMED_HOME, default ~/.finemed), so a second run reuses it.\n' +
+    "Check a run's numbers with `finemed verify DIR`. No network and no GPU needed.",
+  run: runDemo,
+};
