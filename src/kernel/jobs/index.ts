@@ -2,11 +2,12 @@ import type { JobDefinition } from '../job.ts';
 import { compareJob, evaluateJob } from './eval.ts';
 import { generateJob, initModelJob, loadModelJob } from './model.ts';
 import { synthJob } from './synth.ts';
-import { dpoJob, sftJob, tttJob } from './train.ts';
+import { dpoJob, dpoLogpsJob, sftJob, tttJob } from './train.ts';
 
 /**
  * The job types a workbench kernel runs, one for each `wb` method: synthesis, model creation
- * and loading, generation, SFT, DPO, test-time training, evaluation and comparison.
+ * and loading, generation, SFT, DPO (and its per-pair log-probs), test-time training,
+ * evaluation and comparison.
  */
 export function defaultJobs(): JobDefinition[] {
   return [
@@ -16,6 +17,7 @@ export function defaultJobs(): JobDefinition[] {
     generateJob,
     sftJob,
     dpoJob,
+    dpoLogpsJob,
     tttJob,
     evaluateJob,
     compareJob,

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -19,8 +19,9 @@ const dir = mkdtempSync(join(tmpdir(), 'finemed-jobs-'));
 const corpus = join(dir, 'corpus.txt');
 writeFileSync(corpus, 'Iron deficiency causes anemia with low ferritin.\n');
 const medqa = join(projectRoot, 'src', 'eval', 'fixtures', 'medqa.jsonl');
+const store = join(dir, 'store');
 const kernel = new Kernel({
-  store: new ArtifactStore(join(dir, 'store')),
+  store: new ArtifactStore(store),
   jobs: defaultJobs(),
   baseDir: dir,
 });
@@ -139,6 +140,25 @@ describe('defaultJobs()', () => {
       index: { documents: expect.any(Number) },
     });
     expect(ttt.summary).not.toHaveProperty('index.key');
+    const logps = await kernel.run('dpo.logps', {
+      model: dpo.artifact,
+      data: file('dpo.jsonl'),
+      limit: 3,
+    }).result;
+    expect(logps.summary).toMatchObject({ pairs: 3, chosen_mean: expect.any(Number) });
+    const lines = readFileSync(
+      join(store, 'artifacts', 'logps', logps.artifact.key, 'logps.jsonl'),
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; chosen: number; rejected: number });
+    expect(lines.map((l) => l.id)).toHaveLength(3);
+    expect(lines.every((l) => l.chosen < 0 && l.rejected < 0)).toBe(true);
+    expect(lines.reduce((a, l) => a + l.chosen, 0) / 3).toBeCloseTo(
+      (logps.summary as { chosen_mean: number }).chosen_mean,
+      6,
+    );
     const before = await kernel.run('eval', {
       model: dpo.artifact,
       bench: file('eval_mcq.jsonl'),

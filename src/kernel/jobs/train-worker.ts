@@ -1,9 +1,16 @@
 // Runs in a job's worker thread: the training layer (and ONNX Runtime) load here.
+import { join } from 'node:path';
 import type { z } from 'zod';
+import { writeFileAtomic } from '../../core/atomic.ts';
+import { loadModel } from '../../model/causal-lm.ts';
+import { referenceLogps } from '../../train/dpo.ts';
+import { encodeDpo } from '../../train/dpo-encode.ts';
+import { readDpoFile } from '../../train/examples.ts';
 import { dpoJob, sftJob, tttJob } from '../../train/jobs.ts';
+import { tokenizerOf } from '../../train/stage.ts';
 import type { JobContext } from '../job.ts';
 import { sourcePath } from './files.ts';
-import type { dpoParams, sftParams, tttParams } from './train.ts';
+import type { dpoLogpsParams, dpoParams, sftParams, tttParams } from './train.ts';
 
 /** Stage parameters with artifacts and file sources turned into the paths the training layer reads. */
 function stagePaths<P extends z.infer<typeof sftParams> | z.infer<typeof dpoParams>>(
@@ -49,4 +56,37 @@ export async function runTtt(p: z.infer<typeof tttParams>, ctx: JobContext): Pro
     ...indexFacts
   } = (summary.index ?? {}) as Record<string, unknown>;
   return { ...summary, index: indexFacts };
+}
+
+/** Worker side of `dpo.logps`: one `{id, line, chosen, rejected}` line per pair in `logps.jsonl`. */
+export async function runDpoLogps(
+  p: z.infer<typeof dpoLogpsParams>,
+  ctx: JobContext,
+): Promise<unknown> {
+  const { rows } = await readDpoFile(sourcePath(p.data, ctx));
+  const model = await loadModel(ctx.artifactDir(p.model));
+  try {
+    const { pairs, truncated } = encodeDpo(tokenizerOf(model), rows.slice(0, p.limit), {
+      maxLength: p.maxLength ?? model.config.maxPositions,
+    });
+    const logps = await referenceLogps(model, pairs, ctx.signal);
+    const lines = pairs.map((pair, i) =>
+      JSON.stringify({
+        id: pair.source.id ?? null,
+        line: pair.source.line,
+        chosen: logps.chosen[i],
+        rejected: logps.rejected[i],
+      }),
+    );
+    await writeFileAtomic(join(ctx.dir, 'logps.jsonl'), lines.join('\n') + '\n');
+    const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    return {
+      pairs: pairs.length,
+      truncated,
+      chosen_mean: mean(logps.chosen),
+      rejected_mean: mean(logps.rejected),
+    };
+  } finally {
+    await model.dispose();
+  }
 }

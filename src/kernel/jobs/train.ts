@@ -196,3 +196,33 @@ export const tttJob = defineJob({
   module: worker,
   exportName: 'runTtt',
 });
+
+/** `dpo.logps` parameters: a model's log-probabilities of each pair's chosen and rejected answer. */
+export const dpoLogpsParams = z.object({
+  model: artifactRefSchema,
+  data: fileSource,
+  limit: z.number().int().min(1).optional(),
+  maxLength: z.number().int().min(8).optional(),
+});
+
+/**
+ * `dpo.logps`: the summed log-probability a model gives each preference pair's chosen and
+ * rejected answer (as DPO's reference pass computes them), one line per pair in `logps.jsonl`.
+ * From a policy's and a reference's log-probs, DPO's rewards and loss follow for any beta.
+ */
+export const dpoLogpsJob = defineJob({
+  name: 'dpo.logps',
+  summary: "log-probabilities of each preference pair's chosen and rejected answer",
+  weight: 'heavy',
+  kind: 'logps',
+  params: dpoLogpsParams,
+  recipe: async (p, ctx) => {
+    const { model, data, ...config } = p;
+    return recipeOf(model, { data }, config, 0, ctx);
+  },
+  // Forward passes only: a third of a training pass over both answers.
+  estimate: (_p, recipe) =>
+    trainingCost(recipe.facts?.parameters ?? 1e6, recipe.files[0]?.bytes ?? 0, 1, 2 / 3),
+  module: worker,
+  exportName: 'runDpoLogps',
+});
