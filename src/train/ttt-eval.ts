@@ -49,6 +49,8 @@ export interface TttSummary {
   flipped: { wrong_to_right: number; right_to_wrong: number };
   /** True when the weights were restored bit for bit after every item and at the end. */
   weights_restored: boolean;
+  /** SHA-256 of the weights before the first item and after the last restore. */
+  weights_sha256: { before: string; after: string };
   /** Wall seconds per item, everything included. */
   seconds_per_item: number;
   /** Mean milliseconds per item in each phase. */
@@ -256,6 +258,7 @@ export async function evaluateWithTtt(
     };
   });
   const n = records.length;
+  const after = ttt.weightsHash();
   const phase = (k: keyof TttRecord['timings_ms']) => mean(records.map((r) => r.timings_ms[k]));
   const summary: TttSummary = {
     n_items: n,
@@ -266,7 +269,8 @@ export async function evaluateWithTtt(
       wrong_to_right: records.filter((r) => !r.before.correct && r.after.correct).length,
       right_to_wrong: records.filter((r) => r.before.correct && !r.after.correct).length,
     },
-    weights_restored: records.every((r) => r.weights_restored) && ttt.unchanged(),
+    weights_restored: records.every((r) => r.weights_restored) && after === ttt.baseHash,
+    weights_sha256: { before: ttt.baseHash, after },
     seconds_per_item: n ? seconds / n : 0,
     timings_ms: {
       retrieve: phase('retrieve'),

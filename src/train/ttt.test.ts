@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +49,10 @@ describe('evaluateWithTtt(bench, ttt, options)', () => {
     await ttt.dispose();
     expect(identical).toEqual(bench.items.map(() => true));
     expect(summary.weights_restored).toBe(true);
+    expect(summary.weights_sha256.before).toBe(
+      createHash('sha256').update(bits(base)).digest('hex'),
+    );
+    expect(summary.weights_sha256.after).toBe(summary.weights_sha256.before);
     expect(records.map((r) => r.neighbours.map((n) => n.id))).toEqual(docs.map((d) => [d.id]));
     expect(records[0].neighbours[0].text).toBe(
       'What cures zorblax fever?\nzorblax fever is cured by kelamine.',

@@ -54,7 +54,8 @@ export class TestTimeTrainer {
   /** Resolved k, steps and lr. */
   readonly settings: { k: number; steps: number; lr: number; preset: TrainPreset };
   private readonly snapshot: Float32Array;
-  private readonly baseHash: string;
+  /** SHA-256 of the base weights (the parameter arena's bytes), taken before any adaptation. */
+  readonly baseHash: string;
   private readonly encoded = new Map<number, EncodedRow | null>();
   private optimizer?: Optimizer;
 
@@ -148,9 +149,14 @@ export class TestTimeTrainer {
     return Buffer.compare(bytesOf(a), bytesOf(this.snapshot)) === 0;
   }
 
+  /** SHA-256 of the weights as they are now (the parameter arena's bytes). */
+  weightsHash(): string {
+    return hashArena(this.model.params.data);
+  }
+
   /** Whether the weights now hash the same as when the trainer was made (checks a whole run). */
   unchanged(): boolean {
-    return hashArena(this.model.params.data) === this.baseHash;
+    return this.weightsHash() === this.baseHash;
   }
 
   /** Releases the training sessions. */
