@@ -17,6 +17,7 @@ const round = (blas: Partial<TorchRound['blas']>, threads = 2): TorchRound => ({
   stepMs: 1,
   forwardBackwardMs: 1,
   optimizerMs: 0,
+  cpuMs: 1,
   loss: 8,
   peakRssMb: 1,
 });

@@ -141,6 +141,7 @@ function summarize(
     step_ms: round1(stepMs),
     forward_backward_ms: round1(median(ours.map((r) => r.forwardBackwardMs))),
     optimizer_ms: round1(median(ours.map((r) => r.optimizerMs))),
+    cpu_ms_per_step: round1(median(ours.map((r) => r.cpuMs))),
     peak_rss_mb: round1(Math.max(...ours.map((r) => r.peakRssMb))),
     matmul_peak_gflops: round1(env.peak),
     step_gflop: round1(flops / 1e9),
@@ -157,6 +158,7 @@ function summarize(
       step_ms: round1(median(theirs.map((r) => r.stepMs))),
       forward_backward_ms: round1(median(theirs.map((r) => r.forwardBackwardMs))),
       optimizer_ms: round1(median(theirs.map((r) => r.optimizerMs))),
+      cpu_ms_per_step: round1(median(theirs.map((r) => r.cpuMs))),
       peak_rss_mb: round1(Math.max(...theirs.map((r) => r.peakRssMb))),
       blas: { ...theirs[0].blas, expected_core: expectedOpenblasCore() },
     };

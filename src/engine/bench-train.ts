@@ -52,6 +52,11 @@ export interface TrainBenchRound {
   forwardBackwardMs: number;
   /** Gradient clipping + AdamW update, ms. */
   optimizerMs: number;
+  /**
+   * Process CPU time per full step, ms (all threads; spin-waiting threads count too). With
+   * one thread it is a load-robust measure of the work, for shared machines.
+   */
+  cpuMs: number;
   /** Final loss, a sanity check that training ran. */
   loss: number;
 }
@@ -118,10 +123,12 @@ export async function runTrainBench(
     );
   const fb: number[] = [];
   const op: number[] = [];
+  const cpuTimes: number[] = [];
   let last = NaN;
   for (let s = 0; s < (o.warmup ?? 2) + (o.steps ?? 5); s++) {
     o.signal?.throwIfAborted();
     const feeds = { ids: tokens(), targets: tokens() };
+    const cpu = process.cpuUsage();
     const t0 = performance.now();
     last = (await step.run(feeds)).loss;
     const t1 = performance.now();
@@ -130,6 +137,8 @@ export async function runTrainBench(
     if (s >= (o.warmup ?? 2)) {
       fb.push(t1 - t0);
       op.push(t2 - t1);
+      const used = process.cpuUsage(cpu);
+      cpuTimes.push((used.user + used.system) / 1000);
     }
   }
   if (o.profilePrefix) step.session.endProfiling();
@@ -140,6 +149,7 @@ export async function runTrainBench(
     stepMs,
     forwardBackwardMs: median(fb),
     optimizerMs: median(op),
+    cpuMs: median(cpuTimes),
     loss: last,
   };
 }
