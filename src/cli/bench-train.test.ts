@@ -39,7 +39,7 @@ describe('bench train baseline checks', () => {
 describe('finemed install-cuda', () => {
   it('--dry-run explains the download and prints the command without running it', async () => {
     let err = '';
-    const stderr = Object.assign(new (await import('node:stream')).PassThrough(), {
+    const stderr = Object.assign(new PassThrough(), {
       isTTY: false,
     }) as unknown as NodeJS.WriteStream;
     stderr.on('data', (d: Buffer) => (err += d.toString()));
