@@ -2,7 +2,7 @@ import { dimProduct } from './dims.ts';
 import { expandLike, intAttr, knownInts, sumToShape, type GradRule } from './grad-util.ts';
 import { nodeName, type Node, type Tensor } from './graph.ts';
 import { cast, div, equal, exp, mul, sub } from './ops-math.ts';
-import { gemm, matmul, reduceMean, reduceSum } from './ops-nn.ts';
+import { gemm, matmul, reduceMean, reduceSum, sumRows } from './ops-nn.ts';
 import { flatten, unsqueeze } from './ops-shape.ts';
 
 /** Gradient rules of the matrix products, softmaxes, reductions and normalizations. */
@@ -66,7 +66,6 @@ export const NN_RULES: Record<string, GradRule> = {
         `gradients: LayerNormalization (node ${nodeName(node)}) is differentiable over the last axis only`,
       );
     }
-    const batchAxes = x!.shape.slice(0, -1).map((_, i) => i);
     const xhat = mul(sub(x!, mean), invStd);
     const gxhat = mul(g!, scale!);
     const gx = needs[0]
@@ -75,8 +74,8 @@ export const NN_RULES: Record<string, GradRule> = {
           sub(sub(gxhat, reduceMean(gxhat, [-1])), mul(xhat, reduceMean(mul(gxhat, xhat), [-1]))),
         )
       : undefined;
-    const gs = needs[1] ? reduceSum(mul(g!, xhat), batchAxes, { keepdims: false }) : undefined;
-    const gbias = needs[2] && bias ? reduceSum(g!, batchAxes, { keepdims: false }) : undefined;
+    const gs = needs[1] ? sumRows(mul(g!, xhat)) : undefined;
+    const gbias = needs[2] && bias ? sumRows(g!) : undefined;
     return [gx, gs, gbias];
   },
 };

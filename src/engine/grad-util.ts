@@ -1,7 +1,7 @@
 import { isStatic, type Shape } from './dims.ts';
 import type { Node, Tensor } from './graph.ts';
-import { reduceSum } from './ops-nn.ts';
-import { expand, shape, squeeze } from './ops-shape.ts';
+import { reduceSum, sumRows } from './ops-nn.ts';
+import { expand, reshape, shape, squeeze } from './ops-shape.ts';
 
 /**
  * A gradient rule for one primitive op: given the node and one gradient per output
@@ -26,6 +26,16 @@ export function sumToShape(g: Tensor, target: Shape): Tensor {
     if (d === 1 && g.shape[i + lead] !== 1) axes.push(i + lead);
   });
   if (axes.length === 0) return g;
+  const last = g.rank - 1;
+  if (axes.length === last && !axes.includes(last) && target.slice(0, -1).every((d) => d === 1)) {
+    const rows = sumRows(g);
+    return target.length === 1
+      ? rows
+      : reshape(
+          rows,
+          target.map((d) => (d === 1 ? 1 : -1)),
+        );
+  }
   const reduced = reduceSum(g, axes, { keepdims: true });
   return lead > 0 ? squeeze(reduced, axes.slice(0, lead)) : reduced;
 }

@@ -2,7 +2,7 @@ import { isStatic, type Dim } from './dims.ts';
 import { siluDerivative } from './grad-rules-math.ts';
 import { defineGradient, float, int, str, type DType, type Graph, type Tensor } from './graph.ts';
 import { add, cast, cos, exp, mul, neg, reciprocal, sigmoid, sin, sqrt, sub } from './ops-math.ts';
-import { gemm, matmul, reduceMean, reduceSum, softmax } from './ops-nn.ts';
+import { gemm, matmul, reduceMean, softmax, sumRows } from './ops-nn.ts';
 import {
   concat,
   flatten,
@@ -70,7 +70,6 @@ export function rmsNorm(x: Tensor, weight: Tensor | undefined, eps: number): Ten
   const inv = reciprocal(sqrt(add(reduceMean(mul(x, x), [-1]), eps)));
   const xn = mul(x, inv);
   const y = weight ? mul(xn, weight) : xn;
-  const batchAxes = x.shape.slice(0, -1).map((_, i) => i);
   defineGradient({
     name: 'rmsNorm',
     inputs: weight ? [x, weight] : [x],
@@ -78,8 +77,7 @@ export function rmsNorm(x: Tensor, weight: Tensor | undefined, eps: number): Ten
     backward([g], needs) {
       const gxn = weight ? mul(g!, weight) : g!;
       const gx = needs[0] ? mul(inv, sub(gxn, mul(xn, reduceMean(mul(gxn, xn), [-1])))) : undefined;
-      const gw =
-        weight && needs[1] ? reduceSum(mul(g!, xn), batchAxes, { keepdims: false }) : undefined;
+      const gw = weight && needs[1] ? sumRows(mul(g!, xn)) : undefined;
       return [gx, gw];
     },
   });
