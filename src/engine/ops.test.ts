@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { Graph } from './graph.ts';
 import { add, cast, equal, mul, where } from './ops-math.ts';
-import { crossEntropy, gemm, matmul, reduceMax, reduceMean, reduceSum, softmax } from './ops-nn.ts';
+import {
+  crossEntropy,
+  gemm,
+  matmul,
+  reduceMax,
+  reduceMean,
+  reduceSum,
+  softmax,
+  sumRows,
+} from './ops-nn.ts';
 import {
   concat,
   dimOf,
@@ -108,6 +117,18 @@ describe('forward ops on ONNX Runtime', () => {
     expect(out.trilu.data).toEqual([1, 0, 0, 4, 5, 0]);
     expect(out.where.data).toEqual([-1, 2, -1, -1, -1, -1]);
     expect(out.cast.data).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('sumRows(x) sums every axis but the last, with static or symbolic row counts', async () => {
+    const g = new Graph();
+    g.output(sumRows(g.input('x', 'float32', [2, 2, 3])), 'static');
+    g.output(sumRows(g.input('y', 'float32', ['B', 3])), 'symbolic');
+    const out = await evaluate(g, {
+      x: feed('float32', [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [2, 2, 3]),
+      y: feed('float32', [1, 2, 3, 4, 5, 6], [2, 3]),
+    });
+    expect(out.static.data).toEqual([22, 26, 30]);
+    expect(out.symbolic.data).toEqual([5, 7, 9]);
   });
 
   it('crossEntropy(logits, targets, {ignoreIndex}) averages over kept targets only', async () => {
