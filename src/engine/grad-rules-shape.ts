@@ -2,7 +2,16 @@ import { isStatic } from './dims.ts';
 import { intAttr, knownInts, sumToShape, type GradRule } from './grad-util.ts';
 import { int, nodeName, str, type Node, type Tensor } from './graph.ts';
 import { cast, sub } from './ops-math.ts';
-import { concat, dimOf, reshapeLike, shape, transpose, unsqueeze } from './ops-shape.ts';
+import {
+  concat,
+  dimOf,
+  expand,
+  reshape,
+  reshapeLike,
+  shape,
+  transpose,
+  unsqueeze,
+} from './ops-shape.ts';
 import { constantOfShape, END, gather, trilu, zerosLike } from './ops-index.ts';
 
 const asShape: GradRule = ({ inputs: [x] }, [g]) => [reshapeLike(g!, x!)];
@@ -103,13 +112,18 @@ function padForSlice(node: Node, g: Tensor): Tensor {
   return graph.addNode('Pad', [g, pads], {}, [{ dtype: g.dtype, shape: x!.shape }])[0];
 }
 
-/** A Gather's gradient: scatter-add of the output gradient into zeros shaped like the data. */
+/**
+ * A Gather's gradient: scatter-add of the output gradient into zeros shaped like the data.
+ * ScatterElements, not ScatterND: ORT splits ScatterND's `add` over threads without guarding
+ * repeated indices, so the rows of a token that occurs twice raced and an embedding gradient
+ * changed from run to run. ScatterElements adds in order, one row per index.
+ */
 function gatherGrad(node: Node, g: Tensor): Tensor {
   const [data, idx] = node.inputs as Tensor[];
   const axis = intAttr(node, 'axis', 0);
   const q = idx.rank;
   const graph = g.graph;
-  // Bring the indexed axis to the front so ScatterND's first-axis indexing applies.
+  // Bring the indexed axis to the front so the scatter runs along axis 0.
   const dataPerm = [axis, ...data.shape.map((_, i) => i).filter((i) => i !== axis)];
   const gradPerm = [
     ...Array.from({ length: q }, (_, i) => axis + i),
@@ -123,10 +137,14 @@ function gatherGrad(node: Node, g: Tensor): Tensor {
     0,
     data.dtype,
   );
+  const rows = reshape(gFront, concat([graph.int64s([-1]), shape(gFront, q)], 0));
+  const flat = reshape(cast(idx, 'int64'), [-1]);
+  const rest = Array.from({ length: data.rank - 1 }, (_, i) => i + 1);
+  const index = rest.length ? expand(unsqueeze(flat, rest), shape(rows)) : flat;
   const scattered = graph.addNode(
-    'ScatterND',
-    [zeros, unsqueeze(cast(idx, 'int64'), [-1]), gFront],
-    { reduction: str('add') },
+    'ScatterElements',
+    [zeros, index, rows],
+    { axis: int(0), reduction: str('add') },
     [{ dtype: data.dtype, shape: frontShape }],
   )[0];
   if (axis === 0) return scattered;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.ts';
 import { buildGpt, initGpt, type GptConfig } from './gpt.ts';
 import { Graph } from './graph.ts';
+import { gather } from './ops-index.ts';
 import { mul } from './ops-math.ts';
 import { reduceSum } from './ops-nn.ts';
 import { clipGradNorm } from './optim.ts';
@@ -90,6 +91,33 @@ describe('TrainingStep', () => {
     expect(Array.from(step.grads.view('w'))).toEqual([15, 24]);
     expect(Array.from(step.grads.view('frozen'))).toEqual([0, 0]);
     expect(Array.from(step.grads.view('unused'))).toEqual([0, 0, 0]);
+    await step.dispose();
+  });
+
+  it('an embedding gradient with repeated tokens is the exact in-order sum on two threads, run after run', async () => {
+    const [vocab, dim, count] = [16, 64, 4096];
+    const g = new Graph();
+    const ids = g.input('ids', 'int64', [count]);
+    const up = g.input('up', 'float32', [count, dim]);
+    const table = g.param('table', [vocab, dim]);
+    const loss = reduceSum(mul(gather(table, ids), up), undefined, { keepdims: false });
+    const params = ParamSet.fromGraph(g);
+    const step = await TrainingStep.create(g, loss, params, { threads: 2 });
+    const rng = new Rng(5);
+    const tokens = Array.from({ length: count }, () => rng.int(vocab));
+    const ups = Array.from({ length: count * dim }, () => Math.fround(rng.random() - 0.5));
+    const expected = new Float32Array(vocab * dim);
+    tokens.forEach((t, i) => {
+      for (let d = 0; d < dim; d++)
+        expected[t * dim + d] = Math.fround(expected[t * dim + d] + ups[i * dim + d]);
+    });
+    for (let run = 0; run < 5; run++) {
+      await step.run({
+        ids: feed('int64', tokens, [count]),
+        up: feed('float32', ups, [count, dim]),
+      });
+      expect(step.grads.view('table')).toEqual(expected);
+    }
     await step.dispose();
   });
 
