@@ -26,7 +26,13 @@ export {
 export { extractAnswer, type Extraction, type ExtractionRule } from './extract.ts';
 export { gainLabel, ladderSvg, type LadderOptions } from './ladder.ts';
 export { detectFormat, loadBench, type LoadOptions } from './loaders/load.ts';
-export { loadEvalModel, modelGenerator, modelKey, modelScorer } from './model-adapter.ts';
+export {
+  chatTemplateOf,
+  loadEvalModel,
+  modelGenerator,
+  modelKey,
+  modelScorer,
+} from './model-adapter.ts';
 export { chatMessages, drawShots, loglikContext, type ChoiceStyle } from './prompts.ts';
 export { formatSummary } from './report.ts';
 export {

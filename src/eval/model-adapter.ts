@@ -4,7 +4,13 @@ import { join } from 'node:path';
 import { hashFile, hashValue } from '../core/hash.ts';
 import { loadModel, type CausalLM, type LoadModelOptions } from '../model/causal-lm.ts';
 import type { EvalModel } from './run.ts';
-import type { ChatGenerator, LoglikRequest, LoglikResult, LoglikScorer } from './types.ts';
+import type {
+  ChatGenerator,
+  ChatMessage,
+  LoglikRequest,
+  LoglikResult,
+  LoglikScorer,
+} from './types.ts';
 
 /**
  * Splits a request into token ids as lm-evaluation-harness does: trailing spaces of the
@@ -166,6 +172,18 @@ export async function modelKey(dir: string): Promise<string> {
   return `model:${hashValue(names.map((n, i) => [n, hashes[i]])).slice(0, 32)}`;
 }
 
+/**
+ * The model's chat template as a renderer that opens the assistant's turn, or undefined for a
+ * model without a tokenizer or template (chat log-likelihood scoring needs one).
+ */
+export function chatTemplateOf(
+  model: CausalLM,
+): ((messages: readonly ChatMessage[]) => string) | undefined {
+  const tokenizer = model.tokenizer;
+  if (!tokenizer?.hasChatTemplate) return undefined;
+  return (messages) => tokenizer.applyChatTemplate([...messages], { addGenerationPrompt: true });
+}
+
 /** A model folder ready for evaluation in both modes; call `dispose` when done. */
 export async function loadEvalModel(
   dir: string,
@@ -177,6 +195,7 @@ export async function loadEvalModel(
     model,
     scorer: modelScorer(model),
     generator: modelGenerator(model),
+    chatTemplate: chatTemplateOf(model),
     dispose: () => model.dispose(),
   };
 }

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { EvalItem } from './types.ts';
-import { chatMessages, choices, drawShots, loglikContext, loglikPrompt } from './prompts.ts';
+import {
+  chatLoglikContext,
+  chatMessages,
+  choices,
+  drawShots,
+  loglikContext,
+  loglikPrompt,
+} from './prompts.ts';
 
 const item = (id: string, over: Partial<EvalItem> = {}): EvalItem => ({
   id,
@@ -29,6 +36,28 @@ describe('loglikPrompt(format, item)', () => {
     );
     expect(choices(pubmed, 'text')).toEqual(['yes', 'no', 'maybe']);
     expect(choices(q, 'letter')).toEqual(['A', 'B', 'C', 'D']);
+  });
+});
+
+describe('chatLoglikContext(format, item, shots, style, chat)', () => {
+  it('asks the question as the user, answers each example after the prefix, and opens the reply with it', () => {
+    const render = (messages: readonly { role: string; content: string }[]): string =>
+      messages.map((m) => `[${m.role}] ${m.content}\n`).join('') + '[assistant] ';
+    const shot = item('q2', { answerIndex: 1 });
+    expect(
+      chatLoglikContext('medqa', item('q1'), [shot], 'text', { render, answerPrefix: 'It is' }),
+    ).toBe(
+      '[user] Question: Question q2?\nA. alpha\nB. beta\nC. gamma\nD. delta\n' +
+        '[assistant] It is beta\n' +
+        '[user] Question: Question q1?\nA. alpha\nB. beta\nC. gamma\nD. delta\n' +
+        '[assistant] It is',
+    );
+    expect(chatLoglikContext('medqa', item('q1'), [shot], 'letter', { render })).toBe(
+      '[user] Question: Question q2?\nA. alpha\nB. beta\nC. gamma\nD. delta\n' +
+        '[assistant] B\n' +
+        '[user] Question: Question q1?\nA. alpha\nB. beta\nC. gamma\nD. delta\n' +
+        '[assistant] ',
+    );
   });
 });
 

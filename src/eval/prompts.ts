@@ -59,6 +59,48 @@ export function loglikContext(
   return header + examples.join('') + loglikPrompt(format, item);
 }
 
+/** How a log-likelihood prompt is put in a chat model's own format. */
+export interface ChatScoring {
+  /** Renders a conversation with the model's chat template, opening the assistant's turn. */
+  render(messages: readonly ChatMessage[]): string;
+  /** What the assistant's reply says before the option (e.g. `The most likely diagnosis is`). */
+  answerPrefix?: string;
+}
+
+/**
+ * The log-likelihood context in a chat model's format (lm-evaluation-harness's
+ * `--apply_chat_template` with a `gen_prefix`): the item's prompt without its `Answer:` cue
+ * as the user's turn, each few-shot example as a user turn and an assistant reply, and the
+ * reply opened with `answerPrefix`; the option is scored as the rest of the reply.
+ */
+export function chatLoglikContext(
+  format: BenchFormat,
+  item: EvalItem,
+  shots: readonly EvalItem[],
+  style: ChoiceStyle,
+  chat: ChatScoring,
+): string {
+  const question = (x: EvalItem): string =>
+    loglikPrompt(format, x)
+      .replace(/\n?Answer:$/, '')
+      .trimEnd();
+  const prefix = chat.answerPrefix ?? '';
+  const messages: ChatMessage[] = shots.flatMap((shot) => [
+    { role: 'user' as const, content: question(shot) },
+    {
+      role: 'assistant' as const,
+      content: `${prefix}${chatSeparator(prefix)}${choices(shot, style)[shot.answerIndex]}`,
+    },
+  ]);
+  messages.push({ role: 'user', content: question(item) });
+  return chat.render(messages) + prefix;
+}
+
+/** What goes between an answer prefix and the option: a space, or nothing after no prefix. */
+export function chatSeparator(prefix: string): string {
+  return prefix === '' ? '' : ' ';
+}
+
 /** How chat prompts ask for the answer. */
 export interface ChatPromptOptions {
   /** Ask the model to reason step by step before answering. */

@@ -90,6 +90,10 @@ export interface EvalSummary {
   shots: number;
   /** Whether chain of thought was asked for (generate mode). */
   chain_of_thought: boolean;
+  /** Log-likelihood mode: present when options were scored in the model's chat template. */
+  chat_template?: true;
+  /** With `chat_template`: what the assistant's reply said before each option. */
+  answer_prefix?: string;
   /** Seed of the few-shot draws and the bootstrap. */
   seed: number;
   /** Bootstrap resamples behind the intervals. */

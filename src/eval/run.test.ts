@@ -69,6 +69,29 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
     ]);
   });
 
+  it('with chat, scores each option as the assistant reply after the answer prefix', async () => {
+    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const render = (messages: readonly { role: string; content: string }[]): string =>
+      messages.map((m) => `<${m.role}>${m.content}</${m.role}>`).join('') + '<assistant>';
+    // Right only when the option's text follows the prefix in the assistant's turn.
+    const scorer = functionScorer(({ context, continuation }) =>
+      context.endsWith('<assistant>It is') && continuation === ' Iron deficiency' ? -1 : -3,
+    );
+    const { summary, records } = await evaluate(
+      bench,
+      { key: 'fixture', scorer, chatTemplate: render },
+      { choiceStyle: 'text', chat: true, answerPrefix: 'It is', limit: 1 },
+    );
+    expect(records[0].prompt).toMatch(
+      /^<user>Question: A 24-year-old woman.*\nD\. Aplastic anemia<\/user><assistant>It is$/s,
+    );
+    expect(records[0].correct).toBe(true);
+    expect(summary).toMatchObject({ chat_template: true, answer_prefix: 'It is', accuracy: 1 });
+    await expect(
+      evaluate(bench, { key: 'plain', scorer }, { chat: true, limit: 1 }),
+    ).rejects.toThrow('no chat template');
+  });
+
   it('limits, counts skipped rows and batches several items per call', async () => {
     const bench = await loadBench(fixture('medqa-bad.jsonl'), 'medqa', { skipBadRows: true });
     const scorer = letterScorer(() => 'B');

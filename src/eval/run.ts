@@ -13,7 +13,7 @@ import {
 } from './results.ts';
 import { scoreGenerate, scoreLoglik } from './scoring.ts';
 import { accuracyCI, bySubject, type AccuracyEstimate } from './stats.ts';
-import type { ChatGenerator, EvalItem, LoadedBench, LoglikScorer } from './types.ts';
+import type { ChatGenerator, ChatMessage, EvalItem, LoadedBench, LoglikScorer } from './types.ts';
 
 /** The model under evaluation: its identity and whichever interfaces the mode needs. */
 export interface EvalModel {
@@ -23,6 +23,8 @@ export interface EvalModel {
   scorer?: LoglikScorer;
   /** Needed for `generate` mode. */
   generator?: ChatGenerator;
+  /** Renders a conversation with the model's chat template (needed for chat log-likelihoods). */
+  chatTemplate?: (messages: readonly ChatMessage[]) => string;
 }
 
 /** How to run an evaluation. */
@@ -45,6 +47,10 @@ export interface EvalOptions {
   maxTokens?: number;
   /** Log-likelihood mode: score letters or option texts (default per format). */
   choiceStyle?: ChoiceStyle;
+  /** Log-likelihood mode: score in the model's chat template (the question as the user's turn). */
+  chat?: boolean;
+  /** Log-likelihood mode with `chat`: what the assistant's reply says before the option. */
+  answerPrefix?: string;
   /** Items per model call (default 1). */
   batchSize?: number;
   /** Bootstrap resamples (default 2000). */
@@ -76,9 +82,15 @@ export async function evaluate(
   let records: EvalRecord[];
   if (mode === 'loglik') {
     if (!model.scorer) throw new Error(`model ${model.key} cannot score log-likelihoods`);
+    if (opts.chat && !model.chatTemplate)
+      throw new Error(`model ${model.key} has no chat template to score in`);
     records = await scoreLoglik(items, model.scorer, {
       ...common,
       choiceStyle: opts.choiceStyle ?? defaultChoiceStyle(bench.format),
+      chat:
+        opts.chat && model.chatTemplate
+          ? { render: model.chatTemplate, answerPrefix: opts.answerPrefix }
+          : undefined,
     });
   } else {
     if (!model.generator) throw new Error(`model ${model.key} cannot generate`);
@@ -144,6 +156,9 @@ export function summarize(
     })),
     shots: opts.shots ?? 0,
     chain_of_thought: mode === 'generate' && opts.chainOfThought === true,
+    ...(mode === 'loglik' && opts.chat
+      ? { chat_template: true, answer_prefix: opts.answerPrefix ?? '' }
+      : {}),
     seed: boot.seed,
     resamples: boot.resamples,
     model,
@@ -201,6 +216,8 @@ export async function runEval(
       system: opts.system ?? null,
       maxTokens: opts.maxTokens ?? null,
       choiceStyle: opts.choiceStyle ?? null,
+      chat: opts.chat ?? false,
+      answerPrefix: opts.answerPrefix ?? null,
       resamples: opts.resamples ?? 2000,
       copBase: load.copBase ?? 'auto',
       skipBadRows: load.skipBadRows ?? false,

@@ -2,11 +2,14 @@ import { CancelledError } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import { extractAnswer } from './extract.ts';
 import {
+  chatLoglikContext,
   chatMessages,
+  chatSeparator,
   choices,
   drawShots,
   loglikContext,
   type ChatPromptOptions,
+  type ChatScoring,
   type ChoiceStyle,
 } from './prompts.ts';
 import type { EvalRecord } from './results.ts';
@@ -34,6 +37,8 @@ export interface ScoreOptions {
 export interface LoglikOptions extends ScoreOptions {
   /** Score letters or option texts (default: letters, PubMedQA's words). */
   choiceStyle: ChoiceStyle;
+  /** Score in the model's chat format instead of the harness's plain text. */
+  chat?: ChatScoring;
 }
 
 /** Generate mode's own options. */
@@ -102,18 +107,19 @@ export async function scoreLoglik(
 ): Promise<EvalRecord[]> {
   const pool = opts.shotPool ?? items;
   return inBatches(items, opts, async (batch) => {
-    const prompts = batch.map((item) => ({
-      item,
-      context: loglikContext(
-        opts.format,
+    const prompts = batch.map((item) => {
+      const shots = drawShots(pool, item, opts.shots ?? 0, opts.seed ?? 0);
+      return {
         item,
-        drawShots(pool, item, opts.shots ?? 0, opts.seed ?? 0),
-        opts.choiceStyle,
-      ),
-      choices: choices(item, opts.choiceStyle),
-    }));
+        context: opts.chat
+          ? chatLoglikContext(opts.format, item, shots, opts.choiceStyle, opts.chat)
+          : loglikContext(opts.format, item, shots, opts.choiceStyle),
+        choices: choices(item, opts.choiceStyle),
+      };
+    });
+    const separator = opts.chat ? chatSeparator(opts.chat.answerPrefix ?? '') : ' ';
     const requests = prompts.flatMap(({ context, choices: cs }) =>
-      cs.map((choice) => ({ context, continuation: ` ${choice}` })),
+      cs.map((choice) => ({ context, continuation: `${separator}${choice}` })),
     );
     const results = await scorer.loglikelihood(requests, opts.signal);
     if (results.length !== requests.length) {

@@ -201,6 +201,10 @@ export interface TttJobParams {
   mode?: 'loglik' | 'generate';
   /** Letters or option texts. */
   choiceStyle?: 'letter' | 'text';
+  /** Score options in the model's chat template. */
+  chat?: boolean;
+  /** With `chat`: what the assistant's reply says before each option. */
+  answerPrefix?: string;
   /** Only the first N items. */
   limit?: number;
   /** Few-shot examples. */
@@ -236,6 +240,8 @@ export async function tttJob(
       eval: {
         mode: p.mode,
         choiceStyle: p.choiceStyle,
+        chat: p.chat,
+        answerPrefix: p.answerPrefix,
         limit: p.limit,
         shots: p.shots,
         seed: ctx.seed,

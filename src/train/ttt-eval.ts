@@ -1,4 +1,5 @@
 import {
+  chatTemplateOf,
   evaluate,
   extractAnswer,
   modelGenerator,
@@ -229,6 +230,7 @@ export async function evaluateWithTtt(
       key: `ttt:${ttt.index.kind}`,
       scorer: tttScorer(ttt, queryOf, log),
       generator: tttGenerator(ttt, queryOf, log),
+      chatTemplate: chatTemplateOf(ttt.model),
     },
     { ...options, batchSize: 1 },
   );

@@ -39,6 +39,8 @@ export async function evaluateModel(
       maxTokens: params.maxTokens,
       system: params.system,
       choiceStyle: params.choiceStyle,
+      chat: params.chat,
+      answerPrefix: params.answerPrefix,
       batchSize: params.batchSize,
       resamples: params.resamples,
       onProgress: ctx.progress,

@@ -19,6 +19,8 @@ export const evalParams = z.object({
   maxTokens: z.number().int().min(1).optional(),
   system: z.string().optional(),
   choiceStyle: z.enum(['letter', 'text']).optional(),
+  chat: z.boolean().default(false),
+  answerPrefix: z.string().optional(),
   batchSize: z.number().int().min(1).max(256).default(8),
   resamples: z.number().int().min(100).default(2000),
   skipBadRows: z.boolean().default(false),

@@ -86,6 +86,10 @@ describe('defaultJobs()', () => {
     const heldOut = { dataset, file: 'eval_mcq.jsonl' };
     const own = await kernel.run('eval', { model, bench: heldOut, limit: 2 }).result;
     expect(own.summary).toMatchObject({ format: 'medqa', n_scored: 2 });
+    const chat = { chat: true, answerPrefix: 'The most likely diagnosis is', choiceStyle: 'text' };
+    const asChat = await kernel.run('eval', { model, bench: heldOut, limit: 2, ...chat }).result;
+    expect(asChat.summary).toMatchObject({ chat_template: true, n_scored: 2 });
+    expect(asChat.artifact.key).not.toBe(own.artifact.key);
     const shot = await kernel.run('eval', { model, bench: medqa, limit: 3, shots: 1 }).result;
     const compared = await kernel.run('eval.compare', {
       stages: [
@@ -133,6 +137,8 @@ describe('defaultJobs()', () => {
       bench: file('eval_mcq.jsonl'),
       preset: 'tiny',
       limit: 2,
+      chat: true,
+      answerPrefix: 'The most likely diagnosis is',
     }).result;
     expect(ttt.summary).toMatchObject({
       n_items: 2,

@@ -82,6 +82,8 @@ export const tttParams = z.object({
   field: z.enum(['prompt', 'all']).optional(),
   mode: z.enum(['loglik', 'generate']).optional(),
   choiceStyle: z.enum(['letter', 'text']).optional(),
+  chat: z.boolean().optional(),
+  answerPrefix: z.string().optional(),
   limit: z.number().int().min(1).optional(),
   shots: z.number().int().min(0).optional(),
   skipBadRows: z.boolean().default(false),
