@@ -1,6 +1,5 @@
 import type { Rng } from '../core/rng.ts';
 import type { Condition } from './knowledge.ts';
-import { capitalize } from './text.ts';
 import type { OptionLetter } from './types.ts';
 import type { World } from './world.ts';
 
@@ -9,7 +8,11 @@ export const LETTERS: OptionLetter[] = ['A', 'B', 'C', 'D'];
 
 /** Four answer options and the correct one. */
 export interface OptionSet {
-  /** Option texts by letter (condition names, capitalised as in MedQA). */
+  /**
+   * Option texts by letter: condition names exactly as the knowledge base and every training
+   * answer write them (`measles`, `Kawasaki disease`), so an option scored as the end of
+   * "The most likely diagnosis is ..." reads as the training data does.
+   */
   options: Record<OptionLetter, string>;
   /** The correct letter. */
   answerIdx: OptionLetter;
@@ -45,7 +48,7 @@ export function buildOptions(
   const options = {} as Record<OptionLetter, string>;
   const ids = {} as Record<OptionLetter, string>;
   order.forEach((x, i) => {
-    options[LETTERS[i]] = capitalize(x.name);
+    options[LETTERS[i]] = x.name;
     ids[LETTERS[i]] = x.id;
   });
   return { options, ids, answerIdx: LETTERS[order.indexOf(c)] };

@@ -47,7 +47,7 @@ export function differentialOf(
   const distractors: Condition[] = [];
   if (facts.options) {
     for (const letter of LETTERS) {
-      const match = kb.conditions.find((c) => capitalize(c.name) === facts.options![letter]);
+      const match = kb.conditions.find((c) => c.name === facts.options![letter]);
       if (!match) continue;
       optionIds[letter] = match.id;
       if (match.id !== condition.id && !ids.includes(match.id)) distractors.push(match);
