@@ -67,6 +67,12 @@ export const benchTrainCommand: Command = {
       value: 'N',
       description: 'Threads for both sides (default: all cores)',
     },
+    retries: {
+      type: 'string',
+      value: 'N',
+      description: 'Re-runs of a round pair another process slowed down',
+      default: '3',
+    },
     'no-torch': { type: 'boolean', description: 'Skip the PyTorch baseline' },
     round: {
       type: 'boolean',
@@ -79,6 +85,7 @@ export const benchTrainCommand: Command = {
     const steps = intFlag(ctx, 'steps', { min: 1, max: 1000 }) ?? 5;
     const warmup = intFlag(ctx, 'warmup', { min: 0, max: 1000 }) ?? 2;
     const rounds = intFlag(ctx, 'rounds', { min: 1, max: 100 }) ?? 3;
+    const retries = intFlag(ctx, 'retries', { min: 0, max: 100 }) ?? 3;
     const configs = configsFrom(ctx);
     if (boolFlag(ctx, 'round')) {
       const r = await runTrainBench(configs[0], { threads, steps, warmup, signal: ctx.signal });
@@ -99,15 +106,25 @@ export const benchTrainCommand: Command = {
     for (const c of configs) {
       const ours: EngineRound[] = [];
       const theirs: TorchRound[] = [];
+      let contended = 0;
+      const o = { threads, steps, warmup };
       for (let r = 0; r < rounds; r++) {
-        ours.push(await engineRound(c, { threads, steps, warmup }, ctx.signal));
-        if (withTorch) theirs.push(await torchRound(c, { threads, steps, warmup }, ctx.signal));
-        const t = theirs[r] ? `, torch ${Math.round(theirs[r].tokensPerSec)} tok/s` : '';
+        const pair = await cleanPair(
+          () => engineRound(c, o, ctx.signal),
+          withTorch ? () => torchRound(c, o, ctx.signal) : undefined,
+          threads,
+          retries,
+        );
+        contended += pair.contended;
+        ours.push(pair.ours);
+        if (pair.theirs) theirs.push(pair.theirs);
+        const t = pair.theirs ? `, torch ${Math.round(pair.theirs.tokensPerSec)} tok/s` : '';
+        const note = pair.contended ? ` (${pair.contended} contended attempt(s) discarded)` : '';
         ctx.stderr.write(
-          `${c.name} round ${r + 1}/${rounds}: engine ${Math.round(ours[r].tokensPerSec)} tok/s${t}\n`,
+          `${c.name} round ${r + 1}/${rounds}: engine ${Math.round(pair.ours.tokensPerSec)} tok/s${t}${note}\n`,
         );
       }
-      const result = summarize(c, ours, theirs, { threads, peak, loadBefore });
+      const result = summarize(c, ours, theirs, { threads, peak, loadBefore, contended });
       ctx.stdout.write(
         boolFlag(ctx, 'json') ? JSON.stringify(result) + '\n' : formatSummary(result),
       );
@@ -115,11 +132,37 @@ export const benchTrainCommand: Command = {
   },
 };
 
+/**
+ * Whether another process took CPU from a round: a round with `threads` busy threads (ORT
+ * and OpenMP spin while waiting) uses about `threads` CPU-seconds per second unless it was
+ * descheduled.
+ */
+function contendedRound(r: { cpuMs: number; stepMs: number }, threads: number): boolean {
+  return r.cpuMs / r.stepMs < 0.85 * threads;
+}
+
+/** Runs an engine round and a torch round, re-running the pair while either was contended. */
+async function cleanPair(
+  runOurs: () => Promise<EngineRound>,
+  runTheirs: (() => Promise<TorchRound>) | undefined,
+  threads: number,
+  retries: number,
+): Promise<{ ours: EngineRound; theirs?: TorchRound; contended: number }> {
+  let contended = 0;
+  while (true) {
+    const ours = await runOurs();
+    const theirs = runTheirs ? await runTheirs() : undefined;
+    const bad = contendedRound(ours, threads) || (theirs && contendedRound(theirs, threads));
+    if (!bad || contended >= retries) return { ours, theirs, contended };
+    contended++;
+  }
+}
+
 function summarize(
   c: TrainBenchConfig,
   ours: EngineRound[],
   theirs: TorchRound[],
-  env: { threads: number; peak: number; loadBefore: number },
+  env: { threads: number; peak: number; loadBefore: number; contended: number },
 ): Record<string, unknown> {
   const tokensPerSec = median(ours.map((r) => r.tokensPerSec));
   const flops = trainStepFlops(c);
@@ -148,6 +191,7 @@ function summarize(
     achieved_gflops: round1(flops / (stepMs / 1000) / 1e9),
     utilisation: round1(flops / (stepMs / 1000) / 1e9 / env.peak, 3),
     load_average: { before: env.loadBefore, after: load1() },
+    contended_rounds_discarded: env.contended,
   };
   if (theirs.length > 0) {
     const problem = theirs.map((r) => baselineProblem(r, env.threads)).find(Boolean);
