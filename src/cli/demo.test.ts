@@ -1,0 +1,157 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../core/version.ts';
+import type { RunManifest } from '../notebook/node/manifest.ts';
+import type { RunResults } from '../notebook/node/results.ts';
+import { browserMissing, launchBrowser, pageErrors, screenshot } from '../ui/testing/browser.ts';
+import { ladderOf, ladderTable, type LadderRung } from './demo.ts';
+import { runCli, type CliRun } from './testing.ts';
+
+// One workbench home for the whole file: the teaching notebooks reuse the demo's artifacts.
+const dir = mkdtempSync(join(tmpdir(), 'finemed-demo-'));
+const env = { FINEMED_HOME: join(dir, 'home') };
+const out = join(dir, 'tiny');
+const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
+const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
+
+let first: CliRun;
+beforeAll(async () => {
+  first = await runCli(['demo', '--preset', 'tiny', '--out', out], env);
+}, 300_000);
+
+describe('finemed demo --preset tiny', () => {
+  it('runs the flagship notebook and prints the gain ladder of every stage', () => {
+    expect(first.err).not.toContain('failed');
+    expect(first.code).toBe(0);
+    const ladder = ladderOf(readJson<RunResults>(join(out, 'results.json')).cells) ?? [];
+    expect(ladder.map((r) => r.label)).toEqual(STAGES);
+    for (const rung of ladder) {
+      expect(rung.n).toBeGreaterThan(0);
+      expect(rung.lo).toBeLessThanOrEqual(rung.acc);
+      expect(rung.acc).toBeLessThanOrEqual(rung.hi);
+    }
+    expect(first.out).toContain(ladderTable(ladder));
+    expect(first.out).toContain(`${join(out, 'report.html')}\n`);
+    const manifest = readJson<RunManifest>(join(out, 'manifest.json'));
+    expect(manifest).toMatchObject({ preset: 'tiny', seed: 1 });
+    expect(manifest.notebook.path).toBe(join(projectRoot, 'notebooks', 'finemed-o1.html'));
+    expect(manifest.artifacts.some((a) => a.reused)).toBe(false);
+  });
+
+  it('the report states the notice and comments on every stage from the measured numbers', () => {
+    const report = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(report).toContain('Not for clinical use');
+    const ladder = ladderOf(readJson<RunResults>(join(out, 'results.json')).cells)!;
+    for (const rung of ladder.slice(1)) {
+      const pct = `${(100 * rung.acc).toFixed(1)}%`;
+      expect(report).toMatch(new RegExp(`<strong>${escape(rung.label)}</strong> [^<]*${pct}`));
+    }
+  });
+
+  it('opens in Chromium with a bar, an interval and a label for every stage', async ({ skip }) => {
+    const missing = browserMissing();
+    if (missing) skip(missing);
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const errors = pageErrors(page);
+      await page.goto(`file://${join(out, 'report.html')}`);
+      const chart = page.locator('svg.gain-ladder');
+      await chart.scrollIntoViewIfNeeded();
+      const stages = await chart
+        .locator('g.stage')
+        .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-stage')));
+      expect(stages).toEqual(STAGES);
+      for (const part of ['rect.bar', 'line.ci'])
+        expect(await chart.locator(part).count()).toBe(STAGES.length);
+      expect(await chart.locator('text.gain').count()).toBe(STAGES.length - 1);
+      const heights = await chart
+        .locator('rect.bar')
+        .evaluateAll((rs) => rs.map((r) => (r as SVGRectElement).getBBox().height));
+      expect(heights.every((h) => h > 0)).toBe(true);
+      await chart.screenshot({ path: join(projectRoot, 'test-results', 'demo-ladder.png') });
+      await screenshot(page, 'demo-report');
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('a second run reuses every artifact and says so', async () => {
+    const again = await runCli(['demo', '--preset', 'tiny', '--out', out, '--json'], env);
+    expect(again.code).toBe(0);
+    expect(again.json.reused).toBe(again.json.artifacts);
+    expect((again.json.ladder as LadderRung[]).map((r) => r.acc)).toEqual(
+      ladderOf(readJson<RunResults>(join(out, 'results.json')).cells)!.map((r) => r.acc),
+    );
+  });
+
+  it('finemed verify recomputes every job in a fresh store and reproduces every number', async () => {
+    const verified = await runCli(['verify', out], env);
+    expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
+    expect(verified.code).toBe(0);
+  });
+});
+
+describe('the teaching notebooks, headless', () => {
+  /** Runs `finemed run notebooks/NAME.html --preset tiny` and returns its results and manifest. */
+  async function runTeaching(
+    name: string,
+  ): Promise<{ results: RunResults; manifest: RunManifest }> {
+    const target = join(dir, name);
+    const notebook = join(projectRoot, 'notebooks', `${name}.html`);
+    const run = await runCli(['run', notebook, '--preset', 'tiny', '--out', target], env);
+    expect(run.err).not.toContain('failed');
+    expect(run.code).toBe(0);
+    expect(existsSync(join(target, 'report.html'))).toBe(true);
+    return {
+      results: readJson<RunResults>(join(target, 'results.json')),
+      manifest: readJson<RunManifest>(join(target, 'manifest.json')),
+    };
+  }
+  const outputs = (results: RunResults, name: string): Record<string, unknown> =>
+    results.cells.find((c) => c.outputs && name in c.outputs)!.outputs!;
+
+  it('finemed run notebooks/dpo-by-hand.html: the beta cell is the DPO loss of the cached log-probs', async () => {
+    const { results, manifest } = await runTeaching('dpo-by-hand');
+    const logps = (cell: number) => {
+      const a = manifest.artifacts.find((x) => x.cell === cell && x.job === 'dpo.logps')!;
+      const file = join(env.FINEMED_HOME, 'artifacts', a.kind, a.key, 'logps.jsonl');
+      return readFileSync(file, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { chosen: number; rejected: number });
+    };
+    const [reference, policy] = [logps(8), logps(9)];
+    const { beta } = outputs(results, 'beta') as { beta: number };
+    const margins = policy.map(
+      (p, i) => beta * (p.chosen - reference[i].chosen - (p.rejected - reference[i].rejected)),
+    );
+    const loss = margins.reduce((a, m) => a + Math.log1p(Math.exp(-m)), 0) / margins.length;
+    const { meanLoss, rewardAccuracy } = outputs(results, 'meanLoss') as Record<string, number>;
+    expect(meanLoss).toBeCloseTo(loss, 10);
+    expect(rewardAccuracy).toBe(margins.filter((m) => m > 0).length / margins.length);
+  });
+
+  it('finemed run notebooks/what-ttt-does.html: option scores before and after, weights restored', async () => {
+    const { results } = await runTeaching('what-ttt-does');
+    const { summary } = outputs(results, 'summary') as {
+      summary: { weights_sha256: { before: string; after: string }; n_items: number };
+    };
+    expect(summary.weights_sha256.before).toMatch(/^[0-9a-f]{64}$/);
+    expect(summary.weights_sha256.after).toBe(summary.weights_sha256.before);
+    const { picked } = outputs(results, 'picked') as {
+      picked: { before: { scores: number[] }; after: { scores: number[] }; neighbours: unknown[] };
+    };
+    expect(picked.before.scores).toHaveLength(4);
+    expect(picked.after.scores).toHaveLength(4);
+    expect(picked.after.scores).not.toEqual(picked.before.scores);
+    expect(picked.neighbours.length).toBeGreaterThan(0);
+  });
+});
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
