@@ -29,6 +29,8 @@ export interface TorchRound extends TrainBenchRound {
 export interface EngineRound extends TrainBenchRound {
   /** Peak resident memory of the round's process, MB. */
   peakRssMb: number;
+  /** The fp32 matmul peak measured in the same process first (contention only lowers it). */
+  matmulPeakGflops: number;
 }
 
 /** Whether `/usr/bin/python3 -c 'import torch'` works here. */
