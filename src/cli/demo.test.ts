@@ -124,6 +124,10 @@ describe('the teaching notebooks, headless', () => {
         .split('\n')
         .map((l) => JSON.parse(l) as { chosen: number; rejected: number });
     };
+    expect(manifest.artifacts.filter((a) => a.reused).map((a) => a.job)).toEqual([
+      'synth',
+      'model.init',
+    ]);
     const [reference, policy] = [logps(8), logps(9)];
     const { beta } = outputs(results, 'beta') as { beta: number };
     const margins = policy.map(
@@ -136,7 +140,15 @@ describe('the teaching notebooks, headless', () => {
   });
 
   it('finemed run notebooks/what-ttt-does.html: option scores before and after, weights restored', async () => {
-    const { results } = await runTeaching('what-ttt-does');
+    const { results, manifest } = await runTeaching('what-ttt-does');
+    // Its data and models are the flagship's, so after the demo only the TTT job runs.
+    expect(manifest.artifacts.map((a) => [a.job, a.reused])).toEqual([
+      ['synth', true],
+      ['model.init', true],
+      ['train.sft', true],
+      ['train.sft', true],
+      ['ttt', false],
+    ]);
     const { summary } = outputs(results, 'summary') as {
       summary: { weights_sha256: { before: string; after: string }; n_items: number };
     };
