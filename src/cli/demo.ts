@@ -1,6 +1,5 @@
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../core/version.ts';
-import { defaultJobs } from '../kernel/jobs/index.ts';
 import {
   boolFlag,
   choiceFlag,
@@ -9,7 +8,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
-import { cellReporter } from './run.ts';
+import { runHeadless } from './run.ts';
 
 /** The flagship notebook `finemed demo` runs. */
 export const FLAGSHIP_NOTEBOOK = join(projectRoot, 'notebooks', 'finemed-o1.html');
@@ -68,19 +67,7 @@ async function runDemo(ctx: CommandContext): Promise<number> {
   const preset = choiceFlag(ctx, 'preset', DEMO_PRESETS) ?? 'demo';
   const seed = intFlag(ctx, 'seed') ?? 1;
   const out = resolve(stringFlag(ctx, 'out') ?? defaultDemoOut(preset, seed));
-  const { runNotebookHeadless } = await import('../notebook/node/runner.ts');
-  const reporter = await cellReporter(ctx);
-  const run = await runNotebookHeadless({
-    notebook: FLAGSHIP_NOTEBOOK,
-    outDir: out,
-    preset,
-    seed,
-    jobs: defaultJobs(),
-    signal: ctx.signal,
-    onEvent: reporter.onEvent,
-  }).finally(reporter.done);
-  for (const cell of run.failed)
-    ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+  const run = await runHeadless(ctx, { notebook: FLAGSHIP_NOTEBOOK, outDir: out, preset, seed });
   const ladder = ladderOf(run.results.cells);
   const artifacts = run.manifest.artifacts;
   const reused = artifacts.filter((a) => a.reused).length;

@@ -1,6 +1,7 @@
 import { basename, extname, join, resolve } from 'node:path';
 import { terminalProgress } from '../core/progress.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
+import type { HeadlessRun, HeadlessRunOptions } from '../notebook/node/runner.ts';
 import type { SessionEvent } from '../notebook/session.ts';
 import { boolFlag, intFlag, stringFlag, type Command, type CommandContext } from './command.ts';
 
@@ -19,6 +20,27 @@ export async function cellReporter(ctx: CommandContext): Promise<{
     },
     done: () => progress.done(),
   };
+}
+
+/**
+ * Runs a notebook headless with every job type, drawing job progress on stderr and naming each
+ * failed cell there (what `run` and `demo` share).
+ */
+export async function runHeadless(
+  ctx: CommandContext,
+  options: Omit<HeadlessRunOptions, 'jobs' | 'signal' | 'onEvent'>,
+): Promise<HeadlessRun> {
+  const { runNotebookHeadless } = await import('../notebook/node/runner.ts');
+  const reporter = await cellReporter(ctx);
+  const run = await runNotebookHeadless({
+    ...options,
+    jobs: defaultJobs(),
+    signal: ctx.signal,
+    onEvent: reporter.onEvent,
+  }).finally(reporter.done);
+  for (const cell of run.failed)
+    ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+  return run;
 }
 
 /** Flags `run` and `verify` share. */
@@ -59,20 +81,13 @@ export const runCommand: Command = {
     const out = resolve(
       stringFlag(ctx, 'out') ?? join('runs', basename(notebook, extname(notebook))),
     );
-    const { runNotebookHeadless } = await import('../notebook/node/runner.ts');
-    const reporter = await cellReporter(ctx);
-    const run = await runNotebookHeadless({
+    const run = await runHeadless(ctx, {
       notebook,
       outDir: out,
       preset: stringFlag(ctx, 'preset'),
       seed: intFlag(ctx, 'seed'),
       trust: boolFlag(ctx, 'trust'),
-      jobs: defaultJobs(),
-      signal: ctx.signal,
-      onEvent: reporter.onEvent,
-    }).finally(reporter.done);
-    for (const cell of run.failed)
-      ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+    });
     if (boolFlag(ctx, 'json')) {
       ctx.stdout.write(
         JSON.stringify({

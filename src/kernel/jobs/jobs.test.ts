@@ -28,6 +28,17 @@ const kernel = new Kernel({
 
 afterAll(() => kernel.close());
 
+/** Each stage's label and how many items eval.compare paired with the stage before it. */
+async function pairedCounts(
+  stages: Record<string, ArtifactRef>,
+): Promise<[string, number | null][]> {
+  const compared = await kernel.run('eval.compare', {
+    stages: Object.entries(stages).map(([label, ref]) => ({ label, eval: ref })),
+  }).result;
+  const { rows } = compared.summary as { rows: { label: string; paired: number | null }[] };
+  return rows.map((r) => [r.label, r.paired]);
+}
+
 describe('defaultJobs()', () => {
   it('offers the presets and choices the model and training layers have', () => {
     expect([...MODEL_PRESET_NAMES]).toEqual([...MODEL_PRESETS]);
@@ -91,14 +102,7 @@ describe('defaultJobs()', () => {
     expect(asChat.summary).toMatchObject({ chat_template: true, n_scored: 2 });
     expect(asChat.artifact.key).not.toBe(own.artifact.key);
     const shot = await kernel.run('eval', { model, bench: medqa, limit: 3, shots: 1 }).result;
-    const compared = await kernel.run('eval.compare', {
-      stages: [
-        { label: '0-shot', eval: zero.artifact },
-        { label: '1-shot', eval: shot.artifact },
-      ],
-    }).result;
-    const { rows } = compared.summary as { rows: { label: string; paired: number | null }[] };
-    expect(rows.map((r) => [r.label, r.paired])).toEqual([
+    expect(await pairedCounts({ '0-shot': zero.artifact, '1-shot': shot.artifact })).toEqual([
       ['0-shot', null],
       ['1-shot', 3],
     ]);
@@ -170,14 +174,7 @@ describe('defaultJobs()', () => {
       bench: file('eval_mcq.jsonl'),
       limit: 2,
     }).result;
-    const ladder = await kernel.run('eval.compare', {
-      stages: [
-        { label: 'DPO', eval: before.artifact },
-        { label: 'DPO+TTT', eval: ttt.artifact },
-      ],
-    }).result;
-    const { rows } = ladder.summary as { rows: { label: string; paired: number | null }[] };
-    expect(rows.map((r) => [r.label, r.paired])).toEqual([
+    expect(await pairedCounts({ DPO: before.artifact, 'DPO+TTT': ttt.artifact })).toEqual([
       ['DPO', null],
       ['DPO+TTT', 2],
     ]);
