@@ -16,12 +16,34 @@ const out = join(dir, 'tiny');
 const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 
-let first: CliRun;
-beforeAll(async () => {
-  first = await runCli(['demo', '--preset', 'tiny', '--out', out], env);
-}, 300_000);
+describe('ladderTable(rows)', () => {
+  it('lines up stage, accuracy, interval, change and McNemar p', () => {
+    const rows: LadderRung[] = [
+      { label: 'Base', n: 200, acc: 0.155, lo: 0.105, hi: 0.21, delta: null, p: null },
+      { label: 'DPO+TTT', n: 200, acc: 0.4, lo: 0.335, hi: 0.47, delta: 0.125, p: 0.0002 },
+      { label: 'DPO', n: 200, acc: 0.2, lo: 0.15, hi: 0.26, delta: -0.2, p: 0.0412 },
+    ];
+    expect(ladderTable(rows).split('\n')).toEqual([
+      'stage    accuracy         95% CI  vs previous  McNemar p',
+      'Base        15.5%  10.5% - 21.0%                        ',
+      'DPO+TTT     40.0%  33.5% - 47.0%    +12.5 pts     <0.001',
+      'DPO         20.0%  15.0% - 26.0%    -20.0 pts      0.041',
+    ]);
+  });
+
+  it('finemed demo --preset paper is a usage error', async () => {
+    const run = await runCli(['demo', '--preset', 'paper'], env);
+    expect(run.code).toBe(2);
+    expect(run.err).toContain('--preset must be one of tiny|demo');
+  });
+});
 
 describe('finemed demo --preset tiny', () => {
+  let first: CliRun;
+  beforeAll(async () => {
+    first = await runCli(['demo', '--preset', 'tiny', '--out', out], env);
+  }, 300_000);
+
   it('runs the flagship notebook and prints the gain ladder of every stage', () => {
     expect(first.err).not.toContain('failed');
     expect(first.code).toBe(0);
@@ -93,74 +115,79 @@ describe('finemed demo --preset tiny', () => {
     expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
     expect(verified.code).toBe(0);
   });
-});
 
-describe('the teaching notebooks, headless', () => {
-  /** Runs `finemed run notebooks/NAME.html --preset tiny` and returns its results and manifest. */
-  async function runTeaching(
-    name: string,
-  ): Promise<{ results: RunResults; manifest: RunManifest }> {
-    const target = join(dir, name);
-    const notebook = join(projectRoot, 'notebooks', `${name}.html`);
-    const run = await runCli(['run', notebook, '--preset', 'tiny', '--out', target], env);
-    expect(run.err).not.toContain('failed');
-    expect(run.code).toBe(0);
-    expect(existsSync(join(target, 'report.html'))).toBe(true);
-    return {
-      results: readJson<RunResults>(join(target, 'results.json')),
-      manifest: readJson<RunManifest>(join(target, 'manifest.json')),
-    };
-  }
-  const outputs = (results: RunResults, name: string): Record<string, unknown> =>
-    results.cells.find((c) => c.outputs && name in c.outputs)!.outputs!;
+  // After the demo, so these can check they reuse its data and models.
+  describe('the teaching notebooks, headless', () => {
+    /** Runs `finemed run notebooks/NAME.html --preset tiny` and returns its results and manifest. */
+    async function runTeaching(
+      name: string,
+    ): Promise<{ results: RunResults; manifest: RunManifest }> {
+      const target = join(dir, name);
+      const notebook = join(projectRoot, 'notebooks', `${name}.html`);
+      const run = await runCli(['run', notebook, '--preset', 'tiny', '--out', target], env);
+      expect(run.err).not.toContain('failed');
+      expect(run.code).toBe(0);
+      expect(existsSync(join(target, 'report.html'))).toBe(true);
+      return {
+        results: readJson<RunResults>(join(target, 'results.json')),
+        manifest: readJson<RunManifest>(join(target, 'manifest.json')),
+      };
+    }
+    const outputs = (results: RunResults, name: string): Record<string, unknown> =>
+      results.cells.find((c) => c.outputs && name in c.outputs)!.outputs!;
 
-  it('finemed run notebooks/dpo-by-hand.html: the beta cell is the DPO loss of the cached log-probs', async () => {
-    const { results, manifest } = await runTeaching('dpo-by-hand');
-    const logps = (cell: number) => {
-      const a = manifest.artifacts.find((x) => x.cell === cell && x.job === 'dpo.logps')!;
-      const file = join(env.FINEMED_HOME, 'artifacts', a.kind, a.key, 'logps.jsonl');
-      return readFileSync(file, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { chosen: number; rejected: number });
-    };
-    expect(manifest.artifacts.filter((a) => a.reused).map((a) => a.job)).toEqual([
-      'synth',
-      'model.init',
-    ]);
-    const [reference, policy] = [logps(8), logps(9)];
-    const { beta } = outputs(results, 'beta') as { beta: number };
-    const margins = policy.map(
-      (p, i) => beta * (p.chosen - reference[i].chosen - (p.rejected - reference[i].rejected)),
-    );
-    const loss = margins.reduce((a, m) => a + Math.log1p(Math.exp(-m)), 0) / margins.length;
-    const { meanLoss, rewardAccuracy } = outputs(results, 'meanLoss') as Record<string, number>;
-    expect(meanLoss).toBeCloseTo(loss, 10);
-    expect(rewardAccuracy).toBe(margins.filter((m) => m > 0).length / margins.length);
-  });
+    it('finemed run notebooks/dpo-by-hand.html: the beta cell is the DPO loss of the cached log-probs', async () => {
+      const { results, manifest } = await runTeaching('dpo-by-hand');
+      const logps = (cell: number) => {
+        const a = manifest.artifacts.find((x) => x.cell === cell && x.job === 'dpo.logps')!;
+        const file = join(env.FINEMED_HOME, 'artifacts', a.kind, a.key, 'logps.jsonl');
+        return readFileSync(file, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { chosen: number; rejected: number });
+      };
+      expect(manifest.artifacts.filter((a) => a.reused).map((a) => a.job)).toEqual([
+        'synth',
+        'model.init',
+      ]);
+      const [reference, policy] = [logps(8), logps(9)];
+      const { beta } = outputs(results, 'beta') as { beta: number };
+      const margins = policy.map(
+        (p, i) => beta * (p.chosen - reference[i].chosen - (p.rejected - reference[i].rejected)),
+      );
+      const loss = margins.reduce((a, m) => a + Math.log1p(Math.exp(-m)), 0) / margins.length;
+      const { meanLoss, rewardAccuracy } = outputs(results, 'meanLoss') as Record<string, number>;
+      expect(meanLoss).toBeCloseTo(loss, 10);
+      expect(rewardAccuracy).toBe(margins.filter((m) => m > 0).length / margins.length);
+    });
 
-  it('finemed run notebooks/what-ttt-does.html: option scores before and after, weights restored', async () => {
-    const { results, manifest } = await runTeaching('what-ttt-does');
-    // Its data and models are the flagship's, so after the demo only the TTT job runs.
-    expect(manifest.artifacts.map((a) => [a.job, a.reused])).toEqual([
-      ['synth', true],
-      ['model.init', true],
-      ['train.sft', true],
-      ['train.sft', true],
-      ['ttt', false],
-    ]);
-    const { summary } = outputs(results, 'summary') as {
-      summary: { weights_sha256: { before: string; after: string }; n_items: number };
-    };
-    expect(summary.weights_sha256.before).toMatch(/^[0-9a-f]{64}$/);
-    expect(summary.weights_sha256.after).toBe(summary.weights_sha256.before);
-    const { picked } = outputs(results, 'picked') as {
-      picked: { before: { scores: number[] }; after: { scores: number[] }; neighbours: unknown[] };
-    };
-    expect(picked.before.scores).toHaveLength(4);
-    expect(picked.after.scores).toHaveLength(4);
-    expect(picked.after.scores).not.toEqual(picked.before.scores);
-    expect(picked.neighbours.length).toBeGreaterThan(0);
+    it('finemed run notebooks/what-ttt-does.html: option scores before and after, weights restored', async () => {
+      const { results, manifest } = await runTeaching('what-ttt-does');
+      // Its data and models are the flagship's, so after the demo only the TTT job runs.
+      expect(manifest.artifacts.map((a) => [a.job, a.reused])).toEqual([
+        ['synth', true],
+        ['model.init', true],
+        ['train.sft', true],
+        ['train.sft', true],
+        ['ttt', false],
+      ]);
+      const { summary } = outputs(results, 'summary') as {
+        summary: { weights_sha256: { before: string; after: string }; n_items: number };
+      };
+      expect(summary.weights_sha256.before).toMatch(/^[0-9a-f]{64}$/);
+      expect(summary.weights_sha256.after).toBe(summary.weights_sha256.before);
+      const { picked } = outputs(results, 'picked') as {
+        picked: {
+          before: { scores: number[] };
+          after: { scores: number[] };
+          neighbours: unknown[];
+        };
+      };
+      expect(picked.before.scores).toHaveLength(4);
+      expect(picked.after.scores).toHaveLength(4);
+      expect(picked.after.scores).not.toEqual(picked.before.scores);
+      expect(picked.neighbours.length).toBeGreaterThan(0);
+    });
   });
 });
 
