@@ -14,9 +14,9 @@ import {
   rotaryTables,
   silu,
 } from './nn.ts';
-import { dimOf } from './ops-shape.ts';
+import { concat, dimOf } from './ops-shape.ts';
 import { ParamSet } from './params.ts';
-import { evaluate, feed, randn } from './testing.ts';
+import { evaluate, feed, maxAbsDiff, randn } from './testing.ts';
 
 describe('layer kit forward', () => {
   it('linear(x, p) applies HF [out, in] weights to symbolic-batch inputs without a Transpose node', async () => {
@@ -101,6 +101,32 @@ describe('layer kit forward', () => {
     });
     // Equal scores: row 0 sees key 0; row 1 sees key 0 (key 1 is padding); row 2 sees keys 0 and 2.
     expect(out.y.data.map((x) => Number(x.toFixed(5)))).toEqual([1, 10, 1, 10, 2.5, 25]);
+  });
+
+  it('attention over cached keys (concat of past and new, symbolic lengths) matches full causal attention', async () => {
+    const g = new Graph();
+    const q = g.input('q', 'float32', ['B', 2, 'T', 4]);
+    const pastK = g.input('past_k', 'float32', ['B', 2, 'P', 4]);
+    const pastV = g.input('past_v', 'float32', ['B', 2, 'P', 4]);
+    const k = concat([pastK, g.input('k', 'float32', ['B', 2, 'T', 4])], 2);
+    const v = concat([pastV, g.input('v', 'float32', ['B', 2, 'T', 4])], 2);
+    expect(k.shape).toEqual(['B', 2, 'P+T', 4]);
+    const bias = attentionBias(g, dimOf(q, 2), dimOf(k, 2), { causal: true });
+    g.output(attention(q, k, v, { bias }), 'y');
+    const [qs, ks, vs] = [randn('q', 32), randn('k', 32), randn('v', 32)];
+    const rows = (a: number[], from: number, to: number): number[] =>
+      [0, 1].flatMap((h) => a.slice(h * 16 + from * 4, h * 16 + to * 4));
+    const run = (split: number) =>
+      evaluate(g, {
+        q: feed('float32', rows(qs, split, 4), [1, 2, 4 - split, 4]),
+        past_k: feed('float32', rows(ks, 0, split), [1, 2, split, 4]),
+        past_v: feed('float32', rows(vs, 0, split), [1, 2, split, 4]),
+        k: feed('float32', rows(ks, split, 4), [1, 2, 4 - split, 4]),
+        v: feed('float32', rows(vs, split, 4), [1, 2, 4 - split, 4]),
+      });
+    const full = (await run(0)).y.data;
+    const cached = (await run(3)).y.data;
+    expect(maxAbsDiff(cached, rows(full, 3, 4))).toBeLessThan(1e-6);
   });
 
   it('buildGpt(g, config, ids) runs with symbolic batch and length, and initGpt fills every parameter', async () => {
