@@ -9,6 +9,8 @@ import {
   cachedSessionCount,
   cudaInstalled,
   CudaUnavailableError,
+  modelBytes,
+  openOrtSession,
   OrtTensorClass,
   Session,
 } from './session.ts';
@@ -51,6 +53,26 @@ describe('Session', () => {
       const out = await s.run({ x: feed('float32', [1, 2], [2]) });
       expect(Array.from(out.y.data as Float32Array)).toEqual([5, 10]);
       await s.dispose();
+    },
+  );
+
+  it.skipIf(cudaInstalled())(
+    "openOrtSession(bytes, 'cuda') turns ORT's failure to start CUDA into the install hint, or CPU when allowed",
+    async () => {
+      // Past the library check: ORT itself refuses CUDA, as it does on a machine with the
+      // libraries installed but no driver or device.
+      const { bytes } = modelBytes(scaleGraph(6));
+      await expect(openOrtSession(bytes, 'cuda', { threads: 1 })).rejects.toThrow(
+        /npx finemed install-cuda.*\(.*Cuda.*\)/,
+      );
+      const { session, provider } = await openOrtSession(bytes, 'cuda', {
+        threads: 1,
+        allowCpuFallback: true,
+      });
+      expect(provider).toBe('cpu');
+      const out = await session.run({ x: feed('float32', [1, 2], [2]) });
+      expect(Array.from(out.y.data as Float32Array)).toEqual([6, 12]);
+      await session.release();
     },
   );
 

@@ -56,9 +56,16 @@ const CUDA_HELP =
   'cuDNN 9), or pass allowCpuFallback to run on CPU';
 
 interface CacheEntry {
-  session: Promise<ort.InferenceSession>;
-  provider: ExecutionProvider;
+  opened: Promise<OpenedSession>;
   users: number;
+}
+
+/** An ORT session and the provider it actually runs on. */
+export interface OpenedSession {
+  /** The ORT session. */
+  session: ort.InferenceSession;
+  /** `cpu` when CUDA was asked for, failed to start, and the caller allowed the fallback. */
+  provider: ExecutionProvider;
 }
 
 // Per-isolate cache: each worker thread has its own module instance, so this is worker-safe.
@@ -93,6 +100,29 @@ function ortOptions(
 }
 
 /**
+ * Compiles model bytes with ORT. The CUDA provider can fail to start even when its libraries
+ * are installed (no driver, no device, CUDA or cuDNN missing from the library path): that
+ * failure becomes a {@link CudaUnavailableError}, or a CPU session when `allowCpuFallback`.
+ */
+export async function openOrtSession(
+  bytes: Uint8Array,
+  provider: ExecutionProvider,
+  options: SessionOptions = {},
+): Promise<OpenedSession> {
+  try {
+    return {
+      session: await ort.InferenceSession.create(bytes, ortOptions(provider, options)),
+      provider,
+    };
+  } catch (err) {
+    const message = (err as Error).message;
+    if (provider !== 'cuda' || !/cuda/i.test(message)) throw err;
+    if (!options.allowCpuFallback) throw new CudaUnavailableError(`${CUDA_HELP} (${message})`);
+    return openOrtSession(bytes, 'cpu', options);
+  }
+}
+
+/**
  * A compiled graph. Sessions are cached by model bytes and options, so asking twice for the
  * same graph signature compiles once. `run` blocks the calling thread for the whole
  * computation: run training from a worker thread when a UI must stay responsive.
@@ -123,7 +153,8 @@ export class Session {
     const profiling = options.profilePrefix !== undefined;
     const key = [
       hash,
-      provider,
+      // A CUDA request that may fall back must not share a cache entry with one that may not.
+      provider === 'cuda' && options.allowCpuFallback ? 'cuda-or-cpu' : provider,
       options.threads ?? availableParallelism(),
       options.optimization ?? 'all',
       options.memoryPattern ?? false,
@@ -131,17 +162,16 @@ export class Session {
     const hit = profiling ? undefined : cache.get(key);
     if (hit) {
       hit.users++;
-      return new Session(await hit.session, key, hit.provider, hash, true);
+      const { session, provider: used } = await hit.opened;
+      return new Session(session, key, used, hash, true);
     }
-    const session = ort.InferenceSession.create(bytes, ortOptions(provider, options)).catch(
-      (err: Error) => {
-        cache.delete(key);
-        if (provider === 'cuda') throw new CudaUnavailableError(`${CUDA_HELP} (${err.message})`);
-        throw err;
-      },
-    );
-    if (!profiling) cache.set(key, { session, provider, users: 1 });
-    return new Session(await session, profiling ? undefined : key, provider, hash, false);
+    const opened = openOrtSession(bytes, provider, options).catch((err: Error) => {
+      cache.delete(key);
+      throw err;
+    });
+    if (!profiling) cache.set(key, { opened, users: 1 });
+    const { session, provider: used } = await opened;
+    return new Session(session, profiling ? undefined : key, used, hash, false);
   }
 
   /** Graph input names. */
