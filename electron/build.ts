@@ -10,10 +10,10 @@ import { bundleRenderer } from '../src/ui/server/bundle.ts';
 /** Where the build goes (gitignored). */
 export const outDir = join(projectRoot, 'out');
 
-/** Builds main, preload and renderer into `out/`; returns the main script's path. */
-export async function buildElectron(): Promise<string> {
-  const electronOut = join(outDir, 'electron');
-  const rendererOut = join(outDir, 'renderer');
+/** Builds main, preload and renderer into `out` (default `out/`); returns the main script's path. */
+export async function buildElectron(out: string = outDir): Promise<string> {
+  const electronOut = join(out, 'electron');
+  const rendererOut = join(out, 'renderer');
   await rm(rendererOut, { recursive: true, force: true });
   await mkdir(rendererOut, { recursive: true });
   const common = {

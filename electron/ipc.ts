@@ -9,6 +9,7 @@ import {
   parseOperation,
   type OperationName,
 } from '../src/ui/server/operations.ts';
+import { APP_SCHEME } from './renderer-protocol.ts';
 
 const path = z.string().min(1).max(4096);
 
@@ -67,5 +68,5 @@ export function validateIpc(name: string, payload: unknown): IpcCall {
 
 /** True when an IPC message comes from the app's own page (not a navigated-away or foreign frame). */
 export function isAppFrame(url: string | undefined): boolean {
-  return url !== undefined && url.startsWith('finemed-app://app/');
+  return url !== undefined && url.startsWith(`${APP_SCHEME}://app/`);
 }

@@ -1,6 +1,5 @@
 // The desktop app's main process: one window on the bundled renderer, served from the app's own
 // scheme under a strict CSP; host calls validated and answered here; the kernel in a utility process.
-import { readFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import {
   BrowserWindow,
@@ -18,16 +17,15 @@ import { projectRoot } from '../src/core/version.ts';
 import { PROJECT_NOTEBOOKS } from '../src/notebook/node/trust.ts';
 import { COMMAND_CHANNEL, ipcChannel } from '../src/ui/app/bridge.ts';
 import type { AppCommand } from '../src/ui/app/host.ts';
-import { contentType } from '../src/ui/server/content-types.ts';
 import { hostHandlers } from '../src/ui/server/handlers.ts';
 import { NotebookLibrary } from '../src/ui/server/notebooks.ts';
 import { dispatchOperation } from '../src/ui/server/operations.ts';
-import { securityHeaders } from '../src/ui/server/security.ts';
 import { ipcCallNames, isAppFrame, validateIpc, type IpcCall } from './ipc.ts';
 import { KernelHost } from './kernel-host.ts';
 import { menuTemplate } from './menu.ts';
+import { APP_SCHEME, rendererResponder } from './renderer-protocol.ts';
+import { hardenContents, windowOptions } from './window.ts';
 
-const SCHEME = 'finemed-app';
 const rendererDir = join(projectRoot, 'out', 'renderer');
 const home = finemedHome();
 const library = new NotebookLibrary({
@@ -48,25 +46,8 @@ let dirtyPath: string | undefined;
 let closing = false;
 
 protocol.registerSchemesAsPrivileged([
-  { scheme: SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
+  { scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } },
 ]);
-
-/** Serves the bundled renderer's files (and nothing else) with the CSP on every response. */
-async function serveRenderer(request: Request): Promise<Response> {
-  const url = new URL(request.url);
-  const name = url.pathname === '/' ? 'index.html' : url.pathname.slice(1);
-  if (url.host !== 'app' || name.includes('/') || name.includes('\\') || name.startsWith('.')) {
-    return new Response('not found', { status: 404, headers: securityHeaders() });
-  }
-  try {
-    const body = await readFile(join(rendererDir, name));
-    return new Response(body, {
-      headers: { ...securityHeaders(), 'Content-Type': contentType(name) },
-    });
-  } catch {
-    return new Response('not found', { status: 404, headers: securityHeaders() });
-  }
-}
 
 function send(command: AppCommand, path?: string): void {
   window?.webContents.send(COMMAND_CHANNEL, command, path);
@@ -126,19 +107,7 @@ function listen(): void {
 }
 
 function createWindow(): void {
-  const win = new BrowserWindow({
-    width: 1400,
-    height: 900,
-    title: 'FineMed Workbench',
-    webPreferences: {
-      preload: join(projectRoot, 'out', 'electron', 'preload.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-      spellcheck: false,
-    },
-  });
+  const win = new BrowserWindow(windowOptions(join(projectRoot, 'out', 'electron', 'preload.cjs')));
   window = win;
   win.on('close', (event) => {
     if (!dirty || closing) return;
@@ -163,11 +132,11 @@ function createWindow(): void {
     closing = false;
     dirty = false;
   });
-  void win.loadURL(`${SCHEME}://app/index.html`);
+  void win.loadURL(`${APP_SCHEME}://app/index.html`);
 }
 
 void app.whenReady().then(async () => {
-  protocol.handle(SCHEME, serveRenderer);
+  protocol.handle(APP_SCHEME, rendererResponder(rendererDir));
   // The page needs no camera, microphone, notifications or the like.
   session.defaultSession.setPermissionRequestHandler((_contents, _permission, grant) =>
     grant(false),
@@ -180,13 +149,7 @@ void app.whenReady().then(async () => {
   });
 });
 
-app.on('web-contents-created', (_event, contents) => {
-  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  contents.on('will-navigate', (event, url) => {
-    if (!isAppFrame(url)) event.preventDefault();
-  });
-  contents.on('will-attach-webview', (event) => event.preventDefault());
-});
+app.on('web-contents-created', (_event, contents) => hardenContents(contents));
 
 app.on('window-all-closed', () => {
   kernel.stop();
