@@ -1,7 +1,5 @@
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { baselineProblem, expectedOpenblasCore, type TorchRound } from './bench-train.ts';
-import { main } from './main.ts';
 
 const round = (blas: Partial<TorchRound['blas']>, threads = 2): TorchRound => ({
   torch: '1.13',
@@ -33,19 +31,5 @@ describe('bench train baseline checks', () => {
     ).toMatch(/not using OpenBLAS/);
     expect(baselineProblem(round({ corename: 'Prescott' }), 2)).toMatch(/runs 'Prescott' kernels/);
     expect(baselineProblem(round({}, 1), 2)).toMatch(/1 threads, expected 2/);
-  });
-});
-
-describe('finemed install-cuda', () => {
-  it('--dry-run explains the download and prints the command without running it', async () => {
-    let err = '';
-    const stderr = Object.assign(new PassThrough(), {
-      isTTY: false,
-    }) as unknown as NodeJS.WriteStream;
-    stderr.on('data', (d: Buffer) => (err += d.toString()));
-    const code = await main(['install-cuda', '--dry-run'], { stderr });
-    expect(code).toBe(0);
-    expect(err).toContain('ONNXRUNTIME_NODE_INSTALL=cuda12');
-    expect(err).toContain('NuGet');
   });
 });

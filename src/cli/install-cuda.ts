@@ -13,6 +13,18 @@ const EXPLANATION = [
   'an NVIDIA driver, the CUDA 12 runtime and cuDNN 9 on the library path.',
 ].join('\n');
 
+/**
+ * The environment for onnxruntime-node's install script. Without npm's variables: under
+ * `npx`, `npm_package_json` and `npm_config_local_prefix` make the script take itself for a
+ * local `npm ci` and exit 0 without downloading (onnxruntime-node 1.30 also drops the
+ * `cuda12` value of its flag, so the flag cannot override that), and the project's
+ * `.npmrc` sets `npm_config_onnxruntime_node_install=skip`.
+ */
+export function cudaInstallEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('npm_')));
+  return { ...clean, ONNXRUNTIME_NODE_INSTALL: 'cuda12' };
+}
+
 /** `finemed install-cuda`: fetches onnxruntime-node's CUDA 12 execution provider. */
 export const installCudaCommand: Command = {
   name: 'install-cuda',
@@ -26,9 +38,17 @@ export const installCudaCommand: Command = {
     const script = join(pkg, 'script', 'install.js');
     ctx.stderr.write(`${EXPLANATION}\n\n$ ONNXRUNTIME_NODE_INSTALL=cuda12 node ${script}\n`);
     if (boolFlag(ctx, 'dry-run')) return 0;
-    // The project's .npmrc skips this download during `npm ci`; the explicit variable wins.
-    const env: NodeJS.ProcessEnv = { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'cuda12' };
-    delete env.npm_config_onnxruntime_node_install;
+    const platform = `${process.platform}/${process.arch}`;
+    const metadata = createRequire(import.meta.url)(join(pkg, 'script', 'install-metadata.js')) as {
+      requirements: Record<string, string[] | undefined>;
+    };
+    if (!metadata.requirements[platform]?.includes('cuda12')) {
+      ctx.stderr.write(
+        `install-cuda: onnxruntime-node offers no CUDA 12 download for ${platform} (only for linux/x64).\n`,
+      );
+      return 1;
+    }
+    const env = cudaInstallEnv(process.env);
     const code = await new Promise<number>((resolve, reject) => {
       const child = spawn(process.execPath, [script, '--onnxruntime-node-install=cuda12'], {
         cwd: pkg,
