@@ -22,6 +22,13 @@ describe('TextTokenizer.load', () => {
     expect(back.vocabSize).toBe(tok.vocabSize);
   });
 
+  it('decode([]) is the empty string, as in Hugging Face tokenizers', () => {
+    const tok = trainChatTokenizer(texts, { vocabSize: 300, modelMaxLength: 128 });
+    expect(tok.decode([])).toBe('');
+    expect(tok.decode([], { skipSpecialTokens: true })).toBe('');
+    expect(tok.encode('')).toEqual([]);
+  });
+
   it('names the file for malformed JSON, a missing model, and a BPE model without merges', async () => {
     const dir = scratch();
     writeFileSync(join(dir, 'tokenizer.json'), '{"model": {"type": "BPE", "vocab": {}');

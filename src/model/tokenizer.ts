@@ -122,6 +122,8 @@ export class TextTokenizer {
 
   /** Text of token ids. */
   decode(ids: readonly number[], options: { skipSpecialTokens?: boolean } = {}): string {
+    // @huggingface/tokenizers throws on an empty list; Hugging Face tokenizers returns ''.
+    if (ids.length === 0) return '';
     return this.inner.decode([...ids], {
       skip_special_tokens: options.skipSpecialTokens ?? false,
       clean_up_tokenization_spaces: false,
