@@ -40,6 +40,17 @@ describe('finemed run', () => {
     expect(err).toMatch(/cell 2 \(const broken = JSON\.parse\('\{not json'\);\) failed: .*JSON/);
   });
 
+  it('--timeout ends a notebook that never finishes with exit 1, naming its cells', async () => {
+    const { dir, env } = workspace();
+    const args = ['run', join(dir, 'endless.html'), '--trust', '--out', join(dir, 'o')];
+    const { code, err, json } = await cli([...args, '--timeout', '0.8', '--json'], env);
+    expect(code).toBe(1);
+    expect(json).toMatchObject({ timedOut: true, cells: 4 });
+    expect(err).toContain('cell 2 (now) failed: still running after the 0.8 s time limit');
+    expect(err).toContain('still running after the 0.8 s time limit, so the run was cut short');
+    expect((await cli([...args, '--timeout', 'soon'], env)).code).toBe(2);
+  });
+
   it('runs the real pipeline (synth, init, eval) under bin/finemed.js; verify reproduces it', async () => {
     const { dir, env } = workspace();
     const out = join(dir, 'out');

@@ -1,9 +1,17 @@
 import { basename, extname, join, resolve } from 'node:path';
 import { terminalProgress } from '../core/progress.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
+import type { TimedOut } from '../notebook/node/deadline.ts';
 import type { HeadlessRun, HeadlessRunOptions } from '../notebook/node/runner.ts';
 import type { SessionEvent } from '../notebook/session.ts';
-import { boolFlag, intFlag, stringFlag, type Command, type CommandContext } from './command.ts';
+import {
+  boolFlag,
+  intFlag,
+  numberFlag,
+  stringFlag,
+  type Command,
+  type CommandContext,
+} from './command.ts';
 
 /** Draws running jobs' progress on stderr while a notebook runs headless. */
 export async function cellReporter(ctx: CommandContext): Promise<{
@@ -40,13 +48,30 @@ export async function runHeadless(
   }).finally(reporter.done);
   for (const cell of run.failed)
     ctx.stderr.write(`finemed: ${cell.label} failed: ${cell.message}\n`);
+  if (run.timedOut) ctx.stderr.write(`finemed: ${timeoutMessage(run.timedOut)}\n`);
   return run;
+}
+
+/** Says that the time limit ended a run. */
+export function timeoutMessage(timedOut: TimedOut): string {
+  return `the notebook was still running after the ${timedOut.seconds} s time limit, so the run was cut short`;
+}
+
+/** The `--timeout SECONDS` flag, in milliseconds. */
+export function timeoutFlag(ctx: CommandContext): number | undefined {
+  const seconds = numberFlag(ctx, 'timeout', { min: 0.001 });
+  return seconds === undefined ? undefined : seconds * 1000;
 }
 
 /** Flags `run` and `verify` share. */
 export const NOTEBOOK_FLAGS: Command['flags'] = {
   trust: { type: 'boolean', description: "Trust the notebook's code (remembered by its hash)" },
   json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+  timeout: {
+    type: 'string',
+    value: 'SECONDS',
+    description: 'End the run after this long; cells still running fail (default: no limit)',
+  },
 };
 
 /** `finemed run NOTEBOOK`: runs a notebook headless and writes its report. */
@@ -75,7 +100,8 @@ export const runCommand: Command = {
   },
   details:
     'Every cell runs in dependency order with every job approved. A notebook outside the\n' +
-    "project's notebooks/ folder runs only once trusted (--trust). Exits 1 when a cell fails.",
+    "project's notebooks/ folder runs only once trusted (--trust). Exits 1 when a cell fails\n" +
+    'or --timeout ends the run (a cell reading `now`, or any endless generator, never finishes).',
   async run(ctx) {
     const notebook = resolve(ctx.args[0]);
     const out = resolve(
@@ -87,6 +113,7 @@ export const runCommand: Command = {
       preset: stringFlag(ctx, 'preset'),
       seed: intFlag(ctx, 'seed'),
       trust: boolFlag(ctx, 'trust'),
+      timeoutMs: timeoutFlag(ctx),
     });
     if (boolFlag(ctx, 'json')) {
       ctx.stdout.write(
@@ -96,12 +123,13 @@ export const runCommand: Command = {
           manifest: join(out, 'manifest.json'),
           cells: run.results.cells.length,
           failed: run.failed,
+          timedOut: run.timedOut !== null,
           ms: run.manifest.totalMs,
         }) + '\n',
       );
     } else {
       ctx.stdout.write(`${run.reportPath}\n`);
     }
-    return run.failed.length > 0 ? 1 : 0;
+    return run.failed.length > 0 || run.timedOut ? 1 : 0;
   },
 };

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import { boolFlag, type Command } from './command.ts';
-import { NOTEBOOK_FLAGS, cellReporter } from './run.ts';
+import { NOTEBOOK_FLAGS, cellReporter, timeoutFlag, timeoutMessage } from './run.ts';
 
 /** `finemed verify DIR`: re-runs a recorded run and checks its numbers. */
 export const verifyCommand: Command = {
@@ -17,7 +17,8 @@ export const verifyCommand: Command = {
   },
   details:
     'Numbers must match exactly unless their cell declares a tolerance with a comment such as\n' +
-    "'// @tolerance 1e-6' or '// @tolerance abs=1e-6 rel=1e-3'. Exits 1 on any difference.",
+    "'// @tolerance 1e-6' or '// @tolerance abs=1e-6 rel=1e-3'. Exits 1 on any difference\n" +
+    'or when --timeout ends the re-run.',
   async run(ctx) {
     const dir = resolve(ctx.args[0]);
     const { verifyRun } = await import('../notebook/node/verify.ts');
@@ -29,7 +30,9 @@ export const verifyCommand: Command = {
       jobs: defaultJobs(),
       signal: ctx.signal,
       onEvent: reporter.onEvent,
+      timeoutMs: timeoutFlag(ctx),
     }).finally(reporter.done);
+    if (outcome.timedOut) ctx.stderr.write(`finemed: ${timeoutMessage(outcome.timedOut)}\n`);
     for (const change of outcome.inputChanges) {
       const now = change.now ? `now ${change.now.slice(0, 12)}` : 'now missing';
       ctx.stdout.write(
@@ -54,11 +57,12 @@ export const verifyCommand: Command = {
           differences: outcome.differences,
           inputChanges: outcome.inputChanges,
           report: outcome.reportPath,
+          timedOut: outcome.timedOut !== null,
         }) + '\n',
       );
     } else {
       ctx.stdout.write(`${verdict}\n`);
     }
-    return outcome.differences.length === 0 ? 0 : 1;
+    return outcome.differences.length === 0 && !outcome.timedOut ? 0 : 1;
   },
 };

@@ -5,7 +5,7 @@ import type { ArtifactFile } from '../../core/artifacts.ts';
 import { codeVersion, packageVersion, projectRoot } from '../../core/version.ts';
 import type { ArtifactRef, InputFile } from '../../kernel/protocol.ts';
 import { cellLabel } from '../notebook-file.ts';
-import type { NotebookSession } from '../session.ts';
+import type { CellView, NotebookSession } from '../session.ts';
 
 /** The `manifest.json` of a run: everything needed to say where its numbers came from. */
 export interface RunManifest {
@@ -70,6 +70,8 @@ export interface ManifestInput {
   seed: number;
   /** The finished session. */
   session: NotebookSession;
+  /** Its cells as the run ended (default: as the session sees them). */
+  views?: CellView[];
   /** Start time (epoch ms). */
   startedAt: number;
   /** End time (epoch ms). */
@@ -79,7 +81,7 @@ export interface ManifestInput {
 /** Describes a finished headless run. */
 export function buildManifest(input: ManifestInput): RunManifest {
   const { session } = input;
-  const views = session.cells;
+  const views = input.views ?? session.cells;
   const inputs = new Map<string, InputFile & { cells: number[] }>();
   const addInput = (file: InputFile, cell: number | undefined): void => {
     const entry = inputs.get(file.path) ?? { ...file, cells: [] };

@@ -111,6 +111,30 @@ describe('runNotebookHeadless', () => {
     expect(readFileSync(run.reportPath, 'utf8')).toContain('2 cell(s) failed');
   });
 
+  it('timeoutMs ends a run whose cells never finish, failing just those cells', async () => {
+    const { dir, home, out } = workspace();
+    const run = await runNotebookHeadless({
+      notebook: join(dir, 'endless.html'),
+      outDir: out,
+      trust: true,
+      home,
+      jobs: [],
+      timeoutMs: 1000,
+    });
+    expect(run.timedOut).toEqual({ seconds: 1, cells: [2, 3] });
+    expect(run.failed.map((f) => [f.id, f.message])).toEqual([
+      [2, 'still running after the 1 s time limit (--timeout)'],
+      [3, 'still running after the 1 s time limit (--timeout)'],
+    ]);
+    expect(run.results.cells.find((c) => c.id === 4)).toMatchObject({
+      state: 'done',
+      outputs: { halved: 21 },
+    });
+    const manifest = readJson<RunManifest>(join(out, 'manifest.json'));
+    expect(manifest.cells.map((c) => c.state)).toEqual(['done', 'error', 'error', 'done']);
+    expect(readFileSync(run.reportPath, 'utf8')).toContain('2 cell(s) failed');
+  });
+
   it('refuses an untrusted notebook without running it, and remembers --trust', async () => {
     const { dir, home, out } = workspace();
     const notebook = join(dir, 'small.html');

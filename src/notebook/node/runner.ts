@@ -15,6 +15,7 @@ import { cellLabel, parseNotebook } from '../notebook-file.ts';
 import type { CellView, SessionEvent } from '../session.ts';
 import { DEFAULT_PRESET, DEFAULT_RUN_SEED } from '../preset.ts';
 import { cellTolerance } from '../tolerance.ts';
+import { settleWithin, withTimeouts, type TimedOut } from './deadline.ts';
 import { installDom, jsdomInputs } from './dom.ts';
 import { buildManifest, type RunManifest } from './manifest.ts';
 import { renderReport } from './report.ts';
@@ -41,6 +42,11 @@ export interface HeadlessRunOptions {
   jobs: JobDefinition[];
   /** Stops the run (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Ends the run after this many milliseconds even if cells are still at work (a generator
+   * that never ends); those cells fail with the time limit. Default: no limit.
+   */
+  timeoutMs?: number;
   /** Sees every cell state and value as the run goes. */
   onEvent?: (event: SessionEvent) => void;
 }
@@ -53,8 +59,10 @@ export interface HeadlessRun {
   manifest: RunManifest;
   /** The report file. */
   reportPath: string;
-  /** The cells that failed, with their errors. */
+  /** The cells that failed, with their errors (those cut off by the time limit included). */
   failed: { id: number; label: string; message: string }[];
+  /** Whether the time limit ended the run, and which cells were still at work; null if it settled. */
+  timedOut: TimedOut | null;
 }
 
 /**
@@ -116,9 +124,10 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
   const off = options.onEvent ? session.on(options.onEvent) : undefined;
   try {
     session.start();
-    await session.settled(options.signal);
-    const views = session.cells;
+    const timedOut = await settleWithin(session, options.timeoutMs, options.signal);
+    const views = withTimeouts(session.cells, timedOut);
     const manifest = buildManifest({
+      views,
       path,
       sha256: sha256(text),
       preset,
@@ -142,7 +151,7 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
         ? [{ id: v.cell.id, label: cellLabel(v.cell), message: v.state.message }]
         : [],
     );
-    return { results, manifest, reportPath, failed };
+    return { results, manifest, reportPath, failed, timedOut };
   } finally {
     off?.();
     session.dispose();

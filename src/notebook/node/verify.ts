@@ -6,6 +6,7 @@ import { InputError } from '../../core/errors.ts';
 import { sha256 } from '../../core/hash.ts';
 import type { JobDefinition } from '../../kernel/job.ts';
 import type { SessionEvent } from '../session.ts';
+import type { TimedOut } from './deadline.ts';
 import type { RunManifest } from './manifest.ts';
 import { compareResults, type Difference, type RunResults } from './results.ts';
 import { runNotebookHeadless } from './runner.ts';
@@ -26,6 +27,8 @@ export interface VerifyOptions {
   jobs: JobDefinition[];
   /** Stops the re-run. */
   signal?: AbortSignal;
+  /** Ends the re-run after this many milliseconds (see `runNotebookHeadless`). */
+  timeoutMs?: number;
   /** Sees the re-run's cell states and values. */
   onEvent?: (event: SessionEvent) => void;
 }
@@ -50,6 +53,8 @@ export interface VerifyOutcome {
   inputChanges: InputChange[];
   /** Where the re-run's report is. */
   reportPath: string;
+  /** Whether the time limit ended the re-run, and which cells were still at work. */
+  timedOut: TimedOut | null;
 }
 
 /**
@@ -88,11 +93,13 @@ export async function verifyRun(options: VerifyOptions): Promise<VerifyOutcome> 
       jobs: options.jobs,
       signal: options.signal,
       onEvent: options.onEvent,
+      timeoutMs: options.timeoutMs,
     });
     return {
       ...compareResults(recorded, rerun.results),
       inputChanges,
       reportPath: rerun.reportPath,
+      timedOut: rerun.timedOut,
     };
   } finally {
     if (scratch) await rm(scratch, { recursive: true, force: true });
