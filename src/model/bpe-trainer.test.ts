@@ -9,7 +9,7 @@ import {
   preTokenize,
   trainByteLevelBpe,
 } from './bpe-trainer.ts';
-import { TextTokenizer } from './tokenizer.ts';
+import { CHATML_SPECIAL_TOKENS, TextTokenizer } from './tokenizer.ts';
 import { trainChatTokenizer } from './train-tokenizer.ts';
 
 const repeat = (word: string, n: number): string[] => Array<string>(n).fill(word);
@@ -161,5 +161,32 @@ describe('trainChatTokenizer', () => {
     }
     const reloaded = TextTokenizer.fromJson(JSON.parse(JSON.stringify(json)), {});
     expect(reloaded.decode(reloaded.encode(ownText[3]))).toBe(ownText[3]);
+  });
+});
+
+describe('Hugging Face tokenizers cross-check (fixture from scripts/fixtures/model_tokenizer_hf.ts)', () => {
+  const dir = join(import.meta.dirname, 'fixtures', 'hf_tokenizer');
+  const read = (file: string): unknown => JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  const { training, probes } = read('texts.json') as { training: string[]; probes: string[] };
+  const expected = read('expected.json') as {
+    vocab_size: number;
+    encodings: { ids: number[]; decoded: string }[];
+  };
+
+  it('bpeTokenizerJson(trainByteLevelBpe(texts)) is still the file Hugging Face loaded', () => {
+    const json = bpeTokenizerJson(
+      trainByteLevelBpe(training, { vocabSize: 400, specialTokens: [...CHATML_SPECIAL_TOKENS] }),
+    );
+    expect(json).toEqual(read('tokenizer.json'));
+  });
+
+  it('encode/decode give the ids and text Hugging Face tokenizers gave for that file', () => {
+    const tok = TextTokenizer.fromJson(read('tokenizer.json') as Record<string, unknown>);
+    expect(tok.vocabSize).toBe(expected.vocab_size);
+    probes.forEach((text, i) => {
+      const ids = tok.encode(text, { addSpecialTokens: false });
+      expect(ids).toEqual(expected.encodings[i].ids);
+      expect(tok.decode(ids)).toBe(expected.encodings[i].decoded);
+    });
   });
 });
