@@ -147,7 +147,7 @@ describe('runNotebookHeadless', () => {
     expect(again.failed).toEqual([]);
   });
 
-  it('records jobs, seeds and artifacts, and reuses finished jobs on a second run', async () => {
+  it('records jobs, seeds and artifacts; a re-run reuses finished jobs and an edit re-runs only the job it affects', async () => {
     const { dir, home, out } = workspace();
     const options = {
       notebook: join(dir, 'jobs.html'),
@@ -171,5 +171,14 @@ describe('runNotebookHeadless', () => {
     const second = await runNotebookHeadless(options);
     expect(second.manifest.artifacts.every((a) => a.reused)).toBe(true);
     expect(second.results.cells).toEqual(first.results.cells);
+
+    const notebook = readFileSync(options.notebook, 'utf8');
+    writeFileSync(options.notebook, notebook.replace('[1, 2, steps]', '[1, 3, steps]'));
+    const edited = await runNotebookHeadless(options);
+    expect(edited.manifest.artifacts.map((a) => [a.job, a.reused])).toEqual([
+      ['test.steps', true],
+      ['test.sum', false],
+    ]);
+    expect(edited.results.cells.find((c) => c.id === 4)?.outputs).toEqual({ total: 6 });
   });
 });
