@@ -1,9 +1,11 @@
 import { writeJsonAtomic } from '../core/atomic.ts';
-import { UsageError } from '../core/errors.ts';
+import { InputError, UsageError } from '../core/errors.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { synthesize, type SynthesisResult } from '../data/synthesize.ts';
-import { parameterCount } from '../model/config.ts';
-import { createModel, MODEL_PRESETS, readCorpus } from '../model/init.ts';
+import { parameterCount, readModelConfig } from '../model/config.ts';
+import { createModel, createModelFromConfig, MODEL_PRESETS, readCorpus } from '../model/init.ts';
+import { BYTE_TO_CHAR } from '../model/bpe-trainer.ts';
+import { CHATML_SPECIAL_TOKENS } from '../model/tokenizer.ts';
 import { join } from 'node:path';
 import {
   boolFlag,
@@ -30,18 +32,26 @@ export const initModelCommand: Command = {
   details: [
     'Presets: tiny (~0.9M parameters; tests) and demo (~6M; trains in minutes on 2 CPU cores).',
     'Both are Qwen2-style decoders (ChatML chat template) initialised as Hugging Face does (N(0, 0.02)).',
+    'Instead of a preset, --config takes a Hugging Face config.json (llama, qwen2 or mistral): its',
+    'architecture and vocab_size are kept, its initializer_range used, and its special token ids replaced',
+    "by the trained tokenizer's ChatML ones.",
     'The byte-level BPE tokenizer is trained on --corpus: a JSONL file (one object per line, text in',
     '--corpus-field, default "text") or a plain text file (documents separated by blank lines); without',
     '--corpus, on the built-in synthetic medical data of the same preset (passages, SFT and DPO texts).',
   ].join('\n'),
   flags: {
     preset: { type: 'string', value: MODEL_PRESETS.join('|'), description: 'Model size' },
+    config: {
+      type: 'string',
+      value: 'FILE',
+      description: 'A Hugging Face config.json to use instead of a preset',
+    },
     out: { type: 'string', value: 'DIR', description: 'Folder to write' },
     seed: { type: 'string', value: 'N', description: 'Seed of the weights', default: '0' },
     corpus: {
       type: 'string',
       value: 'FILE',
-      description: 'Text to train the tokenizer on (required)',
+      description: 'Text to train the tokenizer on (default: built-in synthetic data)',
     },
     'corpus-field': {
       type: 'string',
@@ -54,20 +64,46 @@ export const initModelCommand: Command = {
   },
   async run(ctx) {
     const preset = choiceFlag(ctx, 'preset', MODEL_PRESETS);
-    if (!preset) throw new UsageError(`--preset is required (${MODEL_PRESETS.join('|')})`);
+    const configPath = stringFlag(ctx, 'config');
+    if (!preset === !configPath) {
+      throw new UsageError(
+        `give exactly one of --preset (${MODEL_PRESETS.join('|')}) and --config FILE`,
+      );
+    }
     const out = requiredFlag(ctx, 'out');
     const corpusPath = stringFlag(ctx, 'corpus');
     const seed = intFlag(ctx, 'seed') ?? 0;
+    const given = configPath ? await readModelConfig(configPath) : undefined;
+    const minVocab = CHATML_SPECIAL_TOKENS.length + BYTE_TO_CHAR.length;
+    if (given && given.config.vocabSize < minVocab) {
+      throw new InputError(`must be at least ${minVocab} (the special tokens and 256 bytes)`, {
+        file: configPath,
+        field: 'vocab_size',
+      });
+    }
     const progress = terminalProgress(ctx.stderr);
     const texts = corpusPath
       ? await readCorpus(corpusPath, stringFlag(ctx, 'corpus-field') ?? 'text')
-      : builtInTexts(await synthesize({ preset }, { signal: ctx.signal, onProgress: progress }));
-    const model = createModel({ preset, seed, texts, onProgress: progress, signal: ctx.signal });
+      : builtInTexts(
+          await synthesize(
+            { preset: preset ?? 'demo' },
+            { signal: ctx.signal, onProgress: progress },
+          ),
+        );
+    const common = { seed, texts, onProgress: progress, signal: ctx.signal };
+    const std = given?.raw.initializer_range;
+    const model = given
+      ? createModelFromConfig(given.config, {
+          ...common,
+          std: typeof std === 'number' ? std : undefined,
+        })
+      : createModel({ ...common, preset: preset! });
     progress.done();
     await model.save(out, { dtype: boolFlag(ctx, 'bf16') ? 'BF16' : 'F32' });
     const summary = {
       out,
-      preset,
+      preset: preset ?? null,
+      config: configPath ?? null,
       seed,
       parameters: parameterCount(model.config),
       vocab_size: model.config.vocabSize,
@@ -76,13 +112,13 @@ export const initModelCommand: Command = {
     };
     await writeJsonAtomic(join(out, 'finemed_init.json'), {
       ...summary,
-      corpus: corpusPath ?? `built-in synthetic data (finemed synth --preset ${preset})`,
+      corpus: corpusPath ?? `built-in synthetic data (finemed synth --preset ${preset ?? 'demo'})`,
     });
     await model.dispose();
     if (boolFlag(ctx, 'json')) ctx.stdout.write(JSON.stringify(summary) + '\n');
     else
       ctx.stdout.write(
-        `wrote ${preset} model (${summary.parameters.toLocaleString('en-US')} parameters, vocabulary ${summary.vocab_size}) to ${out}\n`,
+        `wrote ${preset ?? configPath} model (${summary.parameters.toLocaleString('en-US')} parameters, vocabulary ${summary.vocab_size}) to ${out}\n`,
       );
   },
 };

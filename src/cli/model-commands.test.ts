@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../model/causal-lm.ts';
+import { parameterCount } from '../model/config.ts';
 import { runCli as run } from './testing.ts';
 
 describe('init-model, logits, generate', () => {
@@ -59,6 +60,55 @@ describe('init-model, logits, generate', () => {
     // The commonest English word is one token after training.
     expect(model.tokenizer!.encode(' the')).toHaveLength(1);
     await model.dispose();
+  });
+
+  it("init-model --config FILE builds that architecture with the trained tokenizer's token ids", async () => {
+    const configPath = join(dir, 'llama-config.json');
+    writeFileSync(
+      configPath,
+      JSON.stringify({
+        model_type: 'llama',
+        vocab_size: 320,
+        hidden_size: 64,
+        intermediate_size: 96,
+        num_hidden_layers: 2,
+        num_attention_heads: 4,
+        num_key_value_heads: 1,
+        rope_theta: 500000,
+        max_position_embeddings: 64,
+        tie_word_embeddings: false,
+        initializer_range: 0.05,
+        bos_token_id: 128000,
+        eos_token_id: 128001,
+      }),
+    );
+    const fromConfig = join(dir, 'from-config');
+    const args = ['init-model', '--config', configPath, '--out', fromConfig, '--corpus', corpus];
+    const { code, out: stdout } = await run([...args, '--json']);
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(summary).toMatchObject({ preset: null, config: configPath, vocab_size: 320 });
+    const model = await loadModel(fromConfig);
+    expect(model.config).toMatchObject({
+      modelType: 'llama',
+      numLayers: 2,
+      numKvHeads: 1,
+      ropeTheta: 500000,
+      tieWordEmbeddings: false,
+      eosTokenIds: [2, 0],
+      padTokenId: 0,
+    });
+    expect(model.config.bosTokenId).toBeUndefined();
+    expect(summary.parameters).toBe(parameterCount(model.config));
+    const w = model.params.view('model.layers.0.self_attn.q_proj.weight');
+    const std = Math.sqrt(w.reduce((sum, v) => sum + v * v, 0) / w.length);
+    expect(std).toBeGreaterThan(0.045);
+    expect(std).toBeLessThan(0.055);
+    expect(model.tokenizer!.encode('<|im_end|>')).toEqual([2]);
+    await model.dispose();
+    const both = await run([...args, '--preset', 'tiny']);
+    expect(both.code).toBe(2);
+    expect(both.err).toMatch(/exactly one of --preset \(tiny\|demo\) and --config/);
   });
 
   it('logits --json prints one row of vocabulary floats per id, equal to the library call', async () => {

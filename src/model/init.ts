@@ -31,6 +31,12 @@ const SHAPES: Record<
   demo: { vocab: 4096, d: 256, layers: 6, heads: 8, kvHeads: 4, ffn: 768, context: 512 },
 };
 
+/** The special token ids of the trained ChatML tokenizer: end of turn, end of document, padding. */
+const chatMlTokenIds = (): Pick<ModelConfig, 'eosTokenIds' | 'padTokenId'> => ({
+  eosTokenIds: [2, 0],
+  padTokenId: 0,
+});
+
 /**
  * The configuration of a preset: a Qwen2-style decoder (q/k/v biases, grouped-query
  * attention, tied embeddings) with the ChatML special tokens of the trained tokenizer:
@@ -54,8 +60,7 @@ export function presetConfig(preset: ModelPreset, vocabSize = SHAPES[preset].voc
     qkvBias: true,
     outputBias: false,
     mlpBias: false,
-    eosTokenIds: [2, 0],
-    padTokenId: 0,
+    ...chatMlTokenIds(),
   };
 }
 
@@ -103,6 +108,27 @@ export function createModel(options: CreateModelOptions): CausalLM {
   });
   const config = presetConfig(options.preset, Math.ceil(tokenizer.vocabSize / 64) * 64);
   return new CausalLM(config, initParams(config, options.seed ?? 0), tokenizer);
+}
+
+/**
+ * A randomly initialised model of a given architecture (e.g. a Hugging Face `config.json`)
+ * with a byte-level BPE tokenizer trained on `texts` to at most `config.vocabSize` tokens.
+ * The token ids are the tokenizer's ChatML ones (any BOS/EOS/pad ids in `config` are replaced).
+ */
+export function createModelFromConfig(
+  config: ModelConfig,
+  options: Omit<CreateModelOptions, 'preset'> & { std?: number },
+): CausalLM {
+  const tokenizer = trainChatTokenizer(options.texts, {
+    vocabSize: config.vocabSize,
+    modelMaxLength: config.maxPositions,
+    onProgress: options.onProgress,
+    signal: options.signal,
+  });
+  // The tokenizer defines the special ids; a BOS id from another vocabulary would be wrong.
+  const { bosTokenId: _bos, ...architecture } = config;
+  const withIds: ModelConfig = { ...architecture, ...chatMlTokenIds() };
+  return new CausalLM(withIds, initParams(withIds, options.seed ?? 0, options.std), tokenizer);
 }
 
 /**
