@@ -17,7 +17,11 @@ export const trainSftCommand: Command = {
   ].join('\n'),
   flags: {
     ...stageFlags,
-    packing: { type: 'boolean', description: 'Pack short rows into rows of --max-length tokens' },
+    packing: {
+      type: 'boolean',
+      description:
+        'Concatenate rows and cut them into rows of --max-length tokens (nothing truncated)',
+    },
     'train-on-prompt': { type: 'boolean', description: 'Loss on prompt tokens too' },
   },
   async run(ctx) {

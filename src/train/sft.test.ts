@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { CancelledError } from '../core/errors.ts';
 import { loadModel } from '../model/causal-lm.ts';
 import { listCheckpoints, readTrainerState } from './checkpoints.ts';
-import { chatRows, clinicModel } from './fixtures/clinic.ts';
+import { encodeSftExample } from './encode.ts';
+import { chatRows, clinicModel, CONDITIONS } from './fixtures/clinic.ts';
 import { sft, sftCurriculum, type SftOptions } from './sft.ts';
 import { TrainingDivergedError } from './trainer-types.ts';
 
@@ -137,6 +138,37 @@ describe('sft(model, options)', () => {
     const [a, b] = [await model.logits(row), await merged.logits(row)];
     for (let i = 0; i < a.data.length; i++) expect(b.data[i]).toBeCloseTo(a.data[i], 4);
     await Promise.all([model.dispose(), merged.dispose()]);
+  });
+
+  it('with packing, cuts only where packed rows end: every token of a long row is trained on', async () => {
+    const model = clinicModel(6);
+    const texts = CONDITIONS.map(
+      ([condition, remedy]) =>
+        `${condition} is cured by ${remedy}. Give ${remedy} early; ${condition} rarely returns after ${remedy}.`,
+    );
+    const ids = texts.map(
+      (text) =>
+        encodeSftExample(model.tokenizer!, { kind: 'text', text, source: { file: '', line: 0 } })
+          .ids,
+    );
+    const maxLength = 16;
+    expect(ids.every((row) => row.length > maxLength)).toBe(true);
+    const total = ids.reduce((n, row) => n + row.length, 0);
+    const { summary, run } = await sft(model, {
+      data: texts.map((text) => ({ text })),
+      outDir: scratch(),
+      preset: 'tiny',
+      maxLength,
+      packing: true,
+      truncation: 'error',
+      batchSize: 64,
+      save: false,
+      session,
+    });
+    expect(summary).toMatchObject({ truncated_rows: 0, rows: Math.ceil(total / maxLength) });
+    // One epoch in one step: its inputs are every token but the last of each packed row.
+    expect(run.log[0].tokens).toBe(total - Math.ceil(total / maxLength));
+    await model.dispose();
   });
 
   it('accumulating two micro-batches takes the same step as one batch of both', async () => {

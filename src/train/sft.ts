@@ -28,7 +28,7 @@ export interface SftOptions extends StageOptions {
   evalSplit?: number;
   /** Loss on every token of conversations, prompts included (default: assistant tokens only). */
   trainOnPrompt?: boolean;
-  /** Pack short rows into rows of `maxLength` tokens. */
+  /** Concatenate rows and cut them into rows of `maxLength` tokens (no row is truncated). */
   packing?: boolean;
   /** Stage name in progress events and results (default `sft`). */
   stage?: string;
@@ -80,8 +80,10 @@ export async function sft(model: CausalLM, options: SftOptions): Promise<SftResu
   const hyper = resolveHyper(model, options, SFT_PRESETS);
   const seed = options.seed ?? 0;
   const split = await trainingRows(options, { file: readSftFile, records: sftExamples });
+  // Packing is the alternative to truncation (TRL): rows are cut only where a packed row ends,
+  // and the rest of a long example continues in the next packed row instead of being lost.
   const encodeOptions = {
-    maxLength: hyper.maxLength,
+    maxLength: options.packing ? Infinity : hyper.maxLength,
     truncation: options.truncation,
     trainOnPrompt: options.trainOnPrompt,
   };
