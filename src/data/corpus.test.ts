@@ -92,7 +92,7 @@ const medline = shared && join(shared, 'corpus', 'medlineplus_topics.jsonl');
 
 describe('the real MedlinePlus corpus', () => {
   it.skipIf(!medline)(
-    'runs through the offline instruction stage (skipped: ../shared/data is absent)',
+    `runs through the offline instruction stage${medline ? '' : ' (skipped: ../shared/data is absent)'}`,
     () => {
       const docs = readCorpus(medline!, { limit: 200 });
       expect(docs.length).toBeGreaterThanOrEqual(200);
@@ -118,7 +118,7 @@ describe('the real MedlinePlus corpus', () => {
   );
 
   it.skipIf(!medline)(
-    'feeds a corpus-only synthesis whose rows all validate (skipped: ../shared/data is absent)',
+    `feeds a corpus-only synthesis whose rows all validate${medline ? '' : ' (skipped: ../shared/data is absent)'}`,
     async () => {
       const result = await synthesize({
         preset: 'tiny',

@@ -56,7 +56,7 @@ describe('topK(scores, k, floor)', () => {
 describe('Bm25Index on the shared MedlinePlus corpus', () => {
   const dir = sharedDataDir();
   it.skipIf(!dir)(
-    'finds a health topic from its name alone for most topics (shared data absent: skipped)',
+    `finds a health topic from its name alone for most topics${dir ? '' : ' (skipped: ../shared/data is absent)'}`,
     async () => {
       const records = await readJsonlRecords(join(dir!, 'corpus', 'medlineplus_topics.jsonl'));
       const rows = records.map(
