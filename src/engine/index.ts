@@ -50,6 +50,7 @@ export {
   CudaUnavailableError,
   modelBytes,
   OrtTensorClass,
+  providerFromEnv,
   Session,
   type ExecutionProvider,
   type OrtTensor,

@@ -12,6 +12,7 @@ import {
   modelBytes,
   openOrtSession,
   OrtTensorClass,
+  providerFromEnv,
   Session,
 } from './session.ts';
 import { feed } from './testing.ts';
@@ -73,6 +74,43 @@ describe('Session', () => {
       const out = await session.run({ x: feed('float32', [1, 2], [2]) });
       expect(Array.from(out.y.data as Float32Array)).toEqual([6, 12]);
       await session.release();
+    },
+  );
+
+  it('providerFromEnv(env) reads FINEMED_PROVIDER and FINEMED_CPU_FALLBACK, rejecting other providers', () => {
+    expect(providerFromEnv({})).toEqual({ provider: 'cpu', allowCpuFallback: false });
+    expect(providerFromEnv({ FINEMED_PROVIDER: 'cuda', FINEMED_CPU_FALLBACK: '1' })).toEqual({
+      provider: 'cuda',
+      allowCpuFallback: true,
+    });
+    expect(() => providerFromEnv({ FINEMED_PROVIDER: 'gpu' })).toThrow(
+      /FINEMED_PROVIDER must be cpu or cuda, got 'gpu'/,
+    );
+  });
+
+  it.skipIf(cudaInstalled())(
+    'create(graph) without a provider follows FINEMED_PROVIDER=cuda; explicit options win',
+    async () => {
+      const saved = { ...process.env };
+      try {
+        process.env.FINEMED_PROVIDER = 'cuda';
+        delete process.env.FINEMED_CPU_FALLBACK;
+        await expect(Session.create(scaleGraph(7), { threads: 1 })).rejects.toThrow(
+          CudaUnavailableError,
+        );
+        const cpu = await Session.create(scaleGraph(7), { threads: 1, provider: 'cpu' });
+        expect(cpu.provider).toBe('cpu');
+        await cpu.dispose();
+        process.env.FINEMED_CPU_FALLBACK = '1';
+        const fallback = await Session.create(scaleGraph(7), { threads: 1 });
+        expect(fallback.provider).toBe('cpu');
+        await fallback.dispose();
+      } finally {
+        process.env.FINEMED_PROVIDER = saved.FINEMED_PROVIDER;
+        process.env.FINEMED_CPU_FALLBACK = saved.FINEMED_CPU_FALLBACK;
+        if (saved.FINEMED_PROVIDER === undefined) delete process.env.FINEMED_PROVIDER;
+        if (saved.FINEMED_CPU_FALLBACK === undefined) delete process.env.FINEMED_CPU_FALLBACK;
+      }
     },
   );
 

@@ -17,7 +17,10 @@ export type ExecutionProvider = 'cpu' | 'cuda';
 
 /** Options for {@link Session.create}. */
 export interface SessionOptions {
-  /** `cpu` (default) or `cuda` (needs `npx finemed install-cuda` and an NVIDIA GPU). */
+  /**
+   * `cpu` or `cuda` (needs `npx finemed install-cuda` and an NVIDIA GPU); default: the
+   * environment's choice ({@link providerFromEnv}), `cpu` unless `FINEMED_PROVIDER` says otherwise.
+   */
   provider?: ExecutionProvider;
   /** With `provider: 'cuda'`, run on CPU instead of failing when CUDA is unavailable. */
   allowCpuFallback?: boolean;
@@ -50,10 +53,26 @@ export function cudaInstalled(): boolean {
   return existsSync(join(ortBinDir(), 'libonnxruntime_providers_cuda.so'));
 }
 
+/**
+ * The provider for sessions whose options name none: `FINEMED_PROVIDER` (`cpu` or `cuda`;
+ * default `cpu`), with `FINEMED_CPU_FALLBACK=1` allowing CPU when CUDA is unavailable. The
+ * environment reaches every session this way, the CLI's, the notebook kernel's and its
+ * worker threads' (workers share `process.env`).
+ */
+export function providerFromEnv(
+  env: NodeJS.ProcessEnv = process.env,
+): Required<Pick<SessionOptions, 'provider' | 'allowCpuFallback'>> {
+  const provider = env.FINEMED_PROVIDER || 'cpu';
+  if (provider !== 'cpu' && provider !== 'cuda') {
+    throw new Error(`FINEMED_PROVIDER must be cpu or cuda, got '${provider}'`);
+  }
+  return { provider, allowCpuFallback: env.FINEMED_CPU_FALLBACK === '1' };
+}
+
 const CUDA_HELP =
   'the CUDA execution provider is not available: run `npx finemed install-cuda` (downloads the ' +
   "CUDA 12 build of onnxruntime-node's provider libraries; needs an NVIDIA driver, CUDA 12 and " +
-  'cuDNN 9), or pass allowCpuFallback to run on CPU';
+  'cuDNN 9), or allow running on CPU instead (FINEMED_CPU_FALLBACK=1, or allowCpuFallback in code)';
 
 interface CacheEntry {
   opened: Promise<OpenedSession>;
@@ -145,6 +164,14 @@ export class Session {
   static async create(model: Graph | Uint8Array, options: SessionOptions = {}): Promise<Session> {
     const { bytes, hash } =
       model instanceof Uint8Array ? { bytes: model, hash: sha256(model) } : modelBytes(model);
+    if (!options.provider) {
+      const fromEnv = providerFromEnv();
+      options = {
+        ...options,
+        ...fromEnv,
+        allowCpuFallback: options.allowCpuFallback ?? fromEnv.allowCpuFallback,
+      };
+    }
     let provider = options.provider ?? 'cpu';
     if (provider === 'cuda' && !cudaInstalled()) {
       if (!options.allowCpuFallback) throw new CudaUnavailableError(CUDA_HELP);
