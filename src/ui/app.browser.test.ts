@@ -76,6 +76,17 @@ describe.skipIf(missing)(
         .toBe('Dose arithmetic');
       expect(await cell(page, 3).getAttribute('class')).toContain('cell-done');
       await screenshot(page, 'ui-reactive-notebook');
+      // A Markdown heading's own link reads as a heading and scrolls; it does not close the notebook.
+      const heading = cell(page, 1).locator('.cell-output h2');
+      const colors = await heading.evaluate((h2) => [
+        getComputedStyle(h2).color,
+        getComputedStyle(h2.querySelector('a')!).color,
+      ]);
+      expect(colors[1]).toBe(colors[0]);
+      const before = page.url();
+      await heading.locator('a').click();
+      expect(page.url()).toBe(before);
+      expect(await cell(page, 4).locator('.cell-output').textContent()).toContain('300 mg');
       expect(errors).toEqual([]);
       await page.close();
     });

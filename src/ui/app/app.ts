@@ -6,7 +6,7 @@ import type { SaveStatus } from './document.ts';
 import type { AppCommand, Host } from './host.ts';
 import { JobsPanel } from './jobs-panel.ts';
 import { NotebookView } from './notebook-view.ts';
-import { readRoute, writeRoute, type Route } from './route.ts';
+import { inPageTarget, readRoute, writeRoute, type Route } from './route.ts';
 import { Sidebar } from './sidebar.ts';
 
 /**
@@ -36,6 +36,13 @@ export class App {
     );
     host.onCommand((command, path) => void this.command(command, path));
     host.onLeave(() => this.view?.document.flush());
+    this.content.addEventListener('click', (event) => {
+      const link = (event.target as Element).closest?.('a[href^="#"]');
+      const id = link ? inPageTarget(link.getAttribute('href') ?? '') : undefined;
+      if (id === undefined) return;
+      event.preventDefault();
+      this.content.querySelector(`[id="${CSS.escape(id)}"]`)?.scrollIntoView();
+    });
   }
 
   /** Builds the window into `root`, connects to the kernel and shows the route in the URL. */

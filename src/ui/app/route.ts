@@ -35,3 +35,19 @@ export function writeRoute(route: Route): boolean {
   history.pushState(null, '', hash);
   return true;
 }
+
+/**
+ * The element id an in-page link (`#knobs`, a Markdown heading's own link) points to, or
+ * undefined for a link that is a route. The hash holds the route, so following such a
+ * link as the browser would close the notebook; the window scrolls to the id instead.
+ */
+export function inPageTarget(href: string): string | undefined {
+  if (!href.startsWith('#') || href === '#') return undefined;
+  const params = new URLSearchParams(href.slice(1));
+  if (params.has('notebook') || params.has('artifacts')) return undefined;
+  try {
+    return decodeURIComponent(href.slice(1));
+  } catch {
+    return undefined;
+  }
+}
