@@ -1,0 +1,140 @@
+// The flagship notebook in the workbench, tiny preset, in Debian's Chromium against
+// `finemed serve`: run all, watch a training job move and cancel it, run all again to the gain
+// ladder, edit a cell and see only its dependents update, reload and find the edit saved.
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { JSDOM } from 'jsdom';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { projectRoot } from '../core/version.ts';
+import { parseNotebook } from '../notebook/notebook-file.ts';
+import { NotebookTrust } from '../notebook/node/trust.ts';
+import {
+  browserMissing,
+  launchBrowser,
+  pageErrors,
+  screenshot,
+  startServe,
+  type ServeProcess,
+} from './testing/browser.ts';
+import { cell, openNotebook } from './testing/notebook-page.ts';
+
+const missing = browserMissing();
+const root = mkdtempSync(join(tmpdir(), 'finemed-ui-flagship-'));
+const home = join(root, 'home');
+const notebooks = join(root, 'notebooks');
+// A copy, so autosave never touches the project's notebook; trusted as a project one would be.
+const path = join(notebooks, 'finemed-o1.html');
+const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
+/** The cell that defines the helpers (`pct` and friends) and the pretraining cell. */
+const HELPERS = 15;
+const PRETRAINING = 25;
+const LADDER = 46;
+const LADDER_TABLE = 47;
+let serve: ServeProcess;
+let browser: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  if (missing) return;
+  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
+  copyFileSync(join(projectRoot, 'notebooks', 'finemed-o1.html'), path);
+  await new NotebookTrust(home, []).trust(readFileSync(path, 'utf8'));
+  serve = await startServe(['--notebooks', notebooks], { FINEMED_HOME: home });
+  browser = await launchBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await serve?.stop();
+});
+
+/** The accuracy labels above the ladder's bars, by stage. */
+function ladderLabels(p: Page): Promise<string[]> {
+  return p
+    .locator(`${cellSelector(LADDER)} svg.gain-ladder g.stage > text:not(.gain)`)
+    .evaluateAll((labels) => labels.map((l) => l.textContent ?? ''));
+}
+
+const cellSelector = (id: number): string => `section.cell[data-cell-id="${id}"]`;
+
+describe.skipIf(missing)(
+  `the flagship notebook in the workbench${missing ? ` (skipped: ${missing})` : ''}`,
+  () => {
+    it('run all shows a training job moving in the jobs panel, with throughput and ETA, and Cancel stops it', async () => {
+      page = await openNotebook(browser, serve.url, path, '&preset=tiny');
+      await page.locator('button.cmd-run-all').click();
+      const row = page.locator('.jobs .job[data-job="train.sft"]').first();
+      const step = (): Promise<number> =>
+        row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value);
+      await expect.poll(step, { timeout: 120_000 }).toBeGreaterThan(0);
+      const first = await step();
+      await expect.poll(step, { timeout: 60_000 }).toBeGreaterThan(first);
+      await expect
+        .poll(() => row.locator('.job-figures').textContent())
+        .toMatch(/^step \d+\/\d+ · loss \d+\.\d{4} · [\d,]+ tok\/s · ETA \S+$/);
+      expect(await cell(page, PRETRAINING).getAttribute('class')).toContain('cell-running');
+      await screenshot(page, 'ui-flagship-training');
+      await row.locator('.job-cancel').click();
+      await expect.poll(() => page.locator('.jobs .job[data-job="train.sft"]').count()).toBe(0);
+      await expect
+        .poll(() => cell(page, PRETRAINING).getAttribute('class'))
+        .not.toContain('cell-running');
+      expect(await cell(page, PRETRAINING).locator('.cell-output').textContent()).toMatch(
+        /cancel/i,
+      );
+    });
+
+    it('run all again finishes the tiny run and draws the gain ladder of every stage', async () => {
+      const errors = pageErrors(page);
+      await page.locator('button.cmd-run-all').click();
+      const ladder = page.locator(`${cellSelector(LADDER)} svg.gain-ladder`);
+      await ladder.waitFor({ timeout: 600_000 });
+      expect(
+        await ladder
+          .locator('g.stage')
+          .evaluateAll((g) => g.map((s) => s.getAttribute('data-stage'))),
+      ).toEqual(STAGES);
+      expect(await ladderLabels(page)).toEqual(
+        STAGES.map(() => expect.stringMatching(/^\d+\.\d%$/)),
+      );
+      await expect.poll(() => page.locator('.jobs .job').count()).toBe(0);
+      await ladder.scrollIntoViewIfNeeded();
+      await screenshot(page, 'ui-flagship-ladder');
+      expect(errors).toEqual([]);
+    });
+
+    it('editing the helpers cell re-renders the ladder and table from the finished jobs, and the edit is saved', async () => {
+      const helpers = parseNotebook(readFileSync(path, 'utf8'), {
+        parser: new new JSDOM('').window.DOMParser(),
+      }).cells.find((c) => c.id === HELPERS)!.value;
+      const edited = helpers.replace('(100 * x).toFixed(1)', '(100 * x).toFixed(2)');
+      expect(edited).not.toBe(helpers);
+      const editor = cell(page, HELPERS).locator('.cm-content');
+      await editor.click();
+      await page.keyboard.press('Control+A');
+      await page.keyboard.insertText(edited);
+      await page.keyboard.press('Shift+Enter');
+      await expect
+        .poll(() => ladderLabels(page))
+        .toEqual(STAGES.map(() => expect.stringMatching(/^\d+\.\d\d%$/)));
+      expect(await cell(page, LADDER_TABLE).locator('.cell-output').textContent()).toMatch(
+        /\d+\.\d\d%/,
+      );
+      // Only the dependents re-ran: no training or evaluation job started again.
+      expect(await page.locator('.jobs .job').count()).toBe(0);
+      await expect.poll(() => page.locator('.save-status').textContent()).toBe('Saved');
+      expect(readFileSync(path, 'utf8')).toContain('(100 * x).toFixed(2)');
+    });
+
+    it('after a reload the notebook opens with the edit and reuses every artifact', async () => {
+      await page.reload();
+      await expect
+        .poll(() => ladderLabels(page), { timeout: 120_000 })
+        .toEqual(STAGES.map(() => expect.stringMatching(/^\d+\.\d\d%$/)));
+      expect(await page.locator(`${cellSelector(PRETRAINING)}.cell-done`).count()).toBe(1);
+      await page.close();
+    });
+  },
+);
