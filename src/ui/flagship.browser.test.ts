@@ -136,5 +136,22 @@ describe.skipIf(missing)(
       expect(await page.locator(`${cellSelector(PRETRAINING)}.cell-done`).count()).toBe(1);
       await page.close();
     });
+
+    it("the artifacts view shows an evaluation's accuracy and its scored questions as a table", async () => {
+      const view = await browser.newPage();
+      await view.goto(`${serve.url}#artifacts`);
+      const evals = view.locator('.artifact-kind', {
+        has: view.locator('h2', { hasText: /^eval$/ }),
+      });
+      await evals.locator('.artifact-entry').first().click();
+      const detail = view.locator('.artifact-detail');
+      await expect.poll(() => detail.locator('h2').textContent()).toMatch(/^eval [0-9a-f]{32}$/);
+      expect(await detail.textContent()).toMatch(/accuracy: 0\.\d+/);
+      const items = detail.locator('.artifact-file', { hasText: 'items.jsonl' }).locator('table');
+      expect(await items.locator('th').allTextContents()).toContain('correct');
+      expect(await items.locator('tbody tr').count()).toBeGreaterThan(0);
+      await screenshot(view, 'ui-flagship-eval-artifact');
+      await view.close();
+    });
   },
 );
