@@ -120,6 +120,10 @@ describe.skipIf(missing)(
       expect(await cell(page, 3).locator('.cell-status').textContent()).toContain(
         'test.steps would take about 10m00s',
       );
+      // Said once: the job's own "not run" line in the output is hidden behind the status.
+      expect(await cell(page, 3).locator('.cell-output .finemed-job-stale').isVisible()).toBe(
+        false,
+      );
       await screenshot(page, 'ui-stale-job');
       await cell(page, 3).locator('.cell-run-stale').click();
       await expect

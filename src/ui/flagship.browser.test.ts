@@ -27,9 +27,10 @@ const notebooks = join(root, 'notebooks');
 // A copy, so autosave never touches the project's notebook; trusted as a project one would be.
 const path = join(notebooks, 'finemed-o1.html');
 const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
-/** The cell that defines the helpers (`pct` and friends) and the pretraining cell. */
+/** Cells of the flagship: the helpers (`pct` and friends), pretraining, the first SFT stage, the ladder. */
 const HELPERS = 15;
 const PRETRAINING = 25;
+const SFT_COMMON = 28;
 const LADDER = 46;
 const LADDER_TABLE = 47;
 let serve: ServeProcess;
@@ -75,6 +76,13 @@ describe.skipIf(missing)(
         .poll(() => row.locator('.job-figures').textContent())
         .toMatch(/^step \d+\/\d+ · loss \d+\.\d{4} · [\d,]+ tok\/s · ETA \S+$/);
       expect(await cell(page, PRETRAINING).getAttribute('class')).toContain('cell-running');
+      // The next stage waits for it, and says so once (in its output, not again in its status).
+      const next = cell(page, SFT_COMMON);
+      expect(await next.getAttribute('class')).toContain('cell-waiting');
+      expect(await next.locator('.cell-output .finemed-job-waiting').textContent()).toBe(
+        `train.sft: waiting for train.sft in cell ${PRETRAINING} (running)`,
+      );
+      expect(await next.locator('.cell-status').isVisible()).toBe(false);
       await screenshot(page, 'ui-flagship-training');
       await row.locator('.job-cancel').click();
       await expect.poll(() => page.locator('.jobs .job[data-job="train.sft"]').count()).toBe(0);
