@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { ProgressEvent } from '../core/progress.ts';
 import type { ArtifactRef, CostEstimate, InputFile, JobWeight } from './protocol.ts';
 
@@ -81,5 +81,8 @@ export type JobImplementation<P = unknown> = (params: P, ctx: JobContext) => Pro
 export function defineJob<S extends z.ZodType>(
   definition: Omit<JobDefinition<z.infer<S>>, 'params'> & { params: S },
 ): JobDefinition {
-  return definition as unknown as JobDefinition;
+  // A misspelt knob must fail and name itself, not be dropped while its default stays in force.
+  const params =
+    definition.params instanceof z.ZodObject ? definition.params.strict() : definition.params;
+  return { ...definition, params } as unknown as JobDefinition;
 }

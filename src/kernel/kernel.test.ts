@@ -209,6 +209,9 @@ describe('Kernel', () => {
     await expect(bad).rejects.toBeInstanceOf(InputError);
     await expect(bad).rejects.toMatchObject({ field: 'params.values.0' });
     await expect(k.plan('nope', {})).rejects.toThrow("unknown job 'nope'");
+    const misspelt = k.plan('test.sum', { values: [1], valeus: [2] });
+    await expect(misspelt).rejects.toMatchObject({ field: 'params' });
+    await expect(misspelt).rejects.toThrow('valeus');
   });
 
   it('passes a job failure through with its class and location', async () => {
