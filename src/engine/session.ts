@@ -119,6 +119,24 @@ function ortOptions(
 }
 
 /**
+ * The provider a session asks ORT for: the options' own, else the environment's; CPU when
+ * CUDA's libraries are not installed and the fallback is allowed.
+ */
+function chooseProvider(
+  options: SessionOptions,
+): Required<Pick<SessionOptions, 'provider' | 'allowCpuFallback'>> {
+  const chosen = options.provider
+    ? { provider: options.provider, allowCpuFallback: false }
+    : providerFromEnv();
+  const allowCpuFallback = options.allowCpuFallback ?? chosen.allowCpuFallback;
+  if (chosen.provider === 'cuda' && !cudaInstalled()) {
+    if (!allowCpuFallback) throw new CudaUnavailableError(CUDA_HELP);
+    return { provider: 'cpu', allowCpuFallback };
+  }
+  return { provider: chosen.provider, allowCpuFallback };
+}
+
+/**
  * Compiles model bytes with ORT. The CUDA provider can fail to start even when its libraries
  * are installed (no driver, no device, CUDA or cuDNN missing from the library path): that
  * failure becomes a {@link CudaUnavailableError}, or a CPU session when `allowCpuFallback`.
@@ -164,24 +182,12 @@ export class Session {
   static async create(model: Graph | Uint8Array, options: SessionOptions = {}): Promise<Session> {
     const { bytes, hash } =
       model instanceof Uint8Array ? { bytes: model, hash: sha256(model) } : modelBytes(model);
-    if (!options.provider) {
-      const fromEnv = providerFromEnv();
-      options = {
-        ...options,
-        ...fromEnv,
-        allowCpuFallback: options.allowCpuFallback ?? fromEnv.allowCpuFallback,
-      };
-    }
-    let provider = options.provider ?? 'cpu';
-    if (provider === 'cuda' && !cudaInstalled()) {
-      if (!options.allowCpuFallback) throw new CudaUnavailableError(CUDA_HELP);
-      provider = 'cpu';
-    }
+    const { provider, allowCpuFallback } = chooseProvider(options);
     const profiling = options.profilePrefix !== undefined;
     const key = [
       hash,
       // A CUDA request that may fall back must not share a cache entry with one that may not.
-      provider === 'cuda' && options.allowCpuFallback ? 'cuda-or-cpu' : provider,
+      provider === 'cuda' && allowCpuFallback ? 'cuda-or-cpu' : provider,
       options.threads ?? availableParallelism(),
       options.optimization ?? 'all',
       options.memoryPattern ?? false,
@@ -192,10 +198,12 @@ export class Session {
       const { session, provider: used } = await hit.opened;
       return new Session(session, key, used, hash, true);
     }
-    const opened = openOrtSession(bytes, provider, options).catch((err: Error) => {
-      cache.delete(key);
-      throw err;
-    });
+    const opened = openOrtSession(bytes, provider, { ...options, allowCpuFallback }).catch(
+      (err: Error) => {
+        cache.delete(key);
+        throw err;
+      },
+    );
     if (!profiling) cache.set(key, { opened, users: 1 });
     const { session, provider: used } = await opened;
     return new Session(session, profiling ? undefined : key, used, hash, false);

@@ -8,6 +8,9 @@ export interface TimedOut {
   cells: number[];
 }
 
+/** Cell states in which a cell has stopped working. */
+const FINISHED = new Set(['done', 'error', 'stale']);
+
 /** Longest quiet spell after which a cell no longer counts as producing values at the deadline. */
 const RECENT_MS = 1000;
 
@@ -47,8 +50,6 @@ export async function settleWithin(
     off();
   }
 }
-
-const FINISHED = new Set(['done', 'error', 'stale']);
 
 /** The views with every cell still at work at the deadline shown as failed by the time limit. */
 export function withTimeouts(views: CellView[], timedOut: TimedOut | null): CellView[] {
