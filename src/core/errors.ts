@@ -32,6 +32,14 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * A request the workspace policy refuses: a notebook saved outside the notebooks folder, a file
+ * read outside the folders cells may read, a symlink that leads out of them. Servers answer 403.
+ */
+export class AccessError extends InputError {
+  override name = 'AccessError';
+}
+
 /** A bad command line: an unknown command, flag or flag value. The CLI exits 2 on it. */
 export class UsageError extends Error {
   override name = 'UsageError';
