@@ -1,6 +1,6 @@
 import { InputError } from '../core/errors.ts';
+import { isLoopbackHost } from '../core/http-guard.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
-import { isLoopbackHost } from '../ui/server/security.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
 import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
 

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { InputError, UsageError } from '../../core/errors.ts';
+import { isLoopbackHost, newToken } from '../../core/http-guard.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import { attachKernelToWebSocket } from '../../kernel/serve.ts';
 import type { UiBundle } from './bundle.ts';
 import { dispatchOperation, type OperationHandlers } from './operations.ts';
-import { RequestGuard, isLoopbackHost, newToken, securityHeaders } from './security.ts';
+import { RequestGuard, securityHeaders } from './security.ts';
 
 /** How the UI server is set up. */
 export interface UiServerOptions {
