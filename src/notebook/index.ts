@@ -17,6 +17,7 @@ export {
   type JobState,
   type JobStatusKind,
 } from './job-run.ts';
+export { findKnobs, setKnobDefaults, type Knob } from './knobs.ts';
 export {
   SUPPORTED_MODES,
   cellLabel,
