@@ -5,7 +5,9 @@ import {
   fromWireError,
   parseReply,
   type ArtifactRef,
+  type BinaryFileContent,
   type FileContent,
+  type FileEncoding,
   type JobEvent,
   type JobPlan,
   type JobResult,
@@ -14,6 +16,7 @@ import {
   type Reply,
   type ReplyValues,
   type RequestBody,
+  type RunOrigin,
 } from './protocol.ts';
 import type { Transport } from './transport.ts';
 
@@ -62,10 +65,11 @@ export class KernelClient {
   run(
     job: string,
     params: unknown,
-    options: { base?: string; onEvent?: (event: JobEvent) => void } = {},
+    options: { base?: string; origin?: RunOrigin; onEvent?: (event: JobEvent) => void } = {},
   ): RunHandle {
+    const { base, origin } = options;
     const { id, promise } = this.send(
-      { type: 'run', job, params, ...(options.base ? { base: options.base } : {}) },
+      { type: 'run', job, params, ...(base ? { base } : {}), ...(origin ? { origin } : {}) },
       options.onEvent,
     );
     const result = promise as Promise<JobResult>;
@@ -88,13 +92,29 @@ export class KernelClient {
     return this.request<'artifact'>({ type: 'artifact', ref: { kind: ref.kind, key: ref.key } });
   }
 
-  /** Reads a text file on the kernel's machine, with its hash (inside `artifact` when given). */
-  file(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
+  /**
+   * Reads a file on the kernel's machine, with its hash (inside `artifact` when given): as text,
+   * or with `encoding: 'base64'` as bytes. The kernel's workspace policy decides what it may read.
+   */
+  file(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent>;
+  file(
+    path: string,
+    base: string | undefined,
+    artifact: ArtifactRef | undefined,
+    encoding: 'base64',
+  ): Promise<BinaryFileContent>;
+  file(
+    path: string,
+    base?: string,
+    artifact?: ArtifactRef,
+    encoding: FileEncoding = 'utf8',
+  ): Promise<FileContent | BinaryFileContent> {
     return this.request<'file'>({
       type: 'file',
       path,
       ...(base ? { base } : {}),
       ...(artifact ? { artifact: { kind: artifact.kind, key: artifact.key } } : {}),
+      ...(encoding === 'base64' ? { encoding } : {}),
     });
   }
 

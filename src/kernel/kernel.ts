@@ -4,17 +4,21 @@ import { ArtifactStore, type Artifact, type ArtifactMeta } from '../core/artifac
 import { CancelledError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 import { codeVersion } from '../core/version.ts';
+import { WorkspacePolicy } from '../core/workspace.ts';
 import type { JobDefinition } from './job.ts';
 import { JobPlanner, type PreparedJob } from './planner.ts';
 import {
   PROTOCOL_VERSION,
   type ArtifactRef,
+  type BinaryFileContent,
   type FileContent,
+  type FileEncoding,
   type JobEvent,
   type JobPlan,
   type JobResult,
   type JobStatus,
   type KernelInfo,
+  type RunOrigin,
 } from './protocol.ts';
 import { JobQueue, type QueueTicket } from './queue.ts';
 import { runInWorker } from './worker.ts';
@@ -35,6 +39,11 @@ export interface KernelOptions {
   detachGraceMs?: number;
   /** The folder relative paths are resolved against when a request names none. */
   baseDir?: string;
+  /**
+   * What clients may read through `file` requests (default: `baseDir` and the store's folder).
+   * Job inputs are not restricted by it: jobs return results, never a file's raw content.
+   */
+  workspace?: WorkspacePolicy;
 }
 
 /** One request's attachment to a job execution. */
@@ -46,6 +55,7 @@ export interface JobSubscription {
 }
 
 interface Watcher {
+  origin?: RunOrigin;
   onEvent(event: JobEvent): void;
   resolve(result: JobResult): void;
   reject(error: unknown): void;
@@ -88,7 +98,10 @@ export class Kernel {
     });
     this.cancelGraceMs = options.cancelGraceMs ?? 3000;
     this.detachGraceMs = options.detachGraceMs ?? 1000;
-    this.planner = new JobPlanner(this.store, options.baseDir ?? process.cwd());
+    const baseDir = options.baseDir ?? process.cwd();
+    const workspace =
+      options.workspace ?? new WorkspacePolicy({ notebooksDir: baseDir, home: this.store.root });
+    this.planner = new JobPlanner(this.store, baseDir, workspace);
     for (const def of options.jobs ?? []) this.register(def);
   }
 
@@ -130,13 +143,18 @@ export class Kernel {
   run(
     job: string,
     params: unknown,
-    options: { base?: string; onEvent?: (event: JobEvent) => void } = {},
+    options: { base?: string; origin?: RunOrigin; onEvent?: (event: JobEvent) => void } = {},
   ): JobSubscription {
     let execution: Execution | undefined;
     let detached = false;
     let watcher!: Watcher;
     const result = new Promise<JobResult>((resolve, reject) => {
-      watcher = { onEvent: options.onEvent ?? (() => undefined), resolve, reject };
+      watcher = {
+        ...(options.origin ? { origin: options.origin } : {}),
+        onEvent: options.onEvent ?? (() => undefined),
+        resolve,
+        reject,
+      };
     });
     // A detached caller stops listening; its rejection must not surface as unhandled.
     result.catch(() => undefined);
@@ -165,9 +183,17 @@ export class Kernel {
     return true;
   }
 
-  /** Reads a text file for a client, with its hash (inside `artifact` when given). */
-  readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
-    return this.planner.readFile(path, base, artifact);
+  /**
+   * Reads a file for a client under the workspace policy, with its hash (inside `artifact` when
+   * given): as text, or as base64 bytes.
+   */
+  readFile(
+    path: string,
+    base?: string,
+    artifact?: ArtifactRef,
+    encoding: FileEncoding = 'utf8',
+  ): Promise<FileContent | BinaryFileContent> {
+    return this.planner.readFile(path, base, artifact, encoding);
   }
 
   /** A finished artifact's metadata, or null. */
@@ -184,6 +210,7 @@ export class Kernel {
       state: e.running ? 'running' : 'queued',
       ...(e.lastProgress ? { progress: e.lastProgress } : {}),
       subscribers: e.watchers.size,
+      origins: [...e.watchers].flatMap((w) => (w.origin ? [w.origin] : [])),
     }));
   }
 

@@ -1,7 +1,7 @@
 // Browser-safe: shared by the kernel (Node) and every client (renderer, browser, headless runner).
 import { z } from 'zod';
 import type { ArtifactFile, ArtifactMeta } from '../core/artifacts.ts';
-import { CancelledError, InputError } from '../core/errors.ts';
+import { AccessError, CancelledError, InputError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 
 /** The protocol version; a message with another version is refused. */
@@ -102,6 +102,15 @@ export interface FileContent extends InputFile {
   text: string;
 }
 
+/** A file read through the kernel as bytes (`encoding: 'base64'`), with its hash. */
+export interface BinaryFileContent extends InputFile {
+  /** The file's bytes, base64-encoded. */
+  base64: string;
+}
+
+/** How a `file` request wants the content: UTF-8 text (default) or base64 bytes. */
+export type FileEncoding = 'utf8' | 'base64';
+
 /** A job the kernel is running or holding in its queue. */
 export interface JobStatus {
   /** The kernel's id for the execution. */
@@ -116,6 +125,16 @@ export interface JobStatus {
   progress?: ProgressEvent;
   /** How many client requests are attached to it. */
   subscribers: number;
+  /** Where its watchers asked for it, for those that said (one per watcher, in order of arrival). */
+  origins: RunOrigin[];
+}
+
+/** Where a run was asked for, so a jobs list can point back to it. */
+export interface RunOrigin {
+  /** The notebook's display name (its file name). */
+  notebook: string;
+  /** The id of the cell that started the run. */
+  cell?: number;
 }
 
 /** A step in a job's life before its result, as every watcher sees it. */
@@ -126,7 +145,7 @@ export type JobEvent =
 
 /** An error as it crosses the wire. */
 export interface WireError {
-  /** The error class name (`InputError`, `CancelledError`, `Error`, ...). */
+  /** The error class name (`InputError`, `AccessError` for a workspace-policy refusal, `CancelledError`, ...). */
   name: string;
   /** Its message. */
   message: string;
@@ -166,6 +185,9 @@ export const requestSchema = z.discriminatedUnion('type', [
     job: z.string(),
     params: z.unknown(),
     base: z.string().optional(),
+    origin: z
+      .object({ notebook: z.string().min(1).max(500), cell: z.number().int().min(0).optional() })
+      .optional(),
   }),
   z.object({ v, type: z.literal('cancel'), id, target: id, immediate: z.boolean().optional() }),
   z.object({ v, type: z.literal('artifact'), id, ref: artifactRefSchema }),
@@ -176,6 +198,7 @@ export const requestSchema = z.discriminatedUnion('type', [
     path: z.string().min(1),
     base: z.string().optional(),
     artifact: artifactRefSchema.optional(),
+    encoding: z.enum(['utf8', 'base64']).optional(),
   }),
   z.object({ v, type: z.literal('status'), id }),
 ]);
@@ -221,8 +244,8 @@ export interface ReplyValues {
   cancel: boolean;
   /** Answer to `artifact`: its metadata, or null when absent. */
   artifact: ArtifactMeta | null;
-  /** Answer to `file`. */
-  file: FileContent;
+  /** Answer to `file`: text, or base64 bytes when asked for. */
+  file: FileContent | BinaryFileContent;
   /** Answer to `status`. */
   status: JobStatus[];
 }
@@ -230,6 +253,9 @@ export interface ReplyValues {
 /** Rebuilds an error from its wire form, keeping the classes callers test for. */
 export function fromWireError(wire: WireError): Error {
   if (wire.name === 'CancelledError') return new CancelledError(wire.message);
+  if (wire.name === 'AccessError' && wire.reason !== undefined) {
+    return new AccessError(wire.reason, { file: wire.file, line: wire.line, field: wire.field });
+  }
   if (wire.name === 'InputError' && wire.reason !== undefined) {
     return new InputError(wire.reason, { file: wire.file, line: wire.line, field: wire.field });
   }

@@ -55,7 +55,7 @@ export function serveKernel(kernel: Kernel, transport: Transport): KernelConnect
       case 'file':
         return answer<'file'>(
           request.id,
-          await kernel.readFile(request.path, request.base, request.artifact),
+          await kernel.readFile(request.path, request.base, request.artifact, request.encoding),
         );
       case 'status':
         return answer<'status'>(request.id, kernel.status());
@@ -68,6 +68,7 @@ export function serveKernel(kernel: Kernel, transport: Transport): KernelConnect
         const { id } = request;
         const subscription = kernel.run(request.job, request.params, {
           base: request.base,
+          origin: request.origin,
           onEvent: (event) => send({ v: PROTOCOL_VERSION, id, ...event }),
         });
         runs.set(id, subscription);
