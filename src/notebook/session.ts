@@ -154,9 +154,18 @@ export class NotebookSession {
     this.rerun(r);
   }
 
-  /** Inserts a cell at `index` (default: the end) and runs it; returns its id. */
-  insert(spec: Omit<CellSpec, 'id'>, index = this.notebook.cells.length): number {
-    const id = Math.max(0, ...this.notebook.cells.map((c) => c.id)) + 1;
+  /**
+   * Inserts a cell at `index` (default: the end) and runs it; returns its id. `id` puts back
+   * a removed cell under its own id (undo), so the cells that waited on its names resolve.
+   */
+  insert(spec: Omit<CellSpec, 'id'>, index = this.notebook.cells.length, id?: number): number {
+    if (id !== undefined && this.records.has(id))
+      throw new RangeError(`cell ${id} is already in this notebook`);
+    if (!Number.isInteger(index) || index < 0 || index > this.notebook.cells.length)
+      throw new RangeError(
+        `cannot insert at ${index}: the notebook has ${this.notebook.cells.length} cells`,
+      );
+    id ??= Math.max(0, ...this.notebook.cells.map((c) => c.id)) + 1;
     const cell = toCell({ ...spec, id });
     this.notebook.cells = [
       ...this.notebook.cells.slice(0, index),
@@ -167,6 +176,21 @@ export class NotebookSession {
     this.records.set(id, r);
     if (this.started) this.define(r);
     return id;
+  }
+
+  /**
+   * Moves a cell so that it ends up at `index`. The runtime does not depend on order, so
+   * nothing re-runs; only `notebook.cells` and the output container are reordered.
+   */
+  move(id: number, index: number): void {
+    const r = this.get(id);
+    const others = this.notebook.cells.filter((c) => c.id !== id);
+    if (!Number.isInteger(index) || index < 0 || index > others.length)
+      throw new RangeError(
+        `cannot move cell ${id} to ${index}: the notebook has ${others.length + 1} cells`,
+      );
+    this.notebook.cells = [...others.slice(0, index), r.cell, ...others.slice(index)];
+    this.place(r.display.root, id);
   }
 
   /** Removes a cell; its dependents see its names as undefined. */
@@ -229,8 +253,17 @@ export class NotebookSession {
   private record(cell: Cell): CellRecord {
     const root = this.document.createElement('div');
     root.className = 'finemed-cell-output';
-    this.options.container?.appendChild(root);
+    this.place(root, cell.id);
     return newRecord(cell, root);
+  }
+
+  /** Puts a cell's output root in the container before the next cell's (notebook order). */
+  private place(root: HTMLElement, id: number): void {
+    const container = this.options.container;
+    if (!container) return;
+    const index = this.notebook.cells.findIndex((c) => c.id === id);
+    const next = this.notebook.cells.slice(index + 1).find((c) => this.records.has(c.id));
+    container.insertBefore(root, next ? this.get(next.id).display.root : null);
   }
 
   private get(id: number): CellRecord {
