@@ -2,7 +2,7 @@ import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError, UsageError } from '../core/errors.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { synthesize, type SynthesisResult } from '../data/synthesize.ts';
-import { parameterCount, readModelConfig } from '../model/config.ts';
+import { parameterCount, readModelConfig, withAllocationCheck } from '../model/config.ts';
 import { createModel, createModelFromConfig, MODEL_PRESETS, readCorpus } from '../model/init.ts';
 import { BYTE_TO_CHAR } from '../model/bpe-trainer.ts';
 import { CHATML_SPECIAL_TOKENS } from '../model/tokenizer.ts';
@@ -93,10 +93,12 @@ export const initModelCommand: Command = {
     const common = { seed, texts, onProgress: progress, signal: ctx.signal };
     const std = given?.raw.initializer_range;
     const model = given
-      ? createModelFromConfig(given.config, {
-          ...common,
-          std: typeof std === 'number' ? std : undefined,
-        })
+      ? await withAllocationCheck(given.config, configPath!, () =>
+          createModelFromConfig(given.config, {
+            ...common,
+            std: typeof std === 'number' ? std : undefined,
+          }),
+        )
       : createModel({ ...common, preset: preset! });
     progress.done();
     await model.save(out, { dtype: boolFlag(ctx, 'bf16') ? 'BF16' : 'F32' });

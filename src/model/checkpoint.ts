@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
 import { ParamSet } from '../engine/index.ts';
-import { modelConfigToJson, readModelConfig, type ModelConfig } from './config.ts';
+import {
+  modelConfigToJson,
+  readModelConfig,
+  withAllocationCheck,
+  type ModelConfig,
+} from './config.ts';
 import { decoderParamSpecs } from './param-layout.ts';
 import type { NamedTensor, SaveDtype } from './safetensors.ts';
 import { WeightsFolder, writeWeightsFolder } from './weights-folder.ts';
@@ -29,7 +34,7 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new InputError('not a model folder: no config.json', { file: dir });
   const { config, raw } = await readModelConfig(configPath);
   const specs = decoderParamSpecs(config);
-  const params = new ParamSet(specs);
+  const params = await withAllocationCheck(config, dir, () => new ParamSet(specs));
   const weights = await WeightsFolder.open(dir);
   try {
     for (const spec of specs) {

@@ -2,6 +2,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { InputError } from '../core/errors.ts';
+import { readCheckpoint } from './checkpoint.ts';
 import { modelConfigToJson, parameterCount, parseModelConfig, readModelConfig } from './config.ts';
 
 /** Fields as Qwen2.5-0.5B-Instruct's config.json has them (abridged only by irrelevant keys). */
@@ -125,9 +127,70 @@ describe('parseModelConfig', () => {
       /rope_scaling\.rope_type: unsupported rope scaling "yarn"/,
     ],
     [{ num_key_value_heads: 3 }, /num_key_value_heads: 3 does not divide num_attention_heads 14/],
-    [{ hidden_size: -1 }, /hidden_size: must be a positive integer/],
   ])('rejects %j naming the field', (patch, message) => {
     expect(() => parseModelConfig({ ...qwen25, ...patch }, 'config.json')).toThrow(message);
+  });
+
+  it.each([
+    ['num_hidden_layers', 1e9, '1000000000 is not a whole number between 1 and 1024'],
+    ['num_hidden_layers', 0, '0 is not a whole number between 1 and 1024'],
+    ['num_hidden_layers', 12.5, '12.5 is not a whole number between 1 and 1024'],
+    ['num_hidden_layers', '24', '"24" is not a whole number between 1 and 1024'],
+    ['hidden_size', 4194304, '4194304 is not a whole number between 1 and 65536'],
+    ['hidden_size', -1, '-1 is not a whole number between 1 and 65536'],
+    ['hidden_size', 900, '900 is not a multiple of num_attention_heads 14'],
+    ['vocab_size', 5e6, '5000000 is not a whole number between 1 and 4194304'],
+    ['intermediate_size', 300000, '300000 is not a whole number between 1 and 262144'],
+    ['num_attention_heads', 2048, '2048 is not a whole number between 1 and 1024'],
+    ['num_key_value_heads', 1.5, '1.5 is not a whole number between 1 and 1024'],
+    ['head_dim', 1e6, '1000000 is not a whole number between 1 and 16384'],
+    ['max_position_embeddings', 2 ** 25, '33554432 is not a whole number between 1 and 16777216'],
+    ['rope_theta', JSON.parse('1e999'), 'Infinity is not a positive finite number'],
+    ['rope_theta', 0, '0 is not a positive finite number'],
+    ['rms_norm_eps', 1, '1 is not a number in (0, 1)'],
+    ['rms_norm_eps', 0, '0 is not a number in (0, 1)'],
+  ])('rejects %s = %s naming the file and field', (field, value, reason) => {
+    expect(() => parseModelConfig({ ...qwen25, [field]: value }, '/m/config.json')).toThrow(
+      `/m/config.json: ${field}: ${reason}`,
+    );
+  });
+
+  it('accepts the shapes of the largest Llama/Qwen2 releases', () => {
+    // Llama 3.1 405B and Qwen2.5 72B, as their config.json files give their sizes.
+    const llama405 = {
+      ...llama32,
+      hidden_size: 16384,
+      intermediate_size: 53248,
+      num_hidden_layers: 126,
+      num_attention_heads: 128,
+      num_key_value_heads: 8,
+      head_dim: 128,
+      tie_word_embeddings: false,
+    };
+    expect(Math.round(parameterCount(parseModelConfig(llama405)) / 1e9)).toBe(406);
+    const qwen72 = {
+      ...qwen25,
+      hidden_size: 8192,
+      intermediate_size: 29568,
+      num_hidden_layers: 80,
+      num_attention_heads: 64,
+      num_key_value_heads: 8,
+      vocab_size: 152064,
+      tie_word_embeddings: false,
+    };
+    expect(Math.round(parameterCount(parseModelConfig(qwen72)) / 1e9)).toBe(73);
+  });
+
+  it('rejects a config whose sizes multiply past the parameter limit, naming the file', () => {
+    const huge = {
+      ...qwen25,
+      hidden_size: 65536,
+      num_attention_heads: 512,
+      num_hidden_layers: 512,
+    };
+    expect(() => parseModelConfig(huge, '/m/config.json')).toThrow(
+      /^\/m\/config\.json: describes 4.91T parameters, over the 1T limit/,
+    );
   });
 
   it('rejects a Mistral sliding window shorter than the context, accepts null', () => {
@@ -151,5 +214,30 @@ describe('readModelConfig', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'finemed-cfg-')), 'config.json');
     writeFileSync(path, '{"model_type": "llama",');
     await expect(readModelConfig(path)).rejects.toThrow(/config\.json: not valid JSON/);
+  });
+});
+
+describe('building a model from a folder', () => {
+  it('turns an allocation failure into an error naming the folder and the memory needed', async () => {
+    // Qwen2-7B's sizes: a valid config, but 7.6B float32 weights exceed one typed array.
+    const dir = mkdtempSync(join(tmpdir(), 'finemed-cfg-'));
+    const qwen7 = {
+      ...qwen25,
+      hidden_size: 3584,
+      intermediate_size: 18944,
+      num_hidden_layers: 28,
+      num_attention_heads: 28,
+      num_key_value_heads: 4,
+      vocab_size: 152064,
+      tie_word_embeddings: false,
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(qwen7));
+    const error = (await readCheckpoint(dir).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.message).toMatch(
+      new RegExp(
+        `^${dir}: cannot allocate the weights of 7.62B parameters \\(28.4 GiB as float32\\)`,
+      ),
+    );
   });
 });

@@ -65,6 +65,41 @@ export interface ModelConfig {
 
 type Json = Record<string, unknown>;
 
+/**
+ * Upper bounds of the size fields, checked before anything is allocated. Each is several times
+ * what the largest Llama/Qwen2/Mistral releases use (Llama 3.1 405B: hidden 16384, 126 layers,
+ * 128 heads, intermediate 53248; vocabularies up to ~256k; contexts up to 1M), so real models
+ * pass and typos or hostile values (1e9 layers) fail with the field named.
+ */
+export const LIMITS = {
+  vocab_size: 4_194_304,
+  hidden_size: 65_536,
+  intermediate_size: 262_144,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  head_dim: 16_384,
+  max_position_embeddings: 16_777_216,
+} as const;
+
+/**
+ * The largest parameter count a config may describe, checked before allocating: above every
+ * dense release (Llama 3.1 405B), far below what the size limits together allow (~10^16).
+ */
+export const MAX_PARAMETERS = 1e12;
+
+/** A JSON value in a message; numbers as JavaScript prints them (`1e999` reads as Infinity). */
+function show(v: unknown): string {
+  return typeof v === 'number' ? String(v) : JSON.stringify(v);
+}
+
+/** `494M`, `8.03B`, `1T`: a parameter count for messages. */
+export function formatCount(n: number): string {
+  if (n >= 1e12) return `${Number((n / 1e12).toPrecision(3))}T`;
+  if (n >= 1e9) return `${Number((n / 1e9).toPrecision(3))}B`;
+  if (n >= 1e6) return `${Number((n / 1e6).toPrecision(3))}M`;
+  return n.toLocaleString('en-US');
+}
+
 /** Reads and validates `config.json`; every error names the file and field. */
 export async function readModelConfig(path: string): Promise<{ config: ModelConfig; raw: Json }> {
   const raw = await readJsonObject(path);
@@ -88,18 +123,19 @@ export function parseModelConfig(raw: Json, file?: string): ModelConfig {
     );
   }
   const type = modelType as ModelType;
-  const int = (field: string, fallback?: number): number => {
+  const int = (field: string, max: number, fallback?: number): number => {
     const v = raw[field] ?? fallback;
     if (v === undefined) return fail(field, 'is required');
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
-      return fail(field, `must be a positive integer, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > max) {
+      return fail(field, `${show(v)} is not a whole number between 1 and ${max}`);
     }
     return v;
   };
-  const num = (field: string, fallback: number): number => {
+  const num = (field: string, fallback: number, below = Infinity): number => {
     const v = raw[field] ?? fallback;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      return fail(field, `must be a positive number, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v >= below) {
+      const range = below === Infinity ? 'a positive finite number' : `a number in (0, ${below})`;
+      return fail(field, `${show(v)} is not ${range}`);
     }
     return v;
   };
@@ -117,7 +153,7 @@ export function parseModelConfig(raw: Json, file?: string): ModelConfig {
     fail('use_sliding_window', 'sliding-window attention is not implemented; set it to false');
   }
   const window = raw.sliding_window;
-  const maxPositions = int('max_position_embeddings', 2048);
+  const maxPositions = int('max_position_embeddings', LIMITS.max_position_embeddings, 2048);
   // A window at least as long as the context never masks anything, so such configs compute exactly.
   if (type === 'mistral' && typeof window === 'number' && window < maxPositions) {
     fail('sliding_window', 'sliding-window attention is not implemented; set it to null');
@@ -126,33 +162,30 @@ export function parseModelConfig(raw: Json, file?: string): ModelConfig {
     fail('pretraining_tp', 'only 1 is supported');
   }
 
-  const hiddenSize = int('hidden_size');
-  const numHeads = int('num_attention_heads');
-  const numKvHeads = int('num_key_value_heads', numHeads);
+  const hiddenSize = int('hidden_size', LIMITS.hidden_size);
+  const numHeads = int('num_attention_heads', LIMITS.num_attention_heads);
+  const numKvHeads = int('num_key_value_heads', LIMITS.num_attention_heads, numHeads);
   if (numHeads % numKvHeads !== 0) {
     fail('num_key_value_heads', `${numKvHeads} does not divide num_attention_heads ${numHeads}`);
   }
-  const headDimDefault = hiddenSize / numHeads;
-  const headDim = raw.head_dim === null ? headDimDefault : int('head_dim', headDimDefault);
-  if (!Number.isInteger(headDim)) {
-    fail(
-      'head_dim',
-      `hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`,
-    );
+  const derived = raw.head_dim === undefined || raw.head_dim === null;
+  if (derived && hiddenSize % numHeads !== 0) {
+    fail('hidden_size', `${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
   }
+  const headDim = derived ? hiddenSize / numHeads : int('head_dim', LIMITS.head_dim);
   if (headDim % 2 !== 0) fail('head_dim', `must be even for rotary embeddings, got ${headDim}`);
 
   const attentionBias = bool('attention_bias', false);
   const config: ModelConfig = {
     modelType: type,
-    vocabSize: int('vocab_size'),
+    vocabSize: int('vocab_size', LIMITS.vocab_size),
     hiddenSize,
-    intermediateSize: int('intermediate_size'),
-    numLayers: int('num_hidden_layers'),
+    intermediateSize: int('intermediate_size', LIMITS.intermediate_size),
+    numLayers: int('num_hidden_layers', LIMITS.num_hidden_layers),
     numHeads,
     numKvHeads,
     headDim,
-    rmsNormEps: num('rms_norm_eps', 1e-6),
+    rmsNormEps: num('rms_norm_eps', 1e-6, 1),
     ropeTheta: num('rope_theta', 10000),
     maxPositions,
     tieWordEmbeddings: bool('tie_word_embeddings', false),
@@ -167,6 +200,13 @@ export function parseModelConfig(raw: Json, file?: string): ModelConfig {
   if (pad.length > 0) config.padTokenId = pad[0];
   const scaling = parseRopeScaling(raw.rope_scaling, config.maxPositions, fail);
   if (scaling) config.ropeScaling = scaling;
+  const params = parameterCount(config);
+  if (params > MAX_PARAMETERS) {
+    throw new InputError(
+      `describes ${formatCount(params)} parameters, over the ${formatCount(MAX_PARAMETERS)} limit (check num_hidden_layers, hidden_size, intermediate_size and vocab_size)`,
+      { file },
+    );
+  }
   return config;
 }
 
@@ -285,4 +325,28 @@ export function parameterCount(config: ModelConfig): number {
   const perLayer = attention + mlp + 2 * d;
   const embed = config.vocabSize * d;
   return embed + config.numLayers * perLayer + d + (config.tieWordEmbeddings ? 0 : embed);
+}
+
+/**
+ * Builds a model through `build`, turning an allocation failure (V8's RangeError "Invalid typed
+ * array length" or "Array buffer allocation failed") into an InputError naming `where`, the
+ * folder or config file, with the memory the weights need.
+ */
+export async function withAllocationCheck<T>(
+  config: ModelConfig,
+  where: string,
+  build: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await build();
+  } catch (error) {
+    if (!(error instanceof RangeError) || !/array|allocat/i.test(error.message)) throw error;
+    const params = parameterCount(config);
+    const gb = ((params * 4) / 2 ** 30).toFixed(1);
+    throw new InputError(
+      `cannot allocate the weights of ${formatCount(params)} parameters (${gb} GiB as float32): ${error.message}`,
+      { file: where },
+      { cause: error },
+    );
+  }
 }
