@@ -53,6 +53,8 @@ export interface JobRunHost {
   base?: string;
   /** The cell that makes the call, if any. */
   cell?: number;
+  /** The notebook's display name, sent with the run so the jobs panel can name it. */
+  notebook?: string;
   /** Jobs estimated to cost more seconds than this are not started unless approved. */
   maxCostSeconds: number;
   /** Whether the user approved running the artifact with this key. */
@@ -175,6 +177,9 @@ export class JobRun implements AsyncIterableIterator<JobState> {
       this.update({ status: 'queued', artifact, estimate });
       this.handle = this.host.client.run(this.job, resolved, {
         base: this.host.base,
+        origin: this.host.notebook
+          ? { notebook: this.host.notebook, cell: this.host.cell }
+          : undefined,
         onEvent: (event) => this.onEvent(event),
       });
       const { history, ...result } = await this.handle.result;

@@ -51,6 +51,8 @@ export interface SessionOptions {
   client: KernelClient;
   /** The notebook's folder on the kernel's machine. */
   base?: string;
+  /** The notebook's display name (its file name), shown with the jobs it starts. */
+  notebook?: string;
   /** The preset cells see as `preset` (default `demo`). */
   preset?: string;
   /** Jobs estimated above this many seconds need approval unless already done (default 20). */
@@ -96,6 +98,7 @@ export class NotebookSession {
     this.workbench = new Workbench({
       client: options.client,
       base: options.base,
+      notebook: options.notebook,
       maxCostSeconds: options.maxCostSeconds ?? 20,
       isApproved: (cell, key) => this.isApproved(cell, key),
       onJobCreated: (run) => this.jobCreated(run),

@@ -31,6 +31,8 @@ export interface WorkbenchHost {
   client: KernelClient;
   /** The notebook's folder on the kernel's machine (relative paths start there). */
   base?: string;
+  /** The notebook's display name, so the kernel's job list can say who started a job. */
+  notebook?: string;
   /** Jobs estimated above this many seconds wait for approval unless their artifact exists. */
   maxCostSeconds: number;
   /** Whether the user approved running the artifact `key` from `cell`. */
@@ -72,6 +74,7 @@ export class Workbench {
       {
         client: host.client,
         base: host.base,
+        notebook: host.notebook,
         cell,
         maxCostSeconds: host.maxCostSeconds,
         isApproved: (key) => host.isApproved(cell, key),
