@@ -122,6 +122,7 @@ export class NotebookView {
     this.session = new NotebookSession(this.notebook, {
       client: this.options.client,
       base: folderOf(this.document.path),
+      notebook: this.document.path.slice(folderOf(this.document.path).length).replace(/^[\\/]/, ''),
       preset: this.options.preset,
     });
     this.notebook = this.session.notebook;
