@@ -1,7 +1,9 @@
 import { basename, resolve } from 'node:path';
-import { startModelServer } from '../model/server.ts';
+import { InputError, UsageError } from '../core/errors.ts';
+import { isLoopbackHost, newToken } from '../core/http-guard.ts';
 import { servedModel } from '../model/text-generation.ts';
-import { intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { assertServable, startModelServer } from '../model-server/server.ts';
+import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
 import { loadModelFromFlags, modelFlags } from './model-flags.ts';
 
 /** `finemed serve-model`: an OpenAI-compatible HTTP API over a model, until Ctrl-C. */
@@ -10,14 +12,25 @@ export const serveModelCommand: Command = {
   summary:
     'Serve a model over an OpenAI-compatible HTTP API (/v1/chat/completions, /v1/completions)',
   details: [
-    'Binds 127.0.0.1 unless --host says otherwise. With --token (or FINEMED_SERVE_TOKEN) every request',
-    'must send "Authorization: Bearer <token>". Requests are served one at a time.',
+    'Binds 127.0.0.1 unless --host says otherwise. Every request must send',
+    '"Authorization: Bearer <token>" (an OpenAI client\'s API key): a random token printed on',
+    'stdout as {"url","model","token"}, or --token / FINEMED_SERVE_TOKEN. --no-token serves',
+    'loopback addresses without one. Requests naming another host, or coming from a web page',
+    'of another origin, are refused (403). Requests are served one at a time.',
   ].join('\n'),
   flags: {
     ...modelFlags,
-    port: { type: 'string', value: 'P', description: 'Port', default: '8000' },
+    port: { type: 'string', value: 'P', description: 'Port (0 picks a free one)', default: '8000' },
     host: { type: 'string', value: 'H', description: 'Interface to bind', default: '127.0.0.1' },
-    token: { type: 'string', value: 'T', description: 'Require this bearer token' },
+    token: {
+      type: 'string',
+      value: 'T',
+      description: 'The bearer token clients must send (default: a random one)',
+    },
+    'no-token': {
+      type: 'boolean',
+      description: 'Ask for no token (loopback addresses only; any local process can then use it)',
+    },
     name: {
       type: 'string',
       value: 'ID',
@@ -26,20 +39,34 @@ export const serveModelCommand: Command = {
   },
   async run(ctx) {
     const dir = requiredFlag(ctx, 'model');
+    const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
     const port = intFlag(ctx, 'port', { min: 0, max: 65535 }) ?? 8000;
+    const token = chooseToken(stringFlag(ctx, 'token'), boolFlag(ctx, 'no-token'));
+    // Refused before the model loads: a bad command line should not cost a load.
+    assertServable(host, token);
     const model = await loadModelFromFlags(ctx);
     const id = stringFlag(ctx, 'name') ?? basename(resolve(dir));
-    const token = stringFlag(ctx, 'token') ?? process.env.FINEMED_SERVE_TOKEN;
     const server = await startModelServer(servedModel(model, id), {
-      host: stringFlag(ctx, 'host') ?? '127.0.0.1',
+      host,
       port,
       token,
       log: (line) => ctx.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    }).catch(async (error: NodeJS.ErrnoException) => {
+      await model.dispose();
+      if (error.code !== 'EADDRINUSE') throw error;
+      throw new InputError(`port ${port} is in use; pick another (--port 0 picks a free one)`, {
+        field: '--port',
+      });
     });
-    ctx.stderr.write(
-      `serving '${id}' at ${server.url}${token ? ' (bearer token required)' : ''}; Ctrl-C to stop\n`,
-    );
-    ctx.stdout.write(JSON.stringify({ url: server.url, model: id }) + '\n');
+    if (!isLoopbackHost(host)) {
+      ctx.stderr.write(
+        `finemed serve-model: WARNING: listening on ${host}, reachable from other machines; ` +
+          'anyone with the token can use the model\n',
+      );
+    }
+    const access = token ? 'send the token on stdout as the API key' : 'no token asked for';
+    ctx.stderr.write(`serving '${id}' at ${server.url} (${access}); Ctrl-C to stop\n`);
+    ctx.stdout.write(JSON.stringify({ url: server.url, model: id, token }) + '\n');
     await new Promise<void>((done) => {
       if (ctx.signal.aborted) done();
       else ctx.signal.addEventListener('abort', () => done(), { once: true });
@@ -48,3 +75,12 @@ export const serveModelCommand: Command = {
     await model.dispose();
   },
 };
+
+/** The token from the flags or the environment, a fresh one by default, or null for none. */
+function chooseToken(given: string | undefined, none: boolean): string | null {
+  if (none && given !== undefined) throw new UsageError('--token and --no-token contradict');
+  if (none) return null;
+  const token = given ?? process.env.FINEMED_SERVE_TOKEN;
+  if (token === '') throw new UsageError('--token must not be empty (use --no-token for none)');
+  return token ?? newToken();
+}

@@ -1,9 +1,7 @@
-import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from './init.ts';
-import { startModelServer } from './server.ts';
-import { renderChat, servedModel, streamText } from './text-generation.ts';
-import type { CompletionEvent } from './server-api.ts';
+import type { CompletionEvent } from './served-model.ts';
+import { streamText } from './text-generation.ts';
 
 const corpus = [
   'Fever is a raised body temperature. Rest and fluids help.',
@@ -49,44 +47,5 @@ describe('streamText', () => {
     const cut = await collect(streamText(model, prompt, { maxTokens: 16, stop: [stop] }));
     expect(cut.text).toBe(full.slice(0, full.indexOf(stop)));
     expect(cut.done).toMatchObject({ finishReason: 'stop' });
-  });
-});
-
-describe('serving a real model to the openai client', () => {
-  it('answers chat requests, streaming and not, with the same greedy text', async () => {
-    const server = await startModelServer(servedModel(model, 'tiny'), { port: 0 });
-    try {
-      const client = new OpenAI({ baseURL: server.url, apiKey: 'unused', maxRetries: 0 });
-      const messages = [{ role: 'user' as const, content: 'What is fever?' }];
-      const whole = await client.chat.completions.create({
-        model: 'tiny',
-        messages,
-        temperature: 0,
-        max_tokens: 10,
-      });
-      const stream = await client.chat.completions.create({
-        model: 'tiny',
-        messages,
-        temperature: 0,
-        max_tokens: 10,
-        stream: true,
-      });
-      let streamed = '';
-      for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
-      expect(streamed).toBe(whole.choices[0].message.content);
-      const promptTokens = model.tokenizer!.encodeChat(messages, {
-        addGenerationPrompt: true,
-      }).length;
-      expect(whole.usage!.prompt_tokens).toBe(promptTokens);
-      expect(renderChat(model.tokenizer!, messages)).toBe(
-        '<|im_start|>user\nWhat is fever?<|im_end|>\n<|im_start|>assistant\n',
-      );
-      const tooLong = 'fever '.repeat(600);
-      await expect(
-        client.completions.create({ model: 'tiny', prompt: tooLong }),
-      ).rejects.toMatchObject({ status: 400 });
-    } finally {
-      await server.close();
-    }
   });
 });

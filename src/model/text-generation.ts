@@ -1,7 +1,12 @@
 import type { CausalLM } from './causal-lm.ts';
 import type { GenerateOptions } from './generation.ts';
 import { StopStrings } from './sampler.ts';
-import type { CompletionEvent, CompletionRequest, ServedModel } from './server-api.ts';
+import {
+  ContextLengthError,
+  type CompletionEvent,
+  type CompletionRequest,
+  type ServedModel,
+} from './served-model.ts';
 import { TokenTextStream, type ChatMessage, type TextTokenizer } from './tokenizer.ts';
 
 /** Options for {@link streamText}. */
@@ -84,6 +89,7 @@ export function servedModel(model: CausalLM, id: string): ServedModel {
     complete(request: CompletionRequest) {
       const ids = tokenizer.encode(request.prompt, { addSpecialTokens: !request.chat });
       const room = model.config.maxPositions - ids.length;
+      if (room <= 0) throw new ContextLengthError(ids.length, model.config.maxPositions);
       return streamText(model, ids, {
         ...request.sampling,
         maxTokens: Math.max(1, Math.min(request.maxTokens, room)),

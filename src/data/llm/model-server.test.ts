@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../../model/init.ts';
-import { startModelServer, type RunningServer } from '../../model/server.ts';
 import { servedModel } from '../../model/text-generation.ts';
+import { startModelServer, type RunningServer } from '../../model-server/server.ts';
 import type { CausalLM } from '../../model/causal-lm.ts';
 import type { SynthesisOptions } from '../presets.ts';
 import { synthesize } from '../synthesize.ts';
@@ -13,7 +13,7 @@ import { ChatClient } from './client.ts';
 /**
  * The workbench's own OpenAI-compatible server over a real (randomly initialised, tiny)
  * model: its replies are gibberish, so the point is the protocol and the accounting, not
- * the content.
+ * the content. The client sends the server's token as its API key, as any OpenAI client does.
  */
 describe('the LLM synthesizer against the workbench model server', () => {
   let model: CausalLM;
@@ -33,6 +33,7 @@ describe('the LLM synthesizer against the workbench model server', () => {
   it('gets replies through the chat API and caches them', async () => {
     const client = new ChatClient({
       baseUrl: server.url,
+      apiKey: server.token!,
       model: 'tiny-random',
       cacheDir: mkdtempSync(join(tmpdir(), 'finemed-ms-')),
     });
@@ -55,6 +56,7 @@ describe('the LLM synthesizer against the workbench model server', () => {
       evalItems: 4,
       llm: {
         baseUrl: server.url,
+        apiKey: server.token!,
         model: 'tiny-random',
         cacheDir: mkdtempSync(join(tmpdir(), 'finemed-ms-')),
         maxTokens: 24,

@@ -1,7 +1,9 @@
+import { request as httpRequest } from 'node:http';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../core/errors.ts';
-import { StopStrings } from './sampler.ts';
+import { InputError, UsageError } from '../core/errors.ts';
+import { StopStrings } from '../model/sampler.ts';
+import { ContextLengthError } from '../model/served-model.ts';
 import {
   startModelServer,
   type CompletionEvent,
@@ -25,8 +27,11 @@ class ReversingModel implements ServedModel {
   async *complete(request: CompletionRequest): AsyncGenerator<CompletionEvent> {
     this.requests.push(request);
     const words = request.prompt.split(/\s+/).filter(Boolean);
-    if (words.length > 50)
-      throw new InputError('prompt of 51+ tokens exceeds the context of 50', { field: 'prompt' });
+    if (words.length === 0)
+      throw new InputError('prompt must have at least one token', { field: 'prompt' });
+    if (words.includes('OOV'))
+      throw new InputError('token id 99999 is outside the vocabulary', { field: 'prompt' });
+    if (words.length > 50) throw new ContextLengthError(words.length, 50);
     const out = [...words].reverse();
     const stops = new StopStrings(request.stop);
     let produced = 0;
@@ -40,6 +45,23 @@ class ReversingModel implements ServedModel {
     const finishReason = stops.done || produced === out.length ? 'stop' : 'length';
     yield { type: 'done', finishReason, promptTokens: words.length, completionTokens: produced };
   }
+}
+
+/** A raw request, so the test sets every header (fetch forbids setting Host). */
+function send(
+  port: number,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 describe('startModelServer with the openai client on a real port', () => {
@@ -118,14 +140,51 @@ describe('startModelServer with the openai client on a real port', () => {
     expect(text).toBe('r q ');
   });
 
-  it('refuses requests without the right token', async () => {
+  it("refuses requests without the right token with a 401 in OpenAI's error shape", async () => {
     const intruder = new OpenAI({ baseURL: server.url, apiKey: 'wrong', maxRetries: 0 });
     await expect(intruder.models.list()).rejects.toMatchObject({
       status: 401,
+      type: 'invalid_request_error',
       code: 'invalid_api_key',
     });
     const res = await fetch(`${server.url}/models`);
     expect(res.status).toBe(401);
+    expect(await res.json()).toEqual({
+      error: {
+        message:
+          "a token is required: send the server's token as the API key (Authorization: Bearer <token>)",
+        type: 'invalid_request_error',
+        param: null,
+        code: 'invalid_api_key',
+      },
+    });
+    const inQuery = await fetch(`${server.url}/models?token=sekret`);
+    expect(inQuery.status).toBe(401);
+  });
+
+  it('refuses a foreign Origin or Host with a 403 even with the token, and sends no CORS header', async () => {
+    const port = server.port;
+    const auth = { authorization: 'Bearer sekret' };
+    const ok = await send(port, '/v1/models', { host: `localhost:${port}`, ...auth });
+    expect(ok.status).toBe(200);
+    const page = await send(port, '/v1/chat/completions', {
+      host: `127.0.0.1:${port}`,
+      origin: 'https://evil.example',
+      'content-type': 'text/plain',
+      ...auth,
+    });
+    expect(page.status).toBe(403);
+    expect(JSON.parse(page.body).error).toMatchObject({
+      message: "cross-origin request from 'https://evil.example' refused",
+      code: 'forbidden',
+    });
+    expect(page.headers['access-control-allow-origin']).toBeUndefined();
+    // A DNS-rebinding page reaches 127.0.0.1 under its own name.
+    const rebound = await send(port, '/v1/models', { host: `evil.example:${port}`, ...auth });
+    expect(rebound.status).toBe(403);
+    expect(JSON.parse(rebound.body).error.message).toBe(
+      `host 'evil.example:${port}' is not this server`,
+    );
   });
 
   it('answers bad requests with a 400 naming the field', async () => {
@@ -156,8 +215,32 @@ describe('startModelServer with the openai client on a real port', () => {
       client.completions.create({ model: 'reverser', prompt: long }),
     ).rejects.toMatchObject({
       status: 400,
-      message: expect.stringContaining('exceeds the context'),
+      type: 'invalid_request_error',
+      param: 'prompt',
+      code: 'context_length_exceeded',
+      message: expect.stringContaining("the prompt has 60 tokens and the model's context is 50"),
     });
+    const chatTooLong = client.chat.completions.create({
+      model: 'reverser',
+      messages: [{ role: 'user', content: long }],
+    });
+    await expect(chatTooLong).rejects.toMatchObject({
+      param: 'messages',
+      code: 'context_length_exceeded',
+    });
+    // Bad input that is not about length is not reported as a context overflow.
+    for (const [prompt, message] of [
+      ['', 'prompt must have at least one token'],
+      ['a OOV b', 'token id 99999 is outside the vocabulary'],
+    ]) {
+      await expect(client.completions.create({ model: 'reverser', prompt })).rejects.toMatchObject({
+        status: 400,
+        type: 'invalid_request_error',
+        param: 'prompt',
+        code: null,
+        message: expect.stringContaining(message),
+      });
+    }
     const res = await fetch(`${server.url}/chat/completions`, {
       method: 'POST',
       headers: { authorization: 'Bearer sekret' },
@@ -166,6 +249,44 @@ describe('startModelServer with the openai client on a real port', () => {
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
       /not valid JSON/,
+    );
+  });
+});
+
+describe('startModelServer access defaults', () => {
+  it('makes up a random token when given none, and the openai client works with it', async () => {
+    const server = await startModelServer(new ReversingModel(), { port: 0 });
+    try {
+      expect(server.token).toMatch(/^[\w-]{32}$/);
+      expect((await fetch(`${server.url}/models`)).status).toBe(401);
+      const client = new OpenAI({ baseURL: server.url, apiKey: server.token!, maxRetries: 0 });
+      expect((await client.models.list()).data[0].id).toBe('reverser');
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('serves a loopback address without a token only when asked to, never another address', async () => {
+    const open = await startModelServer(new ReversingModel(), { port: 0, token: null });
+    try {
+      expect(open.token).toBeNull();
+      expect((await fetch(`${open.url}/models`)).status).toBe(200);
+      const page = await send(open.port, '/v1/models', {
+        host: `127.0.0.1:${open.port}`,
+        origin: 'https://evil.example',
+      });
+      expect(page.status).toBe(403);
+    } finally {
+      await open.close();
+    }
+    const remote = startModelServer(new ReversingModel(), {
+      host: '0.0.0.0',
+      port: 0,
+      token: null,
+    });
+    await expect(remote).rejects.toThrow(UsageError);
+    await expect(remote).rejects.toThrow(
+      'refusing to serve on non-loopback address 0.0.0.0 without a token',
     );
   });
 });

@@ -1,42 +1,5 @@
 import { z } from 'zod';
-import type { SamplingOptions } from './sampler.ts';
-import type { ChatMessage } from './tokenizer.ts';
-
-/** What a served model is asked to do: continue `prompt`. */
-export interface CompletionRequest {
-  /** The full prompt text (a rendered chat for chat requests). */
-  prompt: string;
-  /** Whether `prompt` came from `renderChat` (its template already wrote any special tokens). */
-  chat: boolean;
-  /** Most tokens to generate. */
-  maxTokens: number;
-  /** Sampling settings. */
-  sampling: SamplingOptions;
-  /** Generation ends before any of these strings (they are not returned). */
-  stop: string[];
-  /** Aborted when the client goes away. */
-  signal: AbortSignal;
-}
-
-/** A piece of a completion: more text, or the end with its accounting. */
-export type CompletionEvent =
-  | { type: 'text'; text: string }
-  | {
-      type: 'done';
-      finishReason: 'stop' | 'length';
-      promptTokens: number;
-      completionTokens: number;
-    };
-
-/** Any text generator the server can expose (a loaded CausalLM, or a stand-in in tests). */
-export interface ServedModel {
-  /** The model name clients pass as `model`. */
-  readonly id: string;
-  /** Renders chat messages into a prompt that ends where the assistant's reply begins. */
-  renderChat(messages: ChatMessage[]): string;
-  /** Streams a completion; throws an InputError or RangeError before the first event for a bad request. */
-  complete(request: CompletionRequest): AsyncIterable<CompletionEvent>;
-}
+import type { SamplingOptions } from '../model/sampler.ts';
 
 const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish();
 const common = {

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { InputError } from '../core/errors.ts';
 import {
-  describeIssues,
-  requestSampling,
-  requestStops,
+  ContextLengthError,
   type CompletionEvent,
   type ServedModel,
-} from './server-api.ts';
+} from '../model/served-model.ts';
+import { describeIssues, requestSampling, requestStops } from './api.ts';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
 
@@ -21,6 +21,28 @@ export class HttpError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The answer to a failed request: a prompt too long for the context is OpenAI's
+ * `context_length_exceeded`, other bad input (an empty prompt, a token outside the vocabulary)
+ * a plain `invalid_request_error` on `param`, anything else a 500.
+ */
+export function toHttpError(error: unknown, param: string | null): HttpError {
+  if (error instanceof HttpError) return error;
+  if (error instanceof ContextLengthError)
+    return new HttpError(
+      400,
+      error.reason,
+      'invalid_request_error',
+      param,
+      'context_length_exceeded',
+    );
+  if (error instanceof InputError)
+    return new HttpError(400, error.reason, 'invalid_request_error', param);
+  if (error instanceof RangeError)
+    return new HttpError(400, error.message, 'invalid_request_error', param);
+  return new HttpError(500, error instanceof Error ? error.message : String(error), 'server_error');
 }
 
 /** Token counts of a response. */
@@ -47,10 +69,7 @@ export interface ResponseFormat {
   whole(text: string, finish: string, usage: Usage): unknown;
 }
 
-/**
- * Streams (server-sent events) or returns one completion in the shapes `format` builds. The
- * first event is awaited before any header is sent, so a bad prompt still gets a 400.
- */
+/** Streams (server-sent events) or returns one completion in the shapes `format` builds. */
 export async function respond(
   model: ServedModel,
   res: ServerResponse,
@@ -72,9 +91,15 @@ export async function respond(
     stop: requestStops(body),
     signal: controller.signal,
   };
-  const events = model.complete(request)[Symbol.asyncIterator]();
-  // The first event is awaited before any header goes out, so a bad prompt still gets a 400.
-  let next = await events.next();
+  let events: AsyncIterator<CompletionEvent>;
+  let next: IteratorResult<CompletionEvent>;
+  try {
+    events = model.complete(request)[Symbol.asyncIterator]();
+    // The first event is awaited before any header goes out, so a bad prompt still gets a 400.
+    next = await events.next();
+  } catch (error) {
+    throw toHttpError(error, chat ? 'messages' : 'prompt');
+  }
   let text = '';
   let done: Extract<CompletionEvent, { type: 'done' }> | undefined;
   const usage = () => ({
@@ -126,6 +151,7 @@ export function parse<S extends z.ZodType>(schema: S, body: unknown): z.infer<S>
   return result.data;
 }
 
+/** The request body parsed as JSON: 413 past 8 MiB, 400 when it is not JSON. */
 export async function readBody(req: IncomingMessage): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
@@ -142,11 +168,13 @@ export async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** Answers `value` as JSON; the body is never sniffed as anything else. */
 export function sendJson(res: ServerResponse, status: number, value: unknown): void {
   const body = JSON.stringify(value);
   res.writeHead(status, {
     'content-type': 'application/json',
     'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
   });
   res.end(body);
 }

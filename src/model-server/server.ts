@@ -1,11 +1,13 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InputError } from '../core/errors.ts';
-import { chatRequestSchema, completionRequestSchema, type ServedModel } from './server-api.ts';
-import { HttpError, parse, readBody, respond, sendJson } from './server-http.ts';
+import { UsageError } from '../core/errors.ts';
+import { HttpGuard, isLoopbackHost, newToken } from '../core/http-guard.ts';
+import type { ServedModel } from '../model/served-model.ts';
+import { chatRequestSchema, completionRequestSchema } from './api.ts';
+import { HttpError, parse, readBody, respond, sendJson, toHttpError } from './http.ts';
 
-export type { CompletionEvent, CompletionRequest, ServedModel } from './server-api.ts';
+export type { CompletionEvent, CompletionRequest, ServedModel } from '../model/served-model.ts';
 
 /** Where and how the server listens. */
 export interface ModelServerOptions {
@@ -13,8 +15,11 @@ export interface ModelServerOptions {
   host?: string;
   /** Port (default 8000; 0 picks a free one). */
   port?: number;
-  /** When set, every request must carry `Authorization: Bearer <token>`. */
-  token?: string;
+  /**
+   * The token every request must carry as `Authorization: Bearer <token>`: a random one when
+   * absent; null asks for none, which only a loopback bind allows.
+   */
+  token?: string | null;
   /** Receives one line per request (method, path, status, tokens). */
   log?: (line: string) => void;
 }
@@ -25,21 +30,34 @@ export interface RunningServer {
   url: string;
   /** The bound port. */
   port: number;
+  /** The token clients send as their API key, or null when none is asked for. */
+  token: string | null;
   /** Stops accepting requests and closes open connections. */
   close(): Promise<void>;
+}
+
+/** Refuses to serve a non-loopback address without a token: anyone on the network could use it. */
+export function assertServable(host: string, token: string | null): void {
+  if (token === null && !isLoopbackHost(host))
+    throw new UsageError(
+      `refusing to serve on non-loopback address ${host} without a token (--no-token is for loopback addresses only)`,
+    );
 }
 
 /**
  * An OpenAI-compatible HTTP server over one model: `GET /v1/models`,
  * `POST /v1/chat/completions` and `POST /v1/completions`, streaming by server-sent events.
- * Requests are served one at a time (one model, one compute queue).
+ * Requests are served one at a time (one model, one compute queue). Every request must carry
+ * the token and, on a loopback bind, name a loopback host; pages from other origins are refused.
  */
 export async function startModelServer(
   model: ServedModel,
   options: ModelServerOptions = {},
 ): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
-  const tokenDigest = options.token ? digest(options.token) : undefined;
+  const token = options.token === undefined ? newToken() : options.token;
+  assertServable(host, token);
+  let guard!: HttpGuard;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(job: () => Promise<T>): Promise<T> => {
     const run = queue.then(job, job);
@@ -49,18 +67,7 @@ export async function startModelServer(
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      const e =
-        error instanceof HttpError
-          ? error
-          : error instanceof InputError || error instanceof RangeError
-            ? new HttpError(
-                400,
-                error.message,
-                'invalid_request_error',
-                null,
-                'context_length_exceeded',
-              )
-            : new HttpError(500, (error as Error).message ?? String(error), 'server_error');
+      const e = toHttpError(error, null);
       if (!res.headersSent)
         sendJson(res, e.status, {
           error: { message: e.message, type: e.type, param: e.param, code: e.code },
@@ -71,18 +78,17 @@ export async function startModelServer(
   });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (tokenDigest) {
-      const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-      if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
-        throw new HttpError(
-          401,
-          'missing or wrong API key (send Authorization: Bearer <token>)',
-          'invalid_request_error',
-          null,
-          'invalid_api_key',
-        );
-      }
-    }
+    const refusal = guard.check(req);
+    if (refusal?.status === 401)
+      throw new HttpError(
+        401,
+        `${refusal.reason}: send the server's token as the API key (Authorization: Bearer <token>)`,
+        'invalid_request_error',
+        null,
+        'invalid_api_key',
+      );
+    if (refusal)
+      throw new HttpError(403, refusal.reason, 'invalid_request_error', null, 'forbidden');
     const path = (req.url ?? '/').split('?')[0].replace(/\/+$/, '');
     const routes: Record<string, [string, () => Promise<void>]> = {
       '/v1/models': [
@@ -198,13 +204,17 @@ export async function startModelServer(
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 8000, host, () => resolve());
+    server.listen(options.port ?? 8000, host, () => {
+      guard = new HttpGuard(token, (server.address() as AddressInfo).port, isLoopbackHost(host));
+      resolve();
+    });
   });
-  const port = (server.address() as AddressInfo).port;
+  const port = guard.port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
   return {
     url: `http://${shownHost}:${port}/v1`,
     port,
+    token,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -215,10 +225,6 @@ export async function startModelServer(
 
 function modelCard(model: ServedModel): unknown {
   return { id: model.id, object: 'model', created: 0, owned_by: 'finemed' };
-}
-
-function digest(text: string): Buffer {
-  return createHash('sha256').update(text).digest();
 }
 
 function now(): number {
