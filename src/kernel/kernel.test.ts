@@ -222,8 +222,8 @@ describe('Kernel', () => {
   });
 
   it('readFile(path, base) returns the text with its hash', async () => {
-    const k = kernel();
     const dir = scratch();
+    const k = kernel({ baseDir: dir });
     writeFileSync(join(dir, 'a.txt'), 'hello');
     const file = await k.readFile('a.txt', dir);
     expect(file).toMatchObject({ text: 'hello', bytes: 5, path: join(dir, 'a.txt') });

@@ -187,6 +187,13 @@ export class Kernel {
    * Reads a file for a client under the workspace policy, with its hash (inside `artifact` when
    * given): as text, or as base64 bytes.
    */
+  readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent>;
+  readFile(
+    path: string,
+    base: string | undefined,
+    artifact: ArtifactRef | undefined,
+    encoding?: FileEncoding,
+  ): Promise<FileContent | BinaryFileContent>;
   readFile(
     path: string,
     base?: string,

@@ -4,8 +4,16 @@ import type { z } from 'zod';
 import type { ArtifactRecipe, ArtifactStore } from '../core/artifacts.ts';
 import { InputError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
+import type { WorkspacePolicy } from '../core/workspace.ts';
 import type { JobDefinition, JobRecipe, RecipeContext } from './job.ts';
-import type { ArtifactRef, FileContent, InputFile, JobInfo } from './protocol.ts';
+import type {
+  ArtifactRef,
+  BinaryFileContent,
+  FileContent,
+  FileEncoding,
+  InputFile,
+  JobInfo,
+} from './protocol.ts';
 
 /** A job request validated and keyed: everything needed to look up or make its artifact. */
 export interface PreparedJob {
@@ -34,6 +42,7 @@ export class JobPlanner {
   constructor(
     private readonly store: ArtifactStore,
     private readonly baseDir: string,
+    private readonly workspace: WorkspacePolicy,
   ) {}
 
   /** Adds a job type. */
@@ -90,18 +99,28 @@ export class JobPlanner {
   }
 
   /**
-   * Reads a text file for a client, with its hash: `path` relative to `base`, or, with
-   * `artifact`, a file inside that finished artifact (a path that leaves its folder is refused).
+   * Reads a file for a client, with its hash: `path` relative to `base` (a folder the workspace
+   * policy lets cells read), or, with `artifact`, a file inside that finished artifact (a path
+   * that leaves its folder is refused). The content is text, or base64 bytes when asked for.
    */
-  async readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent> {
-    const full = artifact ? this.artifactFile(artifact, path) : this.resolvePath(path, base);
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(full);
-    } catch (error) {
-      throw unreadable(full, error);
+  async readFile(
+    path: string,
+    base?: string,
+    artifact?: ArtifactRef,
+    encoding: FileEncoding = 'utf8',
+  ): Promise<FileContent | BinaryFileContent> {
+    let read;
+    if (artifact) {
+      const dir = this.store.dir(artifact.kind, artifact.key);
+      read = await this.workspace.readWithin(dir, this.artifactFile(artifact, path));
+    } else {
+      if (base !== undefined) await this.workspace.checkBase(base);
+      read = await this.workspace.readFile(this.resolvePath(path, base));
     }
-    return { path: full, sha256: sha256(bytes), bytes: bytes.length, text: bytes.toString('utf8') };
+    const file = { path: read.path, sha256: sha256(read.bytes), bytes: read.bytes.length };
+    return encoding === 'base64'
+      ? { ...file, base64: read.bytes.toString('base64') }
+      : { ...file, text: read.bytes.toString('utf8') };
   }
 
   private artifactFile(artifact: ArtifactRef, path: string): string {
