@@ -1,6 +1,7 @@
 import { ArtifactStore } from '../core/artifacts.ts';
 import { finemedHome } from '../core/home.ts';
-import { boolFlag, stringFlag, type Command } from './command.ts';
+import type { SweepReport } from '../core/sweep.ts';
+import { boolFlag, stringFlag, type Command, type CommandContext } from './command.ts';
 
 /** `finemed artifacts`: lists finished work in the artifact store. */
 export const artifactsCommand: Command = {
@@ -15,12 +16,20 @@ export const artifactsCommand: Command = {
       description: 'Only this kind (dataset, checkpoint, eval, ...)',
     },
     json: { type: 'boolean', description: 'Print one JSON object per artifact' },
-    sweep: { type: 'boolean', description: 'Delete temporary folders left by interrupted jobs' },
+    sweep: {
+      type: 'boolean',
+      description:
+        'Delete temporary folders whose job is gone (those of running jobs, in any process, stay)',
+    },
+    'sweep-resumable': {
+      type: 'boolean',
+      description: 'Sweep, and also delete the checkpoints interrupted jobs would resume from',
+    },
   },
   async run(ctx) {
     const store = new ArtifactStore(finemedHome());
-    if (boolFlag(ctx, 'sweep'))
-      ctx.stderr.write(`swept ${await store.sweep()} temporary folder(s)\n`);
+    const resumable = boolFlag(ctx, 'sweep-resumable');
+    if (resumable || boolFlag(ctx, 'sweep')) printSweep(ctx, await store.sweep({ resumable }));
     const artifacts = await store.list(stringFlag(ctx, 'kind'));
     for (const { dir, meta } of artifacts) {
       if (boolFlag(ctx, 'json')) {
@@ -41,3 +50,14 @@ export const artifactsCommand: Command = {
       ctx.stderr.write(`no artifacts in ${store.root}\n`);
   },
 };
+
+function printSweep(ctx: CommandContext, report: SweepReport): void {
+  for (const { path, reason } of report.removed) ctx.stderr.write(`removed ${path}: ${reason}\n`);
+  for (const { path, reason, resumable } of report.kept) {
+    const hint = resumable ? ' (a re-run resumes from them; --sweep-resumable deletes them)' : '';
+    ctx.stderr.write(`kept    ${path}: ${reason}${hint}\n`);
+  }
+  ctx.stderr.write(
+    `swept: removed ${report.removed.length} folder(s), kept ${report.kept.length}\n`,
+  );
+}

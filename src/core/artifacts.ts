@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { writeJsonAtomic } from './atomic.ts';
+import { claim, ClaimHeldError, DEFAULT_STALE_MS, type Claim } from './claim.ts';
 import { hashFile, hashValue } from './hash.ts';
 import { finemedHome } from './home.ts';
+import { sweepStore, type SweepReport } from './sweep.ts';
 import { codeVersion } from './version.ts';
 
 /** Everything that determines an artifact's content, and therefore its key. */
@@ -56,6 +58,8 @@ export interface Artifact {
 }
 
 const META = 'meta.json';
+const RENAME_CONFLICTS = new Set(['ENOTEMPTY', 'EEXIST', 'EPERM', 'EACCES', 'EBUSY']);
+const PUBLISH_ATTEMPTS = 6;
 
 /**
  * A content-addressed store of finished work: `ROOT/artifacts/KIND/KEY/` holds the files and
@@ -63,8 +67,16 @@ const META = 'meta.json';
  * `ROOT/tmp/` and renamed), so a crash never leaves a partial artifact where a reader looks.
  */
 export class ArtifactStore {
+  /** How long a folder's owner may go without refreshing its lock before it is presumed gone. */
+  readonly staleMs: number;
+
   /** `root` defaults to `$FINEMED_HOME` or `~/.finemed`. */
-  constructor(readonly root: string = finemedHome()) {}
+  constructor(
+    readonly root: string = finemedHome(),
+    options: { staleMs?: number } = {},
+  ) {
+    this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+  }
 
   /** The key of a recipe: a hash of inputs, config, seed and code version. */
   key(recipe: ArtifactRecipe): string {
@@ -96,8 +108,10 @@ export class ArtifactStore {
 
   /**
    * Returns the artifact for `recipe`, building it with `build(dir)` if it does not exist.
-   * `build` writes files into a private temporary folder and may return a summary.
-   * If another process finishes the same artifact first, its copy wins and ours is discarded.
+   * `build` writes files into a private temporary folder, owned by this process while it builds
+   * (so a sweep from another process leaves it alone), and may return a summary. If another
+   * process publishes the same artifact first, its copy wins, ours is discarded and the result
+   * says `reused`.
    */
   async getOrCreate(
     recipe: ArtifactRecipe,
@@ -107,10 +121,12 @@ export class ArtifactStore {
     if (existing) return { ...existing, reused: true };
     const full = complete(recipe);
     const key = this.key(full);
-    const finalDir = this.dir(full.kind, key);
+    await mkdir(join(this.root, 'tmp'), { recursive: true });
     const tmpDir = join(this.root, 'tmp', `${full.kind}-${key}-${randomBytes(6).toString('hex')}`);
-    await mkdir(tmpDir, { recursive: true });
+    const owner = await claim(tmpDir, this.staleMs);
+    let won: boolean;
     try {
+      await mkdir(tmpDir);
       const summary = await build(tmpDir);
       const meta: ArtifactMeta = {
         kind: full.kind,
@@ -121,19 +137,85 @@ export class ArtifactStore {
         ...(summary === undefined ? {} : { summary }),
       };
       await writeJsonAtomic(join(tmpDir, META), meta);
+      if (owner.lost) throw owner.lost;
       await mkdir(join(this.root, 'artifacts', full.kind), { recursive: true });
-      if (existsSync(finalDir)) {
-        await rm(tmpDir, { recursive: true, force: true });
-      } else {
-        await rename(tmpDir, finalDir);
-      }
+      won = await this.publish(tmpDir, full.kind, key);
     } catch (error) {
-      await rm(tmpDir, { recursive: true, force: true });
-      throw error;
+      if (!owner.lost) await rm(tmpDir, { recursive: true, force: true });
+      throw owner.lost ? lostError(tmpDir, this.staleMs, error) : error;
+    } finally {
+      await owner.release();
     }
     const done = await this.get(full.kind, key);
     if (!done) throw new Error(`artifact ${full.kind}/${key} vanished after it was written`);
-    return { ...done, reused: false };
+    return { ...done, reused: !won };
+  }
+
+  /**
+   * Renames a complete temporary folder to its key. Returns false when another process got
+   * there first with a complete artifact (then ours is dropped): Linux says ENOTEMPTY or EEXIST,
+   * Windows EPERM; Windows also fails transiently (EPERM, EACCES, EBUSY) while a scanner holds a
+   * file open, hence the few retries.
+   */
+  private async publish(tmpDir: string, kind: string, key: string): Promise<boolean> {
+    const finalDir = this.dir(kind, key);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await rename(tmpDir, finalDir);
+        return true;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code ?? '';
+        if (!RENAME_CONFLICTS.has(code)) throw error;
+        if (await this.get(kind, key)) {
+          await rm(tmpDir, { recursive: true, force: true });
+          return false;
+        }
+        if (attempt === PUBLISH_ATTEMPTS) {
+          const occupied = await stat(finalDir).then(
+            () =>
+              `${finalDir} exists but is not a finished artifact (no readable ${META}); remove it`,
+            () =>
+              `${finalDir} is free, so the rename kept failing: is a file in ${tmpDir} held open?`,
+          );
+          throw new Error(
+            `cannot publish ${tmpDir} (${code} after ${attempt} tries): ${occupied}`,
+            {
+              cause: error,
+            },
+          );
+        }
+        await sleep(25 * 2 ** attempt);
+      }
+    }
+  }
+
+  /** A job's work folder (checkpoints kept between runs), `ROOT/work/KIND-KEY`. */
+  workDir(kind: string, key: string): string {
+    this.dir(kind, key); // validates both, as they become a path
+    return join(this.root, 'work', `${kind}-${key}`);
+  }
+
+  /**
+   * Claims a job's work folder for this process and creates it, so that a sweep keeps it while
+   * the job runs. Release the claim when the job ends; the folder itself stays until removed
+   * (a cancelled job's checkpoints let a re-run resume). Throws naming the folder when a job in
+   * another process holds it.
+   */
+  async claimWork(kind: string, key: string): Promise<Claim> {
+    const dir = this.workDir(kind, key);
+    await mkdir(dirname(dir), { recursive: true });
+    let owner: Claim;
+    try {
+      // A sweep holds an unowned work folder briefly while it decides; outwait it.
+      owner = await claim(dir, this.staleMs, 5);
+    } catch (error) {
+      if (!(error instanceof ClaimHeldError)) throw error;
+      throw new Error(
+        `job ${kind}/${key} is already running in another process: its work folder ${error.message}`,
+      );
+    }
+    await mkdir(dir, { recursive: true });
+    return owner;
   }
 
   /** All finished artifacts, optionally of one kind, newest first. */
@@ -150,13 +232,22 @@ export class ArtifactStore {
     return found.sort((a, b) => b.meta.createdAt.localeCompare(a.meta.createdAt));
   }
 
-  /** Deletes temporary folders left by crashed writers. */
-  async sweep(): Promise<number> {
-    const tmp = join(this.root, 'tmp');
-    const entries = await readdir(tmp).catch(() => [] as string[]);
-    for (const entry of entries) await rm(join(tmp, entry), { recursive: true, force: true });
-    return entries.length;
+  /**
+   * Deletes temporary folders whose owner process is gone (and stale locks), and work folders
+   * that hold nothing. A live owner's folders are kept, and so are the checkpoints of
+   * interrupted jobs (a re-run resumes from them) unless `resumable` is set.
+   */
+  sweep(options: { resumable?: boolean } = {}): Promise<SweepReport> {
+    return sweepStore(this.root, this.staleMs, options.resumable ?? false);
   }
+}
+
+function lostError(tmpDir: string, staleMs: number, cause: unknown): Error {
+  return new Error(
+    `${tmpDir} was taken over by another process (its lock went ${staleMs / 1000} s without a ` +
+      `refresh: was this process suspended or its event loop blocked?); run the job again`,
+    { cause },
+  );
 }
 
 function complete(recipe: ArtifactRecipe): Required<ArtifactRecipe> {
