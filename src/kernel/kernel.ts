@@ -1,6 +1,7 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArtifactStore, type Artifact, type ArtifactMeta } from '../core/artifacts.ts';
+import type { Claim } from '../core/claim.ts';
 import { CancelledError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 import { codeVersion } from '../core/version.ts';
@@ -290,10 +291,13 @@ export class Kernel {
     execution.running = true;
     this.broadcast(execution, { type: 'started' });
     const history: ProgressEvent[] = [];
-    const workDir = join(this.store.root, 'work', `${prepared.recipe.kind}-${prepared.key}`);
+    const workDir = this.store.workDir(prepared.recipe.kind, prepared.key);
+    // Owned while the job runs so that a sweep from any process keeps it; a cancelled job's
+    // checkpoints outlive the claim for a re-run to resume from.
+    const work: { claim?: Claim } = {};
     try {
       const artifact = await this.store.getOrCreate(prepared.recipe, async (dir) => {
-        await mkdir(workDir, { recursive: true });
+        work.claim = await this.store.claimWork(prepared.recipe.kind, prepared.key);
         const summary = await runInWorker(
           {
             module: prepared.def.module,
@@ -319,9 +323,11 @@ export class Kernel {
         return summary;
       });
       await rm(workDir, { recursive: true, force: true });
+      await work.claim?.release();
       const result = await toResult(prepared, artifact, artifact.reused);
       this.settle(execution, (w) => w.resolve(result));
     } catch (error) {
+      await work.claim?.release();
       this.settle(execution, (w) => w.reject(error));
     }
   }
