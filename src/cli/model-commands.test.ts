@@ -1,7 +1,11 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
+import { projectRoot } from '../core/version.ts';
 import { loadModel } from '../model/causal-lm.ts';
 import { parameterCount } from '../model/config.ts';
 import { runCli as run } from './testing.ts';
@@ -141,4 +145,116 @@ describe('init-model, logits, generate', () => {
     const outside = await run(['logits', '--model', out, '--ids', '99999']);
     expect(outside.err).toMatch(/token id 99999 is outside the vocabulary/);
   });
+
+  it('serve-model refuses --no-token on a non-loopback address, and contradictory token flags', async () => {
+    const remote = await run(['serve-model', '--model', out, '--host', '0.0.0.0', '--no-token']);
+    expect(remote.code).toBe(2);
+    expect(remote.err).toContain(
+      'refusing to serve on non-loopback address 0.0.0.0 without a token (--no-token is for loopback addresses only)',
+    );
+    const both = await run(['serve-model', '--model', out, '--token', 't', '--no-token']);
+    expect(both.code).toBe(2);
+    expect(both.err).toContain('--token and --no-token contradict');
+  });
+
+  it('serve-model on 0.0.0.0 warns, prints a random token, and serves the openai client only with it', async () => {
+    const served = await startServeModel(['--model', out, '--host', '0.0.0.0']);
+    try {
+      expect(served.info.token).toMatch(/^[\w-]{32}$/);
+      expect(served.stderr()).toContain(
+        'finemed serve-model: WARNING: listening on 0.0.0.0, reachable from other machines',
+      );
+      const port = new URL(served.info.url).port;
+      const baseURL = `http://127.0.0.1:${port}/v1`;
+      const refused = await fetch(`${baseURL}/models`);
+      expect(refused.status).toBe(401);
+      expect(((await refused.json()) as { error: { code: string } }).error.code).toBe(
+        'invalid_api_key',
+      );
+      const client = new OpenAI({ baseURL, apiKey: served.info.token!, maxRetries: 0 });
+      expect((await client.models.list()).data.map((m) => m.id)).toEqual(['model']);
+      const reply = await client.chat.completions.create({
+        model: 'model',
+        messages: [{ role: 'user', content: 'What is gout?' }],
+        max_tokens: 4,
+        temperature: 0,
+      });
+      expect(reply.usage!.completion_tokens).toBeGreaterThan(0);
+    } finally {
+      await served.stop();
+    }
+    expect(served.exitCode()).toBe(0);
+  });
+
+  it('serve-model --no-token on loopback still refuses foreign hosts and origins', async () => {
+    const served = await startServeModel(['--model', out, '--no-token', '--name', 'local']);
+    try {
+      expect(served.info.token).toBeNull();
+      expect(served.stderr()).not.toContain('WARNING');
+      const port = Number(new URL(served.info.url).port);
+      expect((await get(port, { host: `localhost:${port}` })).status).toBe(200);
+      expect((await get(port, { host: `attacker.example:${port}` })).status).toBe(403);
+      const page = await get(port, {
+        host: `127.0.0.1:${port}`,
+        origin: 'http://attacker.example',
+      });
+      expect(page.status).toBe(403);
+    } finally {
+      await served.stop();
+    }
+  });
 });
+
+/** A `finemed serve-model` child process, started by {@link startServeModel}. */
+interface ServeModelProcess {
+  /** The JSON line it printed on stdout. */
+  info: { url: string; model: string; token: string | null };
+  /** Everything it wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code once stopped. */
+  exitCode(): number | null;
+  /** Stops it with Ctrl-C (SIGINT) and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+/** Starts `finemed serve-model --port 0 ARGS` and resolves once it prints where it listens. */
+function startServeModel(args: string[]): Promise<ServeModelProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(projectRoot, 'bin', 'finemed.js'), 'serve-model', '--port', '0', ...args],
+    { cwd: projectRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d: Buffer) => (err += d));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return new Promise((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      out += d;
+      const line = /^(\{.*\})$/m.exec(out)?.[1];
+      if (!line) return;
+      resolve({
+        info: JSON.parse(line) as ServeModelProcess['info'],
+        stderr: () => err,
+        exitCode: () => child.exitCode,
+        stop: async () => {
+          if (child.exitCode === null) child.kill('SIGINT');
+          await exited;
+        },
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`serve-model exited with ${code}: ${err}`)));
+  });
+}
+
+/** `GET /v1/models` with exactly these headers (fetch forbids setting Host). */
+function get(port: number, headers: Record<string, string>): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: '127.0.0.1', port, path: '/v1/models', headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
