@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
 import type { RngState } from '../core/rng.ts';
@@ -71,6 +71,8 @@ const STATE = 'trainer_state.json';
 const MOMENTS = 'optimizer.bin';
 const ADAPTER = 'adapter';
 const PATTERN = /^checkpoint-(\d+)$/;
+/** Checkpoint folders being written are named `.tmp-checkpoint-<step>-<pid>-<random>`. */
+const TMP_PREFIX = '.tmp-checkpoint-';
 
 /** Checkpoint folders in `outDir`, oldest first. */
 export async function listCheckpoints(outDir: string): Promise<string[]> {
@@ -101,7 +103,10 @@ function unpackMoments(params: ParamSet, bytes: Buffer, names: string[], file: s
   const ranges = params.trainableRanges();
   const size = ranges.reduce((s, [a, b]) => s + b - a, 0);
   if (bytes.length !== size * names.length * 4)
-    throw new InputError('optimizer moments do not match the trainable parameters', { file });
+    throw new DamagedCheckpointError(
+      `holds ${bytes.length} bytes; the trainable parameters need ${size * names.length * 4}`,
+      { file },
+    );
   const packed = new Float32Array(
     bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
   );
@@ -131,7 +136,11 @@ export async function saveCheckpoint(
   keep: number,
 ): Promise<string> {
   const final = join(outDir, `checkpoint-${state.step}`);
-  const tmp = join(outDir, `.tmp-checkpoint-${state.step}-${randomBytes(4).toString('hex')}`);
+  // The writer's pid in the name lets a later run tell a dead writer's leftovers from a live one's.
+  const tmp = join(
+    outDir,
+    `${TMP_PREFIX}${state.step}-${process.pid}-${randomBytes(4).toString('hex')}`,
+  );
   await mkdir(tmp, { recursive: true });
   try {
     await model.save(tmp);
@@ -162,26 +171,76 @@ export async function saveCheckpoint(
   return final;
 }
 
-/** Reads a checkpoint's trainer state. */
+/**
+ * A checkpoint folder that cannot be resumed from because a part of it is missing, truncated or
+ * unreadable (a write killed mid-way, a disk that filled up): an older checkpoint may still be good.
+ */
+export class DamagedCheckpointError extends InputError {
+  override name = 'DamagedCheckpointError';
+}
+
+function damaged(error: unknown, file: string): DamagedCheckpointError {
+  if (error instanceof DamagedCheckpointError) return error;
+  if (error instanceof InputError)
+    return new DamagedCheckpointError(error.reason, error, { cause: error });
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason = code === 'ENOENT' ? 'missing' : (error as Error).message;
+  return new DamagedCheckpointError(reason, { file }, { cause: error });
+}
+
+/** Reads a checkpoint's trainer state; a missing, malformed or inconsistent file is a {@link DamagedCheckpointError}. */
 export async function readTrainerState(dir: string): Promise<TrainerState> {
   const file = join(dir, STATE);
+  let raw: unknown;
   try {
-    return JSON.parse(await readFile(file, 'utf8')) as TrainerState;
+    raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    throw new InputError(`not a training checkpoint (${(error as Error).message})`, { file });
+    const reason = error instanceof SyntaxError ? `not valid JSON (${error.message})` : undefined;
+    throw reason ? new DamagedCheckpointError(reason, { file }) : damaged(error, file);
   }
+  const s = raw as TrainerState;
+  const bad = (field: string, reason: string): never => {
+    throw new DamagedCheckpointError(reason, { file, field });
+  };
+  if (typeof raw !== 'object' || raw === null) bad('', 'not a JSON object');
+  if (s.version !== 1) bad('version', `unknown format version ${JSON.stringify(s.version)}`);
+  if (!Number.isInteger(s.step) || s.step < 0) bad('step', 'not a step count');
+  if (!Array.isArray(s.log) || s.log.length !== s.step)
+    bad('log', `does not hold one record per step (${s.step} steps)`);
+  if (!Array.isArray(s.evalLog)) bad('evalLog', 'not a list');
+  if (typeof s.fingerprint !== 'string') bad('fingerprint', 'missing');
+  if (!Array.isArray(s.optimizer?.buffers)) bad('optimizer.buffers', 'not a list');
+  if (typeof s.rng !== 'object' || s.rng === null) bad('rng', 'missing');
+  return s;
+}
+
+/** A training checkpoint read whole and checked against a model, not yet applied to it. */
+export interface TrainingCheckpoint {
+  /** The folder. */
+  dir: string;
+  /** Its trainer state. */
+  state: TrainerState;
+  /** Apply the weights (and adapters) to the model and the moments to the optimizer. */
+  apply(optimizer: Optimizer): void;
 }
 
 /**
- * Restores weights (and adapters) and optimizer moments from a checkpoint into a model whose
- * parameter layout matches the run that wrote it; returns the trainer state.
+ * Reads every part of a checkpoint (trainer state, weights, adapters, optimizer moments) and
+ * checks it fits `model`, without changing the model: so a damaged checkpoint
+ * ({@link DamagedCheckpointError}) leaves the model as it was and an older one can be tried.
+ * A checkpoint of another kind of run (LoRA vs. full) is a plain InputError.
  */
-export async function restoreCheckpoint(
+export async function readTrainingCheckpoint(
   dir: string,
   model: CausalLM,
-  optimizer: Optimizer,
-): Promise<TrainerState> {
+): Promise<TrainingCheckpoint> {
   const state = await readTrainerState(dir);
+  const name = PATTERN.exec(basename(dir));
+  if (name && Number(name[1]) !== state.step)
+    throw new DamagedCheckpointError(`says step ${state.step}, its folder name another`, {
+      file: join(dir, STATE),
+      field: 'step',
+    });
   if (state.lora !== (model.lora !== undefined)) {
     throw new InputError(
       state.lora
@@ -190,19 +249,42 @@ export async function restoreCheckpoint(
       { file: join(dir, STATE), field: 'lora' },
     );
   }
-  const { params } = await readCheckpoint(dir);
-  model.params.copyFrom(params);
-  if (state.lora) {
-    const { weights } = await readLoraAdapter(join(dir, ADAPTER));
-    for (const [path, pair] of weights) {
-      model.params.view(`${path}.lora_A.weight`).set(pair.a.data);
-      model.params.view(`${path}.lora_B.weight`).set(pair.b.data);
+  const { params } = await readCheckpoint(dir).catch((error: unknown) => {
+    throw damaged(error, dir);
+  });
+  const adapter = state.lora
+    ? await readLoraAdapter(join(dir, ADAPTER)).catch((error: unknown) => {
+        throw damaged(error, join(dir, ADAPTER));
+      })
+    : undefined;
+  for (const [path, pair] of adapter?.weights ?? []) {
+    for (const [half, tensor] of [
+      ['A', pair.a],
+      ['B', pair.b],
+    ] as const) {
+      const field = `${path}.lora_${half}.weight`;
+      if (!model.params.has(field) || model.params.view(field).length !== tensor.data.length)
+        throw new DamagedCheckpointError('does not match the adapters of this run', {
+          file: join(dir, ADAPTER),
+          field,
+        });
     }
   }
-  const bytes = await readFile(join(dir, MOMENTS));
-  optimizer.load({
-    ...state.optimizer,
-    buffers: unpackMoments(model.params, bytes, state.optimizer.buffers, join(dir, MOMENTS)),
+  const momentsFile = join(dir, MOMENTS);
+  const bytes = await readFile(momentsFile).catch((error: unknown) => {
+    throw damaged(error, momentsFile);
   });
-  return state;
+  const buffers = unpackMoments(model.params, bytes, state.optimizer.buffers, momentsFile);
+  return {
+    dir,
+    state,
+    apply(optimizer) {
+      model.params.copyFrom(params);
+      for (const [path, pair] of adapter?.weights ?? []) {
+        model.params.view(`${path}.lora_A.weight`).set(pair.a.data);
+        model.params.view(`${path}.lora_B.weight`).set(pair.b.data);
+      }
+      optimizer.load({ ...state.optimizer, buffers });
+    },
+  };
 }

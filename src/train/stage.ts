@@ -69,6 +69,8 @@ export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
   save?: boolean;
   /** Receives progress events. */
   onProgress?: ProgressSink;
+  /** Receives one-line notices (see {@link TrainerOptions.onNotice}). */
+  onNotice?: TrainerOptions['onNotice'];
   /** Cancels the run (a checkpoint is saved first). */
   signal?: AbortSignal;
 }
@@ -130,6 +132,7 @@ export function trainerOptions(
     resume: options.resume,
     fingerprint,
     onProgress: options.onProgress,
+    onNotice: options.onNotice,
     signal: options.signal,
   };
 }

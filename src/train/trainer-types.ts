@@ -59,6 +59,12 @@ export interface TrainerOptions {
   fingerprint?: unknown;
   /** Receives one event per optimizer step (and per evaluation). */
   onProgress?: ProgressSink;
+  /**
+   * Receives one-line notices a user should see once, not as a redrawn progress line: which
+   * checkpoint the run resumes from, damaged checkpoints skipped, dead writes cleaned up (each
+   * is also a progress event's `message`).
+   */
+  onNotice?: (message: string) => void;
   /** Stops the run between micro-batches; a checkpoint is saved first. */
   signal?: AbortSignal;
 }

@@ -1,3 +1,4 @@
+import { basename } from 'node:path';
 import { CancelledError, InputError } from '../core/errors.ts';
 import { hashValue } from '../core/hash.ts';
 import { Rng } from '../core/rng.ts';
@@ -11,14 +12,14 @@ import {
   type ScheduleOptions,
 } from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
+import { checkpointLabel, newestValidCheckpoint, removeStaleTemps } from './checkpoint-recovery.ts';
 import {
-  listCheckpoints,
-  readTrainerState,
-  restoreCheckpoint,
+  readTrainingCheckpoint,
   saveCheckpoint,
   type EvalRecord,
   type StepRecord,
   type TrainerState,
+  type TrainingCheckpoint,
 } from './checkpoints.ts';
 import {
   TrainingDivergedError,
@@ -35,13 +36,29 @@ function makeOptimizer(model: CausalLM, o: TrainerOptions): Optimizer {
   return new AdamW(model.params, { lr: o.lr, weightDecay: o.weightDecay ?? 0.01, noDecay });
 }
 
-async function resumePoint(o: TrainerOptions): Promise<string | undefined> {
+/**
+ * Clears dead writers' temporary folders, then finds the checkpoint to continue from: the
+ * folder `o.resume` names, or the newest intact one in `checkpointDir` (damaged newer ones are
+ * skipped with a notice). Nothing is applied to the model yet.
+ */
+async function resumePoint(
+  o: TrainerOptions,
+  model: CausalLM,
+  notice: (message: string) => void,
+): Promise<TrainingCheckpoint | undefined> {
+  for (const path of await removeStaleTemps(o.checkpointDir))
+    notice(`removed ${basename(path)}, the unfinished checkpoint of a run that was stopped`);
   if (!o.resume) return undefined;
-  if (typeof o.resume === 'string' && o.resume !== 'auto') return o.resume;
-  const last = (await listCheckpoints(o.checkpointDir)).at(-1);
-  if (!last && o.resume === true)
+  if (typeof o.resume === 'string' && o.resume !== 'auto')
+    return readTrainingCheckpoint(o.resume, model);
+  const found = await newestValidCheckpoint(o.checkpointDir, model, (skipped) =>
+    notice(
+      `skipping damaged ${basename(skipped.dir)} (${skipped.reason}); moved to ${basename(skipped.movedTo)}`,
+    ),
+  );
+  if (!found && o.resume === true)
     throw new InputError('no checkpoint to resume from', { file: o.checkpointDir });
-  return last;
+  return found;
 }
 
 /** Adds `from` into `into` over the trainable ranges. */
@@ -87,18 +104,23 @@ export async function runTrainer(
   let log: StepRecord[] = [];
   let evalLog: EvalRecord[] = [];
   let checkpoint: string | null = null;
-  const from = await resumePoint(o);
+  const notice = (message: string, step = 0): void => {
+    o.onNotice?.(message);
+    o.onProgress?.({ stage: task.stage, step, total: totalSteps, elapsed: 0, message });
+  };
+  const from = await resumePoint(o, model, notice);
   if (from) {
-    const saved = await readTrainerState(from);
-    if (saved.fingerprint !== fingerprint)
+    if (from.state.fingerprint !== fingerprint)
       throw new InputError(
         'the checkpoint belongs to a run with other data or settings; start a new output folder or drop --resume',
-        { file: from },
+        { file: from.dir },
       );
-    const state = await restoreCheckpoint(from, model, optimizer);
-    rng.setState(state.rng);
-    ({ log, evalLog } = state);
-    checkpoint = from;
+    from.apply(optimizer);
+    rng.setState(from.state.rng);
+    ({ log, evalLog } = from.state);
+    checkpoint = from.dir;
+    const label = checkpointLabel(from.dir, o.checkpointDir);
+    notice(`resuming from ${label} (step ${from.state.step} of ${totalSteps})`, from.state.step);
   }
   const start = log.length;
   const acc = gradAccum > 1 ? ParamSet.zerosLike(model.params) : undefined;
