@@ -15,6 +15,7 @@ import {
   stringFlag,
   type Command,
 } from './command.ts';
+import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** `finemed eval`: scores a model on a benchmark file and stores the result. */
 export const evalCommand: Command = {
@@ -77,7 +78,7 @@ export const evalCommand: Command = {
       value: 'FILE',
       description: 'pubmedqa: ground-truth {pmid: label} file',
     },
-    'skip-bad-rows': { type: 'boolean', description: 'Skip and count malformed records' },
+    ...rowFlags,
     batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
     resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
     out: {
@@ -92,7 +93,7 @@ export const evalCommand: Command = {
     const benchFile = requiredFlag(ctx, 'bench');
     const copBase = choiceFlag(ctx, 'cop-base', ['0', '1'] as const);
     const load: LoadOptions = {
-      skipBadRows: boolFlag(ctx, 'skip-bad-rows'),
+      ...rowOptions(ctx),
       copBase: copBase === undefined ? 'auto' : copBase === '0' ? 0 : 1,
       truthFile: stringFlag(ctx, 'truth'),
     };
@@ -112,12 +113,12 @@ export const evalCommand: Command = {
       signal: ctx.signal,
     };
     const bench = await loadBench(benchFile, format, load);
-    const shotPool = shotsFile
-      ? (await loadBench(shotsFile, bench.format, { ...load, truthFile: undefined })).items
+    printSkipped(ctx, bench.skipped);
+    const shots = shotsFile
+      ? await loadBench(shotsFile, bench.format, { ...load, truthFile: undefined })
       : undefined;
-    for (const { source, reason } of bench.skipped.slice(0, 5)) {
-      ctx.stderr.write(`finemed: skipped ${source.file}:${source.line ?? source.key}: ${reason}\n`);
-    }
+    if (shots) printSkipped(ctx, shots.skipped);
+    const shotPool = shots?.items;
     const model = await loadEvalModel(modelDir);
     const progress = terminalProgress(ctx.stderr);
     try {

@@ -15,6 +15,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
+import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 function secondsToMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : seconds * 1000;
@@ -27,8 +28,12 @@ function options(ctx: CommandContext): SynthesisOptions {
     throw new UsageError('--llm-base-url and --llm-model go together');
   }
   const corpus = stringFlag(ctx, 'corpus');
-  if (!corpus && (stringFlag(ctx, 'corpus-field') || boolFlag(ctx, 'corpus-only'))) {
-    throw new UsageError('--corpus-field and --corpus-only need --corpus');
+  const rows = rowOptions(ctx);
+  const corpusFlags = stringFlag(ctx, 'corpus-field') || boolFlag(ctx, 'corpus-only');
+  if (!corpus && (corpusFlags || rows.skipBadRows || rows.maxRowBytes)) {
+    throw new UsageError(
+      '--corpus-field, --corpus-only, --skip-bad-rows and --max-row-bytes need --corpus',
+    );
   }
   return {
     preset: choiceFlag(ctx, 'preset', ['tiny', 'demo'] as const) ?? 'demo',
@@ -48,6 +53,7 @@ function options(ctx: CommandContext): SynthesisOptions {
             field: stringFlag(ctx, 'corpus-field'),
             limit: intFlag(ctx, 'corpus-limit', { min: 1 }),
             only: boolFlag(ctx, 'corpus-only'),
+            ...rows,
           },
         }
       : {}),
@@ -148,6 +154,7 @@ export const synthCommand: Command = {
     },
     'corpus-limit': { type: 'string', value: 'N', description: 'Read at most N corpus documents' },
     'corpus-only': { type: 'boolean', description: 'Synthesize instructions from the corpus only' },
+    ...rowFlags,
     'llm-base-url': {
       type: 'string',
       value: 'URL',
@@ -191,7 +198,11 @@ export const synthCommand: Command = {
     let result: SynthesisResult;
     let leak: ContaminationError | undefined;
     try {
-      result = await synthesize(options(ctx), { signal: ctx.signal, onProgress: progress });
+      result = await synthesize(options(ctx), {
+        signal: ctx.signal,
+        onProgress: progress,
+        onSkipped: (rows) => printSkipped(ctx, rows),
+      });
     } catch (error) {
       if (!(error instanceof ContaminationError)) throw error;
       leak = error;

@@ -15,6 +15,7 @@ import {
   type CommandContext,
   type FlagSpec,
 } from './command.ts';
+import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** Flags every training stage takes. */
 export const stageFlags: Record<string, FlagSpec> = {
@@ -106,10 +107,7 @@ export const stageFlags: Record<string, FlagSpec> = {
     description: 'Checkpoint every N steps (default: only on Ctrl-C)',
   },
   'keep-checkpoints': { type: 'string', value: 'K', description: 'Checkpoints kept', default: '2' },
-  'skip-bad-rows': {
-    type: 'boolean',
-    description: 'Skip malformed rows (counted) instead of stopping',
-  },
+  ...rowFlags,
   threads: { type: 'string', value: 'N', description: 'ONNX Runtime threads (default: all cores)' },
   json: { type: 'boolean', description: 'Print one JSON object on the last line' },
 };
@@ -155,7 +153,8 @@ export function stageOptions(ctx: CommandContext): StageOptions {
     evalEvery: intFlag(ctx, 'eval-every', { min: 1 }),
     saveEvery: intFlag(ctx, 'save-every', { min: 1 }),
     keepCheckpoints: intFlag(ctx, 'keep-checkpoints', { min: 1 }),
-    skipBadRows: boolFlag(ctx, 'skip-bad-rows'),
+    ...rowOptions(ctx),
+    onSkipped: (rows) => printSkipped(ctx, rows),
     session: threads ? { threads } : undefined,
     signal: ctx.signal,
   };
@@ -176,7 +175,12 @@ export async function runStage(
   const model = await modelFrom(ctx);
   const progress = terminalProgress(ctx.stderr);
   try {
-    const { summary } = await train(model, { ...options, onProgress: progress });
+    // Notices (the checkpoint resumed from, damaged ones skipped) are lines of their own.
+    const onNotice = (message: string): void => {
+      progress.done();
+      ctx.stderr.write(`${message}\n`);
+    };
+    const { summary } = await train(model, { ...options, onProgress: progress, onNotice });
     progress.done();
     const note = (n: unknown, what: string): string =>
       typeof n === 'number' && n > 0 ? `, ${n} ${what}` : '';

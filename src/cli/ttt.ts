@@ -17,6 +17,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
+import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 import { modelFrom } from './train-flags.ts';
 
 async function embedderFrom(ctx: CommandContext): Promise<EmbedderSpec | undefined> {
@@ -129,10 +130,7 @@ export const tttCommand: Command = {
       description: 'Seed of shot draws and bootstrap',
       default: '0',
     },
-    'skip-bad-rows': {
-      type: 'boolean',
-      description: 'Skip malformed index and benchmark rows (counted)',
-    },
+    ...rowFlags,
     threads: {
       type: 'string',
       value: 'N',
@@ -144,22 +142,21 @@ export const tttCommand: Command = {
     const index = requiredFlag(ctx, 'index');
     const benchFile = requiredFlag(ctx, 'bench');
     const out = requiredFlag(ctx, 'out');
-    const skipBadRows = boolFlag(ctx, 'skip-bad-rows');
-    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS), {
-      skipBadRows,
-    });
+    const rows = rowOptions(ctx);
+    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS), rows);
+    printSkipped(ctx, bench.skipped);
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 });
     const rank = intFlag(ctx, 'lora-rank', { min: 1 });
     const model = await modelFrom(ctx);
     const embedder = await embedderFrom(ctx);
     const progress = terminalProgress(ctx.stderr);
     try {
-      const { summary } = await runTtt(model, bench, {
+      const { summary, indexSkipped } = await runTtt(model, bench, {
         index,
         retriever: choiceFlag(ctx, 'retriever', RETRIEVERS),
         embedder,
         field: choiceFlag(ctx, 'field', ['all', 'prompt'] as const),
-        skipBadRows,
+        ...rows,
         store: new ArtifactStore(finemedHome()),
         preset: choiceFlag(ctx, 'preset', TRAIN_PRESETS),
         k: intFlag(ctx, 'k', { min: 1 }),
@@ -180,6 +177,7 @@ export const tttCommand: Command = {
         },
       });
       progress.done();
+      printSkipped(ctx, indexSkipped, summary.index.skipped);
       if (boolFlag(ctx, 'json')) {
         ctx.stdout.write(JSON.stringify(summary) + '\n');
       } else {

@@ -19,7 +19,7 @@ const GOUT =
   'Gout is a painful form of arthritis. Symptoms include sudden severe pain and swelling in the big toe. It is caused by uric acid crystals in the joint. Doctors diagnose it with a blood test and by testing fluid from the joint. Treatment includes medicines that reduce pain and lower uric acid.';
 
 describe('readCorpus(path, options)', () => {
-  it('reads JSONL with a text field, drops "Summary :" prefixes and splits long documents', () => {
+  it('reads JSONL with a text field, drops "Summary :" prefixes and splits long documents', async () => {
     const file = join(scratch(), 'c.jsonl');
     const long = Array.from(
       { length: 30 },
@@ -32,13 +32,13 @@ describe('readCorpus(path, options)', () => {
         JSON.stringify({ id: 'k', text: long }),
       ].join('\n'),
     );
-    const docs = readCorpus(file, { maxWords: 120 });
+    const docs = await readCorpus(file, { maxWords: 120 });
     expect(docs[0]).toMatchObject({ id: 'corpus-g', topic: 'Gout', origin: 'corpus' });
     expect(docs[0].text.startsWith('Gout is')).toBe(true);
     expect(docs.filter((d) => d.id.startsWith('corpus-k-')).length).toBeGreaterThan(1);
   });
 
-  it('reads a folder of .txt files, titled by file name', () => {
+  it('reads a folder of .txt files, titled by file name', async () => {
     const dir = join(scratch(), 'txt');
     mkdirSync(dir);
     writeFileSync(
@@ -46,30 +46,55 @@ describe('readCorpus(path, options)', () => {
       'Kidney stones are hard deposits that form in the kidney and cause severe pain.',
     );
     writeFileSync(join(dir, 'notes.md'), 'ignored');
-    expect(readCorpus(dir).map((d) => [d.id, d.topic])).toEqual([
+    expect((await readCorpus(dir)).map((d) => [d.id, d.topic])).toEqual([
       ['corpus-kidney_stones', 'kidney stones'],
     ]);
   });
 
-  it('names the file, line and field of a bad line', () => {
+  it('names the file, line and field of a bad line', async () => {
     const file = join(scratch(), 'bad.jsonl');
     writeFileSync(file, `${JSON.stringify({ text: GOUT })}\n${JSON.stringify({ body: 'x' })}\n`);
-    const error = (() => {
-      try {
-        readCorpus(file);
-      } catch (e) {
-        return e as InputError;
-      }
-    })();
+    const error = await readCorpus(file).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect(error).toMatchObject({ file, line: 2, field: 'answer' });
-    expect(() => readCorpus(file, { field: 'body' })).toThrow(/line 1|:1:/);
+    await expect(readCorpus(file, { field: 'body' })).rejects.toThrow(/line 1|:1:/);
+  });
+
+  it('skips bad lines with skipBadRows and says which, a BOM and CRLF included', async () => {
+    const file = join(scratch(), 'mixed.jsonl');
+    const good = JSON.stringify({ id: 'g', text: GOUT });
+    writeFileSync(file, `\uFEFF${good}\r\n{oops\r\n${JSON.stringify({ id: 'n', text: 7 })}\r\n`);
+    await expect(readCorpus(file)).rejects.toThrow(/mixed\.jsonl:2: not valid JSON/);
+    const told: unknown[] = [];
+    const docs = await readCorpus(file, {
+      skipBadRows: true,
+      onSkipped: (rows) => told.push(...rows),
+    });
+    expect(docs.map((d) => d.id)).toEqual(['corpus-g']);
+    expect(told).toEqual([
+      { source: { file, line: 2 }, reason: expect.stringMatching(/^not valid JSON/) },
+      {
+        source: { file, line: 3 },
+        reason: expect.stringMatching(/^answer: expected a string field/),
+      },
+    ]);
+  });
+
+  it('refuses a line over the row limit instead of dropping it', async () => {
+    const file = join(scratch(), 'long.jsonl');
+    writeFileSync(
+      file,
+      `${JSON.stringify({ text: GOUT })}\n${JSON.stringify({ text: GOUT.repeat(40) })}\n`,
+    );
+    await expect(readCorpus(file, { maxRowBytes: 4096 })).rejects.toThrow(
+      /long\.jsonl:2: row is [\d,]+ bytes, over the 4 KiB row limit \(--max-row-bytes\)/,
+    );
   });
 });
 
 describe('corpusCandidates(doc, rng)', () => {
-  it('asks about the aspects the text covers, with the matching sentences as evidence', () => {
-    const [doc] = readCorpus(writeTemp(JSON.stringify({ id: 'g', text: GOUT })));
+  it('asks about the aspects the text covers, with the matching sentences as evidence', async () => {
+    const [doc] = await readCorpus(writeTemp(JSON.stringify({ id: 'g', text: GOUT })));
     expect(corpusTopic(doc)).toBe('Gout');
     const seen = new Set<string>();
     for (let seed = 0; seed < 30; seed++)
@@ -93,8 +118,8 @@ const medline = shared && join(shared, 'corpus', 'medlineplus_topics.jsonl');
 describe('the real MedlinePlus corpus', () => {
   it.skipIf(!medline)(
     `runs through the offline instruction stage${medline ? '' : ' (skipped: ../shared/data is absent)'}`,
-    () => {
-      const docs = readCorpus(medline!, { limit: 200 });
+    async () => {
+      const docs = await readCorpus(medline!, { limit: 200 });
       expect(docs.length).toBeGreaterThanOrEqual(200);
       const lex = buildLexicon(loadKnowledgeBase());
       const rng = new Rng(1);

@@ -37,6 +37,10 @@ export interface CorpusSettings {
   limit?: number;
   /** Use only the corpus as instruction source (the knowledge base still makes the evaluation set). */
   only?: boolean;
+  /** Skip bad JSONL lines (the synthesis hooks are told which) instead of stopping. */
+  skipBadRows?: boolean;
+  /** Longest JSONL line in bytes (default 8 MiB); a `.txt` file may be up to 256 MiB. */
+  maxRowBytes?: number;
 }
 
 /** Every knob of a synthesis run. */

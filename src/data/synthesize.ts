@@ -2,7 +2,7 @@ import { CancelledError } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { checkContamination, type ContaminationReport } from './contamination.ts';
-import { readCorpus } from './corpus.ts';
+import { readCorpus, type CorpusOptions } from './corpus.ts';
 import { buildEvalSet, evalPrompt } from './evalset.ts';
 import { DEFAULT_KNOWLEDGE_DIR, loadKnowledgeBase, type KnowledgeBase } from './knowledge.ts';
 import { buildLexicon } from './lexicon.ts';
@@ -50,6 +50,8 @@ export interface SynthesisHooks {
   signal?: AbortSignal;
   /** Receives progress events (`synth:passages`, `synth:pipeline`, `synth:contamination`). */
   onProgress?: ProgressSink;
+  /** Told about the corpus lines skipped under the corpus's `skipBadRows`. */
+  onSkipped?: CorpusOptions['onSkipped'];
 }
 
 /** Thrown when an evaluation item leaks into training; carries the result for inspection. */
@@ -112,7 +114,10 @@ export async function synthesize(
         hooks.onProgress?.(tracker.event(i + 1, 200));
     });
   }
-  if (options.corpus) docs.push(...readCorpus(options.corpus.path, options.corpus));
+  if (options.corpus)
+    docs.push(
+      ...(await readCorpus(options.corpus.path, { ...options.corpus, onSkipped: hooks.onSkipped })),
+    );
   checkAbort(hooks.signal);
 
   const backendRng = root.fork('backend');

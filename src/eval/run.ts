@@ -222,6 +222,8 @@ export async function runEval(
       copBase: load.copBase ?? 'auto',
       skipBadRows: load.skipBadRows ?? false,
       subject: load.subject ?? null,
+      // Only when set, so that results stored before the limit existed keep their keys.
+      ...(load.maxRowBytes !== undefined ? { maxRowBytes: load.maxRowBytes } : {}),
     },
     seed: opts.seed ?? 0,
   };

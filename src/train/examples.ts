@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../core/errors.ts';
+import { readLines, type ReadLimits } from '../core/lines.ts';
 import type { ChatMessage } from '../model/tokenizer.ts';
 
 /** Where a training row came from, so errors and reports can point at it. */
@@ -49,10 +49,15 @@ export interface LoadedRows<T> {
 }
 
 /** How to read a dataset. */
-export interface ReadOptions {
+export interface ReadOptions extends Pick<ReadLimits, 'maxRowBytes'> {
   /** Skip and count malformed rows instead of stopping at the first one. */
   skipBadRows?: boolean;
+  /** Told about the rows a file's read skipped (only when some were), e.g. to print them. */
+  onSkipped?: (skipped: readonly SkippedRow[]) => void;
 }
+
+/** The chat roles a row may use: those of TRL's conversational format and Qwen2's template. */
+export const CHAT_ROLES = ['system', 'user', 'assistant', 'tool'] as const;
 
 /** A problem with one field of a row (turned into an {@link InputError} with file and line). */
 export class BadRow extends Error {
@@ -73,8 +78,11 @@ function messagesOf(value: unknown, field: string): ChatMessage[] {
     const where = `${field}[${i}]`;
     if (!m || typeof m !== 'object') throw new BadRow('expected a {role, content} object', where);
     const { role, content } = m as Json;
-    if (typeof role !== 'string' || role === '')
-      throw new BadRow('expected a string role', `${where}.role`);
+    if (typeof role !== 'string' || !(CHAT_ROLES as readonly string[]).includes(role))
+      throw new BadRow(
+        `expected ${CHAT_ROLES.join(', ')}, got ${JSON.stringify(role)}`,
+        `${where}.role`,
+      );
     if (typeof content !== 'string')
       throw new BadRow('expected string content', `${where}.content`);
     return { role, content };
@@ -171,6 +179,7 @@ export function parseRows<T>(
       });
     }
   }
+  if (skipped.length > 0) options.onSkipped?.(skipped);
   if (rows.length === 0) {
     const why = skipped.length > 0 ? ` (all ${skipped.length} rows were malformed)` : '';
     throw new InputError(`the dataset has no usable rows${why}`, { file: options.file });
@@ -178,30 +187,28 @@ export function parseRows<T>(
   return { rows, skipped };
 }
 
-/** Reads a JSONL file into records with their line numbers (a line that is not JSON keeps its error). */
-export async function readJsonlRecords(file: string): Promise<SourcedRecord[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new InputError(`cannot read (${(error as NodeJS.ErrnoException).code ?? error})`, {
-      file,
-    });
-  }
+/**
+ * Reads a JSONL file into records with their line numbers, streaming it (see
+ * {@link readLines}): a line that is not JSON, or is over the row limit, keeps its error.
+ */
+export async function readJsonlRecords(
+  file: string,
+  limits: Pick<ReadLimits, 'maxRowBytes'> = {},
+): Promise<SourcedRecord[]> {
   const records: SourcedRecord[] = [];
-  text.split(/\r?\n/).forEach((line, i) => {
-    if (line.trim() === '') return;
-    const source = { file, line: i + 1 };
-    try {
-      records.push({ value: JSON.parse(line), source });
-    } catch (error) {
-      records.push({
-        value: undefined,
-        source,
-        error: `not valid JSON (${(error as Error).message})`,
-      });
+  for await (const { line, text, error } of readLines(file, limits)) {
+    const source = { file, line };
+    if (error !== undefined) {
+      records.push({ value: undefined, source, error });
+      continue;
     }
-  });
+    if (text.trim() === '') continue;
+    try {
+      records.push({ value: JSON.parse(text), source });
+    } catch (e) {
+      records.push({ value: undefined, source, error: `not valid JSON (${(e as Error).message})` });
+    }
+  }
   if (records.length === 0) throw new InputError('the dataset is empty', { file });
   return records;
 }
@@ -211,7 +218,7 @@ async function readRows<T>(
   parse: (record: unknown, source: RowSource) => T,
   options: ReadOptions,
 ): Promise<LoadedRows<T>> {
-  return parseRows(await readJsonlRecords(file), parse, { ...options, file });
+  return parseRows(await readJsonlRecords(file, options), parse, { ...options, file });
 }
 
 /** Reads an SFT dataset (JSONL, TRL's `messages` or `text` format). */

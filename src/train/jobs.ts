@@ -80,6 +80,8 @@ export interface StageJobParams {
   saveEvery?: number;
   /** Skip malformed rows. */
   skipBadRows?: boolean;
+  /** Longest row in bytes (default 8 MiB). */
+  maxRowBytes?: number;
   /** ONNX Runtime threads. */
   threads?: number;
 }
@@ -211,6 +213,8 @@ export interface TttJobParams {
   shots?: number;
   /** Skip malformed rows. */
   skipBadRows?: boolean;
+  /** Longest row in bytes (default 8 MiB). */
+  maxRowBytes?: number;
   /** ONNX Runtime threads. */
   threads?: number;
   /** Root of the artifact store that keeps the index (default FINEMED_HOME's). */
@@ -222,7 +226,8 @@ export async function tttJob(
   p: TttJobParams,
   ctx: StageJobContext,
 ): Promise<Record<string, unknown>> {
-  const bench = await loadBench(p.bench, p.format, { skipBadRows: p.skipBadRows });
+  const rows = { skipBadRows: p.skipBadRows, maxRowBytes: p.maxRowBytes };
+  const bench = await loadBench(p.bench, p.format, rows);
   const { summary } = await withModel(p.model, p.threads, (model) =>
     runTtt(model, bench, {
       ...{
@@ -233,7 +238,7 @@ export async function tttJob(
         optimizer: p.optimizer,
         lora: p.lora,
       },
-      ...{ index: p.index, retriever: p.retriever, field: p.field, skipBadRows: p.skipBadRows },
+      ...{ index: p.index, retriever: p.retriever, field: p.field, ...rows },
       store: new ArtifactStore(p.store),
       session: p.threads ? { threads: p.threads } : undefined,
       outDir: ctx.dir,

@@ -15,6 +15,7 @@ import {
   type RetrievalIndex,
   type RetrieverKind,
 } from './retrieve/index.ts';
+import type { SkippedRow } from './examples.ts';
 import { TestTimeTrainer, type TttOptions } from './ttt.ts';
 import { evaluateWithTtt, type TttRecord, type TttSummary } from './ttt-eval.ts';
 
@@ -34,6 +35,8 @@ export interface TttRunOptions extends TttOptions {
   field?: IndexField;
   /** Skip malformed index rows (counted). */
   skipBadRows?: boolean;
+  /** Longest index row in bytes (default 8 MiB). */
+  maxRowBytes?: number;
   /** Where the index artifact is kept (default: the store in FINEMED_HOME). */
   store?: ArtifactStore;
   /** How items are scored (mode, shots, choice style, limit, progress, signal...). */
@@ -52,6 +55,8 @@ export interface TttRunResult {
   records: TttRecord[];
   /** The evaluation layer's result of the adapted answers. */
   result: EvalResult;
+  /** The first index rows skipped under `skipBadRows` (`summary.index.skipped` counts them all). */
+  indexSkipped: SkippedRow[];
 }
 
 async function embedderOf(spec: EmbedderSpec, o: TttRunOptions): Promise<Embedder> {
@@ -71,6 +76,7 @@ export async function runTtt(
 ): Promise<TttRunResult> {
   let index: RetrievalIndex;
   let meta = { key: null as string | null, reused: false, skipped: 0 };
+  let indexSkipped: SkippedRow[] = [];
   if (typeof o.index === 'string') {
     const retriever = o.retriever ?? 'bm25';
     const embedder =
@@ -80,9 +86,11 @@ export async function runTtt(
       embedder,
       field: o.field,
       skipBadRows: o.skipBadRows,
+      maxRowBytes: o.maxRowBytes,
       signal: o.eval?.signal,
     });
     index = built.index;
+    indexSkipped = built.skippedRows;
     meta = { key: built.key, reused: built.reused, skipped: built.skipped };
   } else {
     index = o.index;
@@ -99,7 +107,7 @@ export async function runTtt(
       );
       await writeEvalResult(join(o.outDir, 'eval'), run.result);
     }
-    return { summary, records: run.records, result: run.result };
+    return { summary, records: run.records, result: run.result, indexSkipped };
   } finally {
     await ttt.dispose();
   }

@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import { InputError } from '../../core/errors.ts';
+import { firstChar, readLines, readTextFile, type ReadLimits } from '../../core/lines.ts';
 import type { BenchFormat, EvalItem, ItemSource, LoadedBench, SkippedRecord } from '../types.ts';
 
-/** Options every loader takes. */
-export interface LoadOptions {
+/** Options every loader takes; the limits bound what one row (or a whole-file format) may hold. */
+export interface LoadOptions extends ReadLimits {
   /** Skip and count malformed records instead of stopping at the first one. */
   skipBadRows?: boolean;
   /**
@@ -60,7 +60,11 @@ export class ItemCollector {
     if (!this.skipBadRows) {
       const key = source.key === undefined ? undefined : `key ${source.key}`;
       const where = [key, field].filter((p) => p !== undefined).join(': ');
-      throw new InputError(reason, { file: source.file, line: source.line, field: where });
+      throw new InputError(reason, {
+        file: source.file,
+        line: source.line,
+        field: where || undefined,
+      });
     }
     this.skipped.push({ source, reason: field ? `${field}: ${reason}` : reason });
   }
@@ -82,27 +86,31 @@ export interface JsonRecord {
 }
 
 /**
- * The records of a `.jsonl` file (one per non-blank line) or of a file holding one JSON
- * array; a JSONL line that does not parse is returned with its error so the caller can
- * reject or skip it like any other bad record.
+ * The records of a `.jsonl` file (one per non-blank line, streamed under the row limit) or
+ * of a file holding one JSON array (read whole under the file limit); a JSONL line that does
+ * not parse, or is over the limit, is returned with its error so the caller can reject or
+ * skip it like any other bad record.
  */
-export function jsonRecords(file: string, text: string): JsonRecord[] {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith('[')) {
-    const array = parseWhole(file, text);
+export async function readJsonRecords(
+  file: string,
+  limits: ReadLimits = {},
+): Promise<JsonRecord[]> {
+  if ((await firstChar(file)) === '[') {
+    const array = parseWhole(file, await readTextFile(file, limits));
     if (!Array.isArray(array)) throw new InputError('expected a JSON array', { file });
     return array.map((value, i) => ({ source: { file, key: `[${i}]` }, value }));
   }
   const records: JsonRecord[] = [];
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (line === '') continue;
-    const source = { file, line: i + 1 };
-    try {
-      records.push({ source, value: JSON.parse(line) });
-    } catch (error) {
-      records.push({ source, error: `not valid JSON (${(error as Error).message})` });
+  for await (const { line, text, error } of readLines(file, limits)) {
+    const source = { file, line };
+    if (error !== undefined) records.push({ source, error });
+    else if (text.trim() === '') continue;
+    else {
+      try {
+        records.push({ source, value: JSON.parse(text) });
+      } catch (e) {
+        records.push({ source, error: `not valid JSON (${(e as Error).message})` });
+      }
     }
   }
   return records;
@@ -136,7 +144,7 @@ export async function loadJsonItems(
   opts: LoadOptions,
   build: (record: Record<string, unknown>, source: ItemSource) => EvalItem,
 ): Promise<LoadedBench> {
-  const records = jsonRecords(file, await readBenchText(file));
+  const records = await readJsonRecords(file, opts);
   return collectJsonItems(format, file, records, opts.skipBadRows, build);
 }
 
@@ -146,17 +154,6 @@ export function parseWhole(file: string, text: string): unknown {
     return JSON.parse(text);
   } catch (error) {
     throw new InputError(`not valid JSON (${(error as Error).message})`, { file });
-  }
-}
-
-/** Reads a benchmark file as UTF-8 text (without a byte-order mark), naming it when it is missing. */
-export async function readBenchText(file: string): Promise<string> {
-  try {
-    return (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
-  } catch (error) {
-    throw new InputError(`cannot read benchmark file (${(error as NodeJS.ErrnoException).code})`, {
-      file,
-    });
   }
 }
 

@@ -147,12 +147,16 @@ describe('loadBench(file, "mmlu")', () => {
     );
   });
 
-  it('rejects a short row or an answer past the options, or skips them', async () => {
+  it('counts columns before reading the answer, and rejects an answer past the options', async () => {
     const error = await loadError(loadBench(fixture('mmlu-bad.csv'), 'mmlu'));
-    expect([error.line, error.field]).toEqual([2, 'answer']);
+    expect([error.line, error.field]).toEqual([2, undefined]);
+    expect(error.message).toMatch(/mmlu-bad\.csv:2: expected 6 columns .*, found 4$/);
     const bench = await loadBench(fixture('mmlu-bad.csv'), 'mmlu', { skipBadRows: true });
     expect(bench.items.map((i) => i.id)).toEqual(['L1', 'L4']);
-    expect(bench.skipped.map((s) => s.source.line)).toEqual([2, 3]);
+    expect(bench.skipped.map((s) => [s.source.line, s.reason])).toEqual([
+      [2, expect.stringMatching(/^expected 6 columns .*, found 4$/)],
+      [3, 'answer: answer F but only 4 options'],
+    ]);
   });
 
   it('reports an unclosed quote as an input error with a line', async () => {

@@ -1,7 +1,8 @@
 import { extname } from 'node:path';
 import { InputError } from '../../core/errors.ts';
+import { firstChar, readLines, readTextFile, type ReadLimits } from '../../core/lines.ts';
 import type { BenchFormat, LoadedBench } from '../types.ts';
-import { readBenchText, type LoadOptions } from './common.ts';
+import type { LoadOptions } from './common.ts';
 import { loadMedMCQA } from './medmcqa.ts';
 import { loadMedQA } from './medqa.ts';
 import { loadMMLU } from './mmlu.ts';
@@ -24,18 +25,18 @@ export async function loadBench(
   format?: BenchFormat,
   opts: LoadOptions = {},
 ): Promise<LoadedBench> {
-  return LOADERS[format ?? (await detectFormat(file))](file, opts);
+  return LOADERS[format ?? (await detectFormat(file, opts))](file, opts);
 }
 
 /**
  * Tells the format from the file itself: `.csv` is MMLU; a JSON object of objects with
  * `QUESTION` is PubMedQA; otherwise the first JSON record decides (`opa` -> MedMCQA, an
- * options array -> MMLU-Pro, an options object -> MedQA).
+ * options array -> MMLU-Pro, an options object -> MedQA). Only the first line is read
+ * unless the file is one JSON document spread over several lines.
  */
-export async function detectFormat(file: string): Promise<BenchFormat> {
+export async function detectFormat(file: string, limits: ReadLimits = {}): Promise<BenchFormat> {
   if (extname(file).toLowerCase() === '.csv') return 'mmlu';
-  const text = await readBenchText(file);
-  const first = firstRecord(text);
+  const first = await firstRecord(file, limits);
   if (first && typeof first === 'object' && !Array.isArray(first)) {
     const record = first as Record<string, unknown>;
     if ('opa' in record && 'cop' in record) return 'medmcqa';
@@ -49,17 +50,27 @@ export async function detectFormat(file: string): Promise<BenchFormat> {
   throw new InputError('cannot tell the benchmark format; pass --format', { file });
 }
 
-function firstRecord(text: string): unknown {
-  const trimmed = text.trim();
-  try {
-    const whole: unknown = JSON.parse(trimmed);
-    return Array.isArray(whole) ? whole[0] : whole;
-  } catch {
-    // Not one JSON document: JSON Lines, whose first line is the first record.
+async function firstRecord(file: string, limits: ReadLimits): Promise<unknown> {
+  const parse = (text: string): unknown => {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+  };
+  if ((await firstChar(file)) === '[') {
+    const whole = parse(await readTextFile(file, limits));
+    return Array.isArray(whole) ? whole[0] : undefined;
   }
-  try {
-    return JSON.parse(trimmed.split('\n', 1)[0]);
-  } catch {
-    return undefined;
+  for await (const { line, text, error } of readLines(file, limits)) {
+    if (error !== undefined)
+      throw new InputError(`${error}; if the file is one JSON document, pass --format`, {
+        file,
+        line,
+      });
+    if (text.trim() === '') continue;
+    // One record per line (JSON Lines, or a one-line JSON document); else a pretty-printed one.
+    return parse(text) ?? parse(await readTextFile(file, limits));
   }
+  return undefined;
 }

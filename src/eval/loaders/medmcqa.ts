@@ -4,10 +4,9 @@ import {
   BadRecord,
   collectJsonItems,
   checkOptions,
-  jsonRecords,
   optionalString,
   placeId,
-  readBenchText,
+  readJsonRecords,
   stringField,
   type LoadOptions,
 } from './common.ts';
@@ -22,7 +21,7 @@ const OPTION_FIELDS = ['opa', 'opb', 'opc', 'opd'] as const;
  * records (`cop` -1 or null, as in the test split) are bad records.
  */
 export async function loadMedMCQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
-  const records = jsonRecords(file, await readBenchText(file));
+  const records = await readJsonRecords(file, opts);
   const base =
     opts.copBase === 0 || opts.copBase === 1 ? opts.copBase : inferCopBase(file, records);
   return collectJsonItems('medmcqa', file, records, opts.skipBadRows, (record, source) => {

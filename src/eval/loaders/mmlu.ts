@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../../core/errors.ts';
+import { readTextFile } from '../../core/lines.ts';
 import type { LoadedBench } from '../types.ts';
 import {
   BadRecord,
@@ -8,7 +9,6 @@ import {
   checkOptions,
   letterIndex,
   placeId,
-  readBenchText,
   type LoadOptions,
 } from './common.ts';
 
@@ -17,6 +17,9 @@ interface CsvRow {
   info: { lines: number; raw: string };
 }
 
+/** MMLU's columns: the question, four options, the answer letter. */
+const COLUMNS = 6;
+
 /**
  * MMLU's headerless CSV, `question,A,B,C,D,answer` with RFC 4180 quoting (fields may hold
  * commas, doubled quotes and newlines). The subject comes from the file name
@@ -24,7 +27,7 @@ interface CsvRow {
  * column reads `answer` is taken as a header and passed over.
  */
 export async function loadMMLU(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
-  const text = await readBenchText(file);
+  const text = await readTextFile(file, opts);
   let rows: CsvRow[];
   try {
     rows = parse(text, {
@@ -43,12 +46,15 @@ export async function loadMMLU(file: string, opts: LoadOptions = {}): Promise<Lo
     const source = { file, line: startLine(info) };
     if (i === 0 && /^(answer|target|label)$/i.test(record[record.length - 1]?.trim() ?? '')) return;
     collector.add(source, () => {
-      if (record.length < 4) {
-        throw new BadRecord(`expected question, options and answer; got ${record.length} fields`);
+      // The count comes first: a missing column would otherwise read as a bad answer letter.
+      if (record.length !== COLUMNS) {
+        throw new BadRecord(
+          `expected ${COLUMNS} columns (question, options A-D, answer), found ${record.length}`,
+        );
       }
       const question = record[0];
       if (question.trim() === '') throw new BadRecord('empty question', 'question');
-      const options = checkOptions(record.slice(1, -1), 'options', 2, 26);
+      const options = checkOptions(record.slice(1, -1), 'options', 4, 4);
       return {
         id: placeId(source),
         question,

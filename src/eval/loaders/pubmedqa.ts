@@ -1,4 +1,5 @@
 import { InputError } from '../../core/errors.ts';
+import { readTextFile, type ReadLimits } from '../../core/lines.ts';
 import type { LoadedBench } from '../types.ts';
 import {
   BadRecord,
@@ -6,7 +7,6 @@ import {
   asObject,
   optionalString,
   parseWhole,
-  readBenchText,
   stringField,
   type LoadOptions,
 } from './common.ts';
@@ -21,11 +21,11 @@ export const PUBMEDQA_OPTIONS = ['yes', 'no', 'maybe'] as const;
  * official test split ships one) overrides `final_decision`.
  */
 export async function loadPubMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
-  const data = parseWhole(file, await readBenchText(file));
+  const data = parseWhole(file, await readTextFile(file, opts));
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError('expected a JSON object keyed by PMID', { file });
   }
-  const truth = opts.truthFile ? await loadTruth(opts.truthFile) : undefined;
+  const truth = opts.truthFile ? await loadTruth(opts.truthFile, opts) : undefined;
   const collector = new ItemCollector('pubmedqa', file, opts.skipBadRows);
   for (const [pmid, value] of Object.entries(data)) {
     const source = { file, key: pmid };
@@ -63,8 +63,8 @@ export async function loadPubMedQA(file: string, opts: LoadOptions = {}): Promis
   return collector.result();
 }
 
-async function loadTruth(file: string): Promise<Map<string, string>> {
-  const data = parseWhole(file, await readBenchText(file));
+async function loadTruth(file: string, limits: ReadLimits): Promise<Map<string, string>> {
+  const data = parseWhole(file, await readTextFile(file, limits));
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError('expected a JSON object {pmid: "yes"|"no"|"maybe"}', { file });
   }

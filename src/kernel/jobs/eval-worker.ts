@@ -20,6 +20,7 @@ export async function evaluateModel(
 ): Promise<unknown> {
   const load = {
     skipBadRows: params.skipBadRows,
+    maxRowBytes: params.maxRowBytes,
     copBase: params.copBase,
     truthFile: params.truth ? sourcePath(params.truth, ctx) : undefined,
   };

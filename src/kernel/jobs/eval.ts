@@ -24,6 +24,7 @@ export const evalParams = z.object({
   batchSize: z.number().int().min(1).max(256).default(8),
   resamples: z.number().int().min(100).default(2000),
   skipBadRows: z.boolean().default(false),
+  maxRowBytes: z.number().int().min(1).optional(),
   copBase: z.union([z.literal(0), z.literal(1), z.literal('auto')]).default('auto'),
   truth: fileSource.optional(),
 });

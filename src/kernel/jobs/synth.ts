@@ -30,6 +30,8 @@ export const synthParams = z.object({
       field: z.string().optional(),
       limit: z.number().int().min(1).optional(),
       only: z.boolean().optional(),
+      skipBadRows: z.boolean().optional(),
+      maxRowBytes: z.number().int().min(1).optional(),
     })
     .optional(),
   llm: z

@@ -48,6 +48,7 @@ const stageParams = z.object({
   evalEvery: z.number().int().min(1).optional(),
   saveEvery: z.number().int().min(1).optional(),
   skipBadRows: z.boolean().default(false),
+  maxRowBytes: z.number().int().min(1).optional(),
 });
 
 /** `wb.sft` parameters. */
@@ -87,6 +88,7 @@ export const tttParams = z.object({
   limit: z.number().int().min(1).optional(),
   shots: z.number().int().min(0).optional(),
   skipBadRows: z.boolean().default(false),
+  maxRowBytes: z.number().int().min(1).optional(),
 });
 
 /** The recipe of a job that reads a model artifact and some files. */

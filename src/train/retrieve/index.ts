@@ -11,8 +11,10 @@ import {
   parseSftRecord,
   readJsonlRecords,
   type LoadedRows,
+  type ReadOptions,
   type RowSource,
   type SftExample,
+  type SkippedRow,
 } from '../examples.ts';
 import { Bm25Index, type Bm25Json, type Bm25Options } from './bm25.ts';
 import { DenseIndex, type Embedder } from './dense.ts';
@@ -102,9 +104,9 @@ export function parseIndexRecord(
 /** Reads index documents from JSONL in TRL's SFT or preference format. */
 export async function readIndexDocuments(
   file: string,
-  options: { skipBadRows?: boolean; field?: IndexField } = {},
+  options: ReadOptions & { field?: IndexField } = {},
 ): Promise<LoadedRows<IndexDocument>> {
-  const records = await readJsonlRecords(file);
+  const records = await readJsonlRecords(file, options);
   return parseRows(records, (r, s) => parseIndexRecord(r, s, options.field), { ...options, file });
 }
 
@@ -219,15 +221,26 @@ export async function loadIndex(dir: string, embedder?: Embedder): Promise<Retri
   return denseIndex(json.docs, new DenseIndex(json.dense!.dim, vectors), embedder);
 }
 
+/** Skipped index rows kept in the artifact's summary, so a reused index can still show them. */
+const SKIPPED_KEPT = 10;
+
 /**
  * The index of a training file as an artifact (kind `index`), built once: keyed by the file's
  * content, the retriever, its settings and the embedder, and reused when asked again.
+ * `skippedRows` holds the first few rows skipped (all of `skipped` counts them).
  */
 export async function indexArtifact(
   store: ArtifactStore,
   file: string,
-  o: BuildIndexOptions & { field?: IndexField; skipBadRows?: boolean } = {},
-): Promise<{ index: RetrievalIndex; dir: string; key: string; reused: boolean; skipped: number }> {
+  o: BuildIndexOptions & Omit<ReadOptions, 'onSkipped'> & { field?: IndexField } = {},
+): Promise<{
+  index: RetrievalIndex;
+  dir: string;
+  key: string;
+  reused: boolean;
+  skipped: number;
+  skippedRows: SkippedRow[];
+}> {
   const retriever = o.retriever ?? 'bm25';
   let skipped = 0;
   const artifact = await store.getOrCreate(
@@ -239,6 +252,7 @@ export async function indexArtifact(
         field: o.field ?? 'all',
         bm25: retriever === 'bm25' ? (o.bm25 ?? {}) : null,
         skipBadRows: o.skipBadRows ?? false,
+        ...(o.maxRowBytes !== undefined ? { maxRowBytes: o.maxRowBytes } : {}),
       },
       seed: 0,
     },
@@ -246,16 +260,25 @@ export async function indexArtifact(
       const docs = await readIndexDocuments(file, o);
       skipped = docs.skipped.length;
       await saveIndex(await buildIndex(docs.rows, { ...o, retriever }), dir, o.embedder);
-      return { documents: docs.rows.length, skipped, retriever };
+      // Lines and reasons only: the path the file was read from is not part of the artifact.
+      const skippedRows = docs.skipped
+        .slice(0, SKIPPED_KEPT)
+        .map((s) => ({ line: s.source.line, reason: s.reason }));
+      return { documents: docs.rows.length, skipped, skippedRows, retriever };
     },
   );
   const index = await loadIndex(artifact.dir, o.embedder);
-  const summary = artifact.meta.summary as { skipped?: number } | undefined;
+  const summary = artifact.meta.summary as
+    { skipped?: number; skippedRows?: { line: number; reason: string }[] } | undefined;
   return {
     index,
     dir: artifact.dir,
     key: artifact.meta.key,
     reused: artifact.reused,
     skipped: summary?.skipped ?? skipped,
+    skippedRows: (summary?.skippedRows ?? []).map(({ line, reason }) => ({
+      source: { file, line },
+      reason,
+    })),
   };
 }
