@@ -111,6 +111,11 @@ describe('sftJob in a worker thread', () => {
     const second = inWorker('sftJob', params, { dir: fresh(), workDir });
     expect(await second.result).toMatchObject({ type: 'done', summary: { steps: 12 } });
     expect(second.events.find((e) => e.loss !== undefined)?.step).toBe(at + 1);
+    // The job says where it continues, as a progress message the kernel shows.
+    expect(second.events.find((e) => e.message?.startsWith('resuming'))).toMatchObject({
+      step: at,
+      message: `resuming from checkpoint-${at} (step ${at} of 12)`,
+    });
   });
 });
 
