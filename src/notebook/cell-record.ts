@@ -1,16 +1,23 @@
 // Browser-safe: what a session keeps per cell, and how a cell's state follows from it.
 import { transpile } from '@observablehq/notebook-kit';
 import type { CellDefinition, CellDisplay } from './define-cell.ts';
-import { WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
+import { cellSourceUrl, errorLocation, locateSyntaxError } from './error-location.ts';
+import { UpstreamError, WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
 import { SUPPORTED_MODES, type Cell } from './notebook-file.ts';
 
 /** Where a cell stands, as the UI shows it. */
 export type CellState =
   | { kind: 'idle' }
   | { kind: 'running' }
-  | { kind: 'waiting'; reason: string }
+  /** Pending on something unfinished (an upstream cell or job); its previous output is kept. */
+  | { kind: 'waiting'; reason: string; on?: number }
   | { kind: 'stale'; seconds: number; jobs: string[] }
-  | { kind: 'error'; message: string }
+  /** Its own code failed; `line`/`column` (from 1) locate it in the source when known. */
+  | { kind: 'error'; message: string; line?: number; column?: number }
+  /** An upstream cell failed (the error is shown there, once). */
+  | { kind: 'blocked'; on: number; reason: string }
+  /** Its job was cancelled at `step` (the last progress); `checkpoint`: a re-run resumes there. */
+  | { kind: 'cancelled'; job: string; step?: number; total?: number; checkpoint: boolean }
   | { kind: 'done' };
 
 /** A session's record of one cell. */
@@ -29,6 +36,14 @@ export interface CellRecord {
   approvedGeneration: number;
   /** Its variables that are computing (null: the cell itself). */
   pending: Set<string | null>;
+  /** Whether its code is running (false while it is pending on its inputs). */
+  computing: boolean;
+  /** The job whose result its code awaits (`wb.result`), if any. */
+  awaiting: JobRun | undefined;
+  /** The names it reads and the names it declares, as last compiled. */
+  inputs: string[];
+  /** Names it declares (its output, or its declarations). */
+  names: string[];
   /** Its variables' latest values. */
   values: Map<string | null, unknown>;
   /** Its variables' errors. */
@@ -53,6 +68,10 @@ export function newRecord(cell: Cell, root: HTMLDivElement): CellRecord {
     generation: 0,
     approvedGeneration: -1,
     pending: new Set(),
+    computing: false,
+    awaiting: undefined,
+    inputs: [],
+    names: [],
     values: new Map(),
     errors: new Map(),
     jobs: new Map(),
@@ -73,17 +92,50 @@ export function isBusy(r: CellRecord): boolean {
   return false;
 }
 
-/** A cell's state: running, then errors (waiting ones apart), then stale or waiting jobs, then done. */
-export function cellStateOf(r: CellRecord): CellState {
-  if (isBusy(r)) return { kind: 'running' };
+/** What a cell's state depends on beyond its own record. */
+export interface StateContext {
+  /** The cell whose error this is, when another cell's code raised it. */
+  originOf(error: unknown): number | undefined;
+  /** The upstream cell an idle-pending cell waits on (one that is busy, waiting or failed). */
+  upstreamOf(r: CellRecord): CellRecord | undefined;
+  /** A cell's record by id. */
+  record(id: number): CellRecord | undefined;
+}
+
+/**
+ * A cell's state: a cancelled job first (said once, with its step), then running or waiting
+ * (pending on an upstream cell or job is waiting, not running), then errors (its own, or an
+ * upstream's it is blocked by), then stale or waiting jobs, then done.
+ */
+export function cellStateOf(r: CellRecord, ctx: StateContext): CellState {
+  const jobs = [...r.jobs.values()].map((j) => j.state);
+  const cancelled = jobs.find((s) => s.status === 'cancelled');
+  if (cancelled) {
+    return {
+      kind: 'cancelled',
+      job: cancelled.job,
+      step: cancelled.progress?.step,
+      total: cancelled.progress?.total,
+      checkpoint: /checkpoint saved/i.test(cancelled.error ?? ''),
+    };
+  }
+  if (isBusy(r)) {
+    if (jobs.some((s) => s.status === 'queued' || s.status === 'running'))
+      return { kind: 'running' };
+    if (r.awaiting) return waitingOnJob(r.awaiting.current);
+    if (!r.computing) {
+      const up = ctx.upstreamOf(r);
+      if (up) return waitingOn(up);
+    }
+    return { kind: 'running' };
+  }
   const error = r.errors.get(null) ?? [...r.errors.values()][0];
   if (error !== undefined) {
-    const message = error instanceof Error ? error.message : String(error);
-    return message.startsWith(WAITING_PREFIX)
-      ? { kind: 'waiting', reason: message }
-      : { kind: 'error', message };
+    const origin = ctx.originOf(error);
+    const from = origin === undefined || origin === r.cell.id ? undefined : ctx.record(origin);
+    if (from) return blockedBy(from);
+    return ownError(error);
   }
-  const jobs = [...r.jobs.values()].map((j) => j.state);
   const stale = jobs.filter((s) => s.status === 'stale');
   if (stale.length > 0) {
     return {
@@ -102,6 +154,49 @@ export function cellStateOf(r: CellRecord): CellState {
   return r.runs === 0 ? { kind: 'idle' } : { kind: 'done' };
 }
 
+function ownError(error: unknown): CellState {
+  const message = error instanceof Error ? error.message : String(error);
+  if (message.startsWith(WAITING_PREFIX)) {
+    const on = /\bin cell (\d+)\b/.exec(message)?.[1];
+    return { kind: 'waiting', reason: message, ...(on ? { on: Number(on) } : {}) };
+  }
+  if (error instanceof UpstreamError) {
+    return { kind: 'blocked', on: error.cell, reason: `waits on cell ${error.cell}, which failed` };
+  }
+  const at = errorLocation(error);
+  return { kind: 'error', message, ...(at ? { line: at.line, column: at.column } : {}) };
+}
+
+/** The state of a cell whose input came from `from`, which failed, was cancelled or waits. */
+function blockedBy(from: CellRecord): CellState {
+  const s = from.state;
+  if (s.kind === 'waiting' || s.kind === 'blocked') return s;
+  if (s.kind === 'cancelled') return waitingOn(from);
+  return {
+    kind: 'blocked',
+    on: from.cell.id,
+    reason: `waits on cell ${from.cell.id}, which failed`,
+  };
+}
+
+/** Waiting on an upstream cell: on the cell it waits on in turn, if any, so the cause is named. */
+function waitingOn(up: CellRecord): CellState {
+  const s = up.state;
+  if ((s.kind === 'waiting' && s.on !== undefined) || s.kind === 'blocked') return s;
+  const job = [...up.jobs.values()].map((j) => j.state).find((j) => j.status !== 'done');
+  const what = job ? `${job.job}, ${job.status}` : s.kind === 'idle' ? 'not run' : s.kind;
+  return { kind: 'waiting', on: up.cell.id, reason: `waiting on cell ${up.cell.id} (${what})` };
+}
+
+function waitingOnJob(job: JobState): CellState {
+  const where = job.cell === undefined ? job.job : `cell ${job.cell} (${job.job}, ${job.status})`;
+  return {
+    kind: 'waiting',
+    reason: `waiting on ${where}`,
+    ...(job.cell !== undefined ? { on: job.cell } : {}),
+  };
+}
+
 /** Transpiles a cell; a cell that cannot run becomes one that throws why. */
 export function compile(cell: Cell): CellDefinition {
   const failing = (error: unknown): CellDefinition => ({
@@ -118,16 +213,19 @@ export function compile(cell: Cell): CellDefinition {
   }
   try {
     const t = transpile(cell);
-    const body = new Function(`return (${t.body});`)() as CellDefinition['body'];
+    // Named in stack traces, so a runtime error can be located in the cell's source.
+    const code = `return (${t.body});\n//# sourceURL=${cellSourceUrl(cell.id)}`;
+    const body = new Function(code)() as CellDefinition['body'];
     return {
       id: cell.id,
       body,
+      code: t.body,
       inputs: t.inputs ?? [],
       outputs: t.outputs ?? [],
       output: t.output,
       autodisplay: t.autodisplay ?? false,
     };
   } catch (error) {
-    return failing(error);
+    return failing(locateSyntaxError(error));
   }
 }

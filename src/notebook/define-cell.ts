@@ -19,6 +19,8 @@ export interface CellDefinition {
   output?: string;
   /** Whether the cell's value is displayed. */
   autodisplay: boolean;
+  /** The transpiled function's text, for locating runtime errors in the source. */
+  code?: string;
 }
 
 /** What a defined cell reports to its session. `name` is null for the cell's own value. */
@@ -27,8 +29,11 @@ export interface CellHooks {
   pending(name: string | null): void;
   /** A variable of the cell has a value (generators report every value). */
   fulfilled(name: string | null, value: unknown): void;
-  /** A variable of the cell failed. */
-  rejected(name: string | null, error: unknown): void;
+  /**
+   * A variable of the cell failed; returns whether the output shows the error (only the cell
+   * whose own code failed does: waiting, cancelled and upstream failures keep the old output).
+   */
+  rejected(name: string | null, error: unknown): boolean;
 }
 
 /** The state Notebook Kit's display functions keep per cell, plus the cell's variables. */
@@ -157,12 +162,12 @@ function cellObserver(
     },
     rejected(error) {
       if (!shown.live.current) return;
+      if (!hooks.rejected(name, error)) return;
       // Outputs fail too when the cell fails; only an output's own failure (a generator that
       // threw) needs showing besides the cell's.
       if (name === null) clear(state);
       if (name === null || !shown.error) appendNode(state, inspectError(error, name ?? undefined));
       shown.error = true;
-      hooks.rejected(name, error);
     },
   };
 }

@@ -70,6 +70,18 @@ export class WaitingError extends Error {
   override name = 'WaitingError';
 }
 
+/** Raised where a cell needs the result of a job that failed in another cell (shown there, once). */
+export class UpstreamError extends Error {
+  override name = 'UpstreamError';
+  constructor(
+    message: string,
+    /** The cell whose job failed. */
+    readonly cell: number,
+  ) {
+    super(message);
+  }
+}
+
 /** The prefix of every {@link WaitingError} message, which survives the runtime's re-wrapping. */
 export const WAITING_PREFIX = 'waiting for ';
 

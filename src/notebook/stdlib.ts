@@ -5,6 +5,7 @@ import * as Plot from '@observablehq/plot';
 import * as aq from 'arquero';
 import * as d3 from 'd3';
 import * as htl from 'htl';
+import { fileAttachments } from './file-attachment.ts';
 import { DEFAULT_RUN_SEED } from './preset.ts';
 import type { Workbench } from './wb.ts';
 
@@ -14,7 +15,7 @@ export type Builtin = () => unknown;
 /**
  * The standard library: Notebook Kit's (md, Generators, Mutable, now, width...) with the
  * charting and table libraries bundled locally instead of fetched from a CDN, plus `wb` and
- * the chosen `preset` and `runSeed` (the run's seed, for notebooks that offer one as a knob).
+ * `FileAttachment` reading through the kernel, the chosen `preset` and `runSeed` (the run's seed, for notebooks that offer one as a knob).
  * `overrides` replace entries (the headless runner swaps DOM-bound ones and sets `runSeed`).
  */
 export function standardLibrary(
@@ -32,6 +33,8 @@ export function standardLibrary(
     html: () => htl.html,
     svg: () => htl.svg,
     wb: () => wb,
+    // Notebook Kit's fetches from the page's origin; ours reads beside the notebook, via the kernel.
+    FileAttachment: () => fileAttachments((path) => wb.file(path)),
     preset: () => preset,
     runSeed: () => DEFAULT_RUN_SEED,
     ...overrides,

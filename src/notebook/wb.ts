@@ -4,6 +4,7 @@ import type { KernelClient } from '../kernel/client.ts';
 import type { ArtifactRef, FileContent, InputFile, JobInfo, JobPlan } from '../kernel/protocol.ts';
 import {
   JobRun,
+  UpstreamError,
   WAITING_PREFIX,
   WaitingError,
   isJobState,
@@ -45,6 +46,8 @@ export interface WorkbenchHost {
   onPlan?(cell: number | undefined, plan: JobPlan): void;
   /** Sees every file a cell reads. */
   onFile?(cell: number | undefined, file: InputFile): void;
+  /** Sees a cell start (`run`) and stop (undefined) awaiting another job's result. */
+  onAwait?(cell: number | undefined, run: JobRun | undefined): void;
 }
 
 /** Something that names an artifact: a ref, a job result, or a finished job state. */
@@ -164,17 +167,30 @@ export class Workbench {
 
   /**
    * A job's result: waits for a running job, fails with a {@link WaitingError} for one that is
-   * stale or waiting itself (the cell shows it is waiting), and with the job's error if it failed.
+   * stale, waiting itself or cancelled (the cell shows it is waiting), and with the job's error
+   * if it failed (an {@link UpstreamError} when another cell started it: the error is shown there).
    */
   async result(of: JobRun | JobState | JobOutcome): Promise<JobOutcome> {
     if (!(of instanceof JobRun) && !isJobState(of)) return of;
     let state = of instanceof JobRun ? of.current : of;
     const run = of instanceof JobRun ? of : runOf(state);
-    if (state.status === 'error' || state.status === 'cancelled') throw new Error(state.error);
     if ((state.status === 'queued' || state.status === 'running') && run) {
-      state = await run.finished;
+      this.host.onAwait?.(this.cell, run);
+      try {
+        state = await run.finished;
+      } catch {
+        state = run.current;
+      } finally {
+        this.host.onAwait?.(this.cell, undefined);
+      }
     }
     if (state.status === 'done' && state.result) return state.result;
+    if (state.status === 'error') {
+      const message = state.error ?? `${state.job} failed`;
+      throw state.cell !== undefined && state.cell !== this.cell
+        ? new UpstreamError(message, state.cell)
+        : new Error(message);
+    }
     const where = state.cell === undefined ? '' : ` in cell ${state.cell}`;
     throw new WaitingError(`${WAITING_PREFIX}${state.job}${where} (${state.status})`);
   }

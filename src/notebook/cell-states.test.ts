@@ -1,0 +1,236 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as Inputs from '@observablehq/inputs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ArtifactStore } from '../core/artifacts.ts';
+import { KernelClient } from '../kernel/client.ts';
+import { testJobs } from '../kernel/fixtures/test-jobs.ts';
+import { Kernel } from '../kernel/kernel.ts';
+import { serveKernel } from '../kernel/serve.ts';
+import { inProcessPair } from '../kernel/transport.ts';
+import type { JobState } from './job-run.ts';
+import { installDom, jsdomInputs } from './node/dom.ts';
+import { parseNotebook } from './notebook-file.ts';
+
+// Notebook Kit's runtime module reads `document` when it loads, so the DOM comes first.
+const dom = installDom();
+const { NotebookSession } = await import('./session.ts');
+type Session = InstanceType<typeof NotebookSession>;
+
+const kernels: Kernel[] = [];
+const sessions: Session[] = [];
+
+afterEach(async () => {
+  for (const s of sessions.splice(0)) s.dispose();
+  await Promise.all(kernels.splice(0).map((k) => k.close()));
+});
+
+/** A notebook of js cells, one per source, with ids 1, 2, 3... */
+function notebook(...sources: string[]): string {
+  const cells = sources.map((s, i) => `  <script id="${i + 1}" type="module">\n${s}\n</script>\n`);
+  return `<!doctype html>\n<notebook theme="air">\n  <title>t</title>\n${cells.join('')}</notebook>\n`;
+}
+
+function open(text: string, base?: string): { s: Session; client: KernelClient } {
+  const kernel = new Kernel({
+    store: new ArtifactStore(mkdtempSync(join(tmpdir(), 'finemed-states-'))),
+    jobs: testJobs,
+    baseDir: base,
+  });
+  kernels.push(kernel);
+  const [end, served] = inProcessPair();
+  serveKernel(kernel, served);
+  const client = new KernelClient(end);
+  const s = new NotebookSession(parseNotebook(text, { parser: dom.parser }), {
+    client,
+    base,
+    maxCostSeconds: 10,
+    builtins: { Inputs: () => jsdomInputs(Inputs, dom) },
+  });
+  sessions.push(s);
+  s.start();
+  return { s, client };
+}
+
+/** Resolves once `test` holds, checking after every session event. */
+function until(s: Session, test: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    if (test()) return resolve();
+    const off = s.on(() => {
+      if (!test()) return;
+      off();
+      resolve();
+    });
+  });
+}
+
+/** Every state kind each cell reported. */
+function kinds(s: Session): Map<number, string[]> {
+  const seen = new Map<number, string[]>();
+  s.on((e) => {
+    if (e.type === 'state') seen.set(e.cell, [...(seen.get(e.cell) ?? []), e.state.kind]);
+  });
+  return seen;
+}
+
+describe('cell states', () => {
+  it('a cell pending on a running job waits (never an error), keeping its previous output', async () => {
+    const { s } = open(
+      notebook(
+        "const t = wb.run('test.steps', { steps, delayMs: 40 });",
+        'const r = await wb.result(t);',
+        'r.summary.steps * 10',
+        'const steps = 3;',
+      ),
+    );
+    await s.settled();
+    expect(s.cell(3).root.textContent).toBe('30');
+    const seen = kinds(s);
+    s.edit(4, 'const steps = 4;');
+    await until(s, () => s.cell(1).jobs[0]?.status === 'running');
+    await until(s, () => s.cell(2).state.kind === 'waiting');
+    expect(s.cell(2).state).toEqual({
+      kind: 'waiting',
+      on: 1,
+      reason: 'waiting on cell 1 (test.steps, running)',
+    });
+    // Cell 3 names the cause, not the cell in between, and still shows its old value.
+    expect(s.cell(3).state).toMatchObject({ kind: 'waiting', on: 1 });
+    expect(s.cell(3).root.textContent).toBe('30');
+    await s.settled();
+    expect(s.cell(3).root.textContent).toBe('40');
+    for (const id of [2, 3]) expect(seen.get(id)).not.toContain('error');
+    expect(s.cells.map((c) => c.state.kind)).toEqual(['done', 'done', 'done', 'done']);
+  });
+
+  it('an error is shown once, at its origin, located; dependents wait on that cell', async () => {
+    const { s } = open(
+      notebook(
+        'const x = 2;\nconst y = x.nope.deeper;',
+        'const z = y + 1;',
+        'z * 2',
+        'const ok = (1 +;',
+      ),
+    );
+    await s.settled();
+    expect(s.cell(1).state).toMatchObject({ kind: 'error', line: 2, column: 18 });
+    expect(s.cell(1).root.textContent).toContain('deeper');
+    expect(s.cell(2).state).toEqual({
+      kind: 'blocked',
+      on: 1,
+      reason: 'waits on cell 1, which failed',
+    });
+    expect(s.cell(3).state).toMatchObject({ kind: 'blocked', on: 1 });
+    for (const id of [2, 3]) expect(s.cell(id).root.textContent).toBe('');
+    // Syntax errors say where, with columns counted from 1 as editors do.
+    expect(s.cell(4).state).toEqual({
+      kind: 'error',
+      message: 'Unexpected token (1:16)',
+      line: 1,
+      column: 16,
+    });
+    s.edit(1, 'const y = 5;');
+    await s.settled();
+    expect(s.cell(3).value).toBe(12);
+  });
+
+  it('a failed job is said in the cell that started it; a cell awaiting it waits on that cell', async () => {
+    const { s } = open(
+      notebook("const f = wb.run('test.fail', { file: 'b.jsonl' });", 'await wb.result(f)'),
+    );
+    await s.settled();
+    expect(s.cell(1).state.kind).toBe('error');
+    expect(s.cell(2).state).toMatchObject({ kind: 'blocked', on: 1 });
+    expect(s.cell(2).root.textContent).toBe('');
+  });
+
+  it('an interrupted training-like job says its step once; Resume continues from there', async () => {
+    const { s, client } = open(
+      notebook(
+        "const t = wb.run('test.resume', { steps: 60, delayMs: 25 });",
+        'const r = await wb.result(t);',
+      ),
+    );
+    await until(s, () => (s.cell(1).jobs[0]?.progress?.step ?? 0) >= 3);
+    await Promise.all((await client.status()).map((e) => client.cancel(e.id)));
+    await until(s, () => s.cell(1).state.kind === 'cancelled');
+    await s.settled();
+    const state = s.cell(1).state;
+    if (state.kind !== 'cancelled') throw new Error(`cell 1 is ${state.kind}`);
+    expect(state).toMatchObject({ job: 'test.resume', checkpoint: true, total: 60 });
+    expect(state.step).toBeGreaterThanOrEqual(3);
+    expect(s.cell(1).root.textContent).not.toMatch(/Error/);
+    expect(s.cell(2).state).toMatchObject({ kind: 'waiting', on: 1 });
+    expect(s.cell(2).root.textContent).toBe('');
+    s.run(1);
+    await s.settled();
+    const result = s.cell(2).outputs.r as { summary: { resumedAt: number } };
+    expect(result.summary.resumedAt).toBe(state.step);
+    expect((s.cell(1).outputs.t as JobState).status).toBe('done');
+  });
+
+  it('runAllCost() sums the stale jobs and lists the ones waiting on them', async () => {
+    const { s } = open(
+      notebook(
+        "const a = wb.run('test.steps', { steps: 1, seconds: 120 });",
+        "const b = wb.run('test.steps', { steps: 2, seconds: 60 });",
+        "const c = wb.run('test.steps', { steps: 1, after: a });",
+      ),
+    );
+    await s.settled();
+    expect(s.runAllCost()).toEqual({
+      stale: [
+        { cell: 1, job: 'test.steps', seconds: 120 },
+        { cell: 2, job: 'test.steps', seconds: 60 },
+      ],
+      waiting: [{ cell: 3, job: 'test.steps' }],
+      seconds: 180,
+    });
+  });
+});
+
+describe('FileAttachment', () => {
+  it('reads files beside the notebook: text, json, csv typed, tsv; the manifest records them', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'finemed-attach-'));
+    writeFileSync(
+      join(folder, 'doses.csv'),
+      'drug,mg,oral\namoxicillin,500,true\nibuprofen,400,false\n',
+    );
+    writeFileSync(join(folder, 'doses.tsv'), 'drug\tmg\nparacetamol\t1000\n');
+    writeFileSync(join(folder, 'meta.json'), '{"units":"mg"}');
+    writeFileSync(join(folder, 'note.txt'), 'take with food');
+    const { s } = open(
+      notebook(
+        "const rows = await FileAttachment('doses.csv').csv({ typed: true });",
+        "const raw = await FileAttachment('doses.csv').csv();",
+        "const tsv = await FileAttachment('doses.tsv').tsv({ typed: true });",
+        "const meta = await FileAttachment('meta.json').json();",
+        "const note = await FileAttachment('note.txt').text();",
+        "const file = FileAttachment('doses.csv'); const about = [file.name, file.mimeType];",
+        "const missing = await FileAttachment('absent.csv').text();",
+      ),
+      folder,
+    );
+    await s.settled();
+    expect([...(s.cell(1).outputs.rows as object[])]).toEqual([
+      { drug: 'amoxicillin', mg: 500, oral: true },
+      { drug: 'ibuprofen', mg: 400, oral: false },
+    ]);
+    expect((s.cell(1).outputs.rows as { columns: string[] }).columns).toEqual([
+      'drug',
+      'mg',
+      'oral',
+    ]);
+    expect((s.cell(2).outputs.raw as Record<string, string>[])[0]?.mg).toBe('500');
+    expect([...(s.cell(3).outputs.tsv as object[])]).toEqual([{ drug: 'paracetamol', mg: 1000 }]);
+    expect(s.cell(4).outputs.meta).toEqual({ units: 'mg' });
+    expect(s.cell(5).outputs.note).toBe('take with food');
+    expect(s.cell(6).outputs.about).toEqual(['doses.csv', 'text/csv']);
+    const missing = s.cell(7).state;
+    expect(missing.kind === 'error' ? missing.message : missing.kind).toMatch(/absent\.csv/);
+    const read = s.files.map((f) => f.file.path);
+    expect(read).toContain(join(folder, 'doses.csv'));
+    expect(read).toContain(join(folder, 'meta.json'));
+  });
+});
