@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,35 @@ describe('finemed synth', () => {
     } finally {
       await server.close();
     }
+  });
+
+  it('--corpus stops at a bad or oversized line, or skips it with --skip-bad-rows and says which', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'finemed-synth-corpus-'));
+    const corpus = join(dir, 'corpus.jsonl');
+    const text =
+      'Gout is a painful form of arthritis. Symptoms include sudden severe pain and swelling in the big toe. It is caused by uric acid crystals in the joint.';
+    writeFileSync(
+      corpus,
+      '\uFEFF' +
+        [
+          JSON.stringify({ id: 'gout', title: 'Gout', text }),
+          JSON.stringify({ id: 'long', text: text.repeat(20) }),
+          '{not json',
+        ].join('\r\n') +
+        '\r\n',
+    );
+    const args = ['synth', '--preset', 'tiny', '--out', join(dir, 'out'), '--corpus', corpus];
+    const limited = await run([...args, '--max-row-bytes', '1KiB']);
+    expect(limited.code).toBe(1);
+    expect(limited.err).toMatch(
+      /corpus\.jsonl:2: row is 3,\d{3} bytes, over the 1 KiB row limit \(--max-row-bytes\)/,
+    );
+    const skipped = await run([...args, '--max-row-bytes', '1KiB', '--skip-bad-rows', '--json']);
+    expect(skipped.code, skipped.err).toBe(0);
+    expect(skipped.err).toContain(`finemed: skipped ${corpus}:2: row is `);
+    expect(skipped.err).toMatch(new RegExp(`finemed: skipped ${corpus}:3: not valid JSON`));
+    expect(JSON.parse(skipped.out.trim().split('\n').pop()!).counts.corpusTexts).toBe(1);
+    expect((await run(['synth', '--out', dir, '--skip-bad-rows'])).code).toBe(2);
   });
 
   it('rejects bad flags with exit 2', async () => {

@@ -1,6 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { InputError } from '../core/errors.ts';
+import { readLines } from '../core/lines.ts';
 import type { ProgressSink } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { ParamSet } from '../engine/index.ts';
@@ -137,45 +136,38 @@ export function createModelFromConfig(
  */
 export async function readCorpus(path: string, field = 'text'): Promise<string[]> {
   const texts: string[] = [];
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   const jsonl = /\.jsonl$/i.test(path);
   let paragraph: string[] = [];
-  let lineNo = 0;
-  try {
-    for await (const line of lines) {
-      lineNo++;
-      if (!jsonl) {
-        if (line.trim() === '') {
-          if (paragraph.length) texts.push(paragraph.join('\n'));
-          paragraph = [];
-        } else {
-          paragraph.push(line);
-        }
-        continue;
+  for await (const { line: lineNo, text: line, error: tooLong } of readLines(path)) {
+    if (tooLong !== undefined) throw new InputError(tooLong, { file: path, line: lineNo });
+    if (!jsonl) {
+      if (line.trim() === '') {
+        if (paragraph.length) texts.push(paragraph.join('\n'));
+        paragraph = [];
+      } else {
+        paragraph.push(line);
       }
-      if (line.trim() === '') continue;
-      let record: unknown;
-      try {
-        record = JSON.parse(line);
-      } catch (error) {
-        throw new InputError(`not valid JSON (${(error as Error).message})`, {
-          file: path,
-          line: lineNo,
-        });
-      }
-      const text = (record as Record<string, unknown> | null)?.[field];
-      if (typeof text !== 'string') {
-        throw new InputError(`expected a string field "${field}"`, {
-          file: path,
-          line: lineNo,
-          field,
-        });
-      }
-      texts.push(text);
+      continue;
     }
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    throw new InputError(`cannot read corpus (${(error as Error).message})`, { file: path });
+    if (line.trim() === '') continue;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch (error) {
+      throw new InputError(`not valid JSON (${(error as Error).message})`, {
+        file: path,
+        line: lineNo,
+      });
+    }
+    const text = (record as Record<string, unknown> | null)?.[field];
+    if (typeof text !== 'string') {
+      throw new InputError(`expected a string field "${field}"`, {
+        file: path,
+        line: lineNo,
+        field,
+      });
+    }
+    texts.push(text);
   }
   if (paragraph.length) texts.push(paragraph.join('\n'));
   if (texts.length === 0) throw new InputError('the corpus has no text', { file: path });
