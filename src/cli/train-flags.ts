@@ -95,7 +95,11 @@ export const stageFlags: Record<string, FlagSpec> = {
     description: 'Seed of data order, split and adapters',
     default: '0',
   },
-  resume: { type: 'boolean', description: 'Continue from the last checkpoint in --out' },
+  resume: {
+    type: 'boolean',
+    description:
+      'Continue from the newest intact checkpoint in --out (damaged ones are skipped, named)',
+  },
   'eval-every': {
     type: 'string',
     value: 'N',
