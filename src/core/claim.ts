@@ -3,7 +3,7 @@ import lockfile from 'proper-lockfile';
 
 /**
  * How long an owner may go without refreshing its lock before other processes presume it gone.
- * Owners refresh every half of this; it is long enough that a busy event loop (an index built
+ * Owners refresh every sixth of this; it is long enough that a busy event loop (an index built
  * synchronously, a loaded laptop) does not lose a live job's folder to a sweep.
  */
 export const DEFAULT_STALE_MS = 30_000;
@@ -49,6 +49,8 @@ export async function claim(path: string, staleMs = DEFAULT_STALE_MS, retries = 
     unlock = await lockfile.lock(path, {
       realpath: false,
       stale: staleMs,
+      // Several refreshes per stale period, so one late timer on a loaded machine is no loss.
+      update: staleMs / 6,
       retries: { retries, minTimeout: 100, maxTimeout: 1000 },
       // The default throws from a timer and kills the process; the owner learns of it instead.
       onCompromised: (error) => (lost = error),
