@@ -19,8 +19,7 @@ describe('validateIpc(name, payload)', () => {
   });
 
   it('rejects a malformed payload with an error naming the call and the field', () => {
-    const wrongType = (): unknown =>
-      validateIpc('notebook.save', { path: '/x.html', text: 3, trusted: true });
+    const wrongType = (): unknown => validateIpc('notebook.save', { path: '/x.html', text: 3 });
     expect(wrongType).toThrow(InputError);
     expect(wrongType).toThrow(
       /^text: notebook\.save: Invalid input: expected string, received number$/,
@@ -37,6 +36,19 @@ describe('validateIpc(name, payload)', () => {
   it('rejects extra fields, so a payload cannot smuggle options past the schema', () => {
     expect(() => validateIpc('kernel.connect', { restart: false, exec: 'rm -rf /' })).toThrow(
       /kernel\.connect: Unrecognized key: "exec"/,
+    );
+  });
+
+  it('refuses `trusted` on a save: trust is the host’s decision, never the page’s', () => {
+    expect(() =>
+      validateIpc('notebook.save', { path: '/x.html', text: '', trusted: true }),
+    ).toThrow('trusted: notebook.save: Unrecognized key: "trusted"');
+    expect(validateIpc('notebook.create', { title: ' Rounds ' }).payload).toEqual({
+      title: 'Rounds',
+    });
+    expect(() => validateIpc('notebook.create', { title: '  ' })).toThrow(/^title: /);
+    expect(validateIpc('notebook.rename', { path: '/n/a.html', name: 'b' }).name).toBe(
+      'notebook.rename',
     );
   });
 

@@ -14,6 +14,7 @@ import {
 import { ArtifactStore } from '../src/core/artifacts.ts';
 import { finemedHome } from '../src/core/home.ts';
 import { projectRoot } from '../src/core/version.ts';
+import { WorkspacePolicy } from '../src/core/workspace.ts';
 import { PROJECT_NOTEBOOKS } from '../src/notebook/node/trust.ts';
 import { COMMAND_CHANNEL, ipcChannel } from '../src/ui/app/bridge.ts';
 import type { AppCommand } from '../src/ui/app/host.ts';
@@ -28,10 +29,14 @@ import { hardenContents, windowOptions } from './window.ts';
 
 const rendererDir = join(projectRoot, 'out', 'renderer');
 const home = finemedHome();
+// The kernel's utility process builds the same policy (kernel-process.ts); it learns the
+// folders of notebooks opened here from the recent list in FINEMED_HOME.
+const workspace = new WorkspacePolicy({ notebooksDir: PROJECT_NOTEBOOKS, home });
 const library = new NotebookLibrary({
   home,
   listDir: PROJECT_NOTEBOOKS,
   trustedDirs: [PROJECT_NOTEBOOKS],
+  workspace,
 });
 const handlers = hostHandlers({
   library,
@@ -60,7 +65,7 @@ async function refreshMenu(): Promise<void> {
 async function answer(event: IpcMainInvokeEvent, call: IpcCall): Promise<unknown> {
   if (call.kind === 'operation') {
     const value = await dispatchOperation(handlers, call.name, call.payload);
-    if (call.name === 'notebook.open' || call.name === 'notebook.save') await refreshMenu();
+    if (call.name.startsWith('notebook.') && call.name !== 'notebook.recover') await refreshMenu();
     return value;
   }
   const owner = BrowserWindow.fromWebContents(event.sender) ?? undefined;
@@ -78,7 +83,10 @@ async function answer(event: IpcMainInvokeEvent, call: IpcCall): Promise<unknown
       const chosen = owner
         ? await dialog.showSaveDialog(owner, options)
         : await dialog.showSaveDialog(options);
-      return chosen.canceled ? null : (chosen.filePath ?? null);
+      if (chosen.canceled || !chosen.filePath) return null;
+      // Chosen in the native dialog, by the user: the one way to save outside the folder.
+      await workspace.grantSave(chosen.filePath);
+      return chosen.filePath;
     }
     case 'window.setDirty':
       dirty = call.payload.dirty;

@@ -96,6 +96,13 @@ export const runCommand: Command = {
       value: 'DIR',
       description: 'Output folder (default: runs/NOTEBOOK-NAME)',
     },
+    'allow-read': {
+      type: 'string',
+      value: 'DIR',
+      multiple: true,
+      description:
+        "Also let cells read files in DIR (repeatable; besides the notebook's folder and FINEMED_HOME)",
+    },
     ...NOTEBOOK_FLAGS,
   },
   details:
@@ -114,6 +121,7 @@ export const runCommand: Command = {
       seed: intFlag(ctx, 'seed'),
       trust: boolFlag(ctx, 'trust'),
       timeoutMs: timeoutFlag(ctx),
+      allowRead: (ctx.flags['allow-read'] as string[] | undefined) ?? [],
     });
     if (boolFlag(ctx, 'json')) {
       ctx.stdout.write(

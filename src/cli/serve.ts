@@ -11,7 +11,9 @@ export const serveCommand: Command = {
   details: [
     'Prints http://HOST:PORT/?token=TOKEN on stdout; open it in a browser. Requests and sockets',
     'without the token are refused (401), and so are requests from other origins (403).',
-    'Stop with Ctrl-C.',
+    'Notebooks open from anywhere; they are saved only inside the notebooks folder or over a',
+    "notebook opened here. Cells read files only in the notebooks folder, an opened notebook's",
+    'folder, FINEMED_HOME and --allow-read folders (403 otherwise). Stop with Ctrl-C.',
   ].join('\n'),
   flags: {
     port: { type: 'string', value: 'P', description: 'Port (0 picks a free one)', default: '8750' },
@@ -24,6 +26,13 @@ export const serveCommand: Command = {
       type: 'string',
       value: 'DIR',
       description: "Folder listed in the notebook list (default: the project's notebooks/)",
+    },
+    'allow-read': {
+      type: 'string',
+      value: 'DIR',
+      multiple: true,
+      description:
+        "Also let cells read files in DIR (repeatable; besides the notebooks folder, each opened notebook's folder and FINEMED_HOME)",
     },
     jobs: {
       type: 'string',
@@ -42,6 +51,7 @@ export const serveCommand: Command = {
       port,
       allowRemote,
       notebooksDir: stringFlag(ctx, 'notebooks'),
+      allowRead: (ctx.flags['allow-read'] as string[] | undefined) ?? [],
       jobs: [...defaultJobs(), ...(await loadJobModules(jobModules))],
     }).catch((error: NodeJS.ErrnoException) => {
       if (error.code !== 'EADDRINUSE') throw error;

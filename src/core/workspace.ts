@@ -76,7 +76,7 @@ export class WorkspacePolicy {
    * within the size limit. With `grant`, the file may be saved over afterwards.
    */
   async readNotebook(path: string, options: { grant?: boolean } = {}): Promise<ReadResult> {
-    const real = await realFile(notebookPath(path));
+    const real = await realFile(notebookPath(path), 'open');
     if (extname(real) !== '.html') {
       throw new AccessError(`leads to ${real}, which is not an .html file`, {
         file: resolve(path),
@@ -272,11 +272,11 @@ function outside(full: string, real?: string): AccessError {
   );
 }
 
-async function realFile(full: string): Promise<string> {
+async function realFile(full: string, verb = 'read'): Promise<string> {
   try {
     return await realpath(full);
   } catch (error) {
-    throw new InputError(`cannot read: ${(error as NodeJS.ErrnoException).code ?? error}`, {
+    throw new InputError(`cannot ${verb}: ${(error as NodeJS.ErrnoException).code ?? error}`, {
       file: full,
     });
   }

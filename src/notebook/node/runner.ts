@@ -6,6 +6,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic.ts';
 import { InputError } from '../../core/errors.ts';
 import { sha256 } from '../../core/hash.ts';
 import { finemedHome } from '../../core/home.ts';
+import { WorkspacePolicy } from '../../core/workspace.ts';
 import { KernelClient } from '../../kernel/client.ts';
 import type { JobDefinition } from '../../kernel/job.ts';
 import { Kernel } from '../../kernel/kernel.ts';
@@ -40,6 +41,8 @@ export interface HeadlessRunOptions {
   store?: ArtifactStore;
   /** The job types the kernel runs. */
   jobs: JobDefinition[];
+  /** Folders cells may read files from besides the notebook's own and `home` (`--allow-read`). */
+  allowRead?: string[];
   /** Stops the run (Ctrl-C). */
   signal?: AbortSignal;
   /**
@@ -100,6 +103,11 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
     store: options.store ?? new ArtifactStore(home),
     jobs: options.jobs,
     baseDir: dirname(path),
+    workspace: new WorkspacePolicy({
+      notebooksDir: dirname(path),
+      home,
+      allowRead: options.allowRead,
+    }),
   });
   const [clientEnd, kernelEnd] = inProcessPair();
   serveKernel(kernel, kernelEnd);

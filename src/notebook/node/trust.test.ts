@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,5 +33,17 @@ describe('NotebookTrust', () => {
     expect(await trust.isTrusted(path, 'const a = 1;')).toBe(true);
     expect(await trust.isTrusted(path, 'const a = 2;')).toBe(false);
     expect(JSON.parse(readFileSync(trust.file, 'utf8'))).toEqual([sha256('const a = 1;')]);
+  });
+
+  it('compares folders by real path: a symlink in a trusted folder does not lend it trust', async () => {
+    const { home, trusted, trust } = setup();
+    const outside = join(home, '..', 'downloads');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'evil.html'), 'x');
+    symlinkSync(join(outside, 'evil.html'), join(trusted, 'evil.html'));
+    expect(await trust.isTrusted(join(trusted, 'evil.html'), 'x')).toBe(false);
+    // A trusted folder reached through a symlink is still that folder.
+    symlinkSync(trusted, join(outside, 'project'));
+    expect(await trust.isTrusted(join(outside, 'project', 'a.html'), 'x')).toBe(true);
   });
 });

@@ -1,9 +1,10 @@
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writeJsonAtomic } from '../../core/atomic.ts';
 import { sha256 } from '../../core/hash.ts';
 import { finemedHome } from '../../core/home.ts';
 import { projectRoot } from '../../core/version.ts';
+import { inside } from '../../core/workspace.ts';
 
 /** The project's own notebooks, trusted without asking. */
 export const PROJECT_NOTEBOOKS = join(projectRoot, 'notebooks');
@@ -25,14 +26,14 @@ export class NotebookTrust {
     this.file = join(home, 'trust.json');
   }
 
-  /** Whether the notebook at `path` with this text may run. */
+  /**
+   * Whether the notebook at `path` with this text may run. Folders are compared by real path,
+   * so a symlink placed in a trusted folder does not lend its trust to a file elsewhere.
+   */
   async isTrusted(path: string, text: string): Promise<boolean> {
-    const full = resolve(path);
-    const inTrustedDir = this.trustedDirs.some((dir) => {
-      const rel = relative(resolve(dir), full);
-      return rel !== '' && rel.split(sep)[0] !== '..' && !isAbsolute(rel);
-    });
-    return inTrustedDir || (await this.hashes()).includes(sha256(text));
+    const full = await real(path);
+    const dirs = await Promise.all(this.trustedDirs.map(real));
+    return dirs.some((dir) => inside(dir, full)) || (await this.hashes()).includes(sha256(text));
   }
 
   /** Trusts this exact notebook text. */
@@ -50,4 +51,13 @@ export class NotebookTrust {
       return [];
     }
   }
+}
+
+/** `path` with symlinks resolved; for a file not written yet, its folder resolved. */
+async function real(path: string): Promise<string> {
+  const full = resolve(path);
+  const file = await realpath(full).catch(() => undefined);
+  if (file !== undefined) return file;
+  const dir = await realpath(dirname(full)).catch(() => dirname(full));
+  return join(dir, basename(full));
 }

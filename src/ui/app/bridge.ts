@@ -9,6 +9,8 @@ export const bridgeOperations = {
   listNotebooks: 'notebooks.list',
   openNotebook: 'notebook.open',
   saveNotebook: 'notebook.save',
+  createNotebook: 'notebook.create',
+  renameNotebook: 'notebook.rename',
   saveRecovery: 'notebook.recover',
   discardRecovery: 'notebook.discardRecovery',
   trustNotebook: 'notebook.trust',

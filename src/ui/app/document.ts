@@ -69,13 +69,14 @@ export class NotebookDocument {
       if (text === this.savedText) return this.report();
       this.onStatus({ kind: 'saving' });
       try {
-        const { sha256 } = await this.host.call('notebook.save', {
+        // The host decides trust (its folder, or the file it replaces was trusted).
+        const { sha256, trusted } = await this.host.call('notebook.save', {
           path: this.path,
           text,
-          trusted: this.trusted,
         });
         this.savedText = text;
         this.sha256 = sha256;
+        this.trusted = trusted;
         this.recovered = false;
         this.report();
       } catch (error) {

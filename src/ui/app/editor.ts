@@ -38,6 +38,14 @@ export interface CellEditor {
   focus(): void;
 }
 
+/** How a cell mode is called in the editor's accessible name. */
+const MODE_NAMES: Record<string, string> = {
+  js: 'JavaScript',
+  ts: 'TypeScript',
+  md: 'Markdown',
+  html: 'HTML',
+};
+
 /** The syntax a cell mode is highlighted with. */
 function language(mode: string): Extension {
   if (mode === 'md') return markdown();
@@ -78,6 +86,8 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
         syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
         language(mode),
         EditorView.lineWrapping,
+        // Screen readers name the editor; CodeMirror's content element has no name of its own.
+        EditorView.contentAttributes.of({ 'aria-label': `${MODE_NAMES[mode] ?? mode} source` }),
         EditorView.updateListener.of((update) => {
           if (update.docChanged) hooks.changed(update.state.doc.toString());
         }),

@@ -27,7 +27,9 @@ export function hostHandlers(services: HostServices): OperationHandlers {
     }),
     'notebooks.list': () => library.list(),
     'notebook.open': ({ path }) => library.open(path),
-    'notebook.save': ({ path, text, trusted }) => library.save(path, text, { trusted }),
+    'notebook.save': ({ path, text }) => library.save(path, text),
+    'notebook.create': ({ title }) => library.create(title),
+    'notebook.rename': ({ path, name }) => library.rename(path, name),
     'notebook.recover': async ({ path, text, baseSha256 }) => {
       await library.saveRecovery(path, text, baseSha256);
       return null;

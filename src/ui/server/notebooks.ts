@@ -1,9 +1,19 @@
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../../core/atomic.ts';
 import { InputError } from '../../core/errors.ts';
 import { sha256 } from '../../core/hash.ts';
+import { RECENT_FILE, WorkspacePolicy, notebookPath } from '../../core/workspace.ts';
 import { NotebookTrust } from '../../notebook/node/trust.ts';
+import {
+  newNotebookText,
+  notebookFileName,
+  renameNew,
+  slugify,
+  writeNewFile,
+} from './notebook-files.ts';
+
+export { notebookPath } from '../../core/workspace.ts';
 
 /** A notebook the UI can offer to open. */
 export interface NotebookEntry {
@@ -47,24 +57,37 @@ export interface NotebookLibraryOptions {
   listDir: string;
   /** Folders whose notebooks are trusted without asking (the project's own notebooks/). */
   trustedDirs?: string[];
+  /**
+   * Where notebooks may be opened from and saved to (shared with the kernel, which reads the
+   * folders of opened notebooks); default: `listDir` is the notebooks folder, `home` FINEMED_HOME.
+   */
+  workspace?: WorkspacePolicy;
 }
 
 const RECENT_LIMIT = 12;
 
 /**
- * Opens, saves and lists notebook files for the UI (the `serve` process and Electron's main
- * process): atomic saves, a recent-files list, recovery files for unsaved edits, and trust.
+ * Opens, saves, creates, renames and lists notebook files for the UI (the `serve` process and
+ * Electron's main process) under the workspace policy: atomic saves, a recent-files list,
+ * recovery files for unsaved edits, and trust decided here from what the user did.
  */
 export class NotebookLibrary {
+  /** The policy every open, save, create and rename goes through. */
+  readonly workspace: WorkspacePolicy;
   private readonly trustStore: NotebookTrust;
 
   constructor(private readonly options: NotebookLibraryOptions) {
     this.trustStore = new NotebookTrust(options.home, options.trustedDirs ?? []);
+    this.workspace =
+      options.workspace ??
+      new WorkspacePolicy({ notebooksDir: options.listDir, home: options.home });
   }
 
   /** The listed folder's notebooks, then recent files from elsewhere that still exist. */
   async list(): Promise<NotebookEntry[]> {
-    const dir = resolve(this.options.listDir);
+    const named = resolve(this.options.listDir);
+    // Real paths, as open() returns them, so the list and an open notebook agree.
+    const dir = await realpath(named).catch(() => named);
     const names = await readdir(dir).catch(() => [] as string[]);
     const project = names
       .filter((n) => extname(n) === '.html')
@@ -89,17 +112,14 @@ export class NotebookLibrary {
     }
   }
 
-  /** Reads a notebook with its trust state and any recovered edits. */
+  /**
+   * Reads a notebook the user named, with its trust state and any recovered edits. Its real
+   * path must be a regular `.html` file; once opened, it may be saved over.
+   */
   async open(path: string): Promise<OpenedNotebook> {
-    const full = notebookPath(path);
-    let text: string;
-    try {
-      text = await readFile(full, 'utf8');
-    } catch (error) {
-      throw new InputError(`cannot open: ${(error as NodeJS.ErrnoException).code ?? error}`, {
-        file: full,
-      });
-    }
+    const read = await this.workspace.readNotebook(path, { grant: true });
+    const full = read.path;
+    const text = read.bytes.toString('utf8');
     const recovery = await this.recovery(full);
     await this.remember(full);
     return {
@@ -112,20 +132,59 @@ export class NotebookLibrary {
   }
 
   /**
-   * Writes a notebook atomically and drops its recovery file. When the edits came from a
-   * trusted notebook, the saved text stays trusted: its author is the user.
+   * Writes a notebook atomically where the workspace policy allows, and drops its recovery
+   * file. The saved text is trusted when its folder is trusted, or when the file it replaces
+   * was trusted (the user's own notebook stays trusted as they edit it); a request cannot ask.
    */
-  async save(
-    path: string,
-    text: string,
-    options: { trusted: boolean },
-  ): Promise<{ sha256: string }> {
-    const full = notebookPath(path);
-    await writeFileAtomic(full, text);
-    if (options.trusted) await this.trustStore.trust(text);
-    await this.discardRecovery(full);
-    await this.remember(full);
-    return { sha256: sha256(text) };
+  async save(path: string, text: string): Promise<{ sha256: string; trusted: boolean }> {
+    const target = await this.workspace.saveTarget(path, Buffer.byteLength(text));
+    const trusted =
+      (await this.trustStore.isTrusted(target, text)) || (await this.trustedOnDisk(target));
+    await writeFileAtomic(target, text);
+    if (trusted) await this.trustStore.trust(text);
+    await this.discardRecovery(target);
+    await this.remember(target);
+    return { sha256: sha256(text), trusted };
+  }
+
+  /**
+   * Creates a notebook in the notebooks folder, named from its title (`-2`, `-3`... when taken;
+   * never over an existing file), with the title and one Markdown cell. The user wrote it, so
+   * it is trusted.
+   */
+  async create(title: string): Promise<OpenedNotebook> {
+    const dir = await this.workspace.newNotebookDir();
+    const text = newNotebookText(title);
+    const path = await writeNewFile(dir, slugify(title), text);
+    await this.trustStore.trust(text);
+    await this.remember(path);
+    return { path, text, sha256: sha256(text), trusted: true };
+  }
+
+  /**
+   * Renames a notebook the policy lets the user save, within its folder, never over another
+   * file; its recovery file and its place in the recent list follow it.
+   */
+  async rename(path: string, name: string): Promise<{ path: string }> {
+    const from = await this.workspace.saveTarget(path, 0);
+    const info = await stat(from).catch(() => undefined);
+    if (!info?.isFile()) throw new InputError('no such notebook', { file: from, field: 'path' });
+    const to = join(dirname(from), notebookFileName(name));
+    await renameNew(from, to);
+    this.workspace.moved(from, to);
+    const recovery = await this.recovery(from);
+    if (recovery) {
+      await writeJsonAtomic(this.recoveryFile(to), { path: to, ...recovery });
+      await rm(this.recoveryFile(from), { force: true });
+    }
+    const recent = await this.recent();
+    if (recent.includes(from)) {
+      await writeJsonAtomic(
+        this.recentFile(),
+        recent.map((p) => (p === from ? to : p)),
+      );
+    }
+    return { path: to };
   }
 
   /** Keeps unsaved edits of `path` in a recovery file (atomic; the last write wins). */
@@ -145,14 +204,20 @@ export class NotebookLibrary {
    * the UI got when it opened the file); otherwise the user must look at it again.
    */
   async trust(path: string, hash: string): Promise<void> {
-    const full = notebookPath(path);
-    const text = await readFile(full, 'utf8');
+    const read = await this.workspace.readNotebook(path);
+    const text = read.bytes.toString('utf8');
     if (sha256(text) !== hash) {
       throw new InputError('the file changed on disk since it was opened; open it again', {
-        file: full,
+        file: read.path,
       });
     }
     await this.trustStore.trust(text);
+  }
+
+  /** Whether the notebook now at `path` (about to be replaced) is trusted; false if none. */
+  private async trustedOnDisk(path: string): Promise<boolean> {
+    const read = await this.workspace.readNotebook(path).catch(() => undefined);
+    return read !== undefined && this.trustStore.isTrusted(read.path, read.bytes.toString('utf8'));
   }
 
   private async recovery(path: string): Promise<Recovery | undefined> {
@@ -170,22 +235,12 @@ export class NotebookLibrary {
   }
 
   private recentFile(): string {
-    return join(this.options.home, 'recent.json');
+    return join(this.options.home, RECENT_FILE);
   }
 
   private recoveryFile(path: string): string {
     return join(this.options.home, 'recovery', `${sha256(path).slice(0, 24)}.json`);
   }
-}
-
-/** Checks a notebook path from a client: absolute or resolvable, and an `.html` file. */
-export function notebookPath(path: string): string {
-  if (typeof path !== 'string' || path.trim() === '')
-    throw new InputError('a notebook path is required', { field: 'path' });
-  const full = resolve(path);
-  if (extname(full) !== '.html')
-    throw new InputError('a notebook is an .html file', { file: full, field: 'path' });
-  return full;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -14,7 +14,10 @@ export const operationSchemas = {
   'app.info': z.object({}).strict(),
   'notebooks.list': z.object({}).strict(),
   'notebook.open': z.object({ path }).strict(),
-  'notebook.save': z.object({ path, text: notebookText, trusted: z.boolean() }).strict(),
+  // No `trusted` here: the server decides trust from what the user did, never from a request.
+  'notebook.save': z.object({ path, text: notebookText }).strict(),
+  'notebook.create': z.object({ title: z.string().trim().min(1).max(200) }).strict(),
+  'notebook.rename': z.object({ path, name: z.string().min(1).max(255) }).strict(),
   'notebook.recover': z.object({ path, text: notebookText, baseSha256: sha }).strict(),
   'notebook.discardRecovery': z.object({ path }).strict(),
   'notebook.trust': z.object({ path, sha256: sha }).strict(),
@@ -51,8 +54,12 @@ export interface OperationResults {
   'notebooks.list': NotebookEntry[];
   /** The file's text, trust state and recovered edits. */
   'notebook.open': OpenedNotebook;
-  /** The saved text's hash. */
-  'notebook.save': { sha256: string };
+  /** The saved text's hash, and whether the server trusts it (see `NotebookLibrary.save`). */
+  'notebook.save': { sha256: string; trusted: boolean };
+  /** The new notebook, opened (in the notebooks folder, trusted). */
+  'notebook.create': OpenedNotebook;
+  /** The notebook's new path. */
+  'notebook.rename': { path: string };
   /** Nothing; the recovery file is written. */
   'notebook.recover': null;
   /** Nothing; the recovery file is gone. */
@@ -87,8 +94,10 @@ export function parseOperation<N extends OperationName>(
   const parsed = operationSchemas[name].safeParse(payload ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
+    // An extra field (`trusted` on a save) is named itself, not as the payload.
+    const extra = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : undefined;
     throw new InputError(`${name}: ${issue.message}`, {
-      field: issue.path.length ? issue.path.join('.') : 'payload',
+      field: issue.path.length ? issue.path.join('.') : (extra ?? 'payload'),
     });
   }
   return { name: name as N, payload: parsed.data as OperationPayload<N> };

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { InputError, UsageError } from '../../core/errors.ts';
+import { AccessError, InputError, UsageError } from '../../core/errors.ts';
 import { isLoopbackHost, newToken } from '../../core/http-guard.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import { attachKernelToWebSocket } from '../../kernel/serve.ts';
@@ -167,7 +167,8 @@ function sendText(res: ServerResponse, status: number, text: string): void {
 
 function sendError(res: ServerResponse, error: unknown): void {
   if (res.headersSent) return void res.destroy();
-  const status = error instanceof InputError ? 400 : 500;
+  // A workspace-policy refusal is an InputError too; it must answer 403, so it is checked first.
+  const status = error instanceof AccessError ? 403 : error instanceof InputError ? 400 : 500;
   const message = error instanceof Error ? error.message : String(error);
   sendJson(res, status, { error: { name: (error as Error)?.name ?? 'Error', message } });
 }

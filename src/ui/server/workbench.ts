@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import { ArtifactStore } from '../../core/artifacts.ts';
 import { InputError } from '../../core/errors.ts';
 import { finemedHome } from '../../core/home.ts';
+import { WorkspacePolicy } from '../../core/workspace.ts';
 import type { JobDefinition } from '../../kernel/job.ts';
 import { Kernel } from '../../kernel/kernel.ts';
 import { PROJECT_NOTEBOOKS } from '../../notebook/node/trust.ts';
@@ -23,6 +24,8 @@ export interface WorkbenchServerOptions {
   notebooksDir?: string;
   /** The workbench's data folder (default FINEMED_HOME). */
   home?: string;
+  /** Further folders cells may read files from (`--allow-read DIR`). */
+  allowRead?: string[];
   /** The job types the kernel runs. */
   jobs: JobDefinition[];
 }
@@ -41,12 +44,16 @@ export async function startWorkbenchServer(
   const home = options.home ?? finemedHome();
   const notebooksDir = resolve(options.notebooksDir ?? PROJECT_NOTEBOOKS);
   const store = new ArtifactStore(home);
+  // One policy for the host operations and the kernel's file reads: a notebook the user opens
+  // here makes its folder readable to the cells at once.
+  const workspace = new WorkspacePolicy({ notebooksDir, home, allowRead: options.allowRead });
   const library = new NotebookLibrary({
     home,
     listDir: notebooksDir,
     trustedDirs: [PROJECT_NOTEBOOKS],
+    workspace,
   });
-  const kernel = new Kernel({ store, jobs: options.jobs, baseDir: notebooksDir });
+  const kernel = new Kernel({ store, jobs: options.jobs, baseDir: notebooksDir, workspace });
   try {
     const server = await startUiServer({
       host: options.host,
