@@ -6,7 +6,8 @@ import type { SaveStatus } from './document.ts';
 import type { AppCommand, Host } from './host.ts';
 import { JobsPanel } from './jobs-panel.ts';
 import { NotebookView } from './notebook-view.ts';
-import { inPageTarget, readRoute, writeRoute, type Route } from './route.ts';
+import { Presentation } from './presentation.ts';
+import { inPageTarget, readRoute, routeHash, writeRoute, type Route } from './route.ts';
 import { Sidebar } from './sidebar.ts';
 
 /**
@@ -18,14 +19,19 @@ export class App {
   private view: NotebookView | undefined;
   private viewPreset = '';
   private showing: Promise<void> = Promise.resolve();
-  private readonly jobs = new JobsPanel();
+  private readonly jobs = new JobsPanel((notebook, cell) => this.showCell(notebook, cell));
   private readonly artifacts: ArtifactsView;
   private readonly sidebar: Sidebar;
-  private readonly content = h('main', { class: 'content' });
+  private readonly content = h('main', { class: 'content', 'aria-label': 'Notebook' });
+  private readonly presentation = new Presentation(document.body, this.content);
   private readonly title = h('span', { class: 'title' });
   private readonly status = h('span', { class: 'save-status' });
   private readonly banner = h('div', { class: 'banner', hidden: true });
-  private readonly preset = h('select', { class: 'preset', title: 'Preset every cell sees' });
+  private readonly preset = h('select', {
+    class: 'preset',
+    'aria-label': 'Preset',
+    title: 'Preset every cell sees',
+  });
 
   constructor(private readonly host: Host) {
     this.artifacts = new ArtifactsView(host);
@@ -36,6 +42,12 @@ export class App {
     );
     host.onCommand((command, path) => void this.command(command, path));
     host.onLeave(() => this.view?.document.flush());
+    document.addEventListener('keydown', (event) => {
+      if (event.altKey && !event.ctrlKey && !event.metaKey && event.code === 'KeyP') {
+        event.preventDefault();
+        this.togglePresentation();
+      }
+    });
     this.content.addEventListener('click', (event) => {
       const link = (event.target as Element).closest?.('a[href^="#"]');
       const id = link ? inPageTarget(link.getAttribute('href') ?? '') : undefined;
@@ -62,6 +74,16 @@ export class App {
         this.title,
         h('span', { class: 'spacer' }),
         h('label', { class: 'preset-label' }, 'preset ', this.preset),
+        h(
+          'button',
+          {
+            class: 'cmd-present',
+            title: 'Present the notebook: outputs only, one section per screen (Alt+P)',
+            'aria-keyshortcuts': 'Alt+P',
+            onclick: () => this.togglePresentation(),
+          },
+          'Present',
+        ),
         button('Run all', 'run-all', 'Run every stale cell, approving costly jobs'),
         button('Interrupt', 'interrupt', "Cancel this notebook's jobs"),
         button('Restart', 'restart-kernel', 'Reconnect to a fresh kernel and re-run'),
@@ -72,6 +94,7 @@ export class App {
       h('div', { class: 'notice', role: 'note' }, NOT_FOR_CLINICAL_USE),
       this.banner,
       h('div', { class: 'layout' }, this.sidebar.element, this.content, this.jobs.element),
+      this.presentation.bar,
     );
     await this.connect(false);
     // pushState does not fire popstate; back/forward and typed hashes do.
@@ -123,6 +146,10 @@ export class App {
 
   private async show(route: Route): Promise<void> {
     this.preset.value = route.preset;
+    // The sidebar's Artifacts link keeps the preset, so coming back finds the same one.
+    this.sidebar.element
+      .querySelector('a.nav-artifacts')
+      ?.setAttribute('href', routeHash({ view: 'artifacts', preset: route.preset }));
     if (route.view === 'artifacts') {
       this.closeNotebook();
       replaceChildren(this.content, this.artifacts.element);
@@ -174,10 +201,32 @@ export class App {
   }
 
   private closeNotebook(): void {
+    this.presentation.exit();
     this.view?.document.flush();
     this.view?.dispose();
     this.view = undefined;
     this.status.textContent = '';
+  }
+
+  private togglePresentation(): void {
+    if (this.presentation.active) this.presentation.exit();
+    else if (this.view) this.presentation.start(this.view.element);
+  }
+
+  /** Scrolls to cell `cell` when the open notebook is `notebook` (a file name). */
+  private showCell(notebook: string, cell: number): void {
+    const path = this.view?.document.path;
+    if (
+      !path ||
+      path.slice(Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\')) + 1) !== notebook
+    )
+      return;
+    const element = this.content.querySelector<HTMLElement>(`section.cell[data-cell-id="${cell}"]`);
+    if (!element) return;
+    if (this.presentation.active) this.presentation.exit();
+    element.scrollIntoView({ block: 'start' });
+    element.classList.add('cell-pointed');
+    setTimeout(() => element.classList.remove('cell-pointed'), 1600);
   }
 
   private navigate(route: Route): void {

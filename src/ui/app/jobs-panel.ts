@@ -1,13 +1,13 @@
-import type { JobStatus, KernelClient } from '../../notebook/index.ts';
+import type { JobStatus, KernelClient, RunOrigin } from '../../notebook/index.ts';
 import { formatDuration } from '../../core/progress.ts';
-import { h } from './dom.ts';
+import { h, replaceChildren } from './dom.ts';
 
 /** How often the panel asks the kernel what it is running. */
 const POLL_MS = 400;
 
 /**
- * The jobs panel: every job the kernel is running or holding, whoever started it, with a
- * progress bar, step, loss, throughput, ETA and a Cancel button.
+ * The jobs panel: every job the kernel is running or holding, with the notebook and cell that
+ * started it, a progress bar, step, loss, throughput, ETA and a Cancel button.
  */
 export class JobsPanel {
   /** The panel's element. */
@@ -18,8 +18,15 @@ export class JobsPanel {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private client: KernelClient | undefined;
 
-  constructor() {
-    this.element = h('aside', { class: 'jobs' }, h('h2', {}, 'Jobs'), this.empty, this.list);
+  /** `showCell` is called when the user picks the cell a job came from. */
+  constructor(private readonly showCell: (notebook: string, cell: number) => void) {
+    this.element = h(
+      'aside',
+      { class: 'jobs', 'aria-label': 'Jobs' },
+      h('h2', {}, 'Jobs'),
+      this.empty,
+      this.list,
+    );
   }
 
   /** Follows the jobs of the kernel behind `client` (after a restart, the new one). */
@@ -52,6 +59,7 @@ export class JobsPanel {
     for (const job of jobs) {
       const row = this.rows.get(job.id) ?? this.addRow(job);
       update(row, job);
+      this.showOrigin(row, job.origins);
     }
     this.empty.hidden = jobs.length > 0;
   }
@@ -60,6 +68,8 @@ export class JobsPanel {
     const row: JobRow = {
       element: h('div', { class: 'job', 'data-job-id': job.id, 'data-job': job.job }),
       state: h('span', { class: 'job-state' }),
+      origin: h('div', { class: 'job-origin' }),
+      originKey: '',
       bar: h('progress', {}),
       figures: h('div', { class: 'job-figures' }),
       message: h('div', { class: 'job-message' }),
@@ -74,12 +84,14 @@ export class JobsPanel {
           'button',
           {
             class: 'job-cancel',
+            'aria-label': `Cancel ${job.job}`,
             title: 'Stop this job for everyone watching it',
             onclick: () => void this.client?.cancel(job.id),
           },
           'Cancel',
         ),
       ),
+      row.origin,
       row.bar,
       row.figures,
       row.message,
@@ -88,11 +100,44 @@ export class JobsPanel {
     this.rows.set(job.id, row);
     return row;
   }
+
+  /** Names the notebook and cell that started the job: "finemed-o1.html, cell 23". */
+  private showOrigin(row: JobRow, origins: readonly RunOrigin[] = []): void {
+    const key = JSON.stringify(origins);
+    if (key === row.originKey) return;
+    row.originKey = key;
+    const [first] = origins;
+    const more = origins.length > 1 ? ` (+${origins.length - 1} more)` : '';
+    const { notebook, cell } = first ?? {};
+    replaceChildren(
+      row.origin,
+      !first
+        ? null
+        : cell === undefined
+          ? `${notebook}${more}`
+          : [
+              `${notebook}, `,
+              h(
+                'button',
+                {
+                  class: 'job-cell link-button',
+                  title: `Scroll to cell ${cell} of ${notebook}`,
+                  onclick: () => this.showCell(notebook!, cell),
+                },
+                `cell ${cell}`,
+              ),
+              more,
+            ],
+    );
+  }
 }
 
 interface JobRow {
   element: HTMLElement;
   state: HTMLElement;
+  origin: HTMLElement;
+  /** The origins shown, so an unchanged list is not redrawn under the pointer. */
+  originKey: string;
   bar: HTMLProgressElement;
   figures: HTMLElement;
   message: HTMLElement;

@@ -3,6 +3,7 @@ import { basename, join } from 'node:path';
 import { build, type Plugin } from 'esbuild';
 import { projectRoot } from '../../core/version.ts';
 import { contentType } from './content-types.ts';
+import { vendorPatches } from './vendor-patches.ts';
 
 /** One file of the built renderer. */
 export interface BundleFile {
@@ -39,42 +40,6 @@ const cdnToLocal: Plugin = {
   },
 };
 
-const HTL = /[\\/]htl[\\/](?:src|dist)[\\/]index\.js$/;
-/** Where htl writes the placeholder of a function-valued attribute (two spellings: 0.3 and 1.x). */
-const HTL_PLACEHOLDER = /string \+= (?:"::" \+ j|`::\$\{j\}`);/;
-/** Where htl's walker sets the function on the element. */
-const HTL_ASSIGN = /(element|node)\[name\] = value;/;
-
-/**
- * htl (the HTML template tag of Observable Inputs and Notebook Kit) writes a listener such as
- * `oninput=${f}` into the HTML it parses as the attribute `oninput=::3`, then swaps it for the
- * function. Parsing that attribute is an inline event handler to Chromium: the CSP refuses it
- * and logs an error each time (14 on the flagship notebook's knobs). Patched, htl writes it as
- * `htl-oninput=::3` (an inert attribute) and sets `element.oninput` from that.
- */
-const htlWithoutInlineHandlers: Plugin = {
-  name: 'htl-without-inline-handlers',
-  setup(pluginBuild) {
-    pluginBuild.onLoad({ filter: HTL }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      if (count(source, HTL_PLACEHOLDER) !== 1 || count(source, HTL_ASSIGN) !== 1)
-        throw new Error(`${args.path}: htl changed; update the htl patch in bundle.ts`);
-      const contents = source
-        .replace(
-          HTL_PLACEHOLDER,
-          (placeholder) =>
-            `string = string.replace(/(\\s)(on[^\\s"'<>/=]*\\s*=\\s*)$/i, "$1htl-$2"); ${placeholder}`,
-        )
-        .replace(HTL_ASSIGN, '$1[name.replace(/^htl-/, "")] = value;');
-      return { contents, loader: 'js' };
-    });
-  },
-};
-
-function count(text: string, pattern: RegExp): number {
-  return text.match(new RegExp(pattern.source, 'g'))?.length ?? 0;
-}
-
 /**
  * Bundles the renderer from `src/ui/app/main.ts` with esbuild, in memory (about a second).
  * The same files are served by `finemed serve` and written to `out/renderer` for Electron.
@@ -99,7 +64,7 @@ export async function bundleRenderer(options: { minify?: boolean } = {}): Promis
     loader: { '.woff2': 'file', '.woff': 'file' },
     assetNames: '[name]-[hash]',
     logLevel: 'silent',
-    plugins: [cdnToLocal, htlWithoutInlineHandlers],
+    plugins: [cdnToLocal, vendorPatches],
   });
   const files: UiBundle = new Map();
   for (const out of result.outputFiles) {
