@@ -16,7 +16,7 @@ import {
   startServe,
   type ServeProcess,
 } from './testing/browser.ts';
-import { cell, cellStates, openNotebook, typeAndRun } from './testing/notebook-page.ts';
+import { cell, cellStates, openNotebook, runAll, typeAndRun } from './testing/notebook-page.ts';
 
 const missing = browserMissing();
 const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');
@@ -135,7 +135,7 @@ describe.skipIf(missing)(
       await page.close();
     });
 
-    it('shows a failing cell’s error on the cell, and its dependents failing with it', async () => {
+    it('shows a failing cell’s error on the cell, and its dependents waiting on it', async () => {
       const page = await open(join(notebooks, 'reactive.html'));
       await expect.poll(() => cell(page, 4).locator('.cell-output').textContent()).toContain('mg');
       await typeAndRun(page, 3, 'const doseMg = weightKg * missingFactor;');
@@ -143,7 +143,7 @@ describe.skipIf(missing)(
       expect(await cell(page, 3).locator('.cell-output').textContent()).toContain(
         'missingFactor is not defined',
       );
-      await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-error');
+      await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-blocked');
       await screenshot(page, 'ui-cell-error');
       await typeAndRun(page, 3, 'const doseMg = weightKg * 15;');
       await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-done');
@@ -197,7 +197,7 @@ describe.skipIf(missing)(
 
     it('a running job shows progress in the jobs panel and Cancel stops it', async () => {
       const page = await open(join(notebooks, 'training.html'));
-      await page.locator('button.cmd-run-all').click();
+      await runAll(page);
       const row = page.locator('.jobs .job[data-job="test.steps"]');
       await row.waitFor();
       await expect
@@ -211,14 +211,14 @@ describe.skipIf(missing)(
       await row.locator('.job-cancel').click();
       await expect.poll(() => row.count()).toBe(0);
       await expect.poll(() => cell(page, 3).getAttribute('class')).not.toContain('cell-running');
-      expect(await cell(page, 3).locator('.cell-output').textContent()).toMatch(/cancel/i);
+      expect(await cell(page, 3).locator('.cell-status').textContent()).toMatch(/cancel/i);
       await page.close();
     });
 
     it('Interrupt stops the notebook’s jobs and Restart starts a fresh session', async () => {
       const page = await open(join(notebooks, 'training.html'));
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
-      await page.locator('button.cmd-run-all').click();
+      await runAll(page);
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-running');
       await page.locator('button.cmd-interrupt').click();
       await expect.poll(() => cell(page, 3).getAttribute('class')).not.toContain('cell-running');

@@ -18,7 +18,7 @@ import {
   startServe,
   type ServeProcess,
 } from './testing/browser.ts';
-import { cell, openNotebook } from './testing/notebook-page.ts';
+import { cell, openNotebook, runAll } from './testing/notebook-page.ts';
 
 const missing = browserMissing();
 const root = mkdtempSync(join(tmpdir(), 'finemed-ui-flagship-'));
@@ -65,7 +65,7 @@ describe.skipIf(missing)(
   () => {
     it('run all shows a training job moving in the jobs panel, with throughput and ETA, and Cancel stops it', async () => {
       page = await openNotebook(browser, serve.url, path, '&preset=tiny');
-      await page.locator('button.cmd-run-all').click();
+      await runAll(page);
       const row = page.locator('.jobs .job[data-job="train.sft"]').first();
       const step = (): Promise<number> =>
         row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value);
@@ -89,14 +89,14 @@ describe.skipIf(missing)(
       await expect
         .poll(() => cell(page, PRETRAINING).getAttribute('class'))
         .not.toContain('cell-running');
-      expect(await cell(page, PRETRAINING).locator('.cell-output').textContent()).toMatch(
+      expect(await cell(page, PRETRAINING).locator('.cell-status').textContent()).toMatch(
         /cancel/i,
       );
     });
 
     it('run all again finishes the tiny run and draws the gain ladder of every stage', async () => {
       const errors = pageErrors(page);
-      await page.locator('button.cmd-run-all').click();
+      await runAll(page);
       const ladder = page.locator(`${cellSelector(LADDER)} svg.gain-ladder`);
       await ladder.waitFor({ timeout: 600_000 });
       expect(

@@ -11,25 +11,11 @@ export interface CellActions {
   run(id: number): void;
   /** Delete the cell. */
   remove(id: number): void;
-  /** Add an empty cell of the same kind as this one just above or below it. */
-  insert(id: number, where: 'above' | 'below'): void;
-  /** Move the cell one place up (-1) or down (+1). */
-  move(id: number, by: -1 | 1): void;
-  /** Add a copy of the cell below it. */
-  duplicate(id: number): void;
-  /** Change the cell's mode (JavaScript, Markdown...). */
-  setMode(id: number, mode: Cell['mode']): void;
   /** The editor's text changed without being committed. */
   draft(id: number, text: string): void;
   /** Save the notebook (Mod+S). */
   save(): void;
 }
-
-/** The modes a cell can be switched to, by name. */
-const MODE_NAMES: Partial<Record<Cell['mode'], string>> = { js: 'JavaScript', md: 'Markdown' };
-
-/** The drag data type of a cell being reordered (its id). */
-export const CELL_DRAG_TYPE = 'application/x-finemed-cell';
 
 const STATE_LABELS: Record<CellState['kind'], string> = {
   idle: 'not run',
@@ -37,6 +23,8 @@ const STATE_LABELS: Record<CellState['kind'], string> = {
   waiting: 'waiting',
   stale: 'stale',
   error: 'error',
+  blocked: 'waiting',
+  cancelled: 'cancelled',
   done: 'done',
 };
 
@@ -80,9 +68,8 @@ export class CellView {
       h(
         'div',
         { class: 'cell-bar' },
-        this.handle(),
         this.badge,
-        this.modeSwitch(),
+        h('span', { class: 'cell-mode' }, cell.mode),
         h('span', { class: 'cell-spacer' }),
         h(
           'button',
@@ -95,20 +82,18 @@ export class CellView {
         ),
         h(
           'button',
-          {
-            class: 'cell-run',
-            'aria-label': 'Run cell',
-            title: 'Run this cell (Shift+Enter)',
-            onclick: () => this.runNow(),
-          },
+          { class: 'cell-run', title: 'Run this cell (Shift+Enter)', onclick: () => this.runNow() },
           'Run',
         ),
-        tool('cell-add-above', 'Add cell above', '+↑', () => actions.insert(cell.id, 'above')),
-        tool('cell-add-below', 'Add cell below', '+↓', () => actions.insert(cell.id, 'below')),
-        tool('cell-up', 'Move cell up', '↑', () => actions.move(cell.id, -1)),
-        tool('cell-down', 'Move cell down', '↓', () => actions.move(cell.id, 1)),
-        tool('cell-duplicate', 'Duplicate cell', '⧉', () => actions.duplicate(cell.id)),
-        tool('cell-delete', 'Delete cell', '✕', () => actions.remove(cell.id)),
+        h(
+          'button',
+          {
+            class: 'cell-delete',
+            title: 'Delete this cell',
+            onclick: () => actions.remove(cell.id),
+          },
+          'Delete',
+        ),
       ),
       h('div', { class: 'cell-output' }, output),
       this.status,
@@ -138,13 +123,6 @@ export class CellView {
     this.editor.setText(text);
   }
 
-  /** Shows `text` as the committed source (an undone or redone edit). */
-  setCommitted(text: string): void {
-    this.committed = text;
-    this.editor.setText(text);
-    this.element.classList.remove('cell-draft');
-  }
-
   /** Shows the source editor. */
   showSource(): void {
     this.element.classList.remove('cell-collapsed');
@@ -156,13 +134,22 @@ export class CellView {
     this.editor.focus();
   }
 
-  /** Shows the cell's state from the notebook session (errors are in the output already). */
+  /**
+   * Shows the cell's state from the notebook session, each said once: an error in the output
+   * (located in the editor), a wait or an upstream failure in the status line (the old output
+   * kept, dimmed), a cancelled job with its step and a Resume button.
+   */
   show(state: CellState): void {
     this.element.className = this.element.className.replace(
-      /\bcell-(idle|running|waiting|stale|error|done)\b/,
+      /\bcell-(idle|running|waiting|stale|error|blocked|cancelled|done)\b/,
       `cell-${state.kind}`,
     );
     this.badge.textContent = STATE_LABELS[state.kind];
+    this.editor.markError(
+      state.kind === 'error' && state.line !== undefined
+        ? { line: state.line, column: state.column ?? 1, message: state.message }
+        : undefined,
+    );
     switch (state.kind) {
       case 'stale':
         replaceChildren(
@@ -176,11 +163,50 @@ export class CellView {
         );
         break;
       case 'waiting':
-        replaceChildren(this.status, h('span', {}, state.reason));
+      case 'blocked':
+        replaceChildren(this.status, this.waitLine(state.reason, state.on));
         break;
+      case 'cancelled': {
+        const at = state.step === undefined ? '' : ` at step ${state.step}`;
+        const saved = state.checkpoint ? ', checkpoint saved' : '';
+        replaceChildren(
+          this.status,
+          h('span', {}, `${state.job}: cancelled${at}${saved}. `),
+          h(
+            'button',
+            {
+              class: 'cell-resume',
+              title: state.checkpoint ? 'Run again from the checkpoint' : 'Run this cell again',
+              onclick: () => this.actions.run(this.cell.id),
+            },
+            'Resume',
+          ),
+        );
+        break;
+      }
       default:
         replaceChildren(this.status);
     }
+  }
+
+  /** "waiting on cell 12 (...)" with the cell as a link that scrolls to it. */
+  private waitLine(reason: string, on: number | undefined): HTMLElement {
+    const label = on === undefined ? undefined : `cell ${on}`;
+    const at = label === undefined ? -1 : reason.indexOf(label);
+    if (label === undefined || at < 0) return h('span', {}, reason);
+    const link = h(
+      'button',
+      {
+        class: 'cell-wait-link',
+        title: `Scroll to cell ${on}`,
+        onclick: () => {
+          const list = this.element.closest('.cells') ?? document;
+          list.querySelector(`[data-cell-id="${on}"]`)?.scrollIntoView({ block: 'center' });
+        },
+      },
+      label,
+    );
+    return h('span', {}, reason.slice(0, at), link, reason.slice(at + label.length));
   }
 
   /** The drag handle: the mouse's way to reorder (the move buttons are the keyboard's). */
@@ -231,9 +257,4 @@ export class CellView {
     if (text !== this.committed) this.commit(text);
     else this.actions.run(this.cell.id);
   }
-}
-
-/** A compact toolbar button whose accessible name says what it does. */
-function tool(className: string, name: string, text: string, onclick: () => void): HTMLElement {
-  return h('button', { class: className, 'aria-label': name, title: name, onclick }, text);
 }

@@ -7,6 +7,7 @@ import {
   indentOnInput,
   syntaxHighlighting,
 } from '@codemirror/language';
+import { lintGutter, setDiagnostics } from '@codemirror/lint';
 import { EditorState, type Extension } from '@codemirror/state';
 import {
   EditorView,
@@ -36,6 +37,8 @@ export interface CellEditor {
   setText(text: string): void;
   /** Focuses the editor. */
   focus(): void;
+  /** Marks an error at a 1-based line and column of the text (undefined: clears the mark). */
+  markError(error: { line: number; column: number; message: string } | undefined): void;
 }
 
 /** How a cell mode is called in the editor's accessible name. */
@@ -79,6 +82,7 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
         ]),
         history(),
         lineNumbers(),
+        lintGutter(),
         drawSelection(),
         highlightActiveLine(),
         indentOnInput(),
@@ -102,5 +106,26 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
         view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: next } });
     },
     focus: () => view.focus(),
+    markError: (error) => {
+      const { doc } = view.state;
+      if (!error || error.line > doc.lines) {
+        view.dispatch(setDiagnostics(view.state, []));
+        return;
+      }
+      const line = doc.line(error.line);
+      const from = Math.min(line.from + error.column - 1, line.to);
+      // The rest of the token at the column, so the underline is visible.
+      const to = Math.max(
+        from + (/^\w+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 1),
+        from,
+      );
+      const diagnostic = {
+        from,
+        to: Math.min(to, doc.length),
+        severity: 'error' as const,
+        message: error.message,
+      };
+      view.dispatch(setDiagnostics(view.state, [diagnostic]));
+    },
   };
 }

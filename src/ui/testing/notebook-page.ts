@@ -33,9 +33,25 @@ export async function cellStates(page: Page): Promise<Record<string, number>> {
   const classes = await page
     .locator('section.cell')
     .evaluateAll((cells) =>
-      cells.map((c) => /\bcell-(idle|running|waiting|stale|error|done)\b/.exec(c.className)?.[1]),
+      cells.map(
+        (c) =>
+          /\bcell-(idle|running|waiting|stale|error|blocked|cancelled|done)\b/.exec(
+            c.className,
+          )?.[1],
+      ),
     );
   const counts: Record<string, number> = {};
   for (const state of classes) counts[state ?? 'unknown'] = (counts[state ?? 'unknown'] ?? 0) + 1;
   return counts;
+}
+
+/** Clicks Run all and confirms the bar stating its cost, if costly jobs make it ask. */
+export async function runAll(page: Page): Promise<void> {
+  await page.locator('button.cmd-run-all').click();
+  const confirm = page.locator('.run-all-bar button.run-all-confirm');
+  // The bar appears at once when it appears at all.
+  await confirm.waitFor({ timeout: 1000 }).then(
+    () => confirm.click(),
+    () => undefined,
+  );
 }
