@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactStore } from '../core/artifacts.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
+import { readLines, readTextFile } from '../core/lines.ts';
 import type { ExtractionRule } from './extract.ts';
 import type { BenchFormat, ChatMessage, ItemSource, LoglikResult, SkippedRecord } from './types.ts';
 
@@ -144,20 +144,17 @@ export async function readEvalResult(where: string, store?: ArtifactStore): Prom
       { file: where },
     );
   }
-  const summary = parseJson(summaryPath, await readFile(summaryPath, 'utf8')) as EvalSummary;
-  const lines = (await readFile(recordsPath, 'utf8')).split('\n');
+  const summary = parseJson(summaryPath, await readTextFile(summaryPath)) as EvalSummary;
   const records: EvalRecord[] = [];
-  lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    const record = parseJson(recordsPath, line, i + 1) as EvalRecord;
+  for await (const { line, text, error } of readLines(recordsPath)) {
+    if (error !== undefined) throw new InputError(error, { file: recordsPath, line });
+    if (text.trim() === '') continue;
+    const record = parseJson(recordsPath, text, line) as EvalRecord;
     if (typeof record?.id !== 'string' || typeof record.correct !== 'boolean') {
-      throw new InputError('expected a record with id and correct', {
-        file: recordsPath,
-        line: i + 1,
-      });
+      throw new InputError('expected a record with id and correct', { file: recordsPath, line });
     }
     records.push(record);
-  });
+  }
   return { summary, records };
 }
 
