@@ -185,6 +185,10 @@ export class App {
         opened,
         preset: route.preset,
         onStatus: (status) => this.showStatus(status),
+        onTitle: (title) => {
+          this.title.textContent = title;
+          document.title = `${title} — FineMed Workbench`;
+        },
       });
       this.viewPreset = route.preset;
       replaceChildren(this.content, this.view.element);
