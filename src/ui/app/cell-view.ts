@@ -11,11 +11,25 @@ export interface CellActions {
   run(id: number): void;
   /** Delete the cell. */
   remove(id: number): void;
+  /** Add an empty cell of the same kind as this one just above or below it. */
+  insert(id: number, where: 'above' | 'below'): void;
+  /** Move the cell one place up (-1) or down (+1). */
+  move(id: number, by: -1 | 1): void;
+  /** Add a copy of the cell below it. */
+  duplicate(id: number): void;
+  /** Change the cell's mode (JavaScript, Markdown...). */
+  setMode(id: number, mode: Cell['mode']): void;
   /** The editor's text changed without being committed. */
   draft(id: number, text: string): void;
   /** Save the notebook (Mod+S). */
   save(): void;
 }
+
+/** The modes a cell can be switched to, by name. */
+const MODE_NAMES: Partial<Record<Cell['mode'], string>> = { js: 'JavaScript', md: 'Markdown' };
+
+/** The drag data type of a cell being reordered (its id). */
+export const CELL_DRAG_TYPE = 'application/x-finemed-cell';
 
 const STATE_LABELS: Record<CellState['kind'], string> = {
   idle: 'not run',
@@ -68,8 +82,9 @@ export class CellView {
       h(
         'div',
         { class: 'cell-bar' },
+        this.handle(),
         this.badge,
-        h('span', { class: 'cell-mode' }, cell.mode),
+        this.modeSwitch(),
         h('span', { class: 'cell-spacer' }),
         h(
           'button',
@@ -82,18 +97,20 @@ export class CellView {
         ),
         h(
           'button',
-          { class: 'cell-run', title: 'Run this cell (Shift+Enter)', onclick: () => this.runNow() },
+          {
+            class: 'cell-run',
+            'aria-label': 'Run cell',
+            title: 'Run this cell (Shift+Enter)',
+            onclick: () => this.runNow(),
+          },
           'Run',
         ),
-        h(
-          'button',
-          {
-            class: 'cell-delete',
-            title: 'Delete this cell',
-            onclick: () => actions.remove(cell.id),
-          },
-          'Delete',
-        ),
+        tool('cell-add-above', 'Add cell above', '+↑', () => actions.insert(cell.id, 'above')),
+        tool('cell-add-below', 'Add cell below', '+↓', () => actions.insert(cell.id, 'below')),
+        tool('cell-up', 'Move cell up', '↑', () => actions.move(cell.id, -1)),
+        tool('cell-down', 'Move cell down', '↓', () => actions.move(cell.id, 1)),
+        tool('cell-duplicate', 'Duplicate cell', '⧉', () => actions.duplicate(cell.id)),
+        tool('cell-delete', 'Delete cell', '✕', () => actions.remove(cell.id)),
       ),
       h('div', { class: 'cell-output' }, output),
       this.status,
@@ -121,6 +138,13 @@ export class CellView {
   /** Replaces the editor's text (recovered drafts). */
   setText(text: string): void {
     this.editor.setText(text);
+  }
+
+  /** Shows `text` as the committed source (an undone or redone edit). */
+  setCommitted(text: string): void {
+    this.committed = text;
+    this.editor.setText(text);
+    this.element.classList.remove('cell-draft');
   }
 
   /** Shows the source editor. */
@@ -257,4 +281,9 @@ export class CellView {
     if (text !== this.committed) this.commit(text);
     else this.actions.run(this.cell.id);
   }
+}
+
+/** A compact toolbar button whose accessible name says what it does. */
+function tool(className: string, name: string, text: string, onclick: () => void): HTMLElement {
+  return h('button', { class: className, 'aria-label': name, title: name, onclick }, text);
 }

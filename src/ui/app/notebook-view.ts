@@ -1,17 +1,24 @@
+import { defaultPinned, toCell } from '@observablehq/notebook-kit';
 import {
   NotebookSession,
   formatNotebook,
   parseNotebook,
+  type Cell,
   type KernelClient,
   type Notebook,
 } from '../../notebook/index.ts';
 import { formatDuration } from '../../core/progress.ts';
 import type { OpenedNotebook } from '../server/notebooks.ts';
 import { recoveryBar, trustBar } from './bars.ts';
-import { CellView } from './cell-view.ts';
+import { enableCellDrop } from './cell-drag.ts';
+import { CellView, type CellActions } from './cell-view.ts';
 import { h, replaceChildren } from './dom.ts';
 import { NotebookDocument, type SaveStatus } from './document.ts';
+import { History, reconcile, snapshotOf, type NotebookSnapshot, type Step } from './history.ts';
 import type { Host } from './host.ts';
+import { KnobMemory } from './knob-memory.ts';
+import { NotebookToolbar } from './notebook-toolbar.ts';
+import { Outline } from './outline.ts';
 
 /** What a notebook view needs from the app around it. */
 export interface NotebookViewOptions {
@@ -25,6 +32,8 @@ export interface NotebookViewOptions {
   preset: string;
   /** Receives the file's save status. */
   onStatus(status: SaveStatus): void;
+  /** Hears the notebook's new title after a rename (or its undo). */
+  onTitle?(title: string): void;
 }
 
 /**
@@ -41,10 +50,16 @@ export class NotebookView {
   private views = new Map<number, CellView>();
   private readonly bars = h('div', { class: 'notebook-bars' });
   private readonly list = h('div', { class: 'cells' });
+  private history: History;
+  private readonly outline = new Outline(this.list);
+  private readonly knobs: KnobMemory;
+  private readonly toolbar: NotebookToolbar;
+  private readonly onKey = (event: KeyboardEvent): void => this.key(event);
 
   constructor(private options: NotebookViewOptions) {
     const { opened } = options;
     this.notebook = parseNotebook(opened.text);
+    this.history = new History(snapshotOf(this.notebook));
     this.document = new NotebookDocument(
       options.host,
       opened.path,
@@ -54,20 +69,53 @@ export class NotebookView {
       () => this.text(),
       options.onStatus,
     );
+    this.knobs = new KnobMemory(sessionStorage, () => this.document.path);
+    this.toolbar = new NotebookToolbar({
+      title: () => this.notebook.title,
+      rename: (title) => this.change([...this.notebook.cells], title),
+      undo: () => this.undo(),
+      redo: () => this.redo(),
+      saveKnobs: () => this.saveKnobs(),
+    });
     this.element = h(
       'div',
       { class: 'notebook' },
+      this.toolbar.element,
       this.bars,
-      this.list,
       h(
         'div',
-        { class: 'add-cells' },
-        h('button', { class: 'add-js', onclick: () => this.add('js') }, '+ JavaScript'),
-        h('button', { class: 'add-md', onclick: () => this.add('md') }, '+ Markdown'),
+        { class: 'notebook-body' },
+        this.outline.element,
+        h(
+          'div',
+          { class: 'notebook-cells' },
+          this.list,
+          h(
+            'div',
+            { class: 'add-cells' },
+            h(
+              'button',
+              {
+                class: 'add-js',
+                'aria-label': 'Add JavaScript cell',
+                onclick: () => this.add('js'),
+              },
+              '+ JavaScript',
+            ),
+            h(
+              'button',
+              { class: 'add-md', 'aria-label': 'Add Markdown cell', onclick: () => this.add('md') },
+              '+ Markdown',
+            ),
+          ),
+        ),
       ),
     );
+    enableCellDrop(this.list, (id, index) => this.moveTo(id, index));
+    window.addEventListener('keydown', this.onKey);
     this.render();
     this.showBars(opened);
+    this.updateControls();
   }
 
   /** The notebook's title. */
@@ -135,6 +183,24 @@ export class NotebookView {
   /** Stops the session (its jobs are detached). */
   dispose(): void {
     this.session.dispose();
+    this.outline.dispose();
+    window.removeEventListener('keydown', this.onKey);
+  }
+
+  /** Undoes the latest structural edit (add, delete, move, duplicate, edit, rename). */
+  undo(): void {
+    const snapshot = this.history.undo();
+    if (!snapshot) return;
+    this.reach(snapshot);
+    this.changed();
+  }
+
+  /** Redoes the latest undone edit. */
+  redo(): void {
+    const snapshot = this.history.redo();
+    if (!snapshot) return;
+    this.reach(snapshot);
+    this.changed();
   }
 
   /** The notebook's text as the editors show it, committed or not. */
@@ -164,35 +230,148 @@ export class NotebookView {
     this.session.on((event) => {
       if (event.type === 'state') this.views.get(event.cell)?.show(event.state);
     });
+    this.session.on((event) => {
+      if (event.type !== 'value' || !this.views.has(event.cell)) return;
+      const { cell, root } = this.session.cell(event.cell);
+      this.knobs.restore(cell, root);
+    });
     if (this.document.trusted) this.session.start();
   }
 
   private cellView(id: number): HTMLElement {
     const { cell, root } = this.session.cell(id);
-    const view = new CellView(cell, root, {
-      commit: (cellId, text) => {
-        this.session.edit(cellId, text);
-        this.document.committed();
-      },
-      run: (cellId) => this.session.run(cellId),
-      remove: (cellId) => {
-        this.session.remove(cellId);
-        this.views.get(cellId)?.element.remove();
-        this.views.delete(cellId);
-        this.document.committed();
-      },
-      draft: () => this.document.drafted(),
-      save: () => void this.document.save(),
+    const view = new CellView(cell, root, this.cellActions());
+    root.addEventListener('input', () => {
+      if (this.views.get(id) === view) this.knobs.remember(this.session.cell(id).cell, root);
     });
     this.views.set(id, view);
     return view.element;
   }
 
-  private add(mode: 'js' | 'md'): void {
-    const id = this.session.insert({ mode, value: '' });
-    this.list.appendChild(this.cellView(id));
+  private cellActions(): CellActions {
+    const at = (id: number): number => this.notebook.cells.findIndex((c) => c.id === id);
+    const cells = (): Cell[] => [...this.notebook.cells];
+    return {
+      commit: (id, text) =>
+        this.change(cells().map((c) => (c.id === id ? { ...c, value: text } : c))),
+      run: (id) => this.session.run(id),
+      remove: (id) => this.change(cells().filter((c) => c.id !== id)),
+      insert: (id, where) => this.add('js', at(id) + (where === 'below' ? 1 : 0)),
+      move: (id, by) => this.moveTo(id, at(id) + by),
+      duplicate: (id) => {
+        const next = cells();
+        next.splice(at(id) + 1, 0, toCell({ ...next[at(id)]!, id: this.nextId() }));
+        this.change(next);
+      },
+      setMode: (id, mode) => {
+        const next = cells();
+        next[at(id)] = toCell({ ...next[at(id)]!, mode, pinned: defaultPinned(mode) });
+        this.change(next);
+        this.views.get(id)?.focus();
+      },
+      draft: () => this.document.drafted(),
+      save: () => void this.document.save(),
+    };
+  }
+
+  /** Adds an empty cell at `index` (default: the end) and puts the cursor in it. */
+  private add(mode: 'js' | 'md', index = this.notebook.cells.length): void {
+    const id = this.nextId();
+    const next = [...this.notebook.cells];
+    next.splice(index, 0, toCell({ id, mode, value: '' }));
+    this.change(next);
     this.views.get(id)?.focus();
+  }
+
+  private nextId(): number {
+    return Math.max(0, ...this.notebook.cells.map((c) => c.id)) + 1;
+  }
+
+  /** Moves a cell so it ends up at `index`; out of range does nothing (the first cell up). */
+  private moveTo(id: number, index: number): void {
+    const next = this.notebook.cells.filter((c) => c.id !== id);
+    const cell = this.notebook.cells.find((c) => c.id === id);
+    if (!cell || index < 0 || index > next.length) return;
+    next.splice(index, 0, cell);
+    this.change(next);
+  }
+
+  /** Makes an edit: the live notebook becomes `cells` (and `title`), undoably, autosaved. */
+  private change(cells: Cell[], title = this.notebook.title): void {
+    this.reach({ title, cells });
+    this.history.record(snapshotOf(this.notebook));
+    this.changed();
+  }
+
+  /** Brings the live notebook to `target` with the fewest steps. */
+  private reach(target: NotebookSnapshot): void {
+    for (const step of reconcile(snapshotOf(this.notebook), target)) this.apply(step);
+  }
+
+  private changed(): void {
+    this.updateControls();
     this.document.committed();
+  }
+
+  private apply(step: Step): void {
+    switch (step.kind) {
+      case 'title':
+        this.notebook.title = step.title;
+        this.toolbar.showTitle(step.title);
+        this.options.onTitle?.(step.title);
+        break;
+      case 'remove':
+        this.session.remove(step.id);
+        this.views.get(step.id)?.element.remove();
+        this.views.delete(step.id);
+        break;
+      case 'insert': {
+        this.session.insert(step.cell, step.index, step.cell.id);
+        const element = this.cellView(step.cell.id);
+        this.list.insertBefore(element, this.list.children[step.index] ?? null);
+        if (!this.document.trusted) this.views.get(step.cell.id)?.showSource();
+        break;
+      }
+      case 'move': {
+        this.session.move(step.id, step.index);
+        const element = this.views.get(step.id)!.element;
+        element.remove();
+        this.list.insertBefore(element, this.list.children[step.index] ?? null);
+        break;
+      }
+      case 'edit':
+        this.session.edit(step.id, step.value);
+        this.views.get(step.id)?.setCommitted(step.value);
+        break;
+    }
+  }
+
+  private updateControls(): void {
+    this.toolbar.update({
+      canUndo: this.history.canUndo,
+      canRedo: this.history.canRedo,
+      hasKnobs: this.notebook.cells.some((c) => this.knobs.count(c) > 0),
+    });
+  }
+
+  /** Ctrl/Cmd+Z, Ctrl/Cmd+Shift+Z and Ctrl+Y outside editors and fields (they undo text). */
+  private key(event: KeyboardEvent): void {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || !this.element.isConnected) return;
+    const target = event.target as Element | null;
+    if (target?.closest?.('.cm-editor, input, textarea, select, [contenteditable]')) return;
+    const key = event.key.toLowerCase();
+    const redo = (key === 'z' && event.shiftKey) || (key === 'y' && !event.shiftKey);
+    if (key !== 'z' && !redo) return;
+    event.preventDefault();
+    if (redo) this.redo();
+    else this.undo();
+  }
+
+  /** Writes each knob's current value into its cell's source as the default (undoable). */
+  private saveKnobs(): void {
+    this.change(
+      this.knobs.withCurrentDefaults(this.notebook.cells, (id) => this.session.cell(id).root),
+    );
   }
 
   private showBars(opened: OpenedNotebook): void {
@@ -224,6 +403,10 @@ export class NotebookView {
     this.views.clear();
     this.notebook = parseNotebook(text);
     this.render();
+    this.toolbar.showTitle(this.notebook.title);
+    // The recovered text is a draft over the file, not an edit to undo back from.
+    this.history = new History(snapshotOf(this.notebook));
+    this.updateControls();
     this.document.drafted();
   }
 }
