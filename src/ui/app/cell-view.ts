@@ -109,7 +109,7 @@ export class CellView {
         tool('cell-add-below', 'Add cell below', '+↓', () => actions.insert(cell.id, 'below')),
         tool('cell-up', 'Move cell up', '↑', () => actions.move(cell.id, -1)),
         tool('cell-down', 'Move cell down', '↓', () => actions.move(cell.id, 1)),
-        tool('cell-duplicate', 'Duplicate cell', '⧉', () => actions.duplicate(cell.id)),
+        tool('cell-duplicate', 'Duplicate cell', '❏', () => actions.duplicate(cell.id)),
         tool('cell-delete', 'Delete cell', '✕', () => actions.remove(cell.id)),
       ),
       h('div', { class: 'cell-output' }, output),
