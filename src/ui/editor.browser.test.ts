@@ -166,9 +166,9 @@ describe.skipIf(missing)(
       await page.reload();
       await expect.poll(() => order(page)).toEqual([8, 1, 2, 3, 4, 6, 7, 5]);
       await expect.poll(() => output(page, 7)).toBe('100');
-      expect(await page.getByRole('textbox', { name: 'Notebook title', exact: true }).inputValue()).toBe(
-        'Doses, renamed',
-      );
+      expect(
+        await page.getByRole('textbox', { name: 'Notebook title', exact: true }).inputValue(),
+      ).toBe('Doses, renamed');
       expect(errors).toEqual([]);
       await page.close();
     });
