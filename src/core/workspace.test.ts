@@ -58,6 +58,10 @@ describe('WorkspacePolicy.saveTarget', () => {
 
   it('refuses a notebook over the size limit, and a path that is not .html', async () => {
     const { notebooks, policy } = setup();
+    mkdirSync(join(notebooks, 'folder.html'));
+    await expect(policy.saveTarget(join(notebooks, 'folder.html'), 1)).rejects.toThrow(
+      'not a regular file',
+    );
     await expect(policy.saveTarget(join(notebooks, 'n.html'), 101)).rejects.toThrow(
       'a notebook is at most 100 bytes',
     );

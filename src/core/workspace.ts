@@ -1,7 +1,7 @@
 // The one workspace policy of the UI server, Electron's main process and the kernel: where a
 // notebook may be opened from and saved to, and which files a cell may read.
 import { constants } from 'node:fs';
-import { open, readFile, realpath } from 'node:fs/promises';
+import { open, readFile, realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, extname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AccessError, InputError } from './errors.ts';
@@ -202,7 +202,12 @@ export class WorkspacePolicy {
   /** A save target's real path: its folder resolved (and existing), then its name. */
   private async realTarget(full: string): Promise<string> {
     const existing = await realpath(full).catch(() => undefined);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      if (!(await stat(existing)).isFile()) {
+        throw new AccessError('not a regular file', { file: existing });
+      }
+      return existing;
+    }
     const dir = await realDir(dirname(full));
     if (dir === undefined) {
       throw new AccessError('the folder does not exist (a save never creates folders)', {

@@ -166,10 +166,11 @@ export class NotebookLibrary {
    * file; its recovery file and its place in the recent list follow it.
    */
   async rename(path: string, name: string): Promise<{ path: string }> {
+    const file = notebookFileName(name);
     const from = await this.workspace.saveTarget(path, 0);
     const info = await stat(from).catch(() => undefined);
     if (!info?.isFile()) throw new InputError('no such notebook', { file: from, field: 'path' });
-    const to = join(dirname(from), notebookFileName(name));
+    const to = join(dirname(from), file);
     await renameNew(from, to);
     this.workspace.moved(from, to);
     const recovery = await this.recovery(from);
