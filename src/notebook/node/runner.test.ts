@@ -104,11 +104,28 @@ describe('runNotebookHeadless', () => {
       home,
       jobs: [],
     });
-    expect(run.failed.map((f) => f.id)).toEqual([2, 4]);
+    // Said once, where it happened: cell 4 only waits on cell 2.
+    expect(run.failed.map((f) => f.id)).toEqual([2]);
     expect(run.failed[0].label).toContain("cell 2 (const broken = JSON.parse('{not json');)");
     expect(run.failed[0].message).toMatch(/JSON/);
     expect(run.results.cells.find((c) => c.id === 3)?.outputs).toEqual({ doubled: 10 });
-    expect(readFileSync(run.reportPath, 'utf8')).toContain('2 cell(s) failed');
+    expect(run.results.cells.find((c) => c.id === 4)?.state).toBe('blocked');
+    expect(readFileSync(run.reportPath, 'utf8')).toContain('1 cell(s) failed');
+  });
+
+  it('FileAttachment reads beside the notebook in a headless run; the manifest records the file', async () => {
+    const { dir, home, out } = workspace();
+    const run = await runNotebookHeadless({
+      notebook: join(dir, 'attachment.html'),
+      outDir: out,
+      trust: true,
+      home,
+      jobs: [],
+    });
+    expect(run.failed).toEqual([]);
+    expect(run.results.cells.find((c) => c.id === 2)?.outputs).toEqual({ maxPulse: 95 });
+    const manifest = readJson<RunManifest>(join(out, 'manifest.json'));
+    expect(JSON.stringify(manifest)).toContain(sha256(readFileSync(join(dir, 'vitals.csv'))));
   });
 
   it('timeoutMs ends a run whose cells never finish, failing just those cells', async () => {
