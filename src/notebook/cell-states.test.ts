@@ -111,6 +111,7 @@ describe('cell states', () => {
         'const z = y + 1;',
         'z * 2',
         'const ok = (1 +;',
+        '({ a: 1 }).b.c',
       ),
     );
     await s.settled();
@@ -130,6 +131,9 @@ describe('cell states', () => {
       line: 1,
       column: 16,
     });
+    // Expression cells are wrapped in `return (`: still mapped exactly.
+    expect(s.cell(5).state).toMatchObject({ kind: 'error', line: 1, column: 14 });
+    expect(s.cell(5).root.textContent).toContain("(reading 'c') (1:14)");
     s.edit(1, 'const y = 5;');
     await s.settled();
     expect(s.cell(3).value).toBe(12);

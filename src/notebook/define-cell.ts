@@ -3,6 +3,7 @@ import { clear, display, inspectError, library } from '@observablehq/notebook-ki
 import type { DefineState } from '@observablehq/notebook-kit/runtime';
 import type { Module, Observer, Variable } from '@observablehq/runtime';
 import { isTable, renderJobState, renderTable } from './render.ts';
+import { errorLocation } from './error-location.ts';
 import { isJobState } from './job-run.ts';
 
 /** A cell ready to define: Notebook Kit's transpiled form with its body as a function. */
@@ -166,7 +167,7 @@ function cellObserver(
       // Outputs fail too when the cell fails; only an output's own failure (a generator that
       // threw) needs showing besides the cell's.
       if (name === null) clear(state);
-      if (name === null || !shown.error) appendNode(state, inspectError(error, name ?? undefined));
+      if (name === null || !shown.error) appendNode(state, located(error, name));
       shown.error = true;
     },
   };
@@ -180,6 +181,14 @@ function showDeclaredJob(state: CellDisplay, name: string, value: unknown): void
   line.setAttribute('data-job-output', name);
   if (old) old.replaceWith(line);
   else appendNode(state, line);
+}
+
+/** The inspector's error view, with the place in the source (the inspector drops acorn's). */
+function located(error: unknown, name: string | null): Node {
+  const node = inspectError(error, name ?? undefined);
+  const at = errorLocation(error);
+  if (at) node.querySelector('.observablehq--inspect')?.append(` (${at.line}:${at.column})`);
+  return node;
 }
 
 function appendNode(state: CellDisplay, node: Node): void {

@@ -46,8 +46,9 @@ function functionHeaderLines(): number {
 /**
  * Where a runtime error thrown by a cell's code happened in the cell's source: the first stack
  * frame in the compiled cell, mapped back through `body` (the transpiled function, compiled as
- * `return (BODY);`). Given only when the transpiled line is the source line unchanged, so the
- * column is exact too; undefined otherwise.
+ * `return (BODY);`). Notebook Kit wraps the trimmed source in a function header (and `return (`
+ * for expressions); when the source appears in the body unchanged the mapping is exact, and
+ * otherwise (rewritten imports) no location is given.
  */
 function locateRuntimeError(
   error: unknown,
@@ -56,19 +57,27 @@ function locateRuntimeError(
   source: string,
 ): SourceLocation | undefined {
   const stack = (error as { stack?: unknown } | null)?.stack;
-  if (typeof stack !== 'string') return undefined;
+  const trimmed = source.trim();
+  const inBody = body.indexOf(trimmed);
+  if (typeof stack !== 'string' || trimmed === '' || inBody < 0) return undefined;
   const url = cellSourceUrl(id).replace(/\./g, '\\.');
   const frame = new RegExp(`${url}:(\\d+):(\\d+)`).exec(stack);
   const header = functionHeaderLines();
   if (!frame || header < 0) return undefined;
-  const bodyLine = Number(frame[1]) - header;
-  const bodyLines = body.split('\n');
-  const sourceLines = source.split('\n');
-  // The body starts with its parameter line, `(a, b) => {`, then the source's lines.
-  const text = bodyLines[bodyLine - 1];
-  const line = bodyLine - 1;
-  if (text === undefined || line < 1 || sourceLines[line - 1] !== text) return undefined;
-  return { line, column: Number(frame[2]) };
+  const start = (text: string, at: number): SourceLocation => {
+    const before = text.slice(0, at).split('\n');
+    return { line: before.length, column: (before.at(-1)?.length ?? 0) + 1 };
+  };
+  const inCode = { line: Number(frame[1]) - header, column: Number(frame[2]) };
+  const bodyStart = start(body, inBody);
+  const sourceStart = start(source, source.indexOf(trimmed));
+  const line = inCode.line - bodyStart.line + sourceStart.line;
+  if (line < sourceStart.line || line > source.split('\n').length) return undefined;
+  const column =
+    inCode.line === bodyStart.line
+      ? inCode.column - bodyStart.column + sourceStart.column
+      : inCode.column;
+  return column >= 1 ? { line, column } : undefined;
 }
 
 /** Remembers where a cell's runtime error happened, if that can be known exactly. */
