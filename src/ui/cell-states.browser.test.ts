@@ -15,7 +15,7 @@ import {
   startServe,
   type ServeProcess,
 } from './testing/browser.ts';
-import { cell, openNotebook, typeAndRun } from './testing/notebook-page.ts';
+import { cell, typeAndRun } from './testing/notebook-page.ts';
 
 const missing = browserMissing();
 const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');

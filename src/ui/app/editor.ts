@@ -1,12 +1,7 @@
 import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
 import { javascript } from '@codemirror/lang-javascript';
 import { markdown } from '@codemirror/lang-markdown';
-import {
-  bracketMatching,
-  defaultHighlightStyle,
-  indentOnInput,
-  syntaxHighlighting,
-} from '@codemirror/language';
+import { bracketMatching, indentOnInput, syntaxHighlighting } from '@codemirror/language';
 import { lintGutter, setDiagnostics } from '@codemirror/lint';
 import { EditorState, type Extension } from '@codemirror/state';
 import {
@@ -16,6 +11,7 @@ import {
   keymap,
   lineNumbers,
 } from '@codemirror/view';
+import { themeHighlightStyle } from './highlight.ts';
 
 /** What a cell editor reports to its cell. */
 export interface EditorHooks {
@@ -87,7 +83,7 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
         highlightActiveLine(),
         indentOnInput(),
         bracketMatching(),
-        syntaxHighlighting(defaultHighlightStyle, { fallback: true }),
+        syntaxHighlighting(themeHighlightStyle),
         language(mode),
         EditorView.lineWrapping,
         // Screen readers name the editor; CodeMirror's content element has no name of its own.
@@ -114,14 +110,11 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
       }
       const line = doc.line(error.line);
       const from = Math.min(line.from + error.column - 1, line.to);
-      // The rest of the token at the column, so the underline is visible.
-      const to = Math.max(
-        from + (/^\w+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 1),
-        from,
-      );
+      // The rest of the word at the column (at least one character), so the mark is visible.
+      const word = /^\w+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 1;
       const diagnostic = {
         from,
-        to: Math.min(to, doc.length),
+        to: Math.min(from + word, doc.length),
         severity: 'error' as const,
         message: error.message,
       };
