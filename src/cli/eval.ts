@@ -15,7 +15,7 @@ import {
   stringFlag,
   type Command,
 } from './command.ts';
-import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
+import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** `finemed eval`: scores a model on a benchmark file and stores the result. */
 export const evalCommand: Command = {
@@ -79,6 +79,7 @@ export const evalCommand: Command = {
       description: 'pubmedqa: ground-truth {pmid: label} file',
     },
     ...rowFlags,
+    ...fileFlags,
     batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
     resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
     out: {

@@ -1,5 +1,5 @@
 import { UsageError } from '../core/errors.ts';
-import { DEFAULT_MAX_ROW_BYTES, formatLimit } from '../core/lines.ts';
+import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_ROW_BYTES, formatLimit } from '../core/lines.ts';
 import { formatSkipped, type SkippedLike } from '../core/skipped.ts';
 import { boolFlag, stringFlag, type CommandContext, type FlagSpec } from './command.ts';
 
@@ -16,25 +16,41 @@ export const rowFlags: Record<string, FlagSpec> = {
   },
 };
 
+/** The flag of commands that also read whole-file formats (JSON arrays and objects, CSV, .txt). */
+export const fileFlags: Record<string, FlagSpec> = {
+  'max-file-bytes': {
+    type: 'string',
+    value: 'N[KiB|MiB|GiB]',
+    description: `Largest file read whole (JSON array or object, CSV; default ${formatLimit(DEFAULT_MAX_FILE_BYTES)})`,
+  },
+};
+
 const UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };
 
-/** `--max-row-bytes`: a byte count, optionally in KiB, MiB or GiB (`64MiB`, `64M`). */
-export function maxRowBytesFlag(ctx: CommandContext): number | undefined {
-  const raw = stringFlag(ctx, 'max-row-bytes');
+/** A byte-count flag, optionally in KiB, MiB or GiB (`64MiB`, `64M`). */
+export function bytesFlag(ctx: CommandContext, name: string): number | undefined {
+  const raw = stringFlag(ctx, name);
   if (raw === undefined) return undefined;
   const match = /^(\d+)\s*(?:([kmg])(?:i?b)?|b)?$/i.exec(raw.trim());
   const bytes = match ? Number(match[1]) * UNITS[(match[2] ?? '').toLowerCase()] : NaN;
   if (!Number.isSafeInteger(bytes) || bytes < 1)
-    throw new UsageError(
-      `--max-row-bytes must be a byte count such as 8388608 or 8MiB, got '${raw}'`,
-    );
+    throw new UsageError(`--${name} must be a byte count such as 8388608 or 8MiB, got '${raw}'`);
   return bytes;
 }
 
-/** `--skip-bad-rows` and `--max-row-bytes`, as the readers take them. */
-export function rowOptions(ctx: CommandContext): { skipBadRows: boolean; maxRowBytes?: number } {
-  const maxRowBytes = maxRowBytesFlag(ctx);
-  return { skipBadRows: boolFlag(ctx, 'skip-bad-rows'), ...(maxRowBytes ? { maxRowBytes } : {}) };
+/** `--skip-bad-rows`, `--max-row-bytes` and (where a command has it) `--max-file-bytes`. */
+export function rowOptions(ctx: CommandContext): {
+  skipBadRows: boolean;
+  maxRowBytes?: number;
+  maxFileBytes?: number;
+} {
+  const maxRowBytes = bytesFlag(ctx, 'max-row-bytes');
+  const maxFileBytes = bytesFlag(ctx, 'max-file-bytes');
+  return {
+    skipBadRows: boolFlag(ctx, 'skip-bad-rows'),
+    ...(maxRowBytes ? { maxRowBytes } : {}),
+    ...(maxFileBytes ? { maxFileBytes } : {}),
+  };
 }
 
 /** Prints skipped rows to stderr (see {@link formatSkipped}). */

@@ -135,6 +135,20 @@ describe('ttt --index --skip-bad-rows', () => {
   });
 });
 
+describe('eval --max-file-bytes', () => {
+  it('refuses a whole-file format over the limit, naming the file and the flag', async () => {
+    const pubmed = join(projectRoot, 'src', 'eval', 'fixtures', 'pubmedqa.json');
+    const args = ['eval', '--model', modelDir, '--bench', pubmed, '--format', 'pubmedqa'];
+    const { code, err } = await run([...args, '--max-file-bytes', '1KiB']);
+    expect(code).toBe(1);
+    expect(err).toMatch(
+      new RegExp(
+        `${pubmed}: file is [\\d,]+ bytes, over the 1 KiB limit for formats read whole \\(--max-file-bytes\\)`,
+      ),
+    );
+  });
+});
+
 describe('eval on a 50 MB row', () => {
   it('stops with the row-limit error naming file and line', async () => {
     const bench = join(dir, 'huge.jsonl');

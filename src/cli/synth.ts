@@ -15,7 +15,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
-import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
+import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 function secondsToMs(seconds: number | undefined): number | undefined {
   return seconds === undefined ? undefined : seconds * 1000;
@@ -30,9 +30,9 @@ function options(ctx: CommandContext): SynthesisOptions {
   const corpus = stringFlag(ctx, 'corpus');
   const rows = rowOptions(ctx);
   const corpusFlags = stringFlag(ctx, 'corpus-field') || boolFlag(ctx, 'corpus-only');
-  if (!corpus && (corpusFlags || rows.skipBadRows || rows.maxRowBytes)) {
+  if (!corpus && (corpusFlags || rows.skipBadRows || rows.maxRowBytes || rows.maxFileBytes)) {
     throw new UsageError(
-      '--corpus-field, --corpus-only, --skip-bad-rows and --max-row-bytes need --corpus',
+      '--corpus-field, --corpus-only, --skip-bad-rows, --max-row-bytes and --max-file-bytes need --corpus',
     );
   }
   return {
@@ -155,6 +155,7 @@ export const synthCommand: Command = {
     'corpus-limit': { type: 'string', value: 'N', description: 'Read at most N corpus documents' },
     'corpus-only': { type: 'boolean', description: 'Synthesize instructions from the corpus only' },
     ...rowFlags,
+    ...fileFlags,
     'llm-base-url': {
       type: 'string',
       value: 'URL',

@@ -17,7 +17,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
-import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
+import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 import { modelFrom } from './train-flags.ts';
 
 async function embedderFrom(ctx: CommandContext): Promise<EmbedderSpec | undefined> {
@@ -131,6 +131,7 @@ export const tttCommand: Command = {
       default: '0',
     },
     ...rowFlags,
+    ...fileFlags,
     threads: {
       type: 'string',
       value: 'N',

@@ -127,7 +127,7 @@ export async function readTextFile(file: string, limits: ReadLimits = {}): Promi
   if (bytes > max)
     throw new InputError(
       `file is ${bytes.toLocaleString('en-US')} bytes, over the ${formatLimit(max)} limit for ` +
-        'formats read whole (JSON arrays and objects, CSV); split it or convert it to JSON Lines',
+        'formats read whole (--max-file-bytes); split it or convert it to JSON Lines',
       { file },
     );
   const chunks: Buffer[] = [];

@@ -39,8 +39,10 @@ export interface CorpusSettings {
   only?: boolean;
   /** Skip bad JSONL lines (the synthesis hooks are told which) instead of stopping. */
   skipBadRows?: boolean;
-  /** Longest JSONL line in bytes (default 8 MiB); a `.txt` file may be up to 256 MiB. */
+  /** Longest JSONL line in bytes (default 8 MiB). */
   maxRowBytes?: number;
+  /** Largest `.txt` file of a corpus folder in bytes (default 256 MiB). */
+  maxFileBytes?: number;
 }
 
 /** Every knob of a synthesis run. */
