@@ -116,6 +116,10 @@ describe.skipIf(missing)(
       await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);
       await expect.poll(() => output(page, 4)).not.toContain('300 mg');
       await expect.poll(saved(path)).not.toContain('doseMg = weightKg');
+      await screenshot(page, 'ui-editor-deleted');
+      expect(await page.getByRole('status').textContent()).toContain(
+        'Deleted cell 3 (const doseMg = weightKg * 15;).',
+      );
       await button(page, 'Undo').click();
       await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
       await expect.poll(() => output(page, 4)).toBe('dose: 300 mg');
@@ -126,6 +130,20 @@ describe.skipIf(missing)(
       await page.locator('.notebook-toolbar').click({ position: { x: 600, y: 5 } });
       await page.keyboard.press('Control+z');
       await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
+      await page.keyboard.press('Control+Shift+z');
+      await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);
+      await page.keyboard.press('Control+z');
+      await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
+      await page.keyboard.press('Control+y');
+      await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);
+      await page.keyboard.press('Control+z');
+      await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
+      // The notice after a delete has its own way back.
+      await tool(page, 3, 'Delete cell').click();
+      await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);
+      await button(page, 'Undo delete').click();
+      await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
+      expect(await page.getByRole('status').count()).toBe(0);
       await expect.poll(() => output(page, 4)).toBe('dose: 300 mg');
 
       await tool(page, 4, 'Move cell up').click();

@@ -1,6 +1,7 @@
 import { defaultPinned, toCell } from '@observablehq/notebook-kit';
 import {
   NotebookSession,
+  cellLabel,
   formatNotebook,
   parseNotebook,
   type Cell,
@@ -54,6 +55,7 @@ export class NotebookView {
   private readonly outline = new Outline(this.list);
   private readonly knobs: KnobMemory;
   private readonly toolbar: NotebookToolbar;
+  private undoBar: HTMLElement | undefined;
   private readonly onKey = (event: KeyboardEvent): void => this.key(event);
 
   constructor(private options: NotebookViewOptions) {
@@ -255,7 +257,11 @@ export class NotebookView {
       commit: (id, text) =>
         this.change(cells().map((c) => (c.id === id ? { ...c, value: text } : c))),
       run: (id) => this.session.run(id),
-      remove: (id) => this.change(cells().filter((c) => c.id !== id)),
+      remove: (id) => {
+        const cell = this.notebook.cells.find((c) => c.id === id);
+        this.change(cells().filter((c) => c.id !== id));
+        if (cell) this.offerUndo(`Deleted ${cellLabel(cell)}.`, 'Undo delete');
+      },
       insert: (id, where) => this.add('js', at(id) + (where === 'below' ? 1 : 0)),
       move: (id, by) => this.moveTo(id, at(id) + by),
       duplicate: (id) => {
@@ -309,6 +315,8 @@ export class NotebookView {
   }
 
   private changed(): void {
+    this.undoBar?.remove();
+    this.undoBar = undefined;
     this.updateControls();
     this.document.committed();
   }
@@ -344,6 +352,17 @@ export class NotebookView {
         this.views.get(step.id)?.setCommitted(step.value);
         break;
     }
+  }
+
+  /** Says what an edit did, with a way back, until the next edit (a delete is easy to miss). */
+  private offerUndo(message: string, action: string): void {
+    this.undoBar = h(
+      'div',
+      { class: 'bar undo-bar', role: 'status' },
+      h('span', {}, message),
+      h('button', { class: 'undo-bar-undo', onclick: () => this.undo() }, action),
+    );
+    this.bars.appendChild(this.undoBar);
   }
 
   private updateControls(): void {
