@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as Inputs from '@observablehq/inputs';
+import { tableFromArrays, tableToIPC } from '@uwdata/flechette';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../core/artifacts.ts';
 import { KernelClient } from '../kernel/client.ts';
@@ -236,5 +237,29 @@ describe('FileAttachment', () => {
     const read = s.files.map((f) => f.file.path);
     expect(read).toContain(join(folder, 'doses.csv'));
     expect(read).toContain(join(folder, 'meta.json'));
+  });
+
+  it('reads binary files as bytes: arrayBuffer, blob, and Arrow IPC as a table', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'finemed-attach-'));
+    const ipc = tableToIPC(tableFromArrays({ bed: [1, 2, 3], pulse: [72, 88, 64] }), {
+      format: 'file',
+    });
+    writeFileSync(join(folder, 'vitals.arrow'), ipc ?? new Uint8Array());
+    writeFileSync(join(folder, 'raw.bin'), Uint8Array.from([0, 255, 128, 7]));
+    const { s } = open(
+      notebook(
+        "const t = await FileAttachment('vitals.arrow').arrow();\nconst rows = t.numRows; const pulse = t.getChild('pulse').toArray().join(',');",
+        "const bytes = [...new Uint8Array(await FileAttachment('raw.bin').arrayBuffer())];",
+        "const blob = await FileAttachment('raw.bin').blob(); const size = blob.size;",
+        "const table = await FileAttachment('vitals.arrow').arquero(); const mean = aq.agg(table, aq.op.mean('pulse'));",
+      ),
+      folder,
+    );
+    await s.settled();
+    expect(s.cell(1).outputs).toMatchObject({ rows: 3, pulse: '72,88,64' });
+    expect(s.cell(2).outputs.bytes).toEqual([0, 255, 128, 7]);
+    expect(s.cell(3).outputs.size).toBe(4);
+    expect(s.cell(4).outputs.mean).toBeCloseTo(74.667, 3);
+    expect(s.files.map((f) => f.file.path)).toContain(join(folder, 'raw.bin'));
   });
 });

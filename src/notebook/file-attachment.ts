@@ -1,7 +1,15 @@
 // Browser-safe: Notebook Kit's `FileAttachment(name)`, reading through the kernel instead of fetch.
+import { tableFromIPC, type Table } from '@uwdata/flechette';
 import * as aq from 'arquero';
 import { autoType, dsvFormat } from 'd3';
-import type { FileContent } from '../kernel/protocol.ts';
+
+/** How a file attachment reads: text or bytes, by path relative to the notebook's folder. */
+export interface FileReader {
+  /** The file as UTF-8 text. */
+  text(path: string): Promise<string>;
+  /** The file's bytes. */
+  bytes(path: string): Promise<Uint8Array>;
+}
 
 /** Options of {@link WorkbenchFile.dsv}, as in Notebook Kit. */
 export interface DsvOptions {
@@ -27,6 +35,10 @@ const MIME_TYPES: Record<string, string> = {
   svg: 'image/svg+xml',
   jsonl: 'application/jsonl',
   js: 'text/javascript',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  arrow: 'application/vnd.apache.arrow.file',
 };
 
 /** A file's MIME type guessed from its extension, as Notebook Kit does. */
@@ -38,7 +50,7 @@ function guessMimeType(name: string): string {
 /**
  * A file beside the notebook, with Notebook Kit's FileAttachment methods. Every read goes
  * through the kernel's `file` request (so the workspace policy applies and the manifest
- * records the file's hash); the kernel serves text, so binary formats are refused by name.
+ * records the file's hash), never `fetch`: the page cannot reach the notebook's folder.
  */
 export class WorkbenchFile {
   /** The name as the cell gave it, without folders. */
@@ -49,7 +61,7 @@ export class WorkbenchFile {
   constructor(
     /** The path as the cell gave it, relative to the notebook's folder. */
     readonly path: string,
-    private readonly read: (path: string) => Promise<FileContent>,
+    private readonly read: FileReader,
   ) {
     this.name = path.split('/').pop() ?? path;
     this.mimeType = guessMimeType(this.name);
@@ -57,7 +69,7 @@ export class WorkbenchFile {
 
   /** The contents as text (UTF-8). */
   async text(): Promise<string> {
-    return (await this.read(this.path)).text;
+    return this.read.text(this.path);
   }
 
   /** The contents parsed as JSON; a parse error names the file. */
@@ -88,24 +100,26 @@ export class WorkbenchFile {
     return this.dsv({ ...options, delimiter: '\t' });
   }
 
-  /** The contents as an Arquero table (CSV, TSV or JSON). */
+  /** The contents as an Arquero table (CSV, TSV, JSON or Arrow). */
   async arquero(options: Record<string, unknown> = {}): Promise<unknown> {
     if (this.mimeType === 'application/json') return aq.fromJSON(await this.text());
+    if (/\.arrow$/i.test(this.name)) return aq.fromArrow(await this.read.bytes(this.path));
     if (this.mimeType === 'text/csv' || this.mimeType === 'text/tab-separated-values') {
       const delimiter = this.mimeType === 'text/csv' ? ',' : '\t';
       return aq.fromCSV(await this.text(), { delimiter, ...options });
     }
-    throw new Error(`FileAttachment('${this.path}').arquero(): not a CSV, TSV or JSON file`);
+    throw new Error(`FileAttachment('${this.path}').arquero(): not a CSV, TSV, JSON or Arrow file`);
   }
 
-  /** The contents as bytes (of the UTF-8 text the kernel serves). */
+  /** The contents as bytes. */
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return new TextEncoder().encode(await this.text()).buffer as ArrayBuffer;
+    const bytes = await this.read.bytes(this.path);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
   }
 
   /** The contents as a Blob of the file's MIME type. */
   async blob(): Promise<Blob> {
-    return new Blob([await this.text()], { type: this.mimeType });
+    return new Blob([await this.arrayBuffer()], { type: this.mimeType });
   }
 
   /** A `blob:` URL of the contents (for images and links; the page's policy allows blob:). */
@@ -123,19 +137,31 @@ export class WorkbenchFile {
     return this.xml('text/html');
   }
 
-  /** Arrow IPC files are binary, which the kernel's file request does not serve yet. */
-  async arrow(): Promise<never> {
-    throw new Error(
-      `FileAttachment('${this.path}').arrow(): binary files cannot be read yet ` +
-        '(the kernel serves text files); use .csv(), .tsv() or .json()',
-    );
+  /** An Arrow IPC file as an Arrow table (Flechette's, which Arquero reads too). */
+  async arrow(): Promise<Table> {
+    const bytes = await this.read.bytes(this.path);
+    try {
+      return tableFromIPC(bytes);
+    } catch (error) {
+      throw new Error(`FileAttachment('${this.path}').arrow(): ${(error as Error).message}`);
+    }
+  }
+
+  /** An image element showing the file (through a `blob:` URL). */
+  async image(props: Partial<HTMLImageElement> = {}): Promise<HTMLImageElement> {
+    const image = Object.assign(document.createElement('img'), props);
+    const url = await this.url();
+    await new Promise<void>((resolve, reject) => {
+      image.onload = () => resolve();
+      image.onerror = () => reject(new Error(`FileAttachment('${this.path}'): not an image`));
+      image.src = url;
+    });
+    return image;
   }
 }
 
 /** The `FileAttachment` builtin: `FileAttachment('data.csv')`, relative to the notebook's folder. */
-export function fileAttachments(
-  read: (path: string) => Promise<FileContent>,
-): (name: string) => WorkbenchFile {
+export function fileAttachments(read: FileReader): (name: string) => WorkbenchFile {
   return (name: string) => {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError('FileAttachment(name): name must be a non-empty path');

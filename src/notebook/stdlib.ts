@@ -34,7 +34,11 @@ export function standardLibrary(
     svg: () => htl.svg,
     wb: () => wb,
     // Notebook Kit's fetches from the page's origin; ours reads beside the notebook, via the kernel.
-    FileAttachment: () => fileAttachments((path) => wb.file(path)),
+    FileAttachment: () =>
+      fileAttachments({
+        text: async (path) => (await wb.file(path)).text,
+        bytes: (path) => wb.fileBytes(path),
+      }),
     preset: () => preset,
     runSeed: () => DEFAULT_RUN_SEED,
     ...overrides,

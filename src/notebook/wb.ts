@@ -146,6 +146,18 @@ export class Workbench {
     return this.recorded(await this.host.client.file(path, this.host.base));
   }
 
+  /** Reads a file's bytes (relative to the notebook's folder); the manifest records its hash. */
+  async fileBytes(path: string): Promise<Uint8Array> {
+    const { base64, ...input } = await this.host.client.file(
+      path,
+      this.host.base,
+      undefined,
+      'base64',
+    );
+    this.host.onFile?.(this.cell, input);
+    return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+  }
+
   /**
    * Reads a text file inside a finished artifact (a dataset's `eval_mcq.jsonl`, a TTT run's
    * `ttt_records.jsonl`); the manifest records its hash, as it does for files jobs read.
