@@ -1,7 +1,7 @@
 // The notebook's structure in Chromium, driven as a user finds controls (by role and name):
 // new notebook, add/move/duplicate/delete cells, undo/redo, rename, outline, knobs that
 // survive Restart and reload, Save knob values.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
@@ -229,6 +229,29 @@ describe.skipIf(missing)(
       // The saved default is what a fresh start shows; Undo puts the old default back.
       await button(page, 'Undo').click();
       await expect.poll(saved(path)).toBe(original);
+      expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    it('Rename file renames it in its folder; edits keep saving to the new name', async () => {
+      const path = copy('before.html');
+      const { page, errors } = await open(path);
+      await button(page, 'Rename file').click();
+      const name = page.getByRole('textbox', { name: 'File name', exact: true });
+      expect(await name.inputValue()).toBe('before.html');
+      await name.fill('after');
+      await button(page, 'Rename').click();
+      const renamed = join(notebooks, 'after.html');
+      await expect
+        .poll(() => page.evaluate(() => decodeURIComponent(location.hash)))
+        .toContain(renamed);
+      expect(existsSync(path)).toBe(false);
+      await expect
+        .poll(() => page.getByRole('navigation', { name: 'Notebooks' }).textContent())
+        .toContain('after.html');
+      await tool(page, 4, 'Delete cell').click();
+      await expect.poll(saved(renamed)).not.toContain('dose:');
+      expect(existsSync(path)).toBe(false);
       expect(errors).toEqual([]);
       await page.close();
     });

@@ -189,6 +189,10 @@ export class App {
           this.title.textContent = title;
           document.title = `${title} — FineMed Workbench`;
         },
+        onRenamed: (path) => {
+          writeRoute({ ...readRoute(), path });
+          void this.refreshList();
+        },
       });
       this.viewPreset = route.preset;
       replaceChildren(this.content, this.view.element);

@@ -10,6 +10,10 @@ export interface ToolbarActions {
   redo(): void;
   /** Write the knobs' current values into the file as their defaults. */
   saveKnobs(): void;
+  /** The notebook file's name (without its folder). */
+  fileName(): string;
+  /** Rename the file in its folder; rejects with a message the toolbar shows. */
+  renameFile(name: string): Promise<void>;
 }
 
 /** What the toolbar's buttons can do right now. */
@@ -22,7 +26,7 @@ export interface ToolbarState {
 
 /**
  * The toolbar at the top of a notebook: its title, renamable in place (Enter or leaving the
- * field renames, Escape reverts), Undo, Redo and Save knob values.
+ * field renames, Escape reverts), Undo, Redo, Save knob values and Rename file.
  */
 export class NotebookToolbar {
   /** The toolbar's element. */
@@ -31,6 +35,7 @@ export class NotebookToolbar {
   private readonly undo: HTMLButtonElement;
   private readonly redo: HTMLButtonElement;
   private readonly saveKnobs: HTMLButtonElement;
+  private readonly fileSlot = h('span', { class: 'rename-file-slot' });
 
   constructor(private readonly actions: ToolbarActions) {
     this.titleInput = this.titleField();
@@ -52,7 +57,9 @@ export class NotebookToolbar {
       this.undo,
       this.redo,
       this.saveKnobs,
+      this.fileSlot,
     );
+    this.fileSlot.append(this.renameFileButton());
   }
 
   /** Enables the buttons that can act. */
@@ -65,6 +72,59 @@ export class NotebookToolbar {
   /** Shows the notebook's title (after a rename, its undo, or a recovered draft). */
   showTitle(title: string): void {
     this.titleInput.value = title;
+  }
+
+  private renameFileButton(): HTMLButtonElement {
+    return h(
+      'button',
+      {
+        class: 'notebook-rename-file',
+        title: "Rename the notebook's file in its folder",
+        onclick: () => this.showRenameForm(),
+      },
+      'Rename file',
+    );
+  }
+
+  /** An inline form in place of the Rename file button. */
+  private showRenameForm(): void {
+    const close = (): void => {
+      this.fileSlot.replaceChildren(this.renameFileButton());
+      (this.fileSlot.firstElementChild as HTMLElement).focus();
+    };
+    const input = h('input', {
+      class: 'rename-file-name',
+      type: 'text',
+      required: true,
+      'aria-label': 'File name',
+      value: this.actions.fileName(),
+    });
+    const error = h('span', { class: 'rename-file-error', role: 'alert', hidden: true });
+    const form = h(
+      'form',
+      {
+        class: 'rename-file-form',
+        onsubmit: (event: Event) => {
+          event.preventDefault();
+          const name = input.value.trim();
+          if (!name || name === this.actions.fileName()) return close();
+          this.actions.renameFile(name).then(close, (caught: Error) => {
+            error.textContent = `Could not rename: ${caught.message}`;
+            error.hidden = false;
+          });
+        },
+        onkeydown: (event: Event) => {
+          if ((event as KeyboardEvent).key === 'Escape') close();
+        },
+      },
+      input,
+      h('button', { type: 'submit' }, 'Rename'),
+      h('button', { type: 'button', onclick: close }, 'Cancel'),
+      error,
+    );
+    this.fileSlot.replaceChildren(form);
+    input.focus();
+    input.select();
   }
 
   private titleField(): HTMLInputElement {

@@ -35,6 +35,8 @@ export interface NotebookViewOptions {
   onStatus(status: SaveStatus): void;
   /** Hears the notebook's new title after a rename (or its undo). */
   onTitle?(title: string): void;
+  /** Hears the file's new path after Rename file. */
+  onRenamed?(path: string): void;
 }
 
 /**
@@ -78,6 +80,8 @@ export class NotebookView {
       undo: () => this.undo(),
       redo: () => this.redo(),
       saveKnobs: () => this.saveKnobs(),
+      fileName: () => this.document.path.slice(folderOf(this.document.path).length + 1),
+      renameFile: (name) => this.renameFile(name),
     });
     this.element = h(
       'div',
@@ -384,6 +388,17 @@ export class NotebookView {
     event.preventDefault();
     if (redo) this.redo();
     else this.undo();
+  }
+
+  /** Renames the file in its folder, after saving what is pending to the old path. */
+  private async renameFile(name: string): Promise<void> {
+    await this.document.save();
+    const { path } = await this.options.host.call('notebook.rename', {
+      path: this.document.path,
+      name,
+    });
+    this.document.path = path;
+    this.options.onRenamed?.(path);
   }
 
   /** Writes each knob's current value into its cell's source as the default (undoable). */
