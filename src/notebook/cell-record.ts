@@ -146,10 +146,9 @@ export function cellStateOf(r: CellRecord, ctx: StateContext): CellState {
   }
   const waiting = jobs.find((s) => s.status === 'waiting');
   if (waiting) {
-    return {
-      kind: 'waiting',
-      reason: `${WAITING_PREFIX}${(waiting.waitingFor ?? []).join(', ')}`,
-    };
+    const reason = `${WAITING_PREFIX}${(waiting.waitingFor ?? []).join(', ')}`;
+    const on = /\bin cell (\d+)\b/.exec(reason)?.[1];
+    return { kind: 'waiting', reason, ...(on ? { on: Number(on) } : {}) };
   }
   return r.runs === 0 ? { kind: 'idle' } : { kind: 'done' };
 }
