@@ -1,9 +1,8 @@
 // Browser-safe: a notebook running on the Observable runtime, with training-aware reactivity.
 import { toCell } from '@observablehq/notebook-kit';
-import { Runtime, RuntimeError, type Module } from '@observablehq/runtime';
+import { Runtime, type Module } from '@observablehq/runtime';
 import type { KernelClient } from '../kernel/client.ts';
 import type { InputFile, JobPlan } from '../kernel/protocol.ts';
-import { CancelledError } from '../core/errors.ts';
 import {
   cellStateOf,
   compile,
@@ -11,17 +10,17 @@ import {
   newRecord,
   type CellRecord,
   type CellState,
-  type StateContext,
 } from './cell-record.ts';
+import { ErrorOrigins, runAllCost, type RunAllCost } from './cell-origin.ts';
 import { defineCell } from './define-cell.ts';
-import { recordErrorLocation } from './error-location.ts';
-import { UpstreamError, WAITING_PREFIX, type JobRun, type JobState } from './job-run.ts';
+import type { JobRun, JobState } from './job-run.ts';
 import type { Cell, CellSpec, Notebook } from './notebook-file.ts';
 import { DEFAULT_PRESET } from './preset.ts';
 import { standardLibrary, type Builtin } from './stdlib.ts';
 import { Workbench } from './wb.ts';
 
 export type { CellState } from './cell-record.ts';
+export type { RunAllCost } from './cell-origin.ts';
 
 /** What a session tells its listeners. */
 export type SessionEvent =
@@ -91,13 +90,7 @@ export class NotebookSession {
   private readonly document: Document;
   private approveUntilSettled = false;
   private started = false;
-  /** The cell whose code raised each error (the runtime hands one error to every dependent). */
-  private readonly origins = new WeakMap<object, number>();
-  private readonly context: StateContext = {
-    originOf: (error) => (isObject(error) ? this.origins.get(error) : undefined),
-    upstreamOf: (r) => this.upstreamOf(r),
-    record: (id) => this.records.get(id),
-  };
+  private readonly origins = new ErrorOrigins(this.records);
 
   constructor(
     /** The notebook; edits through the session update it. */
@@ -225,24 +218,9 @@ export class NotebookSession {
     this.rerun(r);
   }
 
-  /**
-   * What {@link runAll} would start that costs time: the stale jobs (estimated, `seconds` is
-   * their sum) and the jobs waiting on them, which are planned (and estimated) only once their
-   * inputs exist.
-   */
+  /** What {@link runAll} would start that costs time (see {@link runAllCost}), in notebook order. */
   runAllCost(): RunAllCost {
-    const stale: RunAllCost['stale'] = [];
-    const waiting: RunAllCost['waiting'] = [];
-    for (const cell of this.notebook.cells) {
-      const r = this.records.get(cell.id);
-      for (const { generation, state } of r?.jobs.values() ?? []) {
-        if (generation !== r?.generation) continue;
-        const entry = { cell: cell.id, job: state.job, seconds: state.estimate?.seconds ?? 0 };
-        if (state.status === 'stale') stale.push(entry);
-        else if (state.status === 'waiting') waiting.push({ cell: cell.id, job: state.job });
-      }
-    }
-    return { stale, waiting, seconds: stale.reduce((sum, j) => sum + j.seconds, 0) };
+    return runAllCost(this.notebook.cells.flatMap((c) => this.records.get(c.id) ?? []));
   }
 
   /** Runs every stale or failed cell and approves every job until the notebook settles. */
@@ -320,10 +298,7 @@ export class NotebookSession {
     r.inputs = compiled.inputs;
     r.names = [compiled.output ?? `cell ${id}`, ...compiled.outputs];
     const own = (error: unknown): never => {
-      if (isObject(error) && !this.origins.has(error)) {
-        this.origins.set(error, id);
-        recordErrorLocation(error, id, compiled.code ?? '', r.cell.value);
-      }
+      this.origins.thrown(r, error, compiled.code ?? '');
       throw error;
     };
     // A cell's time starts when its body runs, not while it waits for its inputs; what its
@@ -367,9 +342,9 @@ export class NotebookSession {
           r.pending.delete(name);
           r.values.delete(name);
           r.errors.set(name, error);
-          this.attribute(r, error);
+          this.origins.reported(r, error);
           this.refresh(r);
-          return this.shownInOutput(r, error);
+          return this.origins.shownInOutput(r, error);
         },
       },
       () => wb,
@@ -397,47 +372,11 @@ export class NotebookSession {
     this.refresh(r, true);
   }
 
-  /**
-   * Notes which cell an error comes from. The runtime re-raises an input's error in each
-   * dependent as a new RuntimeError naming the input, so that one leads to the input's cell;
-   * any other error a cell's body did not throw is its own (a generator's, a failed job's).
-   */
-  private attribute(r: CellRecord, error: unknown): void {
-    if (!isObject(error) || this.origins.has(error)) return;
-    const input = error instanceof RuntimeError ? error.input : undefined;
-    // A declaration's outputs re-raise the cell's own error (their input is the cell's variable).
-    const up = r.names.includes(input ?? '')
-      ? r
-      : [...this.records.values()].find((o) => o.names.includes(input ?? ''));
-    const cause = up?.errors.get(null);
-    const origin = isObject(cause) ? this.origins.get(cause) : undefined;
-    this.origins.set(error, origin ?? up?.cell.id ?? r.cell.id);
-  }
-
   private awaiting(cell: number | undefined, run: JobRun | undefined): void {
     const r = cell === undefined ? undefined : this.records.get(cell);
     if (!r) return;
     r.awaiting = run;
     this.refresh(r);
-  }
-
-  /** Whether a failure is shown in the cell's output: only its own, not a wait or a cancel. */
-  private shownInOutput(r: CellRecord, error: unknown): boolean {
-    if (isObject(error) && this.origins.get(error) !== r.cell.id) return false;
-    if (error instanceof UpstreamError) return false;
-    if (error instanceof CancelledError && r.state.kind === 'cancelled') return false;
-    const message = error instanceof Error ? error.message : String(error);
-    return !message.startsWith(WAITING_PREFIX);
-  }
-
-  /** The cell providing an input of `r` that has not settled well: busy, waiting or failed. */
-  private upstreamOf(r: CellRecord): CellRecord | undefined {
-    for (const other of this.records.values()) {
-      if (other === r || !other.names.some((n) => r.inputs.includes(n))) continue;
-      const { kind } = other.state;
-      if (kind !== 'done' && kind !== 'idle') return other;
-    }
-    return undefined;
   }
 
   private quiet(): boolean {
@@ -460,7 +399,7 @@ export class NotebookSession {
 
   private update(r: CellRecord): boolean {
     for (const [run, entry] of r.jobs) if (entry.generation !== r.generation) r.jobs.delete(run);
-    const next = cellStateOf(r, this.context);
+    const next = cellStateOf(r, this.origins);
     const wasRunning = r.state.kind === 'running';
     if (next.kind !== 'running' && wasRunning) r.ms = performance.now() - r.startedAt;
     if (JSON.stringify(next) === JSON.stringify(r.state)) return false;
@@ -472,18 +411,4 @@ export class NotebookSession {
   private emit(event: SessionEvent): void {
     for (const listener of [...this.listeners]) listener(event);
   }
-}
-
-/** What Run all would start (see {@link NotebookSession.runAllCost}). */
-export interface RunAllCost {
-  /** Jobs too costly to have started on their own, with their estimates in seconds. */
-  stale: { cell: number; job: string; seconds: number }[];
-  /** Jobs waiting on unfinished inputs (not estimated until those exist). */
-  waiting: { cell: number; job: string }[];
-  /** The stale jobs' estimated seconds, summed. */
-  seconds: number;
-}
-
-function isObject(value: unknown): value is object {
-  return (typeof value === 'object' && value !== null) || typeof value === 'function';
 }
