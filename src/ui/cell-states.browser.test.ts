@@ -33,7 +33,8 @@ beforeAll(async () => {
     copyFileSync(join(fixtures, name), join(notebooks, name));
     await trust.trust(readFileSync(join(notebooks, name), 'utf8'));
   }
-  copyFileSync(join(fixtures, 'doses.csv'), join(notebooks, 'doses.csv'));
+  for (const name of ['doses.csv', 'dot.png'])
+    copyFileSync(join(fixtures, name), join(notebooks, name));
   serve = await startServe(
     ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
     { FINEMED_HOME: home },
@@ -134,12 +135,16 @@ describe.skipIf(missing)(
       await page.close();
     });
 
-    it('FileAttachment reads a CSV beside the notebook, shown as a table', async () => {
+    it('FileAttachment reads a CSV beside the notebook, shown as a table, and an image', async () => {
       const { page, problems } = await open('states.html');
       const table = cell(page, 9).locator('.cell-output table');
       await expect.poll(() => table.locator('tbody tr').count()).toBe(3);
       expect(await table.textContent()).toContain('paracetamol');
       expect(await table.textContent()).toContain('1,000');
+      // Binary files too: an image through a blob: URL, which the page's policy allows.
+      const image = cell(page, 10).getByRole('img', { name: 'a dot' });
+      await expect.poll(() => image.evaluate((i) => (i as HTMLImageElement).naturalWidth)).toBe(1);
+      expect(await image.getAttribute('src')).toMatch(/^blob:/);
       expect(problems).toEqual([]);
       await page.close();
     });
