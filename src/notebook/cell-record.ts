@@ -40,9 +40,9 @@ export interface CellRecord {
   computing: boolean;
   /** The job whose result its code awaits (`wb.result`), if any. */
   awaiting: JobRun | undefined;
-  /** The names it reads and the names it declares, as last compiled. */
+  /** The names it reads, as last compiled. */
   inputs: string[];
-  /** Names it declares (its output, or its declarations). */
+  /** The runtime variables it defines: its own (its output, or `cell N`) and its declarations. */
   names: string[];
   /** Its variables' latest values. */
   values: Map<string | null, unknown>;
