@@ -150,3 +150,25 @@ export class NotebookToolbar {
     return input;
   }
 }
+
+/**
+ * A keydown listener for Ctrl/Cmd+Z (undo), Ctrl/Cmd+Shift+Z and Ctrl+Y (redo), acting only
+ * while `active()` and when focus is outside editors and fields, which undo their own text.
+ */
+export function undoKeys(
+  active: () => boolean,
+  undo: () => void,
+  redo: () => void,
+): (event: KeyboardEvent) => void {
+  return (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey || !active()) return;
+    const target = event.target as Element | null;
+    if (target?.closest?.('.cm-editor, input, textarea, select, [contenteditable]')) return;
+    const key = event.key.toLowerCase();
+    const isRedo = (key === 'z' && event.shiftKey) || (key === 'y' && !event.shiftKey);
+    if (key !== 'z' && !isRedo) return;
+    event.preventDefault();
+    if (isRedo) redo();
+    else undo();
+  };
+}

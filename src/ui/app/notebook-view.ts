@@ -1,10 +1,8 @@
-import { defaultPinned, toCell } from '@observablehq/notebook-kit';
 import {
   NotebookSession,
   cellLabel,
   formatNotebook,
   parseNotebook,
-  type Cell,
   type KernelClient,
   type Notebook,
 } from '../../notebook/index.ts';
@@ -12,13 +10,15 @@ import { formatDuration } from '../../core/progress.ts';
 import type { OpenedNotebook } from '../server/notebooks.ts';
 import { recoveryBar, trustBar } from './bars.ts';
 import { enableCellDrop } from './cell-drag.ts';
+import { CellList } from './cell-list.ts';
 import { CellView, type CellActions } from './cell-view.ts';
 import { h, replaceChildren } from './dom.ts';
 import { NotebookDocument, type SaveStatus } from './document.ts';
-import { History, reconcile, snapshotOf, type NotebookSnapshot, type Step } from './history.ts';
+import type { Step } from './history.ts';
 import type { Host } from './host.ts';
 import { KnobMemory } from './knob-memory.ts';
-import { NotebookToolbar } from './notebook-toolbar.ts';
+import { NotebookEdits } from './notebook-edits.ts';
+import { NotebookToolbar, undoKeys } from './notebook-toolbar.ts';
 import { Outline } from './outline.ts';
 
 /** What a notebook view needs from the app around it. */
@@ -50,20 +50,27 @@ export class NotebookView {
   readonly document: NotebookDocument;
   private notebook: Notebook;
   private session!: NotebookSession;
-  private views = new Map<number, CellView>();
+  private readonly cells = new CellList((id) => this.cellView(id));
   private readonly bars = h('div', { class: 'notebook-bars' });
-  private readonly list = h('div', { class: 'cells' });
-  private history: History;
-  private readonly outline = new Outline(this.list);
+  private readonly edits: NotebookEdits;
+  private readonly outline = new Outline(this.cells.element);
   private readonly knobs: KnobMemory;
   private readonly toolbar: NotebookToolbar;
   private undoBar: HTMLElement | undefined;
-  private readonly onKey = (event: KeyboardEvent): void => this.key(event);
+  private readonly onKey = undoKeys(
+    () => this.element.isConnected,
+    () => this.undo(),
+    () => this.redo(),
+  );
 
   constructor(private options: NotebookViewOptions) {
     const { opened } = options;
     this.notebook = parseNotebook(opened.text);
-    this.history = new History(snapshotOf(this.notebook));
+    this.edits = new NotebookEdits({
+      notebook: () => this.notebook,
+      apply: (step) => this.apply(step),
+      changed: () => this.changed(),
+    });
     this.document = new NotebookDocument(
       options.host,
       opened.path,
@@ -76,7 +83,7 @@ export class NotebookView {
     this.knobs = new KnobMemory(sessionStorage, () => this.document.path);
     this.toolbar = new NotebookToolbar({
       title: () => this.notebook.title,
-      rename: (title) => this.change([...this.notebook.cells], title),
+      rename: (title) => this.edits.rename(title),
       undo: () => this.undo(),
       redo: () => this.redo(),
       saveKnobs: () => this.saveKnobs(),
@@ -95,7 +102,7 @@ export class NotebookView {
         h(
           'div',
           { class: 'notebook-cells' },
-          this.list,
+          this.cells.element,
           h(
             'div',
             { class: 'add-cells' },
@@ -117,7 +124,7 @@ export class NotebookView {
         ),
       ),
     );
-    enableCellDrop(this.list, (id, index) => this.moveTo(id, index));
+    enableCellDrop(this.cells.element, (id, index) => this.edits.move(id, index));
     window.addEventListener('keydown', this.onKey);
     this.render();
     this.showBars(opened);
@@ -195,31 +202,25 @@ export class NotebookView {
 
   /** Undoes the latest structural edit (add, delete, move, duplicate, edit, rename). */
   undo(): void {
-    const snapshot = this.history.undo();
-    if (!snapshot) return;
-    this.reach(snapshot);
-    this.changed();
+    this.edits.undo();
   }
 
   /** Redoes the latest undone edit. */
   redo(): void {
-    const snapshot = this.history.redo();
-    if (!snapshot) return;
-    this.reach(snapshot);
-    this.changed();
+    this.edits.redo();
   }
 
   /** The notebook's text as the editors show it, committed or not. */
   text(): string {
     const cells = this.notebook.cells.map((cell) => {
-      const view = this.views.get(cell.id);
+      const view = this.cells.get(cell.id);
       return view ? { ...cell, value: view.text() } : cell;
     });
     return formatNotebook({ ...this.notebook, cells });
   }
 
   private render(): void {
-    const drafts = new Map([...this.views].map(([id, view]) => [id, view.text()]));
+    const drafts = new Map(this.cells.all().map((view) => [view.id, view.text()]));
     this.session?.dispose();
     this.session = new NotebookSession(this.notebook, {
       client: this.options.client,
@@ -228,94 +229,55 @@ export class NotebookView {
       preset: this.options.preset,
     });
     this.notebook = this.session.notebook;
-    this.views.clear();
-    replaceChildren(this.list, ...this.notebook.cells.map((cell) => this.cellView(cell.id)));
-    for (const [id, text] of drafts) this.views.get(id)?.setText(text);
+    this.cells.reset(this.notebook.cells.map((cell) => cell.id));
+    for (const [id, text] of drafts) this.cells.get(id)?.setText(text);
     // An untrusted notebook shows all of its code, since none of it has run.
-    if (!this.document.trusted) for (const view of this.views.values()) view.showSource();
+    if (!this.document.trusted) for (const view of this.cells.all()) view.showSource();
     this.session.on((event) => {
-      if (event.type === 'state') this.views.get(event.cell)?.show(event.state);
+      if (event.type === 'state') this.cells.get(event.cell)?.show(event.state);
     });
     this.session.on((event) => {
-      if (event.type !== 'value' || !this.views.has(event.cell)) return;
+      if (event.type !== 'value' || !this.cells.get(event.cell)) return;
       const { cell, root } = this.session.cell(event.cell);
       this.knobs.restore(cell, root);
     });
     if (this.document.trusted) this.session.start();
   }
 
-  private cellView(id: number): HTMLElement {
+  private cellView(id: number): CellView {
     const { cell, root } = this.session.cell(id);
     const view = new CellView(cell, root, this.cellActions());
     root.addEventListener('input', () => {
-      if (this.views.get(id) === view) this.knobs.remember(this.session.cell(id).cell, root);
+      if (this.cells.get(id) === view) this.knobs.remember(this.session.cell(id).cell, root);
     });
-    this.views.set(id, view);
-    return view.element;
+    return view;
   }
 
   private cellActions(): CellActions {
-    const at = (id: number): number => this.notebook.cells.findIndex((c) => c.id === id);
-    const cells = (): Cell[] => [...this.notebook.cells];
+    const focus = (id: number): void => this.cells.get(id)?.focus();
     return {
-      commit: (id, text) =>
-        this.change(cells().map((c) => (c.id === id ? { ...c, value: text } : c))),
+      commit: (id, text) => this.edits.setValue(id, text),
       run: (id) => this.session.run(id),
       remove: (id) => {
-        const cell = this.notebook.cells.find((c) => c.id === id);
-        this.change(cells().filter((c) => c.id !== id));
+        const cell = this.edits.remove(id);
         if (cell) this.offerUndo(`Deleted ${cellLabel(cell)}.`, 'Undo delete');
       },
-      insert: (id, where) => this.add('js', at(id) + (where === 'below' ? 1 : 0)),
-      move: (id, by) => this.moveTo(id, at(id) + by),
-      duplicate: (id) => {
-        const next = cells();
-        next.splice(at(id) + 1, 0, toCell({ ...next[at(id)]!, id: this.nextId() }));
-        this.change(next);
-      },
+      insert: (id, where) =>
+        focus(this.edits.add('js', this.edits.indexOf(id) + (where === 'below' ? 1 : 0))),
+      move: (id, by) => this.edits.moveBy(id, by),
+      duplicate: (id) => this.edits.duplicate(id),
       setMode: (id, mode) => {
-        const next = cells();
-        next[at(id)] = toCell({ ...next[at(id)]!, mode, pinned: defaultPinned(mode) });
-        this.change(next);
-        this.views.get(id)?.focus();
+        this.edits.setMode(id, mode);
+        focus(id);
       },
       draft: () => this.document.drafted(),
       save: () => void this.document.save(),
     };
   }
 
-  /** Adds an empty cell at `index` (default: the end) and puts the cursor in it. */
-  private add(mode: 'js' | 'md', index = this.notebook.cells.length): void {
-    const id = this.nextId();
-    const next = [...this.notebook.cells];
-    next.splice(index, 0, toCell({ id, mode, value: '' }));
-    this.change(next);
-    this.views.get(id)?.focus();
-  }
-
-  private nextId(): number {
-    return Math.max(0, ...this.notebook.cells.map((c) => c.id)) + 1;
-  }
-
-  /** Moves a cell so it ends up at `index`; out of range does nothing (the first cell up). */
-  private moveTo(id: number, index: number): void {
-    const next = this.notebook.cells.filter((c) => c.id !== id);
-    const cell = this.notebook.cells.find((c) => c.id === id);
-    if (!cell || index < 0 || index > next.length) return;
-    next.splice(index, 0, cell);
-    this.change(next);
-  }
-
-  /** Makes an edit: the live notebook becomes `cells` (and `title`), undoably, autosaved. */
-  private change(cells: Cell[], title = this.notebook.title): void {
-    this.reach({ title, cells });
-    this.history.record(snapshotOf(this.notebook));
-    this.changed();
-  }
-
-  /** Brings the live notebook to `target` with the fewest steps. */
-  private reach(target: NotebookSnapshot): void {
-    for (const step of reconcile(snapshotOf(this.notebook), target)) this.apply(step);
+  /** Adds an empty cell at the end and puts the cursor in it. */
+  private add(mode: 'js' | 'md'): void {
+    this.cells.get(this.edits.add(mode))?.focus();
   }
 
   private changed(): void {
@@ -334,26 +296,21 @@ export class NotebookView {
         break;
       case 'remove':
         this.session.remove(step.id);
-        this.views.get(step.id)?.element.remove();
-        this.views.delete(step.id);
+        this.cells.remove(step.id);
         break;
       case 'insert': {
         this.session.insert(step.cell, step.index, step.cell.id);
-        const element = this.cellView(step.cell.id);
-        this.list.insertBefore(element, this.list.children[step.index] ?? null);
-        if (!this.document.trusted) this.views.get(step.cell.id)?.showSource();
+        const view = this.cells.insert(step.cell.id, step.index);
+        if (!this.document.trusted) view.showSource();
         break;
       }
-      case 'move': {
+      case 'move':
         this.session.move(step.id, step.index);
-        const element = this.views.get(step.id)!.element;
-        element.remove();
-        this.list.insertBefore(element, this.list.children[step.index] ?? null);
+        this.cells.move(step.id, step.index);
         break;
-      }
       case 'edit':
         this.session.edit(step.id, step.value);
-        this.views.get(step.id)?.setCommitted(step.value);
+        this.cells.get(step.id)?.setCommitted(step.value);
         break;
     }
   }
@@ -371,23 +328,10 @@ export class NotebookView {
 
   private updateControls(): void {
     this.toolbar.update({
-      canUndo: this.history.canUndo,
-      canRedo: this.history.canRedo,
+      canUndo: this.edits.canUndo,
+      canRedo: this.edits.canRedo,
       hasKnobs: this.notebook.cells.some((c) => this.knobs.count(c) > 0),
     });
-  }
-
-  /** Ctrl/Cmd+Z, Ctrl/Cmd+Shift+Z and Ctrl+Y outside editors and fields (they undo text). */
-  private key(event: KeyboardEvent): void {
-    if (!(event.ctrlKey || event.metaKey) || event.altKey || !this.element.isConnected) return;
-    const target = event.target as Element | null;
-    if (target?.closest?.('.cm-editor, input, textarea, select, [contenteditable]')) return;
-    const key = event.key.toLowerCase();
-    const redo = (key === 'z' && event.shiftKey) || (key === 'y' && !event.shiftKey);
-    if (key !== 'z' && !redo) return;
-    event.preventDefault();
-    if (redo) this.redo();
-    else this.undo();
   }
 
   /** Renames the file in its folder, after saving what is pending to the old path. */
@@ -403,7 +347,7 @@ export class NotebookView {
 
   /** Writes each knob's current value into its cell's source as the default (undoable). */
   private saveKnobs(): void {
-    this.change(
+    this.edits.setCells(
       this.knobs.withCurrentDefaults(this.notebook.cells, (id) => this.session.cell(id).root),
     );
   }
@@ -414,7 +358,7 @@ export class NotebookView {
       bars.push(
         trustBar(async () => {
           await this.document.trust();
-          for (const view of this.views.values()) view.collapseProse();
+          for (const view of this.cells.all()) view.collapseProse();
           this.session.start();
         }),
       );
@@ -434,12 +378,12 @@ export class NotebookView {
   }
 
   private restore(text: string): void {
-    this.views.clear();
+    this.cells.reset([]);
     this.notebook = parseNotebook(text);
     this.render();
     this.toolbar.showTitle(this.notebook.title);
     // The recovered text is a draft over the file, not an edit to undo back from.
-    this.history = new History(snapshotOf(this.notebook));
+    this.edits.reset();
     this.updateControls();
     this.document.drafted();
   }
