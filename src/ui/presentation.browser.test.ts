@@ -200,7 +200,7 @@ describe.skipIf(missing)(
           .toBe(0);
         await page.getByRole('button', { name: 'Present', exact: true }).click();
         const bar = page.getByRole('toolbar', { name: 'Presentation' });
-        while (!/The gain ladder/.test((await position(page).textContent()) ?? ''))
+        while (!/The SFT curriculum/.test((await position(page).textContent()) ?? ''))
           await bar.getByRole('button', { name: 'Next section' }).click();
         await page.setViewportSize({ width: 1280, height: 800 });
         mkdirSync(join(projectRoot, screenshotsDir!), { recursive: true });
