@@ -105,7 +105,9 @@ export class Presentation {
     });
     const title = sections[this.index]?.[0]?.querySelector('.cell-output :is(h1, h2)');
     const text = `section ${this.index + 1} of ${sections.length}`;
-    this.position.textContent = title?.textContent ? `${text} · ${title.textContent}` : text;
+    const label = title?.textContent ? `${text} · ${title.textContent}` : text;
+    // A live region re-announces any write, and outputs mutate on every training step.
+    if (this.position.textContent !== label) this.position.textContent = label;
     this.previousButton.disabled = this.index === 0;
     this.nextButton.disabled = this.index >= sections.length - 1;
     if (scroll) this.scroller.scrollTop = 0;
