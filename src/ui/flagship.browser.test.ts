@@ -69,9 +69,11 @@ describe.skipIf(missing)(
       const row = page.locator('.jobs .job[data-job="train.sft"]').first();
       const step = (): Promise<number> =>
         row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value);
-      await expect.poll(step, { timeout: 120_000 }).toBeGreaterThan(0);
+      // Short poll intervals: the tiny pretraining job has few steps, and Cancel must land
+      // before its last one.
+      await expect.poll(step, { timeout: 120_000, intervals: [100] }).toBeGreaterThan(0);
       const first = await step();
-      await expect.poll(step, { timeout: 60_000 }).toBeGreaterThan(first);
+      await expect.poll(step, { timeout: 60_000, intervals: [100] }).toBeGreaterThan(first);
       await expect
         .poll(() => row.locator('.job-figures').textContent())
         .toMatch(/^step \d+\/\d+ · loss \d+\.\d{4} · [\d,]+ tok\/s · ETA \S+$/);
