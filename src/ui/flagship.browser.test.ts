@@ -71,9 +71,9 @@ describe.skipIf(missing)(
         row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value);
       // Short poll intervals: the tiny pretraining job has few steps, and Cancel must land
       // before its last one.
-      await expect.poll(step, { timeout: 120_000, intervals: [100] }).toBeGreaterThan(0);
+      await expect.poll(step, { timeout: 120_000, interval: 100 }).toBeGreaterThan(0);
       const first = await step();
-      await expect.poll(step, { timeout: 60_000, intervals: [100] }).toBeGreaterThan(first);
+      await expect.poll(step, { timeout: 60_000, interval: 100 }).toBeGreaterThan(first);
       await expect
         .poll(() => row.locator('.job-figures').textContent())
         .toMatch(/^step \d+\/\d+ · loss \d+\.\d{4} · [\d,]+ tok\/s · ETA \S+$/);

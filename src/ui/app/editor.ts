@@ -58,6 +58,8 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
     hooks.run(view.state.doc.toString());
     return true;
   };
+  /** The error last marked (undefined: none), so an unchanged state dispatches nothing. */
+  let marked: string | undefined;
   const view = new EditorView({
     state: EditorState.create({
       doc: text,
@@ -104,19 +106,25 @@ export function createCellEditor(mode: string, text: string, hooks: EditorHooks)
     focus: () => view.focus(),
     markError: (error) => {
       const { doc } = view.state;
-      if (!error || error.line > doc.lines) {
+      // Cell states arrive on every progress step: a dispatch to every editor each time kept
+      // the page's main thread busy for seconds during training, so only a change dispatches.
+      const mark = error && error.line <= doc.lines ? error : undefined;
+      const key = mark && JSON.stringify([mark, doc.length]);
+      if (key === marked) return;
+      marked = key;
+      if (!mark) {
         view.dispatch(setDiagnostics(view.state, []));
         return;
       }
-      const line = doc.line(error.line);
-      const from = Math.min(line.from + error.column - 1, line.to);
+      const line = doc.line(mark.line);
+      const from = Math.min(line.from + mark.column - 1, line.to);
       // The rest of the word at the column (at least one character), so the mark is visible.
       const word = /^\w+/.exec(doc.sliceString(from, line.to))?.[0].length ?? 1;
       const diagnostic = {
         from,
         to: Math.min(from + word, doc.length),
         severity: 'error' as const,
-        message: error.message,
+        message: mark.message,
       };
       view.dispatch(setDiagnostics(view.state, [diagnostic]));
     },
