@@ -33,6 +33,7 @@ export {
   NotebookSession,
   type CellState,
   type CellView,
+  type RunAllCost,
   type SessionEvent,
   type SessionOptions,
 } from './session.ts';

@@ -1,3 +1,5 @@
+import { formatDuration } from '../../core/progress.ts';
+import type { RunAllCost } from '../../notebook/index.ts';
 import type { Recovery } from '../server/notebooks.ts';
 import { h } from './dom.ts';
 
@@ -53,4 +55,27 @@ export function recoveryBar(
       ['Discard', 'recovery-discard', discard],
     ],
   );
+}
+
+/**
+ * The bar Run all shows before starting costly jobs: what it will start and about how long it
+ * takes. `answer` resolves true for "Run all", false for "Cancel"; either removes the bar.
+ */
+export function runAllBar(cost: RunAllCost): { element: HTMLElement; answer: Promise<boolean> } {
+  const jobs = cost.stale.map((j) => j.job);
+  const count = `${jobs.length} job${jobs.length === 1 ? '' : 's'}`;
+  const then = cost.waiting.length
+    ? `, then ${cost.waiting.length} waiting on them (${cost.waiting.map((j) => j.job).join(', ')})`
+    : '';
+  const message =
+    `Run all will start ${count}, about ${formatDuration(cost.seconds)}: ${jobs.join(', ')}` +
+    `${then}.`;
+  let element!: HTMLElement;
+  const answer = new Promise<boolean>((resolve) => {
+    element = bar('run-all-bar', message, [
+      ['Run all', 'run-all-confirm', () => resolve(true)],
+      ['Cancel', 'run-all-cancel', () => resolve(false)],
+    ]);
+  });
+  return { element, answer };
 }

@@ -6,9 +6,8 @@ import {
   type KernelClient,
   type Notebook,
 } from '../../notebook/index.ts';
-import { formatDuration } from '../../core/progress.ts';
 import type { OpenedNotebook } from '../server/notebooks.ts';
-import { recoveryBar, trustBar } from './bars.ts';
+import { recoveryBar, runAllBar, trustBar } from './bars.ts';
 import { enableCellDrop } from './cell-drag.ts';
 import { CellList } from './cell-list.ts';
 import { CellView, type CellActions } from './cell-view.ts';
@@ -145,27 +144,9 @@ export class NotebookView {
     if (!this.document.trusted || this.bars.querySelector('.run-all-bar')) return;
     const cost = this.session.runAllCost();
     if (cost.stale.length > 0) {
-      const jobs = cost.stale.map((j) => j.job);
-      const count = `${jobs.length} job${jobs.length === 1 ? '' : 's'}`;
-      const more = cost.waiting.length
-        ? `, then ${cost.waiting.length} waiting on them (${cost.waiting.map((j) => j.job).join(', ')})`
-        : '';
-      const message =
-        `Run all will start ${count}, about ${formatDuration(cost.seconds)}: ${jobs.join(', ')}` +
-        `${more}.`;
-      const confirmed = await new Promise<boolean>((resolve) => {
-        const bar: HTMLElement = h(
-          'div',
-          { class: 'bar run-all-bar', role: 'alert' },
-          h('span', {}, message),
-          h('button', { class: 'run-all-confirm', onclick: () => resolve(true) }, 'Run all'),
-          h('button', { class: 'run-all-cancel', onclick: () => resolve(false) }, 'Cancel'),
-        );
-        this.bars.querySelector('.run-all-bar')?.remove();
-        this.bars.appendChild(bar);
-      });
-      this.bars.querySelector('.run-all-bar')?.remove();
-      if (!confirmed) return;
+      const { element, answer } = runAllBar(cost);
+      this.bars.appendChild(element);
+      if (!(await answer)) return;
     }
     await this.session.runAll();
   }
