@@ -43,6 +43,8 @@ export class ErrorOrigins implements StateContext {
   constructor(
     /** The session's records, by cell id. */
     private readonly records: Map<number, CellRecord>,
+    /** Whether the runtime resolves a name no cell defines (a builtin or a global). */
+    private readonly resolvable: (name: string) => boolean = (name) => name in globalThis,
   ) {}
 
   /** A cell's record by id. */
@@ -78,10 +80,32 @@ export class ErrorOrigins implements StateContext {
     this.origins.set(error, this.originOf(cause) ?? up?.cell.id ?? r.cell.id);
   }
 
+  /**
+   * The names `r` reads that no cell defines, when `error` is the runtime's rejection of one:
+   * it gives an input that resolves to nothing (no cell, builtin or global) a RuntimeError
+   * `X is not defined` naming X. A deleted cell's name and a typo reach it the same way (the
+   * transpiler makes every free name an input), so both count; a ReferenceError the cell's own
+   * code throws does not. The runtime reports the first such input only, so the rest are found
+   * here.
+   */
+  missingNames(r: CellRecord, error: unknown): string[] {
+    if (!(error instanceof RuntimeError) || error.input === undefined) return [];
+    const input = error.input;
+    if (error.message !== `${input} is not defined` || !r.inputs.includes(input)) return [];
+    // The runtime's word stands for `input` even once a cell defines it again: until the cell
+    // re-runs, this error is from before.
+    const defined = (name: string): boolean =>
+      [...this.records.values()].some((o) => o.names.includes(name));
+    return r.inputs.filter((n) => n === input || (!defined(n) && !this.resolvable(n)));
+  }
+
   /** Whether a failure is shown in the cell's output: only its own, not a wait or a cancel. */
   shownInOutput(r: CellRecord, error: unknown): boolean {
     if (isObject(error) && this.origins.get(error) !== r.cell.id) return false;
     if (error instanceof UpstreamError) return false;
+    // A declaration's outputs fail with the cell's own error, under their own names.
+    const own = error instanceof RuntimeError && r.names.includes(error.input ?? '');
+    if (this.missingNames(r, own ? r.errors.get(null) : error).length > 0) return false;
     if (error instanceof CancelledError && r.state.kind === 'cancelled') return false;
     const message = error instanceof Error ? error.message : String(error);
     return !message.startsWith(WAITING_PREFIX);

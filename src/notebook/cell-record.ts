@@ -14,8 +14,13 @@ export type CellState =
   | { kind: 'stale'; seconds: number; jobs: string[] }
   /** Its own code failed; `line`/`column` (from 1) locate it in the source when known. */
   | { kind: 'error'; message: string; line?: number; column?: number }
-  /** An upstream cell failed (the error is shown there, once). */
+  /** An upstream cell failed or needs a name (said there, once). */
   | { kind: 'blocked'; on: number; reason: string }
+  /**
+   * It reads `names` that no cell defines (a deleted cell's, or a typo): nothing to compute
+   * until a cell defines them; its previous output is kept.
+   */
+  | { kind: 'missing'; names: string[] }
   /** Its job was cancelled at `step` (the last progress); `checkpoint`: a re-run resumes there. */
   | { kind: 'cancelled'; job: string; step?: number; total?: number; checkpoint: boolean }
   | { kind: 'done' };
@@ -100,6 +105,8 @@ export interface StateContext {
   upstreamOf(r: CellRecord): CellRecord | undefined;
   /** A cell's record by id. */
   record(id: number): CellRecord | undefined;
+  /** The names `r` reads that no cell defines, when `error` is the runtime saying so (else none). */
+  missingNames(r: CellRecord, error: unknown): string[];
 }
 
 /**
@@ -134,6 +141,8 @@ export function cellStateOf(r: CellRecord, ctx: StateContext): CellState {
     const origin = ctx.originOf(error);
     const from = origin === undefined || origin === r.cell.id ? undefined : ctx.record(origin);
     if (from) return blockedBy(from);
+    const names = ctx.missingNames(r, error);
+    if (names.length > 0) return { kind: 'missing', names };
     return ownError(error);
   }
   const stale = jobs.filter((s) => s.status === 'stale');
@@ -151,6 +160,27 @@ export function cellStateOf(r: CellRecord, ctx: StateContext): CellState {
     return { kind: 'waiting', reason, ...(on ? { on: Number(on) } : {}) };
   }
   return r.runs === 0 ? { kind: 'idle' } : { kind: 'done' };
+}
+
+/** Why a cell counts as failed in a headless run (its error, or names no cell defines), if it does. */
+export function failureOf(s: CellState): string | undefined {
+  if (s.kind === 'error') return s.message;
+  if (s.kind === 'missing') return `needs ${listNames(s.names, '`')}, which no cell defines`;
+  return undefined;
+}
+
+/** A failed cell's `error` field in results and manifests (none when it did not fail). */
+export function failureField(view: { state: CellState }): { error?: string } {
+  const error = failureOf(view.state);
+  return error === undefined ? {} : { error };
+}
+
+/** `a`, `a and b`, `a, b and c`, each name between `quote`s. */
+function listNames(names: string[], quote = ''): string {
+  const quoted = names.map((n) => `${quote}${n}${quote}`);
+  return quoted.length < 2
+    ? quoted.join('')
+    : `${quoted.slice(0, -1).join(', ')} and ${quoted.at(-1)}`;
 }
 
 function ownError(error: unknown): CellState {
@@ -171,10 +201,11 @@ function blockedBy(from: CellRecord): CellState {
   const s = from.state;
   if (s.kind === 'waiting' || s.kind === 'blocked') return s;
   if (s.kind === 'cancelled') return waitingOn(from);
+  const which = s.kind === 'missing' ? `needs ${listNames(s.names)}` : 'failed';
   return {
     kind: 'blocked',
     on: from.cell.id,
-    reason: `waits on cell ${from.cell.id}, which failed`,
+    reason: `waits on cell ${from.cell.id}, which ${which}`,
   };
 }
 
@@ -182,6 +213,7 @@ function blockedBy(from: CellRecord): CellState {
 function waitingOn(up: CellRecord): CellState {
   const s = up.state;
   if ((s.kind === 'waiting' && s.on !== undefined) || s.kind === 'blocked') return s;
+  if (s.kind === 'missing') return blockedBy(up);
   const job = [...up.jobs.values()].map((j) => j.state).find((j) => j.status !== 'done');
   const what = job ? `${job.job}, ${job.status}` : s.kind === 'idle' ? 'not run' : s.kind;
   return { kind: 'waiting', on: up.cell.id, reason: `waiting on cell ${up.cell.id} (${what})` };

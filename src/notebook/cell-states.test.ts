@@ -10,6 +10,7 @@ import { testJobs } from '../kernel/fixtures/test-jobs.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import { serveKernel } from '../kernel/serve.ts';
 import { inProcessPair } from '../kernel/transport.ts';
+import { failureOf } from './cell-record.ts';
 import type { JobState } from './job-run.ts';
 import { installDom, jsdomInputs } from './node/dom.ts';
 import { parseNotebook } from './notebook-file.ts';
@@ -173,6 +174,58 @@ describe('cell states', () => {
     const result = s.cell(2).outputs.r as { summary: { resumedAt: number } };
     expect(result.summary.resumedAt).toBe(state.step);
     expect((s.cell(1).outputs.t as JobState).status).toBe('done');
+  });
+
+  it('a cell reading a name no cell defines needs it (not an error), keeps its output, and its dependents wait on it', async () => {
+    const { s } = open(
+      notebook(
+        'const weightKg = 20;',
+        'const doseMg = weightKg * 15;',
+        '`dose: ${doseMg} mg`',
+        'const doseText = `${doseMg} mg`;',
+        'doseText.length',
+      ),
+    );
+    await s.settled();
+    expect(s.cell(3).root.textContent).toContain('dose: 300 mg');
+    const seen = kinds(s);
+    s.remove(2);
+    await s.settled();
+    expect(s.cell(3).state).toEqual({ kind: 'missing', names: ['doseMg'] });
+    expect(s.cell(4).state).toEqual({ kind: 'missing', names: ['doseMg'] });
+    expect(s.cell(5).state).toEqual({
+      kind: 'blocked',
+      on: 4,
+      reason: 'waits on cell 4, which needs doseMg',
+    });
+    // Said compactly in the status, never as an error in the output: the old output stays.
+    expect(s.cell(3).root.textContent).toContain('dose: 300 mg');
+    expect(s.cell(4).root.textContent).not.toContain('not defined');
+    expect(failureOf(s.cell(3).state)).toBe('needs `doseMg`, which no cell defines');
+    s.insert({ value: 'const doseMg = weightKg * 10;' }, 1, 2);
+    await s.settled();
+    expect(s.cells.map((c) => c.state.kind)).toEqual(['done', 'done', 'done', 'done', 'done']);
+    expect(s.cell(3).root.textContent).toContain('dose: 200 mg');
+    expect(s.cell(5).value).toBe(6);
+    for (const id of [3, 4, 5]) expect(seen.get(id)).not.toContain('error');
+  });
+
+  it('lists every name no cell defines, typos included; builtins and globals are not missing', async () => {
+    const { s } = open(
+      notebook(
+        'Math.max(a, b, d3.sum([c]), invalidation ? 1 : 0)',
+        'foo()',
+        "const run = new Function('return notAName + 1')();",
+      ),
+    );
+    await s.settled();
+    expect(s.cell(1).state).toEqual({ kind: 'missing', names: ['a', 'b', 'c'] });
+    expect(failureOf(s.cell(1).state)).toBe('needs `a`, `b` and `c`, which no cell defines');
+    // The runtime reports a typo'd name as it does a deleted cell's: both are missing inputs.
+    expect(s.cell(2).state).toEqual({ kind: 'missing', names: ['foo'] });
+    // A ReferenceError the cell's own code throws stays its error, shown in the output.
+    expect(s.cell(3).state).toMatchObject({ kind: 'error', message: 'notAName is not defined' });
+    expect(s.cell(3).root.textContent).toContain('notAName is not defined');
   });
 
   it('runAllCost() sums the stale jobs and lists the ones waiting on them', async () => {

@@ -219,14 +219,14 @@ describe('NotebookSession', () => {
   it('insert(spec) defines a cell its waiting dependents pick up; remove(id) takes it away', async () => {
     const { session: s } = session(notebook('const b = a + 1;'));
     await s.settled();
-    expect(s.cell(1).state.kind).toBe('error');
+    expect(s.cell(1).state.kind).toBe('missing');
     const id = s.insert({ value: 'const a = 1;' }, 0);
     await s.settled();
     expect(s.cell(1).outputs.b).toBe(2);
     expect(s.notebook.cells.map((c) => c.id)).toEqual([id, 1]);
     s.remove(id);
     await s.settled();
-    expect(s.cell(1).state).toEqual({ kind: 'error', message: 'a is not defined' });
+    expect(s.cell(1).state).toEqual({ kind: 'missing', names: ['a'] });
   });
 
   it('a re-run with new inputs detaches the job it had started, which then stops', async () => {

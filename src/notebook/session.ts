@@ -22,6 +22,9 @@ import { Workbench } from './wb.ts';
 export type { CellState } from './cell-record.ts';
 export type { RunAllCost } from './cell-origin.ts';
 
+/** Names a cell can read besides the library's: the runtime's own and each cell's `display`/`view`. */
+const RUNTIME_NAMES = new Set(['invalidation', 'visibility', '@variable', 'display', 'view']);
+
 /** What a session tells its listeners. */
 export type SessionEvent =
   | { type: 'state'; cell: number; state: CellState; runs: number }
@@ -90,7 +93,7 @@ export class NotebookSession {
   private readonly document: Document;
   private approveUntilSettled = false;
   private started = false;
-  private readonly origins = new ErrorOrigins(this.records);
+  private readonly origins: ErrorOrigins;
 
   constructor(
     /** The notebook; edits through the session update it. */
@@ -110,8 +113,15 @@ export class NotebookSession {
       onFile: (cell, file) => this.files.push({ cell, file }),
       onAwait: (cell, run) => this.awaiting(cell, run),
     });
-    this.runtime = new Runtime(
-      standardLibrary(this.workbench, options.preset ?? DEFAULT_PRESET, options.builtins),
+    const library = standardLibrary(
+      this.workbench,
+      options.preset ?? DEFAULT_PRESET,
+      options.builtins,
+    );
+    this.runtime = new Runtime(library);
+    this.origins = new ErrorOrigins(
+      this.records,
+      (name) => name in library || RUNTIME_NAMES.has(name) || name in globalThis,
     );
     this.main = this.runtime.module();
     for (const cell of notebook.cells) this.records.set(cell.id, this.record(cell));

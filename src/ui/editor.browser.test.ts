@@ -111,10 +111,15 @@ describe.skipIf(missing)(
       await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
       expect(await button(page, 'Undo').isDisabled()).toBe(true);
 
-      // Delete the dose cell: its dependent no longer shows a dose, and Undo brings both back.
+      // Delete the dose cell: its dependent says what it needs (not a red error), its old dose
+      // dimmed, and Undo brings both back.
       await tool(page, 3, 'Delete cell').click();
       await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);
-      await expect.poll(() => output(page, 4)).not.toContain('300 mg');
+      const needs = cell(page, 4).getByText('needs doseMg, which no cell defines');
+      await expect.poll(() => needs.isVisible()).toBe(true);
+      expect(await cell(page, 4).getAttribute('class')).not.toContain('cell-error');
+      expect(await cell(page, 4).locator('.cell-error').count()).toBe(0);
+      expect(await output(page, 4)).toBe('dose: 300 mg');
       await expect.poll(saved(path)).not.toContain('doseMg = weightKg');
       await screenshot(page, 'ui-editor-deleted');
       expect(await page.getByRole('status').textContent()).toContain(
@@ -123,6 +128,8 @@ describe.skipIf(missing)(
       await button(page, 'Undo').click();
       await expect.poll(() => order(page)).toEqual([1, 2, 3, 4, 5]);
       await expect.poll(() => output(page, 4)).toBe('dose: 300 mg');
+      await expect.poll(() => cell(page, 4).getAttribute('class')).toContain('cell-done');
+      expect(await needs.count()).toBe(0);
       await expect.poll(saved(path)).toBe(original);
       await button(page, 'Redo').click();
       await expect.poll(() => order(page)).toEqual([1, 2, 4, 5]);

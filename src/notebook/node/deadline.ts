@@ -9,7 +9,7 @@ export interface TimedOut {
 }
 
 /** Cell states in which a cell has stopped working. */
-const FINISHED = new Set(['done', 'error', 'blocked', 'cancelled', 'stale']);
+const FINISHED = new Set(['done', 'error', 'blocked', 'missing', 'cancelled', 'stale']);
 
 /** Longest quiet spell after which a cell no longer counts as producing values at the deadline. */
 const RECENT_MS = 1000;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ArtifactFile } from '../../core/artifacts.ts';
 import { codeVersion, packageVersion, projectRoot } from '../../core/version.ts';
 import type { ArtifactRef, InputFile } from '../../kernel/protocol.ts';
+import { failureField } from '../cell-record.ts';
 import { cellLabel } from '../notebook-file.ts';
 import type { CellView, NotebookSession } from '../session.ts';
 
@@ -148,7 +149,7 @@ export function buildManifest(input: ManifestInput): RunManifest {
       mode: view.cell.mode,
       state: view.state.kind,
       ms: Math.round(view.ms * 10) / 10,
-      ...(view.state.kind === 'error' ? { error: view.state.message } : {}),
+      ...failureField(view),
     })),
   };
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { formatDuration } from '../../core/progress.ts';
 import { projectRoot } from '../../core/version.ts';
 import { NOT_FOR_CLINICAL_USE } from '../../data/notice.ts';
+import { failureOf } from '../cell-record.ts';
 import { cellLabel } from '../notebook-file.ts';
 import type { CellView } from '../session.ts';
 import type { RunManifest } from './manifest.ts';
@@ -54,7 +55,7 @@ export function escapeHtml(text: string): string {
  */
 export function renderReport(cells: CellView[], manifest: RunManifest): string {
   const title = escapeHtml(manifest.notebook.title || 'Untitled notebook');
-  const failed = cells.filter((c) => c.state.kind === 'error');
+  const failed = cells.filter((c) => failureOf(c.state) !== undefined);
   const facts = [
     `preset <b>${escapeHtml(manifest.preset)}</b>`,
     `ran ${escapeHtml(manifest.startedAt)} for ${formatDuration(manifest.totalMs / 1000)}`,
@@ -76,7 +77,7 @@ ${libraryStyles()}</style>
 <h1>${title}</h1>
 <p class="notice">${escapeHtml(NOT_FOR_CLINICAL_USE)}</p>
 <p class="facts">${facts}</p>
-${failed.length ? `<div class="failed"><p><b>${failed.length} cell(s) failed:</b></p><ul>${failed.map((c) => `<li><a href="#cell-${c.cell.id}">${escapeHtml(cellLabel(c.cell))}</a>: ${escapeHtml(c.state.kind === 'error' ? c.state.message : '')}</li>`).join('')}</ul></div>` : ''}
+${failed.length ? `<div class="failed"><p><b>${failed.length} cell(s) failed:</b></p><ul>${failed.map((c) => `<li><a href="#cell-${c.cell.id}">${escapeHtml(cellLabel(c.cell))}</a>: ${escapeHtml(failureOf(c.state) ?? '')}</li>`).join('')}</ul></div>` : ''}
 </header>
 <main>
 ${cells.map(renderCell).join('\n')}
@@ -94,8 +95,8 @@ function renderCell(view: CellView): string {
   const { cell, state } = view;
   const open = cell.mode === 'js' || cell.mode === 'ts' ? ' open' : '';
   const header = `cell ${cell.id} · ${cell.mode} · ${state.kind} · ${Math.round(view.ms)} ms`;
-  const error =
-    state.kind === 'error' ? `<pre class="error">${escapeHtml(state.message)}</pre>` : '';
+  const failure = failureOf(state);
+  const error = failure === undefined ? '' : `<pre class="error">${escapeHtml(failure)}</pre>`;
   return `<section class="cell ${state.kind}" id="cell-${cell.id}">
 <header>${escapeHtml(header)}</header>
 <details${open}><summary>source</summary><pre class="source"><code>${escapeHtml(cell.value)}</code></pre></details>

@@ -12,6 +12,7 @@ import type { JobDefinition } from '../../kernel/job.ts';
 import { Kernel } from '../../kernel/kernel.ts';
 import { serveKernel } from '../../kernel/serve.ts';
 import { inProcessPair } from '../../kernel/transport.ts';
+import { failureField, failureOf } from '../cell-record.ts';
 import { cellLabel, parseNotebook } from '../notebook-file.ts';
 import type { CellView, SessionEvent } from '../session.ts';
 import { DEFAULT_PRESET, DEFAULT_RUN_SEED } from '../preset.ts';
@@ -154,11 +155,10 @@ export async function runNotebookHeadless(options: HeadlessRunOptions): Promise<
     await writeJsonAtomic(join(options.outDir, 'results.json'), results);
     await writeJsonAtomic(join(options.outDir, 'manifest.json'), manifest);
     await writeFileAtomic(reportPath, renderReport(views, manifest));
-    const failed = views.flatMap((v) =>
-      v.state.kind === 'error'
-        ? [{ id: v.cell.id, label: cellLabel(v.cell), message: v.state.message }]
-        : [],
-    );
+    const failed = views.flatMap((v) => {
+      const message = failureOf(v.state);
+      return message === undefined ? [] : [{ id: v.cell.id, label: cellLabel(v.cell), message }];
+    });
     return { results, manifest, reportPath, failed, timedOut };
   } finally {
     off?.();
@@ -183,6 +183,6 @@ function cellResult(view: CellView, tolerance: CellResult['tolerance']): CellRes
     ...(tolerance ? { tolerance } : {}),
     ...(value !== undefined && outputs.length === 0 ? { value } : {}),
     ...(outputs.length > 0 ? { outputs: Object.fromEntries(outputs) } : {}),
-    ...(view.state.kind === 'error' ? { error: view.state.message } : {}),
+    ...failureField(view),
   };
 }

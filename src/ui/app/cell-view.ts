@@ -38,6 +38,7 @@ const STATE_LABELS: Record<CellState['kind'], string> = {
   stale: 'stale',
   error: 'error',
   blocked: 'waiting',
+  missing: 'needs a name',
   cancelled: 'cancelled',
   done: 'done',
 };
@@ -165,7 +166,7 @@ export class CellView {
    */
   show(state: CellState): void {
     this.element.className = this.element.className.replace(
-      /\bcell-(idle|running|waiting|stale|error|blocked|cancelled|done)\b/,
+      /\bcell-(idle|running|waiting|stale|error|blocked|missing|cancelled|done)\b/,
       `cell-${state.kind}`,
     );
     this.badge.textContent = STATE_LABELS[state.kind];
@@ -189,6 +190,9 @@ export class CellView {
       case 'waiting':
       case 'blocked':
         replaceChildren(this.status, this.waitLine(state.reason, state.on));
+        break;
+      case 'missing':
+        replaceChildren(this.status, missingLine(state.names));
         break;
       case 'cancelled': {
         const at = state.step === undefined ? '' : ` at step ${state.step}`;
@@ -281,6 +285,15 @@ export class CellView {
     if (text !== this.committed) this.commit(text);
     else this.actions.run(this.cell.id);
   }
+}
+
+/** "needs `a` and `b`, which no cell defines", each name as code. */
+function missingLine(names: string[]): HTMLElement {
+  const parts = names.flatMap((name, i) => [
+    i === 0 ? '' : i === names.length - 1 ? ' and ' : ', ',
+    h('code', {}, name),
+  ]);
+  return h('span', {}, 'needs ', ...parts, ', which no cell defines');
 }
 
 /** A compact toolbar button whose accessible name says what it does. */
