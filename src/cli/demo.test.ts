@@ -5,7 +5,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
 import type { RunManifest } from '../notebook/node/manifest.ts';
 import type { RunResults } from '../notebook/node/results.ts';
-import { browserMissing, launchBrowser, pageErrors, screenshot } from '../ui/testing/browser.ts';
+import { browserMissing, launchBrowser, screenshot } from '../ui/testing/browser.ts';
+import { consoleProblems } from '../ui/testing/console.ts';
 import { ladderOf, ladderTable, type LadderRung } from './demo.ts';
 import { runCli, type CliRun } from './testing.ts';
 
@@ -78,7 +79,7 @@ describe('finemed demo --preset tiny', () => {
     const browser = await launchBrowser();
     try {
       const page = await browser.newPage();
-      const errors = pageErrors(page);
+      const problems = consoleProblems(page);
       await page.goto(`file://${join(out, 'report.html')}`);
       const chart = page.locator('svg.gain-ladder');
       await chart.scrollIntoViewIfNeeded();
@@ -95,7 +96,7 @@ describe('finemed demo --preset tiny', () => {
       expect(heights.every((h) => h > 0)).toBe(true);
       await chart.screenshot({ path: join(projectRoot, 'test-results', 'demo-ladder.png') });
       await screenshot(page, 'demo-report');
-      expect(errors).toEqual([]);
+      expect(problems).toEqual([]);
     } finally {
       await browser.close();
     }

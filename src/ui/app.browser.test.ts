@@ -1,66 +1,44 @@
 // The workbench UI in Debian's Chromium against `finemed serve` (started here on a random
 // port), driven like a user: open, run, edit, approve a costly job, cancel it, reload, trust.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../core/artifacts.ts';
-import { projectRoot } from '../core/version.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  pageErrors,
-  screenshot,
-  startServe,
-  type ServeProcess,
-} from './testing/browser.ts';
+import { browserMissing, screenshot } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, cellStates, openNotebook, runAll, typeAndRun } from './testing/notebook-page.ts';
+import { startWorkbench, UI_FIXTURES, type TestWorkbench } from './testing/workbench.ts';
 
 const missing = browserMissing();
-const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');
-const root = mkdtempSync(join(tmpdir(), 'finemed-ui-browser-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
-const downloads = join(root, 'downloads');
-let serve: ServeProcess;
-let browser: BrowserContext;
+let wb: TestWorkbench;
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks, downloads]) mkdirSync(dir, { recursive: true });
-  const trust = new NotebookTrust(home, []);
-  for (const name of ['reactive.html', 'training.html']) {
-    copyFileSync(join(fixtures, name), join(notebooks, name));
-    await trust.trust(readFileSync(join(notebooks, name), 'utf8'));
-  }
+  wb = await startWorkbench({
+    name: 'ui-browser',
+    trusted: ['reactive.html', 'training.html'].map((name) => join(UI_FIXTURES, name)),
+    testJobs: true,
+  });
   // A copy from elsewhere, changed: trust follows the exact text, so this one is untrusted.
-  copyFileSync(join(fixtures, 'reactive.html'), join(downloads, 'shared.html'));
-  const shared = readFileSync(join(downloads, 'shared.html'), 'utf8');
+  const downloads = join(wb.root, 'downloads');
+  mkdirSync(downloads);
+  const shared = readFileSync(join(UI_FIXTURES, 'reactive.html'), 'utf8');
   writeFileSync(join(downloads, 'shared.html'), shared.replace('weightKg = 20', 'weightKg = 25'));
-  serve = await startServe(
-    ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
-    { FINEMED_HOME: home },
-  );
-  browser = await launchBrowser();
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
+afterAll(() => wb?.stop());
 
 const open = (path: string, hash = ''): Promise<Page> =>
-  openNotebook(browser, serve.url, path, hash);
+  openNotebook(wb.browser, wb.serve.url, path, hash);
 
 describe.skipIf(missing)(
   `the workbench in Chromium${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     it('opens a notebook from the list and shows its outputs, text and chart', async () => {
-      const page = await browser.newPage();
-      const errors = pageErrors(page);
-      await page.goto(serve.url);
+      const page = await wb.browser.newPage();
+      const problems = consoleProblems(page);
+      await page.goto(wb.serve.url);
       // The token moves to a cookie: the address bar no longer shows it.
       expect(page.url()).not.toContain('token=');
       await expect
@@ -87,12 +65,12 @@ describe.skipIf(missing)(
       await heading.locator('a').click();
       expect(page.url()).toBe(before);
       expect(await cell(page, 4).locator('.cell-output').textContent()).toContain('300 mg');
-      expect(errors).toEqual([]);
+      expect(problems).toEqual([]);
       await page.close();
     });
 
     it('Shift+Enter re-runs the edited cell and exactly its dependents, autosaves, and survives a reload', async () => {
-      const path = join(notebooks, 'reactive.html');
+      const path = join(wb.notebooks, 'reactive.html');
       const page = await open(path);
       await expect
         .poll(() => cell(page, 4).locator('.cell-output').textContent())
@@ -115,7 +93,7 @@ describe.skipIf(missing)(
     });
 
     it('a costly job cell shows stale with its cost and a Run button, then runs when asked', async () => {
-      const page = await open(join(notebooks, 'training.html'), '&preset=tiny');
+      const page = await open(join(wb.notebooks, 'training.html'), '&preset=tiny');
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
       expect(await cell(page, 3).locator('.cell-status').textContent()).toContain(
         'test.steps would take about 10m00s',
@@ -136,7 +114,7 @@ describe.skipIf(missing)(
     });
 
     it('shows a failing cell’s error on the cell, and its dependents waiting on it', async () => {
-      const page = await open(join(notebooks, 'reactive.html'));
+      const page = await open(join(wb.notebooks, 'reactive.html'));
       await expect.poll(() => cell(page, 4).locator('.cell-output').textContent()).toContain('mg');
       // A name no cell defines is not this (it is a `missing` state): the cell's code throws.
       await typeAndRun(page, 3, 'const doseMg = weightKg * Number.missingFactor();');
@@ -153,7 +131,7 @@ describe.skipIf(missing)(
 
     it('the artifacts view shows a dataset as a table and a model with its config', async () => {
       // Artifacts as the pipeline jobs write them, put straight into the server's store.
-      const store = new ArtifactStore(home);
+      const store = new ArtifactStore(wb.home);
       const recipe = { inputs: {}, config: { preset: 'tiny' }, seed: 3 };
       const dataset = await store.getOrCreate({ ...recipe, kind: 'dataset' }, async (dir) => {
         const rows = [
@@ -171,8 +149,8 @@ describe.skipIf(missing)(
         writeFileSync(join(dir, 'model.safetensors'), Buffer.alloc(64));
         return { params: 1234 };
       });
-      const page = await browser.newPage();
-      await page.goto(`${serve.url}#artifacts`);
+      const page = await wb.browser.newPage();
+      await page.goto(`${wb.serve.url}#artifacts`);
       const detail = page.locator('.artifact-detail');
       await page.locator(`.artifact-entry[data-key="${dataset.meta.key}"]`).click();
       await expect
@@ -197,7 +175,7 @@ describe.skipIf(missing)(
     });
 
     it('a running job shows progress in the jobs panel and Cancel stops it', async () => {
-      const page = await open(join(notebooks, 'training.html'));
+      const page = await open(join(wb.notebooks, 'training.html'));
       await runAll(page);
       const row = page.locator('.jobs .job[data-job="test.steps"]');
       await row.waitFor();
@@ -217,7 +195,7 @@ describe.skipIf(missing)(
     });
 
     it('Interrupt stops the notebook’s jobs and Restart starts a fresh session', async () => {
-      const page = await open(join(notebooks, 'training.html'));
+      const page = await open(join(wb.notebooks, 'training.html'));
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
       await runAll(page);
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-running');
@@ -231,9 +209,9 @@ describe.skipIf(missing)(
     });
 
     it('a notebook from elsewhere shows its code and runs nothing until trusted', async () => {
-      const page = await browser.newPage();
-      await page.goto(serve.url);
-      await page.locator('input.open-path').fill(join(downloads, 'shared.html'));
+      const page = await wb.browser.newPage();
+      await page.goto(wb.serve.url);
+      await page.locator('input.open-path').fill(join(wb.root, 'downloads', 'shared.html'));
       await page.locator('form.open-form button').click();
       await page.locator('.trust-bar').waitFor();
       await expect
@@ -256,7 +234,7 @@ describe.skipIf(missing)(
     });
 
     it('unsaved typing is kept in a recovery file and offered back after a reload', async () => {
-      const path = join(notebooks, 'reactive.html');
+      const path = join(wb.notebooks, 'reactive.html');
       const page = await open(path);
       await cell(page, 3).locator('.cm-content').click();
       await page.keyboard.press('End');

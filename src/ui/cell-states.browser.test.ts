@@ -1,66 +1,34 @@
 // Cell states in Chromium against `finemed serve`: a pending cell keeps its output, an error is
 // said once at its origin (located in the editor), Interrupt and Resume, Run all's cost, and
 // FileAttachment of a CSV beside the notebook.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../core/version.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  screenshot,
-  startServe,
-  type ServeProcess,
-} from './testing/browser.ts';
+import { browserMissing, screenshot } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, typeAndRun } from './testing/notebook-page.ts';
+import { startWorkbench, UI_FIXTURES, type TestWorkbench } from './testing/workbench.ts';
 
 const missing = browserMissing();
-const fixtures = join(projectRoot, 'src', 'ui', 'fixtures');
-const root = mkdtempSync(join(tmpdir(), 'finemed-cell-states-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
-let serve: ServeProcess;
-let browser: BrowserContext;
+let wb: TestWorkbench;
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
-  const trust = new NotebookTrust(home, []);
-  for (const name of ['states.html', 'resume.html', 'costly.html']) {
-    copyFileSync(join(fixtures, name), join(notebooks, name));
-    await trust.trust(readFileSync(join(notebooks, name), 'utf8'));
-  }
-  for (const name of ['doses.csv', 'dot.png'])
-    copyFileSync(join(fixtures, name), join(notebooks, name));
-  serve = await startServe(
-    ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
-    { FINEMED_HOME: home },
-  );
-  browser = await launchBrowser();
-});
-
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
-
-/** Opens a notebook and collects console errors, page errors and CSP violations. */
-async function open(name: string): Promise<{ page: Page; problems: string[] }> {
-  const problems: string[] = [];
-  const page = await browser.newPage();
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+  wb = await startWorkbench({
+    name: 'cell-states',
+    trusted: ['states.html', 'resume.html', 'costly.html'].map((name) => join(UI_FIXTURES, name)),
+    files: ['doses.csv', 'dot.png'].map((name) => join(UI_FIXTURES, name)),
+    testJobs: true,
   });
-  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
-  await page.addInitScript(() =>
-    document.addEventListener('securitypolicyviolation', (e) =>
-      console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`),
-    ),
-  );
-  await page.goto(`${serve.url}#notebook=${encodeURIComponent(join(notebooks, name))}`);
+});
+
+afterAll(() => wb?.stop());
+
+/** Opens a notebook and collects console errors, page errors and CSP violations from its start. */
+async function open(name: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await wb.browser.newPage();
+  const problems = consoleProblems(page);
+  await page.goto(`${wb.serve.url}#notebook=${encodeURIComponent(join(wb.notebooks, name))}`);
   await page.locator('section.cell').first().waitFor();
   return { page, problems };
 }

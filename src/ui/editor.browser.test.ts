@@ -1,46 +1,30 @@
 // The notebook's structure in Chromium, driven as a user finds controls (by role and name):
 // new notebook, add/move/duplicate/delete cells, undo/redo, rename, outline, knobs that
 // survive Restart and reload, Save knob values.
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../core/version.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  screenshot,
-  startServe,
-  type ServeProcess,
-} from './testing/browser.ts';
+import { browserMissing, screenshot, type ServeProcess } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, openNotebook } from './testing/notebook-page.ts';
+import { startWorkbench, UI_FIXTURES, type TestWorkbench } from './testing/workbench.ts';
 
 const missing = browserMissing();
-const fixture = join(projectRoot, 'src', 'ui', 'fixtures', 'structure.html');
+const fixture = join(UI_FIXTURES, 'structure.html');
 const original = readFileSync(fixture, 'utf8');
-const root = mkdtempSync(join(tmpdir(), 'finemed-ui-editor-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
+let wb: TestWorkbench;
+let notebooks: string;
 let serve: ServeProcess;
 let browser: BrowserContext;
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
-  await new NotebookTrust(home, []).trust(original);
-  serve = await startServe(
-    ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
-    { FINEMED_HOME: home },
-  );
-  browser = await launchBrowser();
+  wb = await startWorkbench({ name: 'ui-editor', trusted: [fixture], testJobs: true });
+  ({ notebooks, serve, browser } = wb);
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
+afterAll(() => wb?.stop());
 
 /** A fresh copy of the fixture notebook, so each test starts from the same bytes. */
 function copy(name: string): string {
@@ -49,19 +33,9 @@ function copy(name: string): string {
   return path;
 }
 
-/** Every console error, uncaught error and CSP violation of the page. */
-function problems(page: Page): string[] {
-  const found: string[] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error') found.push(`console: ${message.text()}`);
-  });
-  page.on('pageerror', (error) => found.push(`page: ${error.message}`));
-  return found;
-}
-
 async function open(path: string): Promise<{ page: Page; errors: string[] }> {
   const page = await openNotebook(browser, serve.url, path);
-  const errors = problems(page);
+  const errors = consoleProblems(page);
   await expect.poll(() => output(page, 4)).toBe('dose: 300 mg');
   return { page, errors };
 }
@@ -85,7 +59,7 @@ describe.skipIf(missing)(
   () => {
     it('New notebook asks for a title in the page, creates the file and opens it', async () => {
       const page = await browser.newPage();
-      const errors = problems(page);
+      const errors = consoleProblems(page);
       await page.goto(serve.url);
       await button(page, 'New notebook').click();
       await page.getByRole('textbox', { name: 'New notebook title' }).fill('Ward study');

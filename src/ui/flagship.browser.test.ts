@@ -1,31 +1,18 @@
 // The flagship notebook in the workbench, tiny preset, in Debian's Chromium against
 // `finemed serve`: run all, watch a training job move and cancel it, run all again to the gain
 // ladder, edit a cell and see only its dependents update, reload and find the edit saved.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JSDOM } from 'jsdom';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../core/version.ts';
 import { parseNotebook } from '../notebook/notebook-file.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  pageErrors,
-  screenshot,
-  startServe,
-  type ServeProcess,
-} from './testing/browser.ts';
+import { browserMissing, screenshot } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, openNotebook, runAll } from './testing/notebook-page.ts';
+import { PROJECT_NOTEBOOKS, startWorkbench, type TestWorkbench } from './testing/workbench.ts';
 
 const missing = browserMissing();
-const root = mkdtempSync(join(tmpdir(), 'finemed-ui-flagship-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
-// A copy, so autosave never touches the project's notebook; trusted as a project one would be.
-const path = join(notebooks, 'finemed-o1.html');
 const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
 /** Cells of the flagship: the helpers (`pct` and friends), pretraining, the first SFT stage, the ladder. */
 const HELPERS = 15;
@@ -33,23 +20,21 @@ const PRETRAINING = 25;
 const SFT_COMMON = 28;
 const LADDER = 46;
 const LADDER_TABLE = 47;
-let serve: ServeProcess;
-let browser: BrowserContext;
+let wb: TestWorkbench;
+// A copy, so autosave never touches the project's notebook; trusted as a project one would be.
+let path: string;
 let page: Page;
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
-  copyFileSync(join(projectRoot, 'notebooks', 'finemed-o1.html'), path);
-  await new NotebookTrust(home, []).trust(readFileSync(path, 'utf8'));
-  serve = await startServe(['--notebooks', notebooks], { FINEMED_HOME: home });
-  browser = await launchBrowser();
+  wb = await startWorkbench({
+    name: 'ui-flagship',
+    trusted: [join(PROJECT_NOTEBOOKS, 'finemed-o1.html')],
+  });
+  path = join(wb.notebooks, 'finemed-o1.html');
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
+afterAll(() => wb?.stop());
 
 /** The accuracy labels above the ladder's bars, by stage. */
 function ladderLabels(p: Page): Promise<string[]> {
@@ -64,7 +49,7 @@ describe.skipIf(missing)(
   `the flagship notebook in the workbench${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     it('run all shows a training job moving in the jobs panel, with throughput and ETA, and Cancel stops it', async () => {
-      page = await openNotebook(browser, serve.url, path, '&preset=tiny');
+      page = await openNotebook(wb.browser, wb.serve.url, path, '&preset=tiny');
       await runAll(page);
       const row = page.locator('.jobs .job[data-job="train.sft"]').first();
       const step = (): Promise<number> =>
@@ -97,7 +82,7 @@ describe.skipIf(missing)(
     });
 
     it('run all again finishes the tiny run and draws the gain ladder of every stage', async () => {
-      const errors = pageErrors(page);
+      const problems = consoleProblems(page);
       await runAll(page);
       const ladder = page.locator(`${cellSelector(LADDER)} svg.gain-ladder`);
       await ladder.waitFor({ timeout: 600_000 });
@@ -112,7 +97,7 @@ describe.skipIf(missing)(
       await expect.poll(() => page.locator('.jobs .job').count()).toBe(0);
       await ladder.scrollIntoViewIfNeeded();
       await screenshot(page, 'ui-flagship-ladder');
-      expect(errors).toEqual([]);
+      expect(problems).toEqual([]);
     });
 
     it('editing the helpers cell re-renders the ladder and table from the finished jobs, and the edit is saved', async () => {
@@ -148,8 +133,8 @@ describe.skipIf(missing)(
     });
 
     it("the artifacts view shows an evaluation's accuracy and its scored questions as a table", async () => {
-      const view = await browser.newPage();
-      await view.goto(`${serve.url}#artifacts`);
+      const view = await wb.browser.newPage();
+      await view.goto(`${wb.serve.url}#artifacts`);
       const evals = view.locator('.artifact-kind', {
         has: view.locator('h2', { hasText: /^eval$/ }),
       });

@@ -2,49 +2,36 @@
 // notebook, move between sections with keys and buttons while a live output keeps updating,
 // leave; outputs stay readable in the dark theme. FINEMED_SCREENSHOTS=docs also runs the
 // flagship notebook at preset tiny and saves the README's docs/presentation.png.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BrowserContext, Locator, Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import {
-  browserMissing,
-  launchBrowser,
-  screenshot,
-  startServe,
-  type ServeProcess,
-} from './testing/browser.ts';
-import { consoleProblems, reportCspViolations } from './testing/console.ts';
+import { browserMissing, screenshot } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, openNotebook } from './testing/notebook-page.ts';
+import {
+  PROJECT_NOTEBOOKS,
+  startWorkbench,
+  UI_FIXTURES,
+  type TestWorkbench,
+} from './testing/workbench.ts';
 
 const missing = browserMissing();
 const screenshotsDir = process.env.FINEMED_SCREENSHOTS;
-const root = mkdtempSync(join(tmpdir(), 'finemed-ui-present-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
-const lesson = join(notebooks, 'presentation.html');
-const flagship = join(notebooks, 'finemed-o1.html');
-let serve: ServeProcess;
-let browser: BrowserContext;
+let wb: TestWorkbench;
+const lesson = (): string => join(wb.notebooks, 'presentation.html');
+const flagship = (): string => join(wb.notebooks, 'finemed-o1.html');
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
-  const trust = new NotebookTrust(home, []);
-  copyFileSync(join(projectRoot, 'src', 'ui', 'fixtures', 'presentation.html'), lesson);
-  copyFileSync(join(projectRoot, 'notebooks', 'finemed-o1.html'), flagship);
-  for (const path of [lesson, flagship]) await trust.trust(readFileSync(path, 'utf8'));
-  serve = await startServe(['--notebooks', notebooks], { FINEMED_HOME: home });
-  browser = await launchBrowser();
-  await reportCspViolations(browser);
+  wb = await startWorkbench({
+    name: 'ui-present',
+    trusted: [join(UI_FIXTURES, 'presentation.html'), join(PROJECT_NOTEBOOKS, 'finemed-o1.html')],
+  });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
+afterAll(() => wb?.stop());
 
 const position = (page: Page): Locator =>
   page.getByRole('toolbar', { name: 'Presentation' }).locator('.presentation-position');
@@ -86,7 +73,7 @@ describe.skipIf(missing)(
   `presentation mode and the dark theme${missing ? ` (skipped: ${missing})` : ''}`,
   () => {
     it('presents one section per screen without code, navigates by keys and buttons, keeps live outputs live, and exits', async () => {
-      const page = await openNotebook(browser, serve.url, lesson);
+      const page = await openNotebook(wb.browser, wb.serve.url, lesson());
       const problems = consoleProblems(page);
       await cell(page, 4).locator('svg').first().waitFor();
       const chartWidth = (await cell(page, 4).locator('svg').first().boundingBox())!.width;
@@ -148,10 +135,10 @@ describe.skipIf(missing)(
     });
 
     it('in the dark theme the window is dark and text, chart labels and tables stay readable', async () => {
-      const page = await browser.newPage();
+      const page = await wb.browser.newPage();
       await page.emulateMedia({ colorScheme: 'dark' });
       const problems = consoleProblems(page);
-      await page.goto(`${serve.url}#notebook=${encodeURIComponent(lesson)}`);
+      await page.goto(`${wb.serve.url}#notebook=${encodeURIComponent(lesson())}`);
       await cell(page, 4).locator('svg').first().waitFor();
       await cell(page, 5).locator('table td').first().waitFor();
       const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
@@ -186,7 +173,7 @@ describe.skipIf(missing)(
     it.skipIf(!screenshotsDir)(
       `the flagship notebook presented after Run all at preset tiny (saved to ${screenshotsDir}/presentation.png)`,
       async () => {
-        const page = await openNotebook(browser, serve.url, flagship, '&preset=tiny');
+        const page = await openNotebook(wb.browser, wb.serve.url, flagship(), '&preset=tiny');
         await page.getByRole('banner').getByRole('button', { name: 'Run all' }).click();
         // Run all may first state its cost and ask; confirm it.
         const confirm = page.getByRole('alert').getByRole('button', { name: 'Run all' });

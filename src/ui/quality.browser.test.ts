@@ -1,50 +1,40 @@
 // The app shell's quality in Debian's Chromium against `finemed serve`: the built-in notebooks
 // open without a console error or CSP violation, every control has an accessible name, the
 // landmarks are labelled, the artifacts view keeps the preset, and a job names its origin.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { projectRoot } from '../core/version.ts';
-import { NotebookTrust } from '../notebook/node/trust.ts';
-import { browserMissing, launchBrowser, startServe, type ServeProcess } from './testing/browser.ts';
-import { consoleProblems, reportCspViolations } from './testing/console.ts';
+import { browserMissing } from './testing/browser.ts';
+import { consoleProblems } from './testing/console.ts';
 import { cell, openNotebook } from './testing/notebook-page.ts';
+import {
+  PROJECT_NOTEBOOKS,
+  startWorkbench,
+  UI_FIXTURES,
+  type TestWorkbench,
+} from './testing/workbench.ts';
 
 const missing = browserMissing();
 const BUILT_IN = ['finemed-o1.html', 'dpo-by-hand.html', 'what-ttt-does.html'];
-const root = mkdtempSync(join(tmpdir(), 'finemed-ui-quality-'));
-const home = join(root, 'home');
-const notebooks = join(root, 'notebooks');
-let serve: ServeProcess;
-let browser: BrowserContext;
+let wb: TestWorkbench;
 
 beforeAll(async () => {
   if (missing) return;
-  for (const dir of [home, notebooks]) mkdirSync(dir, { recursive: true });
-  const trust = new NotebookTrust(home, []);
-  const copies = [
-    ...BUILT_IN.map((name) => join(projectRoot, 'notebooks', name)),
-    join(projectRoot, 'src', 'ui', 'fixtures', 'training.html'),
-  ];
-  for (const from of copies) {
-    const to = join(notebooks, from.slice(from.lastIndexOf('/') + 1));
-    copyFileSync(from, to);
-    await trust.trust(readFileSync(to, 'utf8'));
-  }
-  serve = await startServe(
-    ['--notebooks', notebooks, '--jobs', join(projectRoot, 'src/kernel/fixtures/test-jobs.ts')],
-    { FINEMED_HOME: home },
-  );
-  browser = await launchBrowser();
-  await reportCspViolations(browser);
+  wb = await startWorkbench({
+    name: 'ui-quality',
+    trusted: [
+      ...BUILT_IN.map((name) => join(PROJECT_NOTEBOOKS, name)),
+      join(UI_FIXTURES, 'training.html'),
+    ],
+    testJobs: true,
+  });
 });
 
-afterAll(async () => {
-  await browser?.close();
-  await serve?.stop();
-});
+afterAll(() => wb?.stop());
+
+/** Opens a notebook of the notebooks folder by name. */
+const open = (name: string, hash = ''): Promise<Page> =>
+  openNotebook(wb.browser, wb.serve.url, join(wb.notebooks, name), hash);
 
 /** Waits until no cell is running, so everything a notebook does on open has happened. */
 async function settled(page: Page): Promise<void> {
@@ -103,10 +93,10 @@ describe.skipIf(missing)(
     it.each(BUILT_IN)(
       'opens %s (preset tiny) without a console error, page error or CSP violation',
       async (name) => {
-        const page = await browser.newPage();
+        const page = await wb.browser.newPage();
         const problems = consoleProblems(page);
         await page.goto(
-          `${serve.url}#notebook=${encodeURIComponent(join(notebooks, name))}&preset=tiny`,
+          `${wb.serve.url}#notebook=${encodeURIComponent(join(wb.notebooks, name))}&preset=tiny`,
         );
         await page.locator('section.cell').first().waitFor();
         await settled(page);
@@ -118,12 +108,7 @@ describe.skipIf(missing)(
     );
 
     it("a knob made with Observable Inputs still works (htl's listeners, patched in the bundle)", async () => {
-      const page = await openNotebook(
-        browser,
-        serve.url,
-        join(notebooks, 'what-ttt-does.html'),
-        '&preset=tiny',
-      );
+      const page = await open('what-ttt-does.html', '&preset=tiny');
       const problems = consoleProblems(page);
       const range = page.locator('form input[type=range]').first();
       await range.waitFor();
@@ -138,12 +123,7 @@ describe.skipIf(missing)(
     });
 
     it('every control has an accessible name and the landmarks are labelled', async () => {
-      const page = await openNotebook(
-        browser,
-        serve.url,
-        join(notebooks, 'finemed-o1.html'),
-        '&preset=tiny',
-      );
+      const page = await open('finemed-o1.html', '&preset=tiny');
       // The knobs (Observable Inputs) are the notebook's own controls: wait until they are drawn.
       await expect.poll(() => page.locator('.cell-output form input').count()).toBeGreaterThan(0);
       expect(await page.getByRole('banner').count()).toBe(1);
@@ -155,7 +135,7 @@ describe.skipIf(missing)(
         expect(await banner.getByRole('button', { name, exact: true }).count()).toBe(1);
       expect(await banner.getByRole('combobox', { name: 'Preset' }).inputValue()).toBe('tiny');
       expect(await unnamedControls(page)).toEqual([]);
-      await page.goto(`${serve.url}#artifacts`);
+      await page.goto(`${wb.serve.url}#artifacts`);
       await page.getByRole('heading', { name: 'Artifacts' }).waitFor();
       expect(await page.getByRole('button', { name: 'Refresh' }).count()).toBe(1);
       expect(await unnamedControls(page)).toEqual([]);
@@ -163,12 +143,7 @@ describe.skipIf(missing)(
     }, 240_000);
 
     it('opening Artifacts keeps the preset, and so does going back to a notebook', async () => {
-      const page = await openNotebook(
-        browser,
-        serve.url,
-        join(notebooks, 'dpo-by-hand.html'),
-        '&preset=tiny',
-      );
+      const page = await open('dpo-by-hand.html', '&preset=tiny');
       const preset = page.getByRole('combobox', { name: 'Preset' });
       await page.getByRole('link', { name: 'Artifacts' }).click();
       await page.getByRole('heading', { name: 'Artifacts' }).waitFor();
@@ -177,13 +152,13 @@ describe.skipIf(missing)(
       await page.getByRole('button', { name: 'what-ttt-does.html' }).click();
       await page.locator('section.cell').first().waitFor();
       const hash = new URLSearchParams(new URL(page.url()).hash.slice(1));
-      expect(hash.get('notebook')).toBe(join(notebooks, 'what-ttt-does.html'));
+      expect(hash.get('notebook')).toBe(join(wb.notebooks, 'what-ttt-does.html'));
       expect(hash.get('preset')).toBe('tiny');
       await page.close();
     });
 
     it('a job in the jobs panel names its notebook and cell; the cell link scrolls to it', async () => {
-      const page = await openNotebook(browser, serve.url, join(notebooks, 'training.html'));
+      const page = await open('training.html');
       await expect.poll(() => cell(page, 3).getAttribute('class')).toContain('cell-stale');
       await cell(page, 3).getByRole('button', { name: 'Run', exact: true }).click();
       const jobs = page.getByRole('complementary', { name: 'Jobs' });

@@ -16,7 +16,10 @@ export async function reportCspViolations(browser: BrowserContext): Promise<void
   });
 }
 
-/** Collects the page's console errors and uncaught errors, so a test can expect none. */
+/**
+ * Collects the page's console errors and uncaught errors, so a test can expect none; CSP
+ * violations are among them once `reportCspViolations` (which `startWorkbench` calls) is on.
+ */
 export function consoleProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('console', (message) => {
