@@ -1,57 +1,17 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as Inputs from '@observablehq/inputs';
 import { tableFromArrays, tableToIPC } from '@uwdata/flechette';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArtifactStore } from '../core/artifacts.ts';
-import { KernelClient } from '../kernel/client.ts';
-import { testJobs } from '../kernel/fixtures/test-jobs.ts';
-import { Kernel } from '../kernel/kernel.ts';
-import { serveKernel } from '../kernel/serve.ts';
-import { inProcessPair } from '../kernel/transport.ts';
+import type { KernelClient } from '../kernel/client.ts';
 import { failureOf } from './cell-record.ts';
 import type { JobState } from './job-run.ts';
-import { installDom, jsdomInputs } from './node/dom.ts';
-import { parseNotebook } from './notebook-file.ts';
+import { closeSessions, notebookOf as notebook, openSession, type Session } from './testing.ts';
 
-// Notebook Kit's runtime module reads `document` when it loads, so the DOM comes first.
-const dom = installDom();
-const { NotebookSession } = await import('./session.ts');
-type Session = InstanceType<typeof NotebookSession>;
-
-const kernels: Kernel[] = [];
-const sessions: Session[] = [];
-
-afterEach(async () => {
-  for (const s of sessions.splice(0)) s.dispose();
-  await Promise.all(kernels.splice(0).map((k) => k.close()));
-});
-
-/** A notebook of js cells, one per source, with ids 1, 2, 3... */
-function notebook(...sources: string[]): string {
-  const cells = sources.map((s, i) => `  <script id="${i + 1}" type="module">\n${s}\n</script>\n`);
-  return `<!doctype html>\n<notebook theme="air">\n  <title>t</title>\n${cells.join('')}</notebook>\n`;
-}
+afterEach(closeSessions);
 
 function open(text: string, base?: string): { s: Session; client: KernelClient } {
-  const kernel = new Kernel({
-    store: new ArtifactStore(mkdtempSync(join(tmpdir(), 'finemed-states-'))),
-    jobs: testJobs,
-    baseDir: base,
-  });
-  kernels.push(kernel);
-  const [end, served] = inProcessPair();
-  serveKernel(kernel, served);
-  const client = new KernelClient(end);
-  const s = new NotebookSession(parseNotebook(text, { parser: dom.parser }), {
-    client,
-    base,
-    maxCostSeconds: 10,
-    builtins: { Inputs: () => jsdomInputs(Inputs, dom) },
-  });
-  sessions.push(s);
-  s.start();
+  const { session: s, client } = openSession(text, { base });
   return { s, client };
 }
 

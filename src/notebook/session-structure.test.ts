@@ -1,49 +1,15 @@
 // The session's structural edits: moving cells and putting removed cells back (undo).
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ArtifactStore } from '../core/artifacts.ts';
-import { KernelClient } from '../kernel/client.ts';
-import { testJobs } from '../kernel/fixtures/test-jobs.ts';
-import { Kernel } from '../kernel/kernel.ts';
-import { serveKernel } from '../kernel/serve.ts';
-import { inProcessPair } from '../kernel/transport.ts';
-import { installDom } from './node/dom.ts';
-import { parseNotebook } from './notebook-file.ts';
+import { closeSessions, dom, notebookOf, openSession, type Session } from './testing.ts';
 
-// Notebook Kit's runtime module reads `document` when it loads, so the DOM comes first.
-const dom = installDom();
-const { NotebookSession } = await import('./session.ts');
-type Session = InstanceType<typeof NotebookSession>;
-
-const cleanup: (() => unknown)[] = [];
-afterEach(async () => {
-  await Promise.all(cleanup.splice(0).map((f) => f()));
-});
+afterEach(closeSessions);
 
 function session(...sources: string[]): { session: Session; container: HTMLElement } {
-  const cells = sources.map(
-    (s, i) => `  <script id="${i + 1}" type="module">\n    ${s}\n  </script>\n`,
-  );
-  const text = `<!doctype html>\n<notebook theme="air">\n  <title>t</title>\n${cells.join('')}</notebook>\n`;
-  const kernel = new Kernel({
-    store: new ArtifactStore(mkdtempSync(join(tmpdir(), 'finemed-structure-'))),
-    jobs: testJobs,
-  });
-  const [client, served] = inProcessPair();
-  serveKernel(kernel, served);
   const container = dom.window.document.createElement('div');
-  const s = new NotebookSession(parseNotebook(text, { parser: dom.parser }), {
-    client: new KernelClient(client),
+  const { session: s } = openSession(notebookOf(...sources), {
     container,
     document: dom.window.document,
   });
-  cleanup.push(
-    () => s.dispose(),
-    () => kernel.close(),
-  );
-  s.start();
   return { session: s, container };
 }
 
