@@ -1,4 +1,5 @@
 import { h } from './dom.ts';
+import { unfoldingForm } from './unfolding-form.ts';
 
 /** What the notebook's toolbar asks of its notebook. */
 export interface ToolbarActions {
@@ -35,7 +36,6 @@ export class NotebookToolbar {
   private readonly undo: HTMLButtonElement;
   private readonly redo: HTMLButtonElement;
   private readonly saveKnobs: HTMLButtonElement;
-  private readonly fileSlot = h('span', { class: 'rename-file-slot' });
 
   constructor(private readonly actions: ToolbarActions) {
     this.titleInput = this.titleField();
@@ -57,9 +57,17 @@ export class NotebookToolbar {
       this.undo,
       this.redo,
       this.saveKnobs,
-      this.fileSlot,
+      unfoldingForm({
+        className: 'rename-file',
+        button: 'Rename file',
+        title: "Rename the notebook's file in its folder",
+        field: 'File name',
+        submit: 'Rename',
+        initial: () => actions.fileName(),
+        act: (name) => actions.renameFile(name),
+        failure: 'Could not rename',
+      }),
     );
-    this.fileSlot.append(this.renameFileButton());
   }
 
   /** Enables the buttons that can act. */
@@ -72,59 +80,6 @@ export class NotebookToolbar {
   /** Shows the notebook's title (after a rename, its undo, or a recovered draft). */
   showTitle(title: string): void {
     this.titleInput.value = title;
-  }
-
-  private renameFileButton(): HTMLButtonElement {
-    return h(
-      'button',
-      {
-        class: 'notebook-rename-file',
-        title: "Rename the notebook's file in its folder",
-        onclick: () => this.showRenameForm(),
-      },
-      'Rename file',
-    );
-  }
-
-  /** An inline form in place of the Rename file button. */
-  private showRenameForm(): void {
-    const close = (): void => {
-      this.fileSlot.replaceChildren(this.renameFileButton());
-      (this.fileSlot.firstElementChild as HTMLElement).focus();
-    };
-    const input = h('input', {
-      class: 'rename-file-name',
-      type: 'text',
-      required: true,
-      'aria-label': 'File name',
-      value: this.actions.fileName(),
-    });
-    const error = h('span', { class: 'rename-file-error', role: 'alert', hidden: true });
-    const form = h(
-      'form',
-      {
-        class: 'rename-file-form',
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          const name = input.value.trim();
-          if (!name || name === this.actions.fileName()) return close();
-          this.actions.renameFile(name).then(close, (caught: Error) => {
-            error.textContent = `Could not rename: ${caught.message}`;
-            error.hidden = false;
-          });
-        },
-        onkeydown: (event: Event) => {
-          if ((event as KeyboardEvent).key === 'Escape') close();
-        },
-      },
-      input,
-      h('button', { type: 'submit' }, 'Rename'),
-      h('button', { type: 'button', onclick: close }, 'Cancel'),
-      error,
-    );
-    this.fileSlot.replaceChildren(form);
-    input.focus();
-    input.select();
   }
 
   private titleField(): HTMLInputElement {

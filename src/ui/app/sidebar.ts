@@ -1,6 +1,7 @@
 import type { NotebookEntry } from '../server/notebooks.ts';
 import { h, replaceChildren } from './dom.ts';
 import type { Host } from './host.ts';
+import { unfoldingForm } from './unfolding-form.ts';
 
 /**
  * The sidebar: the project's notebooks and recent files, a New notebook form, a way to open
@@ -21,7 +22,19 @@ export class Sidebar {
       'nav',
       { class: 'sidebar', 'aria-label': 'Notebooks' },
       h('h2', {}, 'Notebooks'),
-      this.newControl(),
+      unfoldingForm({
+        className: 'new-notebook',
+        button: 'New notebook',
+        field: 'New notebook title',
+        placeholder: 'Title',
+        submit: 'Create',
+        initial: () => '',
+        act: async (title) => {
+          const opened = await this.host.call('notebook.create', { title });
+          this.open(opened.path);
+        },
+        failure: 'Could not create the notebook',
+      }),
       this.list,
       this.openControl(),
       h('h2', {}, 'Store'),
@@ -57,66 +70,6 @@ export class Sidebar {
   async chooseAndOpen(): Promise<void> {
     const path = await this.host.chooseNotebook?.();
     if (path) this.open(path);
-  }
-
-  /** A "New notebook" button that unfolds into a title field (no window.prompt). */
-  private newControl(): HTMLElement {
-    const slot = h('div', { class: 'new-notebook-slot' });
-    const button = h(
-      'button',
-      { class: 'new-notebook', type: 'button', onclick: () => showForm() },
-      'New notebook',
-    );
-    const input = h('input', {
-      class: 'new-notebook-title',
-      type: 'text',
-      required: true,
-      maxlength: 200,
-      'aria-label': 'New notebook title',
-      placeholder: 'Title',
-    });
-    const error = h('div', { class: 'new-notebook-error', role: 'alert', hidden: true });
-    const close = (): void => {
-      replaceChildren(slot, button);
-      button.focus();
-    };
-    const form = h(
-      'form',
-      {
-        class: 'new-notebook-form',
-        onsubmit: (event: Event) => {
-          event.preventDefault();
-          void this.create(input.value.trim(), error);
-        },
-        onkeydown: (event: Event) => {
-          if ((event as KeyboardEvent).key === 'Escape') close();
-        },
-      },
-      input,
-      h('button', { type: 'submit' }, 'Create'),
-      h('button', { type: 'button', onclick: close }, 'Cancel'),
-      error,
-    );
-    const showForm = (): void => {
-      input.value = '';
-      error.hidden = true;
-      replaceChildren(slot, form);
-      input.focus();
-    };
-    replaceChildren(slot, button);
-    return slot;
-  }
-
-  private async create(title: string, error: HTMLElement): Promise<void> {
-    if (!title) return;
-    try {
-      const opened = await this.host.call('notebook.create', { title });
-      error.hidden = true;
-      this.open(opened.path);
-    } catch (caught) {
-      error.textContent = `Could not create the notebook: ${(caught as Error).message}`;
-      error.hidden = false;
-    }
   }
 
   private openControl(): HTMLElement {
