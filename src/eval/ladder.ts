@@ -11,6 +11,18 @@ export interface LadderOptions {
   document: Document;
   /** Chart title (default `Accuracy by stage`). */
   title?: string;
+  /** Extra points on the rungs, e.g. each seed's accuracy under a mean over seeds. */
+  points?: readonly LadderPoint[];
+}
+
+/** One extra point on a rung: a dot at `acc` on the stage `label`, titled `name`. */
+export interface LadderPoint {
+  /** The stage (a rung's label). */
+  label: string;
+  /** Where the dot sits. */
+  acc: number;
+  /** What the dot is (its tooltip and `data-name`), e.g. `seed 2`. */
+  name: string;
 }
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
@@ -43,7 +55,10 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('font-family', 'system-ui, sans-serif')
     .attr('font-size', 11);
-  const finite = rows.flatMap((r) => [r.lo, r.hi, r.acc]).filter(Number.isFinite);
+  const points = opts.points ?? [];
+  const finite = [...rows.flatMap((r) => [r.lo, r.hi, r.acc]), ...points.map((d) => d.acc)].filter(
+    Number.isFinite,
+  );
   const low = Math.max(0, Math.floor((Math.min(1, ...finite) - 0.05) * 10) / 10);
   const high = Math.min(1, Math.ceil((Math.max(0, ...finite) + 0.05) * 10) / 10);
   const x = scaleBand<string>()
@@ -117,5 +132,30 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('fill', 'none')
     .attr('stroke', '#1f6feb')
     .attr('stroke-dasharray', '3,2');
+  // Spread across the rung (not stacked at its centre) so that equal values stay countable.
+  const names = [...new Set(points.map((d) => d.name))];
+  const offset = (d: LadderPoint): number =>
+    ((names.indexOf(d.name) + 1) / (names.length + 1) - 0.5) * x.bandwidth() * 0.8;
+  const stray = points.find((d) => x(d.label) === undefined);
+  if (stray)
+    throw new Error(`ladder point ${stray.name} is on stage ${stray.label}, which has no rung`);
+  if (points.length > 0) {
+    svg
+      .append('g')
+      .attr('class', 'points')
+      .selectAll('circle')
+      .data(points)
+      .join('circle')
+      .attr('class', 'point')
+      .attr('data-stage', (d) => d.label)
+      .attr('data-name', (d) => d.name)
+      .attr('cx', (d) => px((x(d.label) ?? 0) + x.bandwidth() / 2 + offset(d)))
+      .attr('cy', (d) => at(d.acc))
+      .attr('r', 3.5)
+      .attr('fill', '#fff')
+      .attr('stroke', '#0b3d91')
+      .append('title')
+      .text((d) => `${d.name}: ${pct(d.acc * 100)}%`);
+  }
   return svgNode;
 }
