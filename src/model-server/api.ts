@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import type { SamplingOptions } from '../model/sampler.ts';
 
+/** Most prompts one completion request may carry. */
+export const MAX_PROMPTS = 64;
+/** Most alternatives per position a `logprobs` request may ask for (vLLM's default cap). */
+export const MAX_LOGPROBS = 20;
+const tokenIds = z.array(z.number().int().min(0)).min(1);
+
 const stop = z.union([z.string().min(1), z.array(z.string().min(1)).max(4)]).nullish();
 const common = {
   model: z.string(),
@@ -45,16 +51,27 @@ export const chatRequestSchema = z.object({
 /** The `POST /v1/completions` body this server accepts. */
 export const completionRequestSchema = z.object({
   ...common,
+  // Several prompts and token-id prompts as vLLM takes them (lm-evaluation-harness sends ids).
   prompt: z.union([
     z.string(),
-    z
-      .array(z.string())
-      .length(1)
-      .transform((p) => p[0]),
+    z.array(z.string()).min(1).max(MAX_PROMPTS),
+    tokenIds,
+    z.array(tokenIds).min(1).max(MAX_PROMPTS),
   ]),
-  echo: z.literal(false).nullish(),
+  // 0 is allowed with echo: score the prompt without generating.
+  max_tokens: z.number().int().min(0).nullish(),
+  echo: z.boolean().nullish(),
+  logprobs: z.number().int().min(0).max(MAX_LOGPROBS).nullish(),
   suffix: z.null().optional(),
 });
+
+/** The prompts of a completion request as a list (text or token ids). */
+export function requestPrompts(body: TextCompletionRequest): (string | number[])[] {
+  const { prompt } = body;
+  if (typeof prompt === 'string') return [prompt];
+  if (prompt.length > 0 && typeof prompt[0] === 'number') return [prompt as number[]];
+  return prompt as (string | number[])[];
+}
 
 /** A validated chat request. */
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
@@ -70,8 +87,7 @@ export function describeIssues(error: z.ZodError): { message: string; param: str
     n: 'only n=1 is supported',
     presence_penalty: 'presence_penalty is not supported (use repetition_penalty)',
     frequency_penalty: 'frequency_penalty is not supported (use repetition_penalty)',
-    logprobs: 'logprobs are not supported',
-    echo: 'echo is not supported',
+    logprobs: `logprobs must be an integer from 0 to ${MAX_LOGPROBS} (chat logprobs are not supported)`,
     suffix: 'suffix is not supported',
   };
   const message = (param && unsupported[String(issue.path[0])]) || issue.message;

@@ -4,10 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { UsageError } from '../core/errors.ts';
 import { HttpGuard, isLoopbackHost, newToken } from '../core/http-guard.ts';
 import type { ServedModel } from '../model/served-model.ts';
-import { chatRequestSchema, completionRequestSchema } from './api.ts';
+import type { ScoringModel } from './logprobs.ts';
+import { chatRequestSchema, completionRequestSchema, requestPrompts } from './api.ts';
+import { needsScoring, respondScored } from './echo.ts';
 import { HttpError, parse, readBody, respond, sendJson, toHttpError } from './http.ts';
 
 export type { CompletionEvent, CompletionRequest, ServedModel } from '../model/served-model.ts';
+export { scoringModel, type ScoringModel } from './logprobs.ts';
 
 /** Where and how the server listens. */
 export interface ModelServerOptions {
@@ -47,11 +50,13 @@ export function assertServable(host: string, token: string | null): void {
 /**
  * An OpenAI-compatible HTTP server over one model: `GET /v1/models`,
  * `POST /v1/chat/completions` and `POST /v1/completions`, streaming by server-sent events.
+ * A model that can also score ({@link ScoringModel}) answers `echo` and `logprobs` on
+ * completions, token-id prompts and several prompts per request, as vLLM does.
  * Requests are served one at a time (one model, one compute queue). Every request must carry
  * the token and, on a loopback bind, name a loopback host; pages from other origins are refused.
  */
 export async function startModelServer(
-  model: ServedModel,
+  model: ServedModel & Partial<ScoringModel>,
   options: ModelServerOptions = {},
 ): Promise<RunningServer> {
   const host = options.host ?? '127.0.0.1';
@@ -171,23 +176,34 @@ export async function startModelServer(
     const body = parse(completionRequestSchema, await readBody(req));
     checkModel(body.model);
     const base = { id: `cmpl-${randomBytes(12).toString('hex')}`, created: now(), model: model.id };
+    if (needsScoring(body)) return respondScored(model, res, body, base);
     const choice = (text: string, finish: string | null) => ({
       index: 0,
       text,
       logprobs: null,
       finish_reason: finish,
     });
-    await respond(model, res, body.prompt, false, body.max_tokens ?? 16, body, {
-      chunk: (text) => ({ ...base, object: 'text_completion', choices: [choice(text, null)] }),
-      last: (finish) => ({ ...base, object: 'text_completion', choices: [choice('', finish)] }),
-      usageChunk: (usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
-      whole: (text, finish, usage) => ({
-        ...base,
-        object: 'text_completion',
-        choices: [choice(text, finish)],
-        usage,
-      }),
-    });
+    if (body.max_tokens === 0)
+      throw new HttpError(400, 'max_tokens: 0 is allowed only with echo', undefined, 'max_tokens');
+    await respond(
+      model,
+      res,
+      requestPrompts(body)[0] as string,
+      false,
+      body.max_tokens ?? 16,
+      body,
+      {
+        chunk: (text) => ({ ...base, object: 'text_completion', choices: [choice(text, null)] }),
+        last: (finish) => ({ ...base, object: 'text_completion', choices: [choice('', finish)] }),
+        usageChunk: (usage) => ({ ...base, object: 'text_completion', choices: [], usage }),
+        whole: (text, finish, usage) => ({
+          ...base,
+          object: 'text_completion',
+          choices: [choice(text, finish)],
+          usage,
+        }),
+      },
+    );
   }
 
   function checkModel(name: string): void {
