@@ -4,7 +4,16 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { departmentsFile, synthesisTables, toJsonl, toParquet, writeSynthesis } from './export.ts';
+import { tableFromIPC, Type } from '@uwdata/flechette';
+import { columnTypeText } from '../core/parquet-testing.ts';
+import {
+  departmentsFile,
+  synthesisTables,
+  toArrow,
+  toJsonl,
+  toParquet,
+  writeSynthesis,
+} from './export.ts';
 import { loadDepartments } from './departments.ts';
 import { NOT_FOR_CLINICAL_USE } from './notice.ts';
 import { synthesize, type SynthesisResult } from './synthesize.ts';
@@ -49,11 +58,37 @@ describe('exports', () => {
         file: toParquet(table).buffer as ArrayBuffer,
       });
       expect(toJsonl(fromParquet), name).toBe(toJsonl(table.objects()));
-      expect(toJsonl(aq.fromArrow(table.toArrowIPC()).objects()), name).toBe(
-        toJsonl(table.objects()),
-      );
+      expect(toJsonl(aq.fromArrow(toArrow(table)).objects()), name).toBe(toJsonl(table.objects()));
     }
     expect(tables.eval_mcq.numRows()).toBe(12);
+  });
+
+  it('stores SFT messages as list<struct<role, content>> in Parquet and Arrow, not JSON text', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'finemed-export-'));
+    await writeSynthesis(result, dir, { parquet: true, arrow: true });
+    for (const name of ['sft_common', 'sft_complex']) {
+      const parquet = new Uint8Array(readFileSync(join(dir, `${name}.parquet`)));
+      expect(columnTypeText(parquet, 'messages'), name).toBe(
+        'list<struct<role: string, content: string>>',
+      );
+      const rows = await parquetReadObjects({ file: parquet.buffer as ArrayBuffer });
+      expect(Array.isArray(rows[0].messages)).toBe(true);
+      const arrow = tableFromIPC(readFileSync(join(dir, `${name}.arrow`)));
+      const type = arrow.schema.fields.find((f) => f.name === 'messages')!.type;
+      expect(type.typeId, name).toBe(Type.List);
+      const struct = (type as { children: { type: { typeId: number; children: unknown[] } }[] })
+        .children[0].type;
+      expect(struct.typeId).toBe(Type.Struct);
+      expect(
+        (struct.children as { name: string; type: { typeId: number } }[]).map((c) => [
+          c.name,
+          c.type.typeId,
+        ]),
+      ).toEqual([
+        ['role', Type.Utf8],
+        ['content', Type.Utf8],
+      ]);
+    }
   });
 
   it("departments.json counts SFT rows per department of the paper's taxonomy", () => {

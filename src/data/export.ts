@@ -1,8 +1,9 @@
 import * as aq from 'arquero';
-import { parquetWriteBuffer } from 'hyparquet-writer';
+import { field, list, struct, utf8 } from '@uwdata/flechette';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
+import { inferColumnType, parquetBytes } from '../core/parquet.ts';
 import { loadDepartments, type DepartmentTaxonomy } from './departments.ts';
 import { NOT_FOR_CLINICAL_USE } from './notice.ts';
 import { dpoRowSchema, mcqRowSchema, pretrainRowSchema, sftRowSchema } from './schemas.ts';
@@ -17,6 +18,10 @@ export const DATASETS = {
   sft_subdepartment: { rows: (r: SynthesisResult) => r.sftSubdepartment, schema: sftRowSchema },
   dpo: { rows: (r: SynthesisResult) => r.dpo, schema: dpoRowSchema },
   eval_mcq: { rows: (r: SynthesisResult) => r.evalMcq, schema: mcqRowSchema },
+  eval_mcq_paraphrased: {
+    rows: (r: SynthesisResult) => r.evalMcqParaphrased,
+    schema: mcqRowSchema,
+  },
 } as const satisfies Record<string, { rows: (r: SynthesisResult) => object[]; schema: z.ZodType }>;
 
 /** A dataset name. */
@@ -47,23 +52,32 @@ export function synthesisTables(result: SynthesisResult): Record<DatasetName, aq
   ) as Record<DatasetName, aq.ColumnTable>;
 }
 
-/** A table as Parquet bytes: strings, integers, doubles and booleans natively, nested values as JSON. */
+/**
+ * A table as Parquet bytes: strings, integers, doubles and booleans natively, chat
+ * conversations (`messages`) as list<struct<role, content>> so that `datasets` loads them as
+ * lists of dicts, any other nested value as JSON.
+ */
 export function toParquet(table: aq.ColumnTable): Uint8Array {
-  const columnData = table.columnNames().map((name) => {
-    const data = table.array(name) as unknown[];
-    const present = data.filter((v) => v !== null && v !== undefined);
-    const type = present.every((v) => typeof v === 'string')
-      ? 'STRING'
-      : present.every((v) => typeof v === 'boolean')
-        ? 'BOOLEAN'
-        : present.every((v) => Number.isInteger(v) && Math.abs(v as number) < 2 ** 31)
-          ? 'INT32'
-          : present.every((v) => typeof v === 'number')
-            ? 'DOUBLE'
-            : 'JSON';
-    return { name, data: Array.from(data), type } as const;
-  });
-  return new Uint8Array(parquetWriteBuffer({ columnData, createdBy: 'finemed-workbench' }));
+  return parquetBytes(
+    table.columnNames().map((name) => ({ name, data: table.array(name) as unknown[] })),
+  );
+}
+
+const MESSAGES_ARROW = list(struct([field('role', utf8()), field('content', utf8())]));
+
+/**
+ * A table as Arrow IPC bytes. Conversations get an explicit list<struct<role: utf8, content:
+ * utf8>>: inferred, they come out as fixed-size lists of dictionary-encoded strings when every
+ * row has the same number of turns.
+ */
+export function toArrow(table: aq.ColumnTable): Uint8Array {
+  const types = Object.fromEntries(
+    table
+      .columnNames()
+      .filter((name) => inferColumnType(table.array(name) as unknown[]) === 'MESSAGES')
+      .map((name) => [name, MESSAGES_ARROW]),
+  );
+  return table.toArrowIPC({ types });
 }
 
 /** `departments.json`: the taxonomy with SFT rows and world conditions per department. */
@@ -125,7 +139,7 @@ export async function writeSynthesis(
       written.push(`${name}.parquet`);
     }
     if (tables && options.arrow) {
-      await writeFileAtomic(join(dir, `${name}.arrow`), tables[name].toArrowIPC());
+      await writeFileAtomic(join(dir, `${name}.arrow`), toArrow(tables[name]));
       written.push(`${name}.arrow`);
     }
   }
