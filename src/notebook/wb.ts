@@ -18,6 +18,7 @@ export const WORKBENCH_JOBS = {
   synth: 'synth',
   initModel: 'model.init',
   loadModel: 'model.load',
+  import: 'model.import',
   sft: 'train.sft',
   dpo: 'train.dpo',
   ttt: 'ttt',
@@ -104,6 +105,14 @@ export class Workbench {
   /** Loads a Hugging Face-style checkpoint folder as an artifact. */
   loadModel(params: unknown): JobRun {
     return this.run(WORKBENCH_JOBS.loadModel, params);
+  }
+
+  /**
+   * Imports a checkpoint or PEFT adapter trained elsewhere (`{ from, base?, keepAdapter?, bundle? }`)
+   * as a checkpoint artifact whose provenance names the export bundle that produced it.
+   */
+  import(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.import, params);
   }
 
   /** Supervised fine-tuning. */

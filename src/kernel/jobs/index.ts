@@ -1,12 +1,13 @@
 import type { JobDefinition } from '../job.ts';
 import { compareJob, evaluateJob } from './eval.ts';
+import { importModelJob } from './import.ts';
 import { generateJob, initModelJob, loadModelJob } from './model.ts';
 import { synthJob } from './synth.ts';
 import { dpoJob, dpoLogpsJob, sftJob, tttJob } from './train.ts';
 
 /**
- * The job types a workbench kernel runs, one for each `wb` method: synthesis, model creation
- * and loading, generation, SFT, DPO (and its per-pair log-probs), test-time training,
+ * The job types a workbench kernel runs, one for each `wb` method: synthesis, model creation,
+ * loading and import, generation, SFT, DPO (and its per-pair log-probs), test-time training,
  * evaluation and comparison.
  */
 export function defaultJobs(): JobDefinition[] {
@@ -14,6 +15,7 @@ export function defaultJobs(): JobDefinition[] {
     synthJob,
     initModelJob,
     loadModelJob,
+    importModelJob,
     generateJob,
     sftJob,
     dpoJob,

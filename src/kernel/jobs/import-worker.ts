@@ -1,0 +1,104 @@
+// Runs in a job's worker thread: the model layer (and ONNX Runtime) load here, never in the kernel's thread.
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { z } from 'zod';
+import { InputError } from '../../core/errors.ts';
+import { parameterCount, readModelConfig } from '../../model/config.ts';
+import { mergeAdapterFolder } from '../../model/merge-lora.ts';
+import { decoderParamSpecs } from '../../model/param-layout.ts';
+import { WeightsFolder } from '../../model/weights-folder.ts';
+import type { JobContext } from '../job.ts';
+import { BUNDLE_FILE, findBundle, importSources, type importParams } from './import.ts';
+
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja'];
+
+/** Worker side of `model.import`. */
+export async function importModel(
+  params: z.infer<typeof importParams>,
+  ctx: JobContext,
+): Promise<unknown> {
+  const src = await importSources(params, ctx);
+  const bundle = await findBundle(src.fromDir, src.bundlePath);
+  let weights: string;
+  let adapter: Record<string, unknown> | undefined;
+  if (src.mode === 'checkpoint') {
+    weights = await checkWeights(src.fromDir);
+    for (const name of src.fromFiles) {
+      ctx.signal.throwIfAborted();
+      await copyFile(join(src.fromDir, name), join(ctx.dir, name));
+    }
+  } else {
+    const baseDir = src.baseDir!;
+    ctx.progress({
+      stage: 'import:merge',
+      step: 0,
+      total: 1,
+      elapsed: 0,
+      message: `merging the adapter into ${basename(baseDir)}`,
+    });
+    const merged = await mergeAdapterFolder(baseDir, src.fromDir, ctx.dir);
+    weights = 'F32 (merged in float32; bfloat16 would round most of the update away)';
+    // The tokenizer the trainer saved with the adapter is the one it trained with.
+    const tokenizerDir = src.fromFiles.includes('tokenizer.json') ? src.fromDir : baseDir;
+    for (const name of TOKENIZER_FILES) {
+      if (existsSync(join(tokenizerDir, name)))
+        await copyFile(join(tokenizerDir, name), join(ctx.dir, name));
+    }
+    if (src.mode === 'adapter') {
+      await mkdir(join(ctx.dir, 'adapter'));
+      for (const name of ['adapter_config.json', 'adapter_model.safetensors'])
+        await copyFile(join(src.fromDir, name), join(ctx.dir, 'adapter', name));
+    }
+    adapter = { modules: merged.modules.length, rank: merged.rank, base: basename(baseDir) };
+  }
+  if (bundle) await copyFile(bundle.file, join(ctx.dir, BUNDLE_FILE));
+  const { config } = await readModelConfig(join(ctx.dir, 'config.json'));
+  return {
+    source: basename(src.fromDir),
+    mode: src.mode,
+    weights,
+    ...(adapter ? { adapter } : {}),
+    modelType: config.modelType,
+    parameters: parameterCount(config),
+    layers: config.numLayers,
+    hiddenSize: config.hiddenSize,
+    vocabSize: config.vocabSize,
+    bundle: bundle
+      ? {
+          hash: bundle.hash,
+          sources: bundle.sources,
+          ...(bundle.workbenchVersion ? { workbenchVersion: bundle.workbenchVersion } : {}),
+        }
+      : null,
+    provenance: bundle
+      ? `export bundle ${bundle.hash}`
+      : `unknown: no ${BUNDLE_FILE} in the folder and no bundle given`,
+  };
+}
+
+/**
+ * Checks, from the file headers alone, that every tensor the config implies is present with
+ * its shape (a bad index or missing shard fails here, naming the file); returns the dtype(s).
+ */
+async function checkWeights(dir: string): Promise<string> {
+  const { config } = await readModelConfig(join(dir, 'config.json'));
+  const folder = await WeightsFolder.open(dir);
+  const dtypes = new Set<string>();
+  try {
+    for (const spec of decoderParamSpecs(config)) {
+      const entry = folder.entry(spec.name);
+      if (!entry) throw new InputError('missing tensor', { file: dir, field: spec.name });
+      if (entry.shape.join() !== spec.shape.join()) {
+        throw new InputError(
+          `shape ${JSON.stringify(entry.shape)} does not match the config's ${JSON.stringify(spec.shape)}`,
+          { file: entry.file, field: spec.name },
+        );
+      }
+      dtypes.add(entry.dtype);
+    }
+  } finally {
+    await folder.close();
+  }
+  return `${[...dtypes].join('+')} (copied as stored)`;
+}
