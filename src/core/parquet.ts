@@ -44,11 +44,24 @@ export function inferColumnType(data: readonly unknown[]): ParquetColumnType {
   return 'JSON';
 }
 
-const string = (name: string) =>
-  ({ name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type: 'OPTIONAL' }) as const;
+/** The subset of Parquet's SchemaElement these columns use. */
+interface SchemaNode {
+  name: string;
+  type?: 'BYTE_ARRAY' | 'BOOLEAN' | 'INT32' | 'DOUBLE';
+  converted_type?: 'UTF8' | 'JSON' | 'LIST';
+  repetition_type: 'OPTIONAL' | 'REPEATED';
+  num_children?: number;
+}
+
+const string = (name: string): SchemaNode => ({
+  name,
+  type: 'BYTE_ARRAY',
+  converted_type: 'UTF8',
+  repetition_type: 'OPTIONAL',
+});
 
 // Parquet's three-level LIST layout (as pyarrow writes it), so every reader sees a list column.
-function schemaOf(name: string, type: ParquetColumnType) {
+function schemaOf(name: string, type: ParquetColumnType): SchemaNode[] {
   switch (type) {
     case 'MESSAGES':
       return [
@@ -57,17 +70,17 @@ function schemaOf(name: string, type: ParquetColumnType) {
         { name: 'element', repetition_type: 'OPTIONAL', num_children: 2 },
         string('role'),
         string('content'),
-      ] as const;
+      ];
     case 'STRING':
       return [string(name)];
     case 'JSON':
-      return [{ ...string(name), converted_type: 'JSON' } as const];
+      return [{ ...string(name), converted_type: 'JSON' }];
     case 'BOOLEAN':
-      return [{ name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' } as const];
+      return [{ name, type: 'BOOLEAN', repetition_type: 'OPTIONAL' }];
     case 'INT32':
-      return [{ name, type: 'INT32', repetition_type: 'OPTIONAL' } as const];
+      return [{ name, type: 'INT32', repetition_type: 'OPTIONAL' }];
     case 'DOUBLE':
-      return [{ name, type: 'DOUBLE', repetition_type: 'OPTIONAL' } as const];
+      return [{ name, type: 'DOUBLE', repetition_type: 'OPTIONAL' }];
   }
 }
 
