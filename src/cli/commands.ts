@@ -10,6 +10,7 @@ import { compareCommand } from './compare.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
 import { generateCommand } from './generate.ts';
+import { importCommand } from './import.ts';
 import { initModelCommand } from './init-model.ts';
 import { logitsCommand } from './logits.ts';
 import { runCommand } from './run.ts';
@@ -37,6 +38,7 @@ export const commands: Command[] = [
   runCommand,
   verifyCommand,
   initModelCommand,
+  importCommand,
   logitsCommand,
   generateCommand,
   serveModelCommand,

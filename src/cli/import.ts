@@ -1,0 +1,116 @@
+import { copyFile, mkdir, readdir, rename } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { ArtifactStore } from '../core/artifacts.ts';
+import { tempPathFor } from '../core/atomic.ts';
+import { UsageError } from '../core/errors.ts';
+import { finemedHome } from '../core/home.ts';
+import { importModelJob } from '../kernel/jobs/import.ts';
+import { Kernel } from '../kernel/kernel.ts';
+import { boolFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+
+/** What `model.import` says about the model it made. */
+interface ImportSummary {
+  mode: string;
+  weights: string;
+  parameters: number;
+  bundle: { hash: string; sources: Record<string, string> } | null;
+  provenance: string;
+}
+
+/** `finemed import`: a checkpoint or PEFT adapter trained elsewhere, back into the store. */
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'Import a checkpoint or PEFT adapter trained elsewhere (TRL) as a checkpoint artifact',
+  details: [
+    'DIR is a Hugging Face checkpoint folder (config.json, model.safetensors or shards with',
+    'model.safetensors.index.json, tokenizer files), copied as stored; or, with --base, a PEFT LoRA',
+    'adapter folder, merged into the base (W + scale·B·A in float32, written as float32: a LoRA',
+    'update is usually below one bfloat16 step of W, so rounding to bfloat16 would lose it).',
+    '--keep-adapter also keeps the adapter, in PEFT layout, under adapter/ (as a LoRA stage trained',
+    'here does). The artifact (kind checkpoint) is keyed by the files read; its provenance is the',
+    'export bundle: finemed-bundle.json, which the exported train.py leaves in its output folder,',
+    'or --bundle DIR (a bundle folder with manifest.json). Without one the provenance is unknown.',
+    'The model is also copied to --out, with meta.json, so `finemed eval --model OUT` names it.',
+  ].join('\n'),
+  flags: {
+    from: { type: 'string', value: 'DIR', description: 'Checkpoint or PEFT adapter folder' },
+    out: { type: 'string', value: 'DIR', description: 'Folder to copy the imported model to' },
+    base: {
+      type: 'string',
+      value: 'DIR',
+      description: 'The model the adapter was trained on (DIR is an adapter)',
+    },
+    'keep-adapter': {
+      type: 'boolean',
+      description: 'Keep the adapter under adapter/ beside the merged weights',
+    },
+    bundle: {
+      type: 'string',
+      value: 'DIR',
+      description: 'The export bundle that produced it (default: DIR/finemed-bundle.json)',
+    },
+    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  },
+  async run(ctx) {
+    const from = requiredFlag(ctx, 'from');
+    const out = resolve(requiredFlag(ctx, 'out'));
+    const base = stringFlag(ctx, 'base');
+    // Files of an earlier model left in --out would mix with this one's (a stale shard index wins).
+    if ((await readdir(out).catch(() => [])).length > 0)
+      throw new UsageError(`--out must be a new or empty folder: ${out} has files`);
+    if (boolFlag(ctx, 'keep-adapter') && !base)
+      throw new UsageError('--keep-adapter needs --base (DIR must be a PEFT adapter)');
+    const kernel = new Kernel({ store: new ArtifactStore(finemedHome()), jobs: [importModelJob] });
+    const job = kernel.run('model.import', {
+      from,
+      ...(base ? { base } : {}),
+      keepAdapter: boolFlag(ctx, 'keep-adapter'),
+      ...(stringFlag(ctx, 'bundle') ? { bundle: stringFlag(ctx, 'bundle') } : {}),
+    });
+    const stop = (): void => job.detach(true);
+    ctx.signal.addEventListener('abort', stop);
+    try {
+      const result = await job.result;
+      const dir = kernel.store.dir(result.artifact.kind, result.artifact.key);
+      for (const name of [...result.files.map((f) => f.name), 'meta.json'])
+        await copyAtomic(join(dir, name), join(out, name));
+      const summary = result.summary as ImportSummary;
+      if (boolFlag(ctx, 'json')) {
+        ctx.stdout.write(
+          JSON.stringify({
+            ...summary,
+            artifact: result.artifact,
+            dir,
+            out,
+            reused: result.reused,
+          }) + '\n',
+        );
+        return;
+      }
+      ctx.stdout.write(
+        `imported ${summary.mode} (${summary.parameters.toLocaleString('en-US')} parameters, ` +
+          `weights ${summary.weights})\nartifact: checkpoint ${result.artifact.key}` +
+          `${result.reused ? ' (reused)' : ''}\ncopied to: ${out}\n`,
+      );
+      ctx.stdout.write(
+        summary.bundle
+          ? `provenance: export bundle ${summary.bundle.hash} (${
+              Object.entries(summary.bundle.sources)
+                .map(([role, key]) => `${role} ${key}`)
+                .join(', ') || 'no sources listed'
+            })\n`
+          : `provenance: ${summary.provenance}\n`,
+      );
+    } finally {
+      ctx.signal.removeEventListener('abort', stop);
+      await kernel.close();
+    }
+  },
+};
+
+async function copyAtomic(from: string, to: string): Promise<void> {
+  await mkdir(dirname(to), { recursive: true });
+  const tmp = tempPathFor(to);
+  await copyFile(from, tmp);
+  await rename(tmp, to);
+}
