@@ -87,11 +87,15 @@ describe('finemed synth', () => {
         '--llm-timeout',
         '5',
       ];
-      const { code, out } = await run([
+      const { code, out, err } = await run([
         ...args,
         ...llm,
         '--max-requests',
         '10000',
+        '--price-in',
+        '3',
+        '--price-out',
+        '15',
         '--out',
         dir,
         '--json',
@@ -101,6 +105,10 @@ describe('finemed synth', () => {
       expect(summary.generator).toBe('llm:fake');
       expect(summary.counts.texts).toBe(12);
       expect(server.maxInFlight()).toBeLessThanOrEqual(2);
+      expect(err).toMatch(/synth:pipeline .* 12\/12 .*req\/s · [\d,]+ tok\/s · \$0\.\d{4}\n/);
+      expect(out).toMatch(
+        /LLM: \d+ requests \(0 cached\), [\d,]+ prompt \+ [\d,]+ completion tokens, \$0\.\d{4}/,
+      );
     } finally {
       await server.close();
     }
@@ -139,6 +147,9 @@ describe('finemed synth', () => {
     expect((await run(['synth', '--preset', 'huge', '--out', '/tmp/x'])).code).toBe(2);
     expect((await run(['synth', '--preset', 'tiny'])).err).toContain('--out is required');
     expect((await run(['synth', '--llm-base-url', 'http://x/v1', '--out', '/tmp/x'])).code).toBe(2);
+    const unpriced = await run(['synth', '--price-in', '3', '--out', '/tmp/x']);
+    expect(unpriced.code).toBe(2);
+    expect(unpriced.err).toContain('--price-in needs --llm-base-url and --llm-model');
     expect((await run(['synth', '--format', 'csv', '--out', '/tmp/x'])).code).toBe(2);
     expect(
       (

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { terminalProgress } from '../core/progress.ts';
 import { UsageError } from '../core/errors.ts';
 import { writeSynthesis } from '../data/export.ts';
+import type { ClientStats } from '../data/llm/client.ts';
 import { NOT_FOR_CLINICAL_USE } from '../data/notice.ts';
 import type { SynthesisOptions } from '../data/presets.ts';
 import { ContaminationError, synthesize, type SynthesisResult } from '../data/synthesize.ts';
@@ -27,6 +28,17 @@ function options(ctx: CommandContext): SynthesisOptions {
   if ((baseUrl === undefined) !== (model === undefined)) {
     throw new UsageError('--llm-base-url and --llm-model go together');
   }
+  const llmOnly = [
+    'concurrency',
+    'max-requests',
+    'llm-cache',
+    'llm-timeout',
+    'price-in',
+    'price-out',
+  ];
+  const stray = llmOnly.filter((f) => ctx.flags[f] !== undefined);
+  if (!baseUrl && stray.length)
+    throw new UsageError(`--${stray[0]} needs --llm-base-url and --llm-model`);
   const corpus = stringFlag(ctx, 'corpus');
   const rows = rowOptions(ctx);
   const corpusFlags = stringFlag(ctx, 'corpus-field') || boolFlag(ctx, 'corpus-only');
@@ -66,10 +78,25 @@ function options(ctx: CommandContext): SynthesisOptions {
             maxRequests: intFlag(ctx, 'max-requests', { min: 0 }),
             cacheDir: stringFlag(ctx, 'llm-cache'),
             timeoutMs: secondsToMs(numberFlag(ctx, 'llm-timeout', { min: 0.1 })),
+            prices: {
+              input: numberFlag(ctx, 'price-in', { min: 0 }) ?? 0,
+              output: numberFlag(ctx, 'price-out', { min: 0 }) ?? 0,
+            },
           },
         }
       : {}),
   };
+}
+
+/** What the LLM cost this run (cache hits are free), when the run used one. */
+function llmLine(backend: unknown): string[] {
+  const s = backend as Partial<ClientStats & { cost: number }> | undefined;
+  if (s?.promptTokens === undefined) return [];
+  const n = (x: number | undefined): string => (x ?? 0).toLocaleString('en-US');
+  const cost = s.cost ? `, $${s.cost.toFixed(4)}` : '';
+  return [
+    `  LLM: ${n(s.successes)} requests (${n(s.cacheHits)} cached), ${n(s.promptTokens)} prompt + ${n(s.completionTokens)} completion tokens${cost}`,
+  ];
 }
 
 function summary(result: SynthesisResult, dir: string, files: string[]): string {
@@ -95,6 +122,7 @@ function summary(result: SynthesisResult, dir: string, files: string[]): string 
     row('  DPO rejected: anchored / direct', `${r.dpo.anchored ?? 0} / ${r.dpo.direct ?? 0}`),
     '',
     `  contamination (${c.n}-grams): max overlap ${pct(c.maxRatio)}, mean ${pct(c.meanRatio)}, longest shared run ${c.maxLongest} words; ${c.leaks.length} leak(s) at threshold ${pct(c.threshold)}`,
+    ...llmLine(r.backend),
     `  wrote ${files.length} files to ${dir}`,
     '',
   ].join('\n');
@@ -165,12 +193,12 @@ export const synthCommand: Command = {
     concurrency: {
       type: 'string',
       value: 'N',
-      description: 'LLM requests in flight at once (default 4)',
+      description: 'LLM requests in flight at once (default 4; the files do not depend on it)',
     },
     'max-requests': {
       type: 'string',
       value: 'N',
-      description: 'LLM request budget (cache hits are free)',
+      description: 'LLM request budget (cache hits are free: a rerun resumes where it stopped)',
     },
     'llm-cache': {
       type: 'string',
@@ -181,6 +209,16 @@ export const synthCommand: Command = {
       type: 'string',
       value: 'SECONDS',
       description: 'Per-request timeout (default 120)',
+    },
+    'price-in': {
+      type: 'string',
+      value: 'USD',
+      description: 'Price per 1M prompt tokens, for the cost in progress and report',
+    },
+    'price-out': {
+      type: 'string',
+      value: 'USD',
+      description: 'Price per 1M completion tokens (both default 0: cost not shown)',
     },
     format: {
       type: 'string',

@@ -124,13 +124,22 @@ export async function runPipeline(
       try {
         Object.assign(slots[i], await processDoc(docs[i], i, backend, opts.rng, opts.signal));
       } catch (error) {
-        if (!(error instanceof StageError)) throw error;
+        if (!(error instanceof StageError)) {
+          next = docs.length; // the other workers stop taking texts
+          throw error;
+        }
         slots[i].rejection = { stage: error.stage, sourceId: docs[i].id, reason: error.message };
       }
       opts.onProgress?.(tracker.event(++done, 1));
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker));
+  // Every worker settles before an error leaves: a cancelled LLM run still caches the replies
+  // of requests already sent, and a rerun must not race them.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, opts.concurrency ?? 8) }, worker),
+  );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
   const pick = <K extends keyof (typeof slots)[number]>(
     k: K,
   ): NonNullable<(typeof slots)[number][K]>[] =>

@@ -25,6 +25,8 @@ export interface LlmSettings {
   backoffMs?: number;
   /** Cap on `max_tokens` of every request (each stage has its own default, 64 to 1,536). */
   maxTokens?: number;
+  /** Dollars per million prompt and completion tokens, for the cost in progress and report; default 0 (not shown). */
+  prices?: { input: number; output: number };
 }
 
 /** A user's corpus to synthesize from. */

@@ -121,23 +121,31 @@ export async function synthesize(
   checkAbort(hooks.signal);
 
   const backendRng = root.fork('backend');
-  const backend: SynthesisBackend = options.llm
-    ? createLlmBackend(options.llm, { kb, taxonomy: kb.taxonomy, signal: hooks.signal })
-    : new OfflineBackend({
+  const llm = options.llm
+    ? createLlmBackend(options.llm, {
         kb,
-        world,
-        heldOut,
-        lex,
-        rng: backendRng,
-        anchorFraction: knobs.anchorFraction,
-      });
+        taxonomy: kb.taxonomy,
+        signal: hooks.signal,
+        onProgress: hooks.onProgress,
+      })
+    : undefined;
+  const backend: SynthesisBackend =
+    llm ??
+    new OfflineBackend({
+      kb,
+      world,
+      heldOut,
+      lex,
+      rng: backendRng,
+      anchorFraction: knobs.anchorFraction,
+    });
   const out = await runPipeline(docs, backend, {
     rng: backendRng,
     concurrency: options.llm
       ? Math.max(knobs.concurrency, 4 * (options.llm.concurrency ?? 4))
       : knobs.concurrency,
     signal: hooks.signal,
-    onProgress: hooks.onProgress,
+    onProgress: llm?.onProgress ?? hooks.onProgress,
   });
 
   const generator = backend.generator;

@@ -1,4 +1,5 @@
 import { CancelledError } from '../../core/errors.ts';
+import type { ProgressSink } from '../../core/progress.ts';
 import type { DepartmentLabel, DepartmentTaxonomy } from '../departments.ts';
 import type { KnowledgeBase } from '../knowledge.ts';
 import { StageError, type SynthesisBackend } from '../pipeline.ts';
@@ -12,6 +13,7 @@ import {
   type ClientSeams,
 } from './client.ts';
 import { parseJsonObject } from './json-repair.ts';
+import { costOf, LlmProgress } from './progress.ts';
 import {
   classifyPrompt,
   directAnswerPrompt,
@@ -28,8 +30,10 @@ export interface LlmBackendContext {
   kb: KnowledgeBase;
   /** The department taxonomy offered to the classifier. */
   taxonomy: DepartmentTaxonomy;
-  /** Stops in-flight requests and retries. */
+  /** Stops sending requests (those already sent may still answer into the cache). */
   signal?: AbortSignal;
+  /** Where progress goes: the backend's `onProgress` adds its request figures to each event. */
+  onProgress?: ProgressSink;
   /** Test seams for the HTTP client. */
   seams?: ClientSeams;
 }
@@ -62,7 +66,8 @@ const bool = (x: unknown): boolean | undefined =>
 
 /** Creates the LLM synthesizer for `settings`. */
 export function createLlmBackend(settings: LlmSettings, ctx: LlmBackendContext): LlmBackend {
-  return new LlmBackend(new ChatClient(settings, ctx.seams), ctx);
+  const progress = ctx.onProgress ? new LlmProgress(ctx.onProgress, settings.prices) : undefined;
+  return new LlmBackend(new ChatClient(settings, ctx.seams, progress?.answered), ctx, progress);
 }
 
 /**
@@ -75,13 +80,17 @@ export function createLlmBackend(settings: LlmSettings, ctx: LlmBackendContext):
  */
 export class LlmBackend implements SynthesisBackend {
   readonly generator: string;
+  /** The sink the pipeline should report to: the context's, with request figures added. */
+  readonly onProgress: ProgressSink | undefined;
   private readonly parse: ParseCounts = {};
 
   constructor(
     private readonly client: ChatClient,
     private readonly ctx: LlmBackendContext,
+    progress?: LlmProgress,
   ) {
     this.generator = `llm:${client.settings.model}`;
+    this.onProgress = progress?.pipeline ?? ctx.onProgress;
   }
 
   private async call(
@@ -248,6 +257,8 @@ export class LlmBackend implements SynthesisBackend {
   }
 
   stats(): Record<string, unknown> {
-    return { ...this.client.stats(), parseFailures: structuredClone(this.parse) };
+    const stats = this.client.stats();
+    const cost = costOf(stats, this.client.settings.prices);
+    return { ...stats, ...(cost > 0 ? { cost } : {}), parseFailures: structuredClone(this.parse) };
   }
 }

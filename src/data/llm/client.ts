@@ -4,6 +4,7 @@ import { canonicalJson } from '../../core/hash.ts';
 import { finemedHome } from '../../core/home.ts';
 import type { LlmSettings } from '../presets.ts';
 import { ResponseCache } from './cache.ts';
+import { afterAbort, Semaphore, sleep } from './flow.ts';
 
 /** A chat message. */
 export interface ChatMessage {
@@ -43,6 +44,10 @@ export interface ClientStats {
   overBudget: number;
   /** Failed attempts by HTTP status (or `network`, `timeout`, `bad-body`). */
   errors: Record<string, number>;
+  /** Prompt tokens of this run's paid requests, from the responses' `usage`. */
+  promptTokens: number;
+  /** Completion tokens of this run's paid requests, from the responses' `usage`. */
+  completionTokens: number;
 }
 
 /** The request budget is spent; cached answers still work. */
@@ -65,38 +70,12 @@ export interface ClientSeams {
   random?: () => number;
 }
 
-class Semaphore {
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
-  constructor(private readonly limit: number) {}
-  async acquire(): Promise<void> {
-    if (this.active < this.limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
-  }
-  release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new CancelledError('synthesis cancelled'));
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = (): void => {
-      clearTimeout(timer);
-      reject(new CancelledError('synthesis cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
+/**
+ * How long a request already sent may still answer after a cancel. The server works (and a
+ * paid API bills) whether or not we listen, so its reply is worth keeping for the rerun; a
+ * request still unanswered after this is dropped so that a cancel stays prompt.
+ */
+const DRAIN_MS = 10_000;
 
 /** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
 export function retryAfterMs(header: string | null): number | undefined {
@@ -115,12 +94,14 @@ type Outcome =
  * in flight; retries with exponential backoff and jitter on 429, 5xx, timeouts and network
  * errors (honouring Retry-After); a hard request budget; and an on-disk cache keyed by the
  * exact request (identical concurrent calls share one request), so nothing that succeeded is
- * ever sent again.
+ * ever sent again. A cancel sends nothing new but lets requests already sent answer (for a
+ * while) into the cache, so a rerun resumes without paying for them twice.
  */
 export class ChatClient {
   private readonly cache: ResponseCache;
   private readonly gate: Semaphore;
   private readonly inflight = new Map<string, Promise<string>>();
+  private readonly sending = new Set<Promise<Outcome>>();
   private readonly counts: ClientStats = {
     requests: 0,
     successes: 0,
@@ -130,13 +111,17 @@ export class ChatClient {
     timeouts: 0,
     overBudget: 0,
     errors: {},
+    promptTokens: 0,
+    completionTokens: 0,
   };
   private readonly url: string;
   private readonly path: string;
 
+  /** `onAnswer` hears the accounting after every answer, paid or cached (progress lines). */
   constructor(
     readonly settings: LlmSettings,
     private readonly seams: ClientSeams = {},
+    private readonly onAnswer?: (stats: ClientStats) => void,
   ) {
     this.url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.path = new URL(this.url).pathname;
@@ -155,7 +140,14 @@ export class ChatClient {
     const key = ResponseCache.key(this.path, body);
     const pending = this.inflight.get(key);
     if (pending) return pending;
-    const call = this.resolve(key, body, signal).finally(() => this.inflight.delete(key));
+    const call = this.resolve(key, body, signal)
+      .catch(async (error: unknown) => {
+        // The caller hears of a cancel only once every request already sent has answered into
+        // the cache (or given up), so a rerun right after cannot send one of them again.
+        if (error instanceof CancelledError) await this.quiet();
+        throw error;
+      })
+      .finally(() => this.inflight.delete(key));
     this.inflight.set(key, call);
     return call;
   }
@@ -164,6 +156,7 @@ export class ChatClient {
     const cached = await this.cache.get(key);
     if (cached !== undefined) {
       this.counts.cacheHits++;
+      this.onAnswer?.(this.stats());
       return replyText(cached)!;
     }
     const maxRetries = this.settings.maxRetries ?? 5;
@@ -172,6 +165,7 @@ export class ChatClient {
       await this.gate.acquire();
       let outcome: Outcome;
       try {
+        if (signal?.aborted) throw new CancelledError('synthesis cancelled');
         if (
           this.settings.maxRequests !== undefined &&
           this.counts.requests >= this.settings.maxRequests
@@ -180,13 +174,12 @@ export class ChatClient {
           throw new BudgetExhaustedError(`request budget of ${this.settings.maxRequests} spent`);
         }
         this.counts.requests++;
-        outcome = await this.attempt(body, signal);
+        outcome = await this.track(this.send(key, body, signal));
       } finally {
         this.gate.release();
       }
       if (outcome.ok) {
-        this.counts.successes++;
-        await this.cache.put(key, { request: { path: this.path, body }, response: outcome.body });
+        this.onAnswer?.(this.stats());
         return replyText(outcome.body)!;
       }
       this.counts.errors[outcome.why] = (this.counts.errors[outcome.why] ?? 0) + 1;
@@ -206,9 +199,37 @@ export class ChatClient {
     }
   }
 
+  /** One attempt; a usable answer is counted and cached before this settles. */
+  private async send(key: string, body: string, signal?: AbortSignal): Promise<Outcome> {
+    const outcome = await this.attempt(body, signal);
+    if (outcome.ok) {
+      this.counts.successes++;
+      const usage = (outcome.body as { usage?: Record<string, unknown> }).usage;
+      const tokens = (x: unknown): number =>
+        typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0;
+      this.counts.promptTokens += tokens(usage?.prompt_tokens);
+      this.counts.completionTokens += tokens(usage?.completion_tokens);
+      await this.cache.put(key, { request: { path: this.path, body }, response: outcome.body });
+    }
+    return outcome;
+  }
+
+  private track(work: Promise<Outcome>): Promise<Outcome> {
+    this.sending.add(work);
+    const untrack = (): void => void this.sending.delete(work);
+    work.then(untrack, untrack);
+    return work;
+  }
+
+  /** Resolves once no request of this client is on the wire. */
+  private async quiet(): Promise<void> {
+    while (this.sending.size) await Promise.allSettled([...this.sending]);
+  }
+
   private async attempt(body: string, signal?: AbortSignal): Promise<Outcome> {
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(), this.settings.timeoutMs ?? 120_000);
+    const drain = signal ? afterAbort(signal, DRAIN_MS) : undefined;
     const apiKey =
       this.settings.apiKey ?? process.env.FINEMED_LLM_API_KEY ?? process.env.OPENAI_API_KEY;
     try {
@@ -219,7 +240,7 @@ export class ChatClient {
           ...(apiKey ? { authorization: `Bearer ${apiKey}` } : {}),
         },
         body,
-        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
+        signal: drain ? AbortSignal.any([drain.signal, timeout.signal]) : timeout.signal,
       });
       const text = await response.text();
       if (response.status === 429 || response.status === 408 || response.status >= 500) {
@@ -241,7 +262,7 @@ export class ChatClient {
         ? { ok: false, retry: true, why: 'bad-body' }
         : { ok: true, body: parsed };
     } catch {
-      if (signal?.aborted) throw new CancelledError('synthesis cancelled');
+      if (drain?.signal.aborted) throw new CancelledError('synthesis cancelled');
       if (timeout.signal.aborted) {
         this.counts.timeouts++;
         return { ok: false, retry: true, why: 'timeout' };
@@ -249,6 +270,7 @@ export class ChatClient {
       return { ok: false, retry: true, why: 'network' };
     } finally {
       clearTimeout(timer);
+      drain?.clear();
     }
   }
 }

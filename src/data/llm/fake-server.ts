@@ -46,6 +46,9 @@ export interface FakeLlmServer {
   close(): Promise<void>;
 }
 
+/** Whitespace-separated words: the fake's token count in `usage`. */
+const words = (text: string): number => text.split(/\s+/).filter(Boolean).length;
+
 function stageOf(prompt: string): string {
   if (prompt.includes('could not be read as')) return 'repair';
   if (prompt.includes('write two different questions')) return 'instructions';
@@ -92,7 +95,8 @@ function replyFor(stage: string, prompt: string, repairOf?: string): string {
  * An OpenAI-compatible chat endpoint that understands the synthesizer's prompts and injects
  * faults by plan: 500s, 429 with Retry-After, hung requests, replies wrapped in code fences
  * with trailing commas, unparseable replies, and non-JSON bodies. It counts attempts and
- * successes per exact request body, so tests can prove nothing paid was sent twice.
+ * successes per exact request body, so tests can prove nothing paid was sent twice, and
+ * reports `usage` with one token per word.
  */
 export async function startFakeLlmServer(options: FakeServerOptions = {}): Promise<FakeLlmServer> {
   const plan = options.plan ?? (() => 'ok');
@@ -135,12 +139,14 @@ export async function startFakeLlmServer(options: FakeServerOptions = {}): Promi
     if (fault === 'broken-json')
       content = 'Sure! Here is what you asked for: quality high, difficulty medium.';
     log.successes++;
+    const promptTokens = request.messages.reduce((n, m) => n + words(m.content), 0);
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(
       JSON.stringify({
         id: `fake-${index}`,
         object: 'chat.completion',
         choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        usage: { prompt_tokens: promptTokens, completion_tokens: words(content) },
       }),
     );
   };

@@ -38,8 +38,10 @@ export const synthParams = z.object({
     .object({
       baseUrl: z.string().url(),
       model: z.string(),
-      concurrency: z.number().int().min(1).optional(),
+      concurrency: z.number().int().min(1).max(256).optional(),
       maxRequests: z.number().int().min(1).optional(),
+      /** Dollars per million prompt (`input`) and completion (`output`) tokens: the progress line's cost. */
+      prices: z.object({ input: z.number().min(0), output: z.number().min(0) }).optional(),
     })
     .optional(),
   parquet: z.boolean().default(false),
@@ -69,10 +71,16 @@ export const synthJob = defineJob({
     const knowledge = (await Promise.all(KNOWLEDGE_FILES.map((f) => inputFiles(f, ctx)))).flat();
     const corpus = p.corpus ? await inputFiles(p.corpus.path, ctx) : [];
     const files = [...knowledge, ...corpus];
-    const { corpus: corpusOptions, ...options } = p;
+    const { corpus: corpusOptions, llm, ...options } = p;
+    // Concurrency and prices change how fast and how dear, never the files: not in the key.
+    const { concurrency: _c, prices: _p, ...llmKey } = llm ?? {};
     return {
       inputs: Object.fromEntries(files.map((f) => [f.path, f.sha256])),
-      config: { ...options, corpus: corpusOptions ? { ...corpusOptions, path: null } : null },
+      config: {
+        ...options,
+        ...(llm ? { llm: llmKey } : {}),
+        corpus: corpusOptions ? { ...corpusOptions, path: null } : null,
+      },
       seed: p.seed ?? 1,
       files,
     };
