@@ -43,13 +43,22 @@ export const artifactsCommand: Command = {
           }) + '\n',
         );
       } else {
-        ctx.stdout.write(`${meta.kind.padEnd(12)} ${meta.key}  ${meta.createdAt}  ${dir}\n`);
+        ctx.stdout.write(
+          `${meta.kind.padEnd(12)} ${meta.key}  ${meta.createdAt}  ${dir}${provenanceNote(meta.summary)}\n`,
+        );
       }
     }
     if (artifacts.length === 0 && !boolFlag(ctx, 'json'))
       ctx.stderr.write(`no artifacts in ${store.root}\n`);
   },
 };
+
+/** For a model imported with `finemed import`: the export bundle it came from, or that none is known. */
+function provenanceNote(summary: unknown): string {
+  if (!summary || typeof summary !== 'object' || !('provenance' in summary)) return '';
+  const bundle = (summary as { bundle?: { hash?: unknown } | null }).bundle;
+  return typeof bundle?.hash === 'string' ? `  bundle ${bundle.hash}` : '  bundle unknown';
+}
 
 function printSweep(ctx: CommandContext, report: SweepReport): void {
   for (const { path, reason } of report.removed) ctx.stderr.write(`removed ${path}: ${reason}\n`);

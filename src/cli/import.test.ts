@@ -83,6 +83,10 @@ describe('finemed import', () => {
     );
     expect(text.out).toContain('(reused)');
     expect(text.out).toContain('provenance: export bundle f00d (model k1, data k2)');
+    const listed = await runCli(['artifacts', '--kind', 'checkpoint'], env);
+    const { key } = run.json.artifact as { key: string };
+    expect(listed.out).toMatch(new RegExp(`${key} .*  bundle f00d\\n`));
+    expect(listed.out).toContain('  bundle unknown\n');
   });
 
   it('an adapter without --base names the folder and the flag', async () => {
