@@ -38,6 +38,11 @@ export interface ContaminationReport {
   meanLongest: number;
   /** True when a longest value is a lower bound (an item had more candidate texts than were compared). */
   longestIsLowerBound: boolean;
+  /**
+   * GPT-3's dirty/clean split: ids of the items sharing at least one n-gram with any training
+   * text (dirty), in item order; every other item is clean.
+   */
+  dirty: string[];
   /** Items at or over the threshold. */
   leaks: ItemOverlap[];
   /** No item leaks. */
@@ -181,6 +186,7 @@ export function checkContamination(
       maxLongest: Math.max(0, ...overlaps.map((o) => o.longest)),
       meanLongest: mean(overlaps.map((o) => o.longest)),
       longestIsLowerBound: lowerBound,
+      dirty: overlaps.filter((o) => o.shared > 0).map((o) => o.id),
       leaks,
       passed: leaks.length === 0,
     },

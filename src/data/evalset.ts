@@ -3,8 +3,9 @@ import type { KnowledgeBase } from './knowledge.ts';
 import { buildOptions, formatOptions, type OptionSet } from './mcq.ts';
 import {
   HeldOutCombos,
+  pickTemplate,
   planVignette,
-  renderVignette,
+  renderWithTemplate,
   vignetteFeatures,
   vignetteLookalikes,
   type Vignette,
@@ -29,6 +30,10 @@ export interface EvalItem extends OptionSet {
   question: string;
   /** The correct option's text. */
   answer: string;
+  /** Index of the evaluation template the question was written with. */
+  template: number;
+  /** The question's closing stem. */
+  stem: string;
 }
 
 /**
@@ -59,14 +64,17 @@ export function buildEvalSet(
     seen.add(key);
     heldOut.add(v);
     const set = buildOptions(c, vignetteLookalikes(v, kb), world, rng);
-    const question = `${renderVignette(v, 'eval', rng)} ${rng.pick(EVAL_STEMS)}`;
+    const template = pickTemplate('eval', rng);
+    const stem = rng.pick(EVAL_STEMS);
     items.push({
       ...set,
       id: `eval-${String(items.length + 1).padStart(4, '0')}`,
       conditionId: c.id,
       vignette: v,
-      question,
+      question: `${renderWithTemplate(v, 'eval', template)} ${stem}`,
       answer: set.options[set.answerIdx],
+      template,
+      stem,
     });
   }
   return { items, heldOut };

@@ -2,6 +2,7 @@ import { UsageError } from '../core/errors.ts';
 import type { ContaminationReport } from './contamination.ts';
 import type { DepartmentTaxonomy } from './departments.ts';
 import type { KnowledgeBase } from './knowledge.ts';
+import type { ParaphraseReport } from './paraphrase.ts';
 import { NOT_FOR_CLINICAL_USE } from './notice.ts';
 import type { PipelineOutput, SynthesisBackend } from './pipeline.ts';
 import type { CorpusSettings, PresetName, SynthesisKnobs } from './presets.ts';
@@ -102,8 +103,10 @@ export interface SynthesisReport {
   }[];
   /** Synthesizer-specific figures (LLM requests, retries, cache hits, parse failures; offline error rates). */
   backend: Record<string, unknown>;
-  /** The contamination check. */
+  /** The contamination check (its `dirty` ids are GPT-3's dirty split of `eval_mcq.jsonl`). */
   contamination: ContaminationReport;
+  /** How `eval_mcq_paraphrased.jsonl` was built, and its own contamination check. */
+  paraphrase: ParaphraseReport;
   /** Rows per output file. */
   files: Record<string, number>;
 }
@@ -124,6 +127,7 @@ export interface ReportInputs {
   subsets: DepartmentSubsets;
   trainCount: Map<string, number>;
   contamination: ContaminationReport;
+  paraphrase: ParaphraseReport;
   corpus?: CorpusSettings;
 }
 
@@ -200,6 +204,7 @@ export function buildReport(x: ReportInputs): SynthesisReport {
     })),
     backend: x.backend.stats(),
     contamination: x.contamination,
+    paraphrase: x.paraphrase,
     files: {
       'pretrain.jsonl': x.pretrain.length,
       'sft_common.jsonl': x.sftCommon.length,
@@ -208,6 +213,7 @@ export function buildReport(x: ReportInputs): SynthesisReport {
       'sft_subdepartment.jsonl': x.subsets.subdepartment.rows.length,
       'dpo.jsonl': x.dpo.length,
       'eval_mcq.jsonl': x.evalMcq.length,
+      'eval_mcq_paraphrased.jsonl': x.evalMcq.length,
     },
   };
 }

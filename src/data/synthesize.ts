@@ -8,6 +8,7 @@ import { DEFAULT_KNOWLEDGE_DIR, loadKnowledgeBase, type KnowledgeBase } from './
 import { buildLexicon } from './lexicon.ts';
 import { createLlmBackend } from './llm/backend.ts';
 import { OfflineBackend } from './offline.ts';
+import { loadPhrasings, paraphrasedRows, trainingTexts } from './paraphrase.ts';
 import { planPassages, writePassage } from './passages.ts';
 import { runPipeline, type SynthesisBackend } from './pipeline.ts';
 import {
@@ -40,6 +41,8 @@ export interface SynthesisResult {
   dpo: DpoRow[];
   /** `eval_mcq.jsonl` rows. */
   evalMcq: McqRow[];
+  /** `eval_mcq_paraphrased.jsonl` rows: `evalMcq` with every feature in evaluation-only words. */
+  evalMcqParaphrased: McqRow[];
   /** `synthesis_report.json`. */
   report: SynthesisReport;
 }
@@ -176,6 +179,15 @@ export async function synthesize(
     knobs.leakThreshold,
     hooks,
   );
+  // Its own stream, so the paraphrases never shift a draw of the files above.
+  const paraphrased = paraphrasedRows(
+    evalItems,
+    evalMcq,
+    loadPhrasings(),
+    trainingTexts({ pretrain, sftCommon, sftComplex, dpo }),
+    root.fork('paraphrase'),
+    knobs.leakThreshold,
+  );
   const report = buildReport({
     knobs,
     kb,
@@ -191,6 +203,7 @@ export async function synthesize(
     subsets,
     trainCount,
     contamination,
+    paraphrase: paraphrased.report,
     corpus: options.corpus,
   });
   const result: SynthesisResult = {
@@ -202,6 +215,7 @@ export async function synthesize(
     sftSubdepartment: subsets.subdepartment.rows,
     dpo,
     evalMcq,
+    evalMcqParaphrased: paraphrased.rows,
     report,
   };
   if (!contamination.passed && options.failOnLeak !== false) throw new ContaminationError(result);
@@ -214,11 +228,7 @@ export function contaminationOf(
   threshold: number,
   hooks: SynthesisHooks = {},
 ): ContaminationReport {
-  const train = new Set<string>();
-  for (const r of rows.pretrain) train.add(r.text);
-  for (const r of [...rows.sftCommon, ...rows.sftComplex])
-    for (const m of r.messages) train.add(m.content);
-  for (const r of rows.dpo) train.add(r.prompt).add(r.chosen).add(r.rejected);
+  const train = trainingTexts(rows);
   const tracker = new ProgressTracker('synth:contamination', 1);
   const { report } = checkContamination(
     train,

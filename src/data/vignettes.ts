@@ -147,7 +147,21 @@ const EVAL_TEMPLATES: Template[] = [
 
 /** Renders a vignette as prose with one template of the family. */
 export function renderVignette(v: Vignette, family: TemplateFamily, rng: Rng): string {
-  const templates = family === 'train' ? TRAIN_TEMPLATES : EVAL_TEMPLATES;
+  return renderWithTemplate(v, family, pickTemplate(family, rng));
+}
+
+/** Draws a template index of the family (the draw {@link renderVignette} makes). */
+export function pickTemplate(family: TemplateFamily, rng: Rng): number {
+  return rng.int((family === 'train' ? TRAIN_TEMPLATES : EVAL_TEMPLATES).length);
+}
+
+/**
+ * Renders a vignette with the family's template `index`, so the same patient can be written
+ * again with other feature phrases and nothing else changed.
+ */
+export function renderWithTemplate(v: Vignette, family: TemplateFamily, index: number): string {
+  const template = (family === 'train' ? TRAIN_TEMPLATES : EVAL_TEMPLATES)[index];
+  if (!template) throw new RangeError(`no ${family} template ${index}`);
   const who = `A ${ageText(v.age)} ${personNoun(v.age, v.sex)}${v.setting ? ` ${v.setting}` : ''}`;
   const parts: Parts = {
     who,
@@ -157,8 +171,7 @@ export function renderVignette(v: Vignette, family: TemplateFamily, rng: Rng): s
     tests: listJoin(v.findings),
     risk: listJoin(v.risks),
   };
-  return rng
-    .pick(templates)(parts)
+  return template(parts)
     .filter((s) => s)
     .map(sentence)
     .join(' ');
