@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -45,7 +45,10 @@ describe('wb.import in a notebook', () => {
     const outputs = run.results.cells.find((c) => c.id === 2)?.outputs;
     expect(outputs).toMatchObject({ bundle: 'abc123', parameters: expect.any(Number) });
     expect(outputs?.weights).toMatch(/^[0-9a-f]{64}$/);
-    expect(run.manifest.artifacts.map((a) => a.job)).toEqual(['model.import']);
+    expect(run.manifest.artifacts.map((a) => [a.job, a.provenance])).toEqual([
+      ['model.import', 'export bundle abc123'],
+    ]);
+    expect(readFileSync(run.reportPath, 'utf8')).toContain('<br>from export bundle abc123</td>');
 
     const verified = await verifyRun({ dir: out, home, trust: true, jobs: [importModelJob] });
     expect(verified.numbers).toBeGreaterThan(0);

@@ -54,6 +54,8 @@ export interface RunManifest {
     reused: boolean;
     seed: number;
     files: ArtifactFile[];
+    /** Where a model made elsewhere came from (`model.import`: its export bundle, or unknown). */
+    provenance?: string;
   }[];
   /** Each cell's outcome and timing. */
   cells: { id: number; label: string; mode: string; state: string; ms: number; error?: string }[];
@@ -112,6 +114,7 @@ export function buildManifest(input: ManifestInput): RunManifest {
               reused: state.result.reused,
               seed: state.result.seed,
               files: state.result.files,
+              ...provenanceOf(state.result.summary),
             },
           ]
         : [],
@@ -180,4 +183,9 @@ function installedVersion(name: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+function provenanceOf(summary: unknown): { provenance?: string } {
+  const provenance = (summary as { provenance?: unknown } | null)?.provenance;
+  return typeof provenance === 'string' ? { provenance } : {};
 }

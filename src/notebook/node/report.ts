@@ -108,7 +108,7 @@ function renderArtifacts(manifest: RunManifest): string {
   if (manifest.artifacts.length === 0) return '';
   const rows = manifest.artifacts.map(
     (a) =>
-      `<tr><td>${a.cell ?? ''}</td><td>${escapeHtml(a.job)}</td><td>${escapeHtml(a.kind)}/${escapeHtml(a.key)}</td><td>${a.seed}</td><td>${a.reused ? 'reused' : 'made'}</td></tr>`,
+      `<tr><td>${a.cell ?? ''}</td><td>${escapeHtml(a.job)}</td><td>${escapeHtml(a.kind)}/${escapeHtml(a.key)}${a.provenance ? `<br>from ${escapeHtml(a.provenance)}` : ''}</td><td>${a.seed}</td><td>${a.reused ? 'reused' : 'made'}</td></tr>`,
   );
   return `<h2>Artifacts</h2><table class="facts-table"><tr><th>cell</th><th>job</th><th>artifact</th><th>seed</th><th></th></tr>${rows.join('')}</table>`;
 }
