@@ -92,6 +92,15 @@ describe('model.import', () => {
     expect(maxAbsDiff(await logitsOf(base, join(stored, 'adapter')), direct)).toBe(0);
   });
 
+  it('the base may be a checkpoint artifact (an earlier import); its key is an input', async () => {
+    const baseArtifact = (await kernel.run('model.import', { from: 'base' }).result).artifact;
+    const result = await kernel.run('model.import', { from: 'adapter', base: baseArtifact }).result;
+    const meta = await kernel.artifact(result.artifact);
+    expect(meta?.recipe.inputs.base).toBe(baseArtifact.key);
+    const stored = kernel.store.dir('checkpoint', result.artifact.key);
+    expect(maxAbsDiff(await logitsOf(stored), await logitsOf(base, adapter))).toBeLessThan(1e-5);
+  });
+
   it('the key follows the files and the bundle, and is the same when planned again', async () => {
     const first = await kernel.plan('model.import', { from: 'adapter', base: 'base' });
     const again = await kernel.plan('model.import', { from: 'adapter', base: 'base' });
