@@ -8,6 +8,22 @@ const corpus = [
   'Anemia means too few red blood cells; iron can help.',
 ];
 
+/** The parts of a completion response (or error) the tests read. */
+interface CompletionBody {
+  choices: {
+    index: number;
+    text: string;
+    logprobs: {
+      tokens: string[];
+      token_logprobs: (number | null)[];
+      top_logprobs: (Record<string, number> | null)[];
+      text_offset: number[];
+    };
+  }[];
+  usage: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+  error: { message: string; param: string | null };
+}
+
 /** Posts a completion request and returns the status and JSON body. */
 async function complete(server: RunningServer, body: unknown) {
   const res = await fetch(`${server.url}/completions`, {
@@ -15,7 +31,7 @@ async function complete(server: RunningServer, body: unknown) {
     headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ model: 'tiny', ...(body as object) }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, any> };
+  return { status: res.status, body: (await res.json()) as CompletionBody };
 }
 
 describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () => {
@@ -51,7 +67,7 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
     expect(lp.token_logprobs[0]).toBeNull();
     expect(lp.top_logprobs[0]).toBeNull();
     // Each offset is where the token's text sits in the choice's text.
-    lp.tokens.forEach((token: string, i: number) =>
+    lp.tokens.forEach((token, i) =>
       expect(choice.text.slice(lp.text_offset[i], lp.text_offset[i] + token.length)).toBe(token),
     );
     // The logprobs are the model's own: the same as scoring the prompt's tail locally.
@@ -60,7 +76,7 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
     ]);
     local.tokens.forEach((l, i) => expect(lp.token_logprobs[i + 1]).toBeCloseTo(l, 4));
     // The generated token is greedy: its logprob is the best of its top_logprobs.
-    const last = lp.top_logprobs.at(-1) as Record<string, number>;
+    const last = lp.top_logprobs.at(-1)!;
     expect(Object.keys(last).length).toBeGreaterThanOrEqual(2);
     expect(lp.token_logprobs.at(-1)).toBeCloseTo(Math.max(...Object.values(last)), 6);
     expect(body.usage).toEqual({
@@ -79,7 +95,7 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
       max_tokens: 0,
     });
     expect(status).toBe(200);
-    expect(body.choices.map((c: { index: number }) => c.index)).toEqual([0, 1]);
+    expect(body.choices.map((c) => c.index)).toEqual([0, 1]);
     expect(body.choices[0].text).toBe('Anemia means');
     expect(body.choices[0].logprobs.tokens).toHaveLength(ids.length);
     expect(body.choices[1].logprobs.token_logprobs.slice(0, ids.length)).toEqual(
@@ -98,7 +114,7 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
     });
     expect(scored.body.choices[0].text).toBe(plain.body.choices[0].text);
     const lp = scored.body.choices[0].logprobs;
-    expect(lp.token_logprobs.every((l: number | null) => typeof l === 'number')).toBe(true);
+    expect(lp.token_logprobs.every((l) => typeof l === 'number')).toBe(true);
     expect(lp.text_offset[0]).toBe(0);
     const streamed = await complete(server, { prompt: 'x', echo: true, stream: true });
     expect(streamed.status).toBe(400);

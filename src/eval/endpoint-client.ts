@@ -1,0 +1,238 @@
+import { CancelledError, UsageError } from '../core/errors.ts';
+
+/** How to reach an OpenAI-compatible server and how hard to push it. */
+export interface EndpointOptions {
+  /** Base URL of the API (`http://host:8000/v1`); a trailing `/completions` is dropped. */
+  url: string;
+  /** The model name the server serves (the requests' `model`). */
+  servedModel: string;
+  /** Sent as `Authorization: Bearer <key>`; never stored with results. */
+  apiKey?: string;
+  /** Requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Retries of one request after 429, 5xx, a timeout or a network error (default 5). */
+  maxRetries?: number;
+  /** Most prompt plus completion tokens the whole run may spend (the servers' `usage`). */
+  tokenBudget?: number;
+  /** Milliseconds one attempt may take (default 300000). */
+  timeoutMs?: number;
+}
+
+/** Test seams: the fetch and the wait between retries. */
+export interface EndpointSeams {
+  /** Default: global fetch. */
+  fetch?: typeof fetch;
+  /** Default: a timer an abort interrupts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+/** The server refused or failed a request for good (the message names the endpoint). */
+export class EndpointError extends Error {
+  override name = 'EndpointError';
+  constructor(
+    message: string,
+    /** The HTTP status, when there was a response. */
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The run spent its token budget. */
+export class TokenBudgetError extends Error {
+  override name = 'TokenBudgetError';
+}
+
+/** Tokens a client has spent, from the servers' `usage`. */
+export interface EndpointUsage {
+  /** Requests answered. */
+  requests: number;
+  /** Retries after failed attempts. */
+  retries: number;
+  /** Prompt tokens. */
+  promptTokens: number;
+  /** Completion tokens. */
+  completionTokens: number;
+}
+
+/** The base URL without trailing slashes or a `/completions` path (lm-eval's `base_url` has one). */
+export function normalizeEndpoint(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`--endpoint: '${url}' is not a URL (e.g. http://127.0.0.1:8000/v1)`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`--endpoint: '${url}' must be an http or https URL`);
+  if (parsed.username || parsed.password)
+    throw new UsageError('--endpoint: put the key in --api-key or OPENAI_API_KEY, not the URL');
+  const path = parsed.pathname.replace(/\/+$/, '').replace(/\/(chat\/)?completions$/, '');
+  return `${parsed.origin}${path}${parsed.search}`;
+}
+
+const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
+
+/**
+ * POSTs JSON to an OpenAI-compatible server: at most `concurrency` requests in flight, retries
+ * with exponential backoff (0.5 s doubling to 10 s, or the server's Retry-After) on 429, 5xx,
+ * timeouts and network errors, a token budget over the responses' `usage`, and an abort that
+ * stops waiting, retrying and sending.
+ */
+export class EndpointClient {
+  readonly url: string;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  private readonly spent: EndpointUsage = {
+    requests: 0,
+    retries: 0,
+    promptTokens: 0,
+    completionTokens: 0,
+  };
+
+  constructor(
+    readonly options: EndpointOptions,
+    private readonly seams: EndpointSeams = {},
+  ) {
+    this.url = normalizeEndpoint(options.url);
+  }
+
+  /** What the run has spent so far. */
+  usage(): EndpointUsage {
+    return { ...this.spent };
+  }
+
+  /** The parsed JSON answer of `POST {url}{path}`. */
+  async post(path: string, body: object, signal?: AbortSignal): Promise<Record<string, unknown>> {
+    await this.acquire(signal);
+    try {
+      return await this.attempts(path, body, signal);
+    } finally {
+      this.release();
+    }
+  }
+
+  private async attempts(path: string, body: object, signal?: AbortSignal) {
+    const where = `${this.url}${path}`;
+    const maxRetries = this.options.maxRetries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      this.checkBudget(true);
+      if (signal?.aborted) throw signal.reason ?? new CancelledError();
+      let failure: string;
+      let wait = Math.min(10_000, 500 * 2 ** attempt);
+      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 300_000);
+      try {
+        const res = await (this.seams.fetch ?? fetch)(where, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+          },
+          body: JSON.stringify({ model: this.options.servedModel, ...body }),
+          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        });
+        const text = await res.text();
+        if (res.ok) return this.account(where, text);
+        const message = serverMessage(text);
+        if (res.status === 401 || res.status === 403)
+          throw new EndpointError(
+            `${where}: ${res.status} ${res.status === 401 ? 'unauthorized: the API key was refused' : 'forbidden'} (set --api-key or OPENAI_API_KEY): ${message}`,
+            res.status,
+          );
+        if (!RETRYABLE.has(res.status))
+          throw new EndpointError(`${where}: ${res.status}: ${message}`, res.status);
+        failure = `${res.status}: ${message}`;
+        wait = retryAfter(res.headers.get('retry-after')) ?? wait;
+      } catch (error) {
+        if (error instanceof EndpointError || error instanceof TokenBudgetError) throw error;
+        if (signal?.aborted) throw signal.reason ?? new CancelledError();
+        failure = timeout.aborted ? 'timed out' : `network error (${(error as Error).message})`;
+      }
+      if (attempt >= maxRetries)
+        throw new EndpointError(`${where}: failed after ${attempt + 1} attempts: ${failure}`);
+      this.spent.retries++;
+      await (this.seams.sleep ?? sleep)(wait, signal);
+    }
+  }
+
+  private account(where: string, text: string): Record<string, unknown> {
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      throw new EndpointError(`${where}: the response is not JSON: ${text.slice(0, 200)}`);
+    }
+    const usage = json.usage as { prompt_tokens?: number; completion_tokens?: number } | undefined;
+    this.spent.requests++;
+    this.spent.promptTokens += usage?.prompt_tokens ?? 0;
+    this.spent.completionTokens += usage?.completion_tokens ?? 0;
+    this.checkBudget(false);
+    return json;
+  }
+
+  /** Past the budget nothing more is used; at it exactly, nothing more is sent. */
+  private checkBudget(sending: boolean): void {
+    const budget = this.options.tokenBudget;
+    const used = this.spent.promptTokens + this.spent.completionTokens;
+    if (budget !== undefined && (used > budget || (sending && used >= budget)))
+      throw new TokenBudgetError(
+        `token budget exceeded at ${this.url}: ${used} of ${budget} tokens spent (raise --token-budget or score fewer items with --limit)`,
+      );
+  }
+
+  private async acquire(signal?: AbortSignal): Promise<void> {
+    const limit = Math.max(1, this.options.concurrency ?? 4);
+    if (this.active < limit) {
+      this.active++;
+      return;
+    }
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason ?? new CancelledError());
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiting.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  private release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+/** The `error.message` of an OpenAI error body, else the start of the body. */
+function serverMessage(text: string): string {
+  try {
+    const json = JSON.parse(text) as { error?: { message?: string } | string };
+    if (typeof json.error === 'string') return json.error;
+    if (json.error?.message) return json.error.message;
+  } catch {
+    // Not JSON: the raw text says what it says.
+  }
+  return text.slice(0, 200) || '(empty body)';
+}
+
+/** Retry-After in milliseconds (seconds or an HTTP date), capped at a minute. */
+function retryAfter(header: string | null): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
+  return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : undefined;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason ?? new CancelledError());
+      },
+      { once: true },
+    );
+  });
+}
