@@ -40,6 +40,25 @@ describe('checkContamination(train, evalItems)', () => {
     expect(items[0].ratio).toBeGreaterThan(0.3);
   });
 
+  it("splits items by GPT-3's rule: one shared 13-gram makes an item dirty, below any leak threshold", () => {
+    // 13 words of the 40-word question are copied: one shared 13-gram out of 28.
+    const copied = question.split(' ').slice(10, 23).join(' ');
+    const { report, items } = checkContamination(
+      [...train, `Unrelated notes mention ${copied} in passing.`],
+      [
+        { id: 'dirty', text: question },
+        {
+          id: 'clean',
+          text: 'What causes gout attacks in older men after a large meal and alcohol?',
+        },
+      ],
+    );
+    expect(items[0].shared).toBe(1);
+    expect(report.passed).toBe(true);
+    expect(report.dirty).toEqual(['dirty']);
+    expect(report.itemsWithSharedNgram).toBe(1);
+  });
+
   it('measures the longest shared run below 13 words exactly', () => {
     const { items } = checkContamination(
       ['the quick brown fox jumps over the lazy dog'],

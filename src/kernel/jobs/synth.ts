@@ -7,10 +7,11 @@ import type { InputFile } from '../protocol.ts';
 
 const worker = new URL('./synth-worker.ts', import.meta.url).href;
 
-/** The built-in knowledge the offline synthesizer draws on; its content keys every dataset. */
+/** The built-in knowledge the offline synthesizer draws on (and the evaluation-only phrasings); its content keys every dataset. */
 export const KNOWLEDGE_FILES = [
   join(projectRoot, 'assets', 'departments.json'),
   join(projectRoot, 'assets', 'knowledge'),
+  join(projectRoot, 'assets', 'eval-phrasings.json'),
 ];
 
 /** Parameters of `wb.synth` (the data layer's synthesis options; the API key stays out of them). */
