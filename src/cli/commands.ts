@@ -9,6 +9,7 @@ import { installCudaCommand } from './install-cuda.ts';
 import { compareCommand } from './compare.ts';
 import { demoCommand } from './demo.ts';
 import { evalCommand } from './eval.ts';
+import { exportTrlCommand } from './export.ts';
 import { generateCommand } from './generate.ts';
 import { importCommand } from './import.ts';
 import { initModelCommand } from './init-model.ts';
@@ -45,5 +46,6 @@ export const commands: Command[] = [
   synthCommand,
   trainSftCommand,
   trainDpoCommand,
+  exportTrlCommand,
   tttCommand,
 ];

@@ -106,7 +106,7 @@ export const TTT_PRESETS: Record<TrainPreset, TttHyper> = {
 };
 
 /** The preset a model's shape matches (`tiny` or `demo` for the built-in sizes), else `paper`. */
-export function presetFor(model: CausalLM): TrainPreset {
+export function presetFor(model: Pick<CausalLM, 'config'>): TrainPreset {
   for (const preset of ['tiny', 'demo'] as const) {
     const shape = presetConfig(preset);
     const c = model.config;

@@ -77,7 +77,7 @@ export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
 
 /** The preset's hyper-parameters with the caller's overrides, checked. */
 export function resolveHyper<H extends LoopHyper>(
-  model: CausalLM,
+  model: Pick<CausalLM, 'config'>,
   options: Partial<H> & { preset?: TrainPreset },
   presets: Record<TrainPreset, H>,
 ): H & { preset: TrainPreset } {

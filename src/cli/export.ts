@@ -1,0 +1,100 @@
+import { UsageError } from '../core/errors.ts';
+import { exportTrl } from '../train/export-trl/bundle.ts';
+import { EXPORT_STAGES } from '../train/export-trl/trainer-config.ts';
+import {
+  boolFlag,
+  choiceFlag,
+  numberFlag,
+  requiredFlag,
+  stringFlag,
+  type Command,
+  type FlagSpec,
+} from './command.ts';
+import { trainDpoCommand } from './train-dpo.ts';
+import { stageOptions } from './train-flags.ts';
+import { trainSftCommand } from './train-sft.ts';
+import { DPO_LOSSES } from '../train/dpo-loss.ts';
+
+// Flags of `finemed train` that steer the local run itself, not what is trained: TRL has its
+// own checkpointing, evaluation and threads; rows over the length are always cut by TRL; and
+// DPO rows are always exported as conversations.
+const RUN_ONLY = [
+  'eval-data',
+  'eval-split',
+  'resume',
+  'eval-every',
+  'save-every',
+  'keep-checkpoints',
+  'threads',
+  'truncation',
+  'raw-strings',
+];
+const SFT_ONLY = ['packing', 'train-on-prompt'];
+const DPO_ONLY = ['beta', 'loss', 'label-smoothing', 'ref-model'];
+
+const trainFlags: Record<string, FlagSpec> = Object.fromEntries(
+  Object.entries({ ...trainSftCommand.flags, ...trainDpoCommand.flags }).filter(
+    ([name]) => !RUN_ONLY.includes(name),
+  ),
+);
+
+/** `finemed export trl`: a stage as a TRL + accelerate/DeepSpeed bundle for a GPU cluster. */
+export const exportTrlCommand: Command = {
+  name: 'export trl',
+  summary: 'Write a stage as a TRL + accelerate/DeepSpeed bundle (train.py, data, configs)',
+  details: [
+    "Resolves the stage's hyper-parameters exactly as `finemed train sft|dpo` would for the same",
+    'flags and writes OUT: data/train.jsonl and data/train.parquet (TRL conversational format,',
+    'messages as list<struct<role, content>>), train.py (SFTTrainer/DPOTrainer, PEFT LoRA when',
+    '--lora-rank is given), requirements.txt, accelerate configs for one GPU, DDP and ZeRO-3,',
+    'launch.sh, README.md (one node and Slurm) and manifest.json (content hash, sources, settings).',
+  ].join('\n'),
+  flags: {
+    stage: { type: 'string', value: EXPORT_STAGES.join('|'), description: 'Stage to export' },
+    ...trainFlags,
+    model: {
+      type: 'string',
+      value: 'DIR|HUB_ID',
+      description: 'Model folder or Hub id to start from',
+    },
+    out: {
+      type: 'string',
+      value: 'DIR',
+      description: 'The bundle folder to create (must not exist)',
+    },
+  },
+  async run(ctx) {
+    const stage = choiceFlag(ctx, 'stage', EXPORT_STAGES);
+    if (!stage) throw new UsageError(`--stage is required (${EXPORT_STAGES.join('|')})`);
+    // Flags with a default are present either way: only a value other than it was given.
+    const wrong = (stage === 'sft' ? DPO_ONLY : SFT_ONLY).filter(
+      (f) =>
+        ctx.flags[f] !== undefined &&
+        ctx.flags[f] !== false &&
+        ctx.flags[f] !== trainFlags[f].default,
+    );
+    if (wrong.length > 0) throw new UsageError(`--${wrong[0]} is not a flag of the ${stage} stage`);
+    const options = stageOptions(ctx);
+    const manifest = await exportTrl({
+      ...options,
+      stage,
+      model: requiredFlag(ctx, 'model'),
+      data: requiredFlag(ctx, 'data'),
+      packing: boolFlag(ctx, 'packing'),
+      trainOnPrompt: boolFlag(ctx, 'train-on-prompt'),
+      beta: numberFlag(ctx, 'beta', { min: 0 }),
+      loss: choiceFlag(ctx, 'loss', DPO_LOSSES),
+      labelSmoothing: numberFlag(ctx, 'label-smoothing', { min: 0, max: 0.5 }),
+      refModel: stringFlag(ctx, 'ref-model'),
+    });
+    if (boolFlag(ctx, 'json')) {
+      ctx.stdout.write(JSON.stringify({ out: options.outDir, ...manifest }) + '\n');
+      return;
+    }
+    ctx.stdout.write(
+      `${stage} bundle (${manifest.rows} rows, ${manifest.hyperparameters.preset} preset) written to ${options.outDir}\n` +
+        `content hash ${manifest.content_hash}\n` +
+        `run it: cd ${options.outDir} && ./launch.sh single-gpu|ddp|zero3\n`,
+    );
+  },
+};

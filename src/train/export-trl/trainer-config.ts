@@ -1,0 +1,91 @@
+import type { DpoLossType } from '../dpo-loss.ts';
+import type { LoopHyper, TrainPreset } from '../presets.ts';
+import { ALL_LINEAR, type StageLora } from '../stage.ts';
+
+/** The stages a bundle can train. */
+export const EXPORT_STAGES = ['sft', 'dpo'] as const;
+
+/** A stage a bundle can train. */
+export type ExportStage = (typeof EXPORT_STAGES)[number];
+
+/** A stage's settings after presets and overrides: what `finemed train` would run with. */
+export interface ResolvedStage {
+  /** Which trainer. */
+  stage: ExportStage;
+  /** The preset's hyper-parameters with the caller's overrides (`beta` for DPO). */
+  hyper: LoopHyper & { beta?: number; preset: TrainPreset };
+  /** Seed of data order and adapters. */
+  seed: number;
+  /** Stop after this many optimizer steps (else `hyper.epochs` passes). */
+  maxSteps?: number;
+  /** `adamw` (default) or `sgd`. */
+  optimizer?: 'adamw' | 'sgd';
+  /** SFT: concatenate rows into rows of `maxLength` tokens. */
+  packing?: boolean;
+  /** SFT: loss on prompt tokens too (default: assistant tokens only, for conversations). */
+  trainOnPrompt?: boolean;
+  /** SFT: the rows are conversations (`messages`), not plain `text`. */
+  conversational: boolean;
+  /** DPO loss variant (default sigmoid). */
+  loss?: DpoLossType;
+  /** DPO: label smoothing of the sigmoid loss (default 0). */
+  labelSmoothing?: number;
+  /** Train LoRA adapters instead of every weight. */
+  lora?: StageLora;
+}
+
+/** The workbench's schedules under their transformers names (ours warm up, then follow the kind). */
+const SCHEDULES = { cosine: 'cosine', linear: 'linear', constant: 'constant_with_warmup' } as const;
+
+/**
+ * The keyword arguments of TRL's `SFTConfig`/`DPOConfig` for a resolved stage: every value
+ * that changes the optimisation is set explicitly, so TRL's own defaults never decide it.
+ */
+export function trainerConfig(s: ResolvedStage): Record<string, unknown> {
+  const h = s.hyper;
+  const shared: Record<string, unknown> = {
+    learning_rate: h.lr,
+    lr_scheduler_type: SCHEDULES[h.schedule],
+    ...('fraction' in h.warmup
+      ? { warmup_ratio: h.warmup.fraction }
+      : { warmup_steps: h.warmup.steps }),
+    weight_decay: h.weightDecay,
+    max_grad_norm: h.maxGradNorm,
+    num_train_epochs: h.epochs,
+    max_steps: s.maxSteps ?? -1,
+    per_device_train_batch_size: h.batchSize,
+    gradient_accumulation_steps: h.gradAccum,
+    optim: s.optimizer === 'sgd' ? 'sgd' : 'adamw_torch',
+    max_length: h.maxLength,
+    seed: s.seed,
+    logging_steps: 1,
+    report_to: 'none',
+  };
+  if (s.stage === 'sft')
+    return {
+      ...shared,
+      packing: s.packing ?? false,
+      assistant_only_loss: s.conversational && !s.trainOnPrompt,
+    };
+  return {
+    ...shared,
+    beta: h.beta,
+    loss_type: [s.loss ?? 'sigmoid'],
+    label_smoothing: s.labelSmoothing ?? 0,
+    // The workbench scores the frozen reference once per pair before training, as this does.
+    precompute_ref_log_probs: true,
+  };
+}
+
+/** PEFT `LoraConfig` keyword arguments, with the workbench's defaults filled in (null: no LoRA). */
+export function loraConfig(lora: StageLora | undefined): Record<string, unknown> | null {
+  if (!lora) return null;
+  return {
+    r: lora.r,
+    lora_alpha: lora.alpha ?? 2 * lora.r,
+    lora_dropout: lora.dropout ?? 0,
+    target_modules: lora.targetModules ?? ALL_LINEAR,
+    bias: 'none',
+    task_type: 'CAUSAL_LM',
+  };
+}
