@@ -35,6 +35,23 @@ describe('compareStages(stages, opts)', () => {
     });
   });
 
+  it('with ids, gives the statistics of that subset only (hand count on q0, q5, q6, q7)', () => {
+    const ids = ['q0', 'q5', 'q6', 'q7'];
+    const subset = compareStages(stages, { seed: 11, ids });
+    // base right on q0 only; SFT on all four (c=3); DPO unchanged; TTT loses q0 (b=1).
+    expect(subset.map((r) => [r.label, r.n, r.acc, r.paired, r.delta, r.b, r.c, r.p])).toEqual([
+      ['base', 4, 0.25, null, null, null, null, null],
+      ['SFT', 4, 1, 4, 0.75, 0, 3, 0.25],
+      ['DPO', 4, 1, 4, 0, 0, 0, 1],
+      ['DPO+TTT', 4, 0.75, 4, -0.25, 1, 0, 1],
+    ]);
+    const filtered = stages.map((st) => ({
+      ...st,
+      records: st.records.filter((r) => ids.includes(r.id)),
+    }));
+    expect(subset).toEqual(compareStages(filtered, { seed: 11 }));
+  });
+
   it('stageTable(rows) is an arquero table with one row per stage', () => {
     const table = stageTable(rows);
     expect(table.numRows()).toBe(4);

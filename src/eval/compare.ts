@@ -59,19 +59,28 @@ export interface LadderRow {
   p: number | null;
 }
 
+/** Options of {@link compareStages}. */
+export interface CompareOptions extends BootstrapOptions {
+  /** Keep only the items with these ids (a subset such as the clean items); default all. */
+  ids?: Iterable<string>;
+}
+
 /**
  * Compares consecutive stages (base -> SFT -> long-reasoning SFT -> DPO -> DPO+TTT, or any
  * labelled list): each stage's accuracy with its bootstrap interval, and the change from the
- * stage before it, paired on item ids, with a paired-bootstrap interval and McNemar's p.
+ * stage before it, paired on item ids, with a paired-bootstrap interval and McNemar's p. With
+ * `ids`, every figure is that of the subset, as if the other items had never been scored.
  */
-export function compareStages(stages: readonly Stage[], opts: BootstrapOptions = {}): StageRow[] {
+export function compareStages(stages: readonly Stage[], opts: CompareOptions = {}): StageRow[] {
+  const keep = opts.ids ? new Set(opts.ids) : undefined;
+  const records = stages.map((s) => (keep ? s.records.filter((r) => keep.has(r.id)) : s.records));
   return stages.map((stage, i) => {
     const own = accuracyCI(
-      stage.records.map((r) => r.correct),
+      records[i].map((r) => r.correct),
       opts,
     );
     const change: PairedComparison | undefined =
-      i === 0 ? undefined : comparePaired(stages[i - 1].records, stage.records, opts);
+      i === 0 ? undefined : comparePaired(records[i - 1], records[i], opts);
     return {
       label: stage.label,
       n: own.n,

@@ -66,7 +66,7 @@ function evaluationDir(ref: ArtifactRef, ctx: JobContext): string {
 
 /** Worker side of `eval.compare`: evaluations or TTT runs, in ladder order. */
 export async function compareEvaluations(
-  params: { stages: { label: string; eval: ArtifactRef }[]; resamples: number },
+  params: { stages: { label: string; eval: ArtifactRef }[]; resamples: number; ids?: string[] },
   ctx: JobContext,
 ): Promise<unknown> {
   const stages = await Promise.all(
@@ -75,6 +75,10 @@ export async function compareEvaluations(
       records: (await readEvalResult(evaluationDir(s.eval, ctx))).records,
     })),
   );
-  const rows = compareStages(stages, { seed: ctx.seed, resamples: params.resamples });
+  const rows = compareStages(stages, {
+    seed: ctx.seed,
+    resamples: params.resamples,
+    ids: params.ids,
+  });
   return { rows, ladder: ladderData(rows) };
 }

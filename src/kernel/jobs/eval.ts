@@ -72,10 +72,17 @@ export const compareJob = defineJob({
     stages: z.array(z.object({ label: z.string(), eval: artifactRefSchema })).min(1),
     seed: z.number().int().default(0),
     resamples: z.number().int().min(100).default(2000),
+    /** Compare only these item ids (e.g. the contamination check's clean items); default all. */
+    ids: z.array(z.string()).optional(),
   }),
   recipe: async (p) => ({
     inputs: Object.fromEntries(p.stages.map((s, i) => [`stage${i}`, s.eval.key])),
-    config: { labels: p.stages.map((s) => s.label), resamples: p.resamples },
+    // `ids` joins the key only when given, so existing comparisons keep theirs.
+    config: {
+      labels: p.stages.map((s) => s.label),
+      resamples: p.resamples,
+      ...(p.ids ? { ids: p.ids } : {}),
+    },
     seed: p.seed,
     files: [],
   }),
