@@ -24,8 +24,9 @@ export const importCommand: Command = {
   details: [
     'DIR is a Hugging Face checkpoint folder (config.json, model.safetensors or shards with',
     'model.safetensors.index.json, tokenizer files), copied as stored; or, with --base, a PEFT LoRA',
-    'adapter folder, merged into the base (W + scale·B·A in float32, written as float32: a LoRA',
-    'update is usually below one bfloat16 step of W, so rounding to bfloat16 would lose it).',
+    'adapter folder, merged into the base (W + scale·B·A in float32, written as float32: rounding',
+    'to bfloat16 would erase updates below half a step of W and move the logits away from base +',
+    'adapter).',
     '--keep-adapter also keeps the adapter, in PEFT layout, under adapter/ (as a LoRA stage trained',
     'here does). The artifact (kind checkpoint) is keyed by the files read; its provenance is the',
     'export bundle: finemed-bundle.json, which the exported train.py leaves in its output folder,',

@@ -5,6 +5,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
 import { readLines, readTextFile } from '../core/lines.ts';
 import type { ExtractionRule } from './extract.ts';
+import type { InvalidReason } from './reasoning.ts';
 import type { BenchFormat, ChatMessage, ItemSource, LoglikResult, SkippedRecord } from './types.ts';
 
 /** How items are scored: option log-likelihoods, or a generated reply read for its answer. */
@@ -42,6 +43,14 @@ export interface EvalRecord {
   output?: string;
   /** Generate mode: the rule that read the answer off the reply. */
   extractedBy?: ExtractionRule;
+  /** Reasoning answers: whether the reply has `## Thought` then `## Summarization`. */
+  formatted?: boolean;
+  /** Reasoning answers: the diagnosis the reply states, or null when it states none. */
+  diagnosis?: string | null;
+  /** Reasoning answers: whether the option was matched by its text or a stated letter. */
+  matchedBy?: 'text' | 'letter';
+  /** Reasoning answers: why no option was read (the record is `[invalid]`). */
+  invalid?: InvalidReason;
   /** Milliseconds the model spent on this item (a batch's time shared among its items). */
   latencyMs: number;
 }
@@ -84,6 +93,12 @@ export interface EvalSummary {
   acc_norm_ci95?: [number | null, number | null];
   /** Generate mode: replies no rule could read an answer from (counted as wrong). */
   n_unparseable?: number;
+  /** Generate mode: `reasoning` when long-reasoning answers were asked for (absent: `letter`). */
+  answer?: 'reasoning';
+  /** Reasoning answers: share of replies with both `## Thought` and `## Summarization`. */
+  format_rate?: number | null;
+  /** Reasoning answers: share of `[invalid]` replies (no diagnosis, or one that is no option). */
+  invalid_rate?: number | null;
   /** Accuracy per subject, when the data has subjects. */
   by_subject: SubjectSummary[];
   /** Few-shot examples per item. */

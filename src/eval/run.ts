@@ -11,6 +11,12 @@ import {
   type EvalResult,
   type EvalSummary,
 } from './results.ts';
+import {
+  DEFAULT_REASONING_TOKENS,
+  reasoningSummary,
+  scoreReasoning,
+  type AnswerStyle,
+} from './reasoning.ts';
 import { scoreGenerate, scoreLoglik } from './scoring.ts';
 import { accuracyCI, bySubject, type AccuracyEstimate } from './stats.ts';
 import type { ChatGenerator, ChatMessage, EvalItem, LoadedBench, LoglikScorer } from './types.ts';
@@ -41,6 +47,11 @@ export interface EvalOptions {
   seed?: number;
   /** Generate mode: ask for step-by-step reasoning. */
   chainOfThought?: boolean;
+  /**
+   * Generate mode: `letter` (default) asks for "The answer is (X)"; `reasoning` asks the way
+   * the long-reasoning training rows ask and reads the diagnosis from `## Summarization`.
+   */
+  answer?: AnswerStyle;
   /** Generate mode: a system message. */
   system?: string;
   /** Generate mode: reply token budget (default 32, or 1024 with chain of thought). */
@@ -67,6 +78,8 @@ export async function evaluate(
   model: EvalModel,
   opts: EvalOptions = {},
 ): Promise<EvalResult> {
+  if (opts.answer === 'reasoning' && opts.mode !== 'generate')
+    throw new Error("reasoning answers need mode 'generate' under the workbench harness");
   const mode = opts.mode ?? 'loglik';
   const items = opts.limit === undefined ? bench.items : bench.items.slice(0, opts.limit);
   const common = {
@@ -94,12 +107,18 @@ export async function evaluate(
     });
   } else {
     if (!model.generator) throw new Error(`model ${model.key} cannot generate`);
-    records = await scoreGenerate(items, model.generator, {
-      ...common,
-      chainOfThought: opts.chainOfThought,
-      system: opts.system,
-      maxTokens: opts.maxTokens ?? (opts.chainOfThought ? 1024 : 32),
-    });
+    records =
+      opts.answer === 'reasoning'
+        ? await scoreReasoning(items, model.generator, {
+            ...common,
+            maxTokens: opts.maxTokens ?? DEFAULT_REASONING_TOKENS,
+          })
+        : await scoreGenerate(items, model.generator, {
+            ...common,
+            chainOfThought: opts.chainOfThought,
+            system: opts.system,
+            maxTokens: opts.maxTokens ?? (opts.chainOfThought ? 1024 : 32),
+          });
   }
   const seconds = (performance.now() - began) / 1000;
   return { summary: summarize(bench, records, model.key, mode, opts, seconds), records };
@@ -136,7 +155,12 @@ export function summarize(
           );
           return { acc_norm: nullIfNaN(norm.acc), acc_norm_ci95: interval(norm) };
         })()
-      : { n_unparseable: records.filter((r) => r.prediction === null).length };
+      : {
+          n_unparseable: records.filter((r) => r.prediction === null).length,
+          ...(opts.answer === 'reasoning'
+            ? { answer: 'reasoning' as const, ...reasoningSummary(records) }
+            : {}),
+        };
   return {
     format: bench.format,
     bench: bench.file,
@@ -213,6 +237,8 @@ export async function runEval(
       limit: opts.limit ?? null,
       shots: opts.shots ?? 0,
       chainOfThought: opts.chainOfThought ?? false,
+      // Only when set, so that results stored before answer styles keep their keys.
+      ...(opts.answer === 'reasoning' ? { answer: 'reasoning' } : {}),
       system: opts.system ?? null,
       maxTokens: opts.maxTokens ?? null,
       choiceStyle: opts.choiceStyle ?? null,

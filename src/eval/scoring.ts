@@ -47,9 +47,11 @@ export interface GenerateOptions extends ScoreOptions, ChatPromptOptions {
   maxTokens: number;
 }
 
-type ScoredItem = Omit<EvalRecord, 'latencyMs'>;
+/** A record before its latency is known. */
+export type ScoredItem = Omit<EvalRecord, 'latencyMs'>;
 
-async function inBatches(
+/** Scores items batch by batch, timing each batch and reporting progress after it. */
+export async function inBatches(
   items: readonly EvalItem[],
   opts: ScoreOptions,
   scoreBatch: (batch: readonly EvalItem[]) => Promise<ScoredItem[]>,
@@ -77,7 +79,8 @@ async function inBatches(
   return records;
 }
 
-function itemFields(item: EvalItem) {
+/** The item's own fields every record repeats. */
+export function itemFields(item: EvalItem) {
   return {
     id: item.id,
     source: item.source,

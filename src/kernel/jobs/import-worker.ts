@@ -38,7 +38,7 @@ export async function importModel(
       message: `merging the adapter into ${basename(baseDir)}`,
     });
     const merged = await mergeAdapterFolder(baseDir, src.fromDir, ctx.dir);
-    weights = 'F32 (merged in float32; bfloat16 would round most of the update away)';
+    weights = 'F32 (merged in float32; bfloat16 would round the update away in part)';
     // The tokenizer the trainer saved with the adapter is the one it trained with.
     const tokenizerDir = src.fromFiles.includes('tokenizer.json') ? src.fromDir : baseDir;
     for (const name of TOKENIZER_FILES) {
