@@ -32,14 +32,17 @@ export interface BundleProvenance {
 export type ImportMode = 'checkpoint' | 'merged' | 'adapter';
 
 export const importParams = z.object({
-  /** A checkpoint folder, or a PEFT adapter folder (with `base`). */
-  from: z.string().min(1),
+  /**
+   * A checkpoint folder, or a PEFT adapter folder (with `base`); or a checkpoint artifact, so a
+   * notebook can stand a model trained here in for one trained elsewhere.
+   */
+  from: z.union([z.string().min(1), artifactRefSchema]),
   /** The model an adapter was trained on: a folder or a checkpoint artifact. */
   base: z.union([z.string().min(1), artifactRefSchema]).optional(),
   /** Keep the adapter (PEFT layout, under `adapter/`) beside the merged weights. */
   keepAdapter: z.boolean().default(false),
-  /** An export bundle folder (its `manifest.json`), when `from` lacks `finemed-bundle.json`. */
-  bundle: z.string().min(1).optional(),
+  /** An export bundle folder or artifact (its `manifest.json`), when `from` lacks `finemed-bundle.json`. */
+  bundle: z.union([z.string().min(1), artifactRefSchema]).optional(),
 });
 
 /**
@@ -89,7 +92,7 @@ export async function importSources(
   p: z.infer<typeof importParams>,
   ctx: Pick<RecipeContext, 'resolvePath' | 'artifactDir'>,
 ) {
-  const fromDir = ctx.resolvePath(p.from);
+  const fromDir = typeof p.from === 'string' ? ctx.resolvePath(p.from) : ctx.artifactDir(p.from);
   const names = await listFolder(fromDir);
   const isAdapter = names.includes('adapter_config.json');
   if (isAdapter && p.base === undefined) {
@@ -120,7 +123,12 @@ export async function importSources(
   } else if (p.base) {
     baseDir = ctx.artifactDir(p.base);
   }
-  const bundlePath = p.bundle === undefined ? undefined : ctx.resolvePath(p.bundle);
+  const bundlePath =
+    p.bundle === undefined
+      ? undefined
+      : typeof p.bundle === 'string'
+        ? ctx.resolvePath(p.bundle)
+        : ctx.artifactDir(p.bundle);
   return { mode, fromDir, fromFiles, baseDir, baseFiles, bundlePath };
 }
 
