@@ -1,12 +1,14 @@
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
+import { mcnemarExact } from '../eval/stats.ts';
 import type { RunManifest } from '../notebook/node/manifest.ts';
 import type { RunResults } from '../notebook/node/results.ts';
 import { browserMissing, launchBrowser, screenshot } from '../ui/testing/browser.ts';
 import { consoleProblems } from '../ui/testing/console.ts';
+import { parseSeeds, pooledRungs, type SeedsResults } from './demo-seeds.ts';
 import { ladderOf, ladderTable, type LadderRung } from './demo.ts';
 import { runCli, type CliRun } from './testing.ts';
 
@@ -73,6 +75,19 @@ describe('finemed demo --preset tiny', () => {
     }
   });
 
+  it("the department and rarity p-values are wb.stats' McNemar on their own counts", () => {
+    const source = readFileSync(join(projectRoot, 'notebooks', 'finemed-o1.html'), 'utf8');
+    expect(source).not.toMatch(/function mcnemar/);
+    const cells = readJson<RunResults>(join(out, 'results.json')).cells;
+    const outputs = (name: string) => cells.find((c) => c.outputs && name in c.outputs)!.outputs!;
+    type Change = { lost: number; gained: number; p: number };
+    const { inside, outside } = outputs('inside') as Record<string, Change>;
+    const { tttByTier } = outputs('tttByTier') as { tttByTier: Record<string, Change> };
+    const changes = [inside, outside, ...Object.values(tttByTier)];
+    expect(changes).toHaveLength(5);
+    for (const c of changes) expect(c.p).toBe(mcnemarExact(c.lost, c.gained));
+  });
+
   it('opens in Chromium with a bar, an interval and a label for every stage', async ({ skip }) => {
     const missing = browserMissing();
     if (missing) skip(missing);
@@ -115,6 +130,92 @@ describe('finemed demo --preset tiny', () => {
     const verified = await runCli(['verify', out], env);
     expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
     expect(verified.code).toBe(0);
+  });
+
+  // After the single-seed demo, so seed 1 must reuse everything that run made.
+  describe('finemed demo --preset tiny --seeds 1,2', () => {
+    const agg = join(dir, 'tiny-seeds1-2');
+    const seedDir = (seed: number) => join(dir, `tiny-seed${seed}`);
+    let seeds: CliRun;
+    beforeAll(async () => {
+      seeds = await runCli(['demo', '--preset', 'tiny', '--seeds', '1,2', '--out', agg], env);
+    }, 600_000);
+
+    it('runs each seed into its single-seed folder and pools their ladders', () => {
+      expect(seeds.err).not.toContain('failed');
+      expect(seeds.code).toBe(0);
+      const results = readJson<SeedsResults>(join(agg, 'results.json'));
+      expect(results.runs).toEqual([
+        { seed: 1, dir: '../tiny-seed1' },
+        { seed: 2, dir: '../tiny-seed2' },
+      ]);
+      for (const seed of [1, 2]) {
+        const run = readJson<RunResults>(join(seedDir(seed), 'results.json'));
+        expect(results.perSeed.find((s) => s.seed === seed)?.rows).toEqual(ladderOf(run.cells));
+        expect(readJson<RunManifest>(join(seedDir(seed), 'manifest.json'))).toMatchObject({
+          preset: 'tiny',
+          seed,
+        });
+      }
+      // Seed 1 is the single-seed run above: same ladder, every artifact reused.
+      const single = ladderOf(readJson<RunResults>(join(out, 'results.json')).cells);
+      expect(results.perSeed[0].rows).toEqual(single);
+      const seed1 = readJson<RunManifest>(join(seedDir(1), 'manifest.json'));
+      expect(seed1.artifacts.every((a) => a.reused)).toBe(true);
+      expect(results.pooled.map((r) => r.label)).toEqual(STAGES);
+      expect(results.pooled[0].n).toBe(results.perSeed[0].rows[0].n + results.perSeed[1].rows[0].n);
+      expect(seeds.out).toContain(
+        ladderTable(pooledRungs(results.pooled), { interval: 'seeds min - max', p: 'pooled p' }),
+      );
+    });
+
+    it('draws one ladder with a point per seed on every rung', () => {
+      const report = readFileSync(join(agg, 'report.html'), 'utf8');
+      expect(report.match(/<svg /g)).toHaveLength(1);
+      for (const stage of STAGES) {
+        const points = report.match(new RegExp(`class="point" data-stage="${escape(stage)}"`, 'g'));
+        expect(points).toHaveLength(2);
+      }
+      expect(report).toContain('distinct across seeds');
+    });
+
+    it('a second run reuses every artifact', async () => {
+      const again = await runCli(
+        ['demo', '--preset', 'tiny', '--seeds', '1,2', '--out', agg, '--json'],
+        env,
+      );
+      expect(again.code).toBe(0);
+      expect(again.json.artifacts).toBeGreaterThan(0);
+      expect(again.json.reused).toBe(again.json.artifacts);
+      expect(again.json.pooled).toEqual(readJson<SeedsResults>(join(agg, 'results.json')).pooled);
+    });
+
+    it('finemed verify re-verifies each seed and the pooled figures, and fails on a tampered one', async () => {
+      const verified = await runCli(['verify', agg, '--reuse'], env);
+      expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
+      expect(verified.code).toBe(0);
+      const file = join(agg, 'results.json');
+      const original = readFileSync(file, 'utf8');
+      const tampered = JSON.parse(original) as SeedsResults;
+      tampered.perSeed[1].rows[2].acc += 0.01;
+      writeFileSync(file, JSON.stringify(tampered));
+      try {
+        const caught = await runCli(['verify', agg, '--reuse'], env);
+        expect(caught.code).toBe(1);
+        expect(caught.out).toContain('differs: results.json perSeed[1].rows[2].acc');
+      } finally {
+        writeFileSync(file, original);
+      }
+    });
+
+    it('--seeds takes two or more distinct integers', async () => {
+      expect(parseSeeds('1, 2,3')).toEqual([1, 2, 3]);
+      expect(() => parseSeeds('1')).toThrow('at least two seeds');
+      expect(() => parseSeeds('1,1')).toThrow('repeats a seed');
+      const run = await runCli(['demo', '--preset', 'tiny', '--seeds', '1,x'], env);
+      expect(run.code).toBe(2);
+      expect(run.err).toContain("--seeds takes integers such as 1,2,3; got '1,x'");
+    });
   });
 
   // After the demo, so these can check they reuse its data and models.

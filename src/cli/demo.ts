@@ -8,6 +8,7 @@ import {
   type Command,
   type CommandContext,
 } from './command.ts';
+import { defaultSeedsOut, parseSeeds, runSeedsDemo } from './demo-seeds.ts';
 import { runHeadless } from './run.ts';
 
 /** The flagship notebook `finemed demo` runs. */
@@ -32,6 +33,12 @@ export interface LadderRung {
   delta: number | null;
   /** McNemar p of that change (null for the first). */
   p: number | null;
+  /** Questions the previous stage got right and this one wrong (null for the first). */
+  b?: number | null;
+  /** Questions the previous stage got wrong and this one right (null for the first). */
+  c?: number | null;
+  /** Spread of `delta` over seeds, when the rung pools several (shown as `± sd`). */
+  deltaSd?: number;
 }
 
 /** The default output folder: `finemed-demo/PRESET-seedN` under the working directory. */
@@ -47,16 +54,33 @@ export function ladderOf(cells: { outputs?: Record<string, unknown> }[]): Ladder
 
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
 
+/** Column headings of {@link ladderTable} that a pooled ladder renames. */
+export interface LadderHeadings {
+  /** What `lo - hi` is (default `95% CI`). */
+  interval?: string;
+  /** What `p` is (default `McNemar p`). */
+  p?: string;
+}
+
 /** The ladder as a terminal table: stage, accuracy, 95% CI, change and McNemar p. */
-export function ladderTable(rows: readonly LadderRung[]): string {
+export function ladderTable(rows: readonly LadderRung[], headings: LadderHeadings = {}): string {
+  const points = (d: number): string => Math.abs(100 * d).toFixed(1);
   const lines = rows.map((r) => [
     r.label,
     pct(r.acc),
     `${pct(r.lo)} - ${pct(r.hi)}`,
-    r.delta === null ? '' : `${r.delta >= 0 ? '+' : '-'}${Math.abs(100 * r.delta).toFixed(1)} pts`,
+    r.delta === null
+      ? ''
+      : `${r.delta >= 0 ? '+' : '-'}${points(r.delta)}${r.deltaSd === undefined ? '' : ` ± ${points(r.deltaSd)}`} pts`,
     r.p === null ? '' : r.p < 0.001 ? '<0.001' : r.p.toFixed(3),
   ]);
-  const header = ['stage', 'accuracy', '95% CI', 'vs previous', 'McNemar p'];
+  const header = [
+    'stage',
+    'accuracy',
+    headings.interval ?? '95% CI',
+    'vs previous',
+    headings.p ?? 'McNemar p',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
   const format = (cells: string[]): string =>
     cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
@@ -65,6 +89,12 @@ export function ladderTable(rows: readonly LadderRung[]): string {
 
 async function runDemo(ctx: CommandContext): Promise<number> {
   const preset = choiceFlag(ctx, 'preset', DEMO_PRESETS) ?? 'demo';
+  const seedsFlag = stringFlag(ctx, 'seeds');
+  if (seedsFlag !== undefined) {
+    const seeds = parseSeeds(seedsFlag);
+    const out = resolve(stringFlag(ctx, 'out') ?? defaultSeedsOut(preset, seeds));
+    return runSeedsDemo(ctx, { preset, seeds, out, json: boolFlag(ctx, 'json') });
+  }
   const seed = intFlag(ctx, 'seed') ?? 1;
   const out = resolve(stringFlag(ctx, 'out') ?? defaultDemoOut(preset, seed));
   const run = await runHeadless(ctx, { notebook: FLAGSHIP_NOTEBOOK, outDir: out, preset, seed });
@@ -111,13 +141,20 @@ export const demoCommand: Command = {
     out: {
       type: 'string',
       value: 'DIR',
-      description: 'Output folder (default: ./finemed-demo/PRESET-seedN)',
+      description: 'Output folder (default: ./finemed-demo/PRESET-seedN, or PRESET-seedsN-N)',
     },
     seed: {
       type: 'string',
       value: 'N',
       description: 'Seed of data, weights and data order',
       default: '1',
+    },
+    seeds: {
+      type: 'string',
+      value: 'N,N,...',
+      description:
+        'Instead of --seed: run the recipe once per seed (each into PRESET-seedN beside --out), then pool\n' +
+        'the ladders into --out (default ./finemed-demo/PRESET-seedsN-N): mean and spread over seeds, pooled McNemar',
     },
     json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
   },

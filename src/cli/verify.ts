@@ -18,20 +18,26 @@ export const verifyCommand: Command = {
   details:
     'Numbers must match exactly unless their cell declares a tolerance with a comment such as\n' +
     "'// @tolerance 1e-6' or '// @tolerance abs=1e-6 rel=1e-3'. Exits 1 on any difference\n" +
-    'or when --timeout ends the re-run.',
+    'or when --timeout ends the re-run. On a `finemed demo --seeds` folder it verifies every\n' +
+    "seed's run folder, then recomputes the pooled figures from those folders' results.json.",
   async run(ctx) {
     const dir = resolve(ctx.args[0]);
     const { verifyRun } = await import('../notebook/node/verify.ts');
+    const { readSeedsResults } = await import('./demo-seeds.ts');
+    const { verifySeedsFolder } = await import('./verify-seeds.ts');
     const reporter = await cellReporter(ctx);
-    const outcome = await verifyRun({
-      dir,
+    const options = {
       reuse: boolFlag(ctx, 'reuse'),
       trust: boolFlag(ctx, 'trust'),
       jobs: defaultJobs(),
       signal: ctx.signal,
       onEvent: reporter.onEvent,
       timeoutMs: timeoutFlag(ctx),
-    }).finally(reporter.done);
+    };
+    const seeds = await readSeedsResults(dir);
+    const outcome = await (
+      seeds ? verifySeedsFolder(dir, seeds, options) : verifyRun({ ...options, dir })
+    ).finally(reporter.done);
     if (outcome.timedOut) ctx.stderr.write(`finemed: ${timeoutMessage(outcome.timedOut)}\n`);
     for (const change of outcome.inputChanges) {
       const now = change.now ? `now ${change.now.slice(0, 12)}` : 'now missing';

@@ -14,9 +14,9 @@ export interface SeedRung {
   /** Change from the previous stage (null for the first). */
   delta: number | null;
   /** Questions the previous stage got right and this one wrong (null for the first). */
-  b: number | null;
+  b?: number | null;
   /** Questions the previous stage got wrong and this one right (null for the first). */
-  c: number | null;
+  c?: number | null;
   /** This seed's own McNemar p of the change (null for the first). */
   p: number | null;
 }
@@ -115,7 +115,7 @@ export function poolSeeds(ladders: readonly SeedLadder[]): PooledRung[] {
         perSeed,
       };
     const counts = rows.map((r, k) => {
-      if (r.delta === null || r.b === null || r.c === null) {
+      if (r.delta === null || typeof r.b !== 'number' || typeof r.c !== 'number') {
         throw new Error(
           `seed ${seeds[k]}, stage ${label}: no change from the previous stage (delta, b, c)`,
         );

@@ -1,5 +1,14 @@
 // Browser-safe: `wb`, the workbench API every notebook cell receives.
 import type { ArtifactMeta } from '../core/artifacts.ts';
+import { pooledChart, poolSeeds, spread } from '../eval/seeds.ts';
+import {
+  accuracyCI,
+  bootstrapMean,
+  bySubject,
+  comparePaired,
+  mcnemarExact,
+  quantile,
+} from '../eval/stats.ts';
 import type { KernelClient } from '../kernel/client.ts';
 import type { ArtifactRef, FileContent, InputFile, JobInfo, JobPlan } from '../kernel/protocol.ts';
 import {
@@ -25,6 +34,22 @@ export const WORKBENCH_JOBS = {
   evaluate: 'eval',
   compare: 'eval.compare',
   generate: 'generate',
+} as const;
+
+/**
+ * The tested statistics, as cells call them (`wb.stats.mcnemar(lost, gained)`), so that a
+ * notebook's p-values and intervals are the ones `finemed compare` and the ladder report.
+ */
+export const WORKBENCH_STATS = {
+  mcnemar: mcnemarExact,
+  accuracyCI,
+  bootstrapMean,
+  comparePaired,
+  bySubject,
+  quantile,
+  poolSeeds,
+  pooledChart,
+  spread,
 } as const;
 
 /** What a workbench needs from the notebook session that owns it. */
@@ -65,6 +90,9 @@ export class Workbench {
     /** The cell this instance works for, when bound to one. */
     readonly cell?: number,
   ) {}
+
+  /** The tested statistics (see {@link WORKBENCH_STATS}). */
+  readonly stats = WORKBENCH_STATS;
 
   /** The same workbench, bound to `cell` (its job calls and file reads are attributed to it). */
   forCell(cell: number): Workbench {
