@@ -4,6 +4,7 @@ import { ArtifactStore } from '../core/artifacts.ts';
 import { tempPathFor } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
+import { terminalProgress } from '../core/progress.ts';
 import { importModelJob } from '../kernel/jobs/import.ts';
 import { Kernel } from '../kernel/kernel.ts';
 import { boolFlag, requiredFlag, stringFlag, type Command } from './command.ts';
@@ -22,7 +23,7 @@ export const importCommand: Command = {
   name: 'import',
   summary: 'Import a checkpoint or PEFT adapter trained elsewhere (TRL) as a checkpoint artifact',
   details: [
-    'DIR is a Hugging Face checkpoint folder (config.json, model.safetensors or shards with',
+    '--from DIR is a Hugging Face checkpoint folder (config.json, model.safetensors or shards with',
     'model.safetensors.index.json, tokenizer files), copied as stored; or, with --base, a PEFT LoRA',
     'adapter folder, merged into the base (W + scale·B·A in float32, written as float32: rounding',
     'to bfloat16 would erase updates below half a step of W and move the logits away from base +',
@@ -62,16 +63,21 @@ export const importCommand: Command = {
     if (boolFlag(ctx, 'keep-adapter') && !base)
       throw new UsageError('--keep-adapter needs --base (DIR must be a PEFT adapter)');
     const kernel = new Kernel({ store: new ArtifactStore(finemedHome()), jobs: [importModelJob] });
-    const job = kernel.run('model.import', {
-      from,
-      ...(base ? { base } : {}),
-      keepAdapter: boolFlag(ctx, 'keep-adapter'),
-      ...(stringFlag(ctx, 'bundle') ? { bundle: stringFlag(ctx, 'bundle') } : {}),
-    });
+    const progress = terminalProgress(ctx.stderr);
+    const job = kernel.run(
+      'model.import',
+      {
+        from,
+        ...(base ? { base } : {}),
+        keepAdapter: boolFlag(ctx, 'keep-adapter'),
+        ...(stringFlag(ctx, 'bundle') ? { bundle: stringFlag(ctx, 'bundle') } : {}),
+      },
+      { onEvent: (e) => e.type === 'progress' && progress(e.event) },
+    );
     const stop = (): void => job.detach(true);
     ctx.signal.addEventListener('abort', stop);
     try {
-      const result = await job.result;
+      const result = await job.result.finally(progress.done);
       const dir = kernel.store.dir(result.artifact.kind, result.artifact.key);
       for (const name of [...result.files.map((f) => f.name), 'meta.json'])
         await copyAtomic(join(dir, name), join(out, name));
