@@ -1,7 +1,9 @@
 import { ArtifactStore } from '../core/artifacts.ts';
+import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { loadBench, type LoadOptions } from '../eval/loaders/load.ts';
+import { endpointModel, remoteNote } from '../eval/endpoint.ts';
 import { loadEvalModel } from '../eval/model-adapter.ts';
 import { formatSummary } from '../eval/report.ts';
 import { writeEvalResult } from '../eval/results.ts';
@@ -14,6 +16,7 @@ import {
   requiredFlag,
   stringFlag,
   type Command,
+  type CommandContext,
 } from './command.ts';
 import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
@@ -34,6 +37,33 @@ export const evalCommand: Command = {
       type: 'string',
       value: 'DIR',
       description: 'Model folder (config, weights, tokenizer)',
+    },
+    endpoint: {
+      type: 'string',
+      value: 'URL',
+      description:
+        'Score a served model instead of --model: an OpenAI-compatible base URL (vLLM, llama.cpp, serve-model)',
+    },
+    'served-model': {
+      type: 'string',
+      value: 'NAME',
+      description: 'endpoint: the model name the server serves',
+    },
+    'api-key': {
+      type: 'string',
+      value: 'KEY',
+      description: 'endpoint: API key (default: OPENAI_API_KEY; never stored)',
+    },
+    concurrency: {
+      type: 'string',
+      value: 'N',
+      description: 'endpoint: requests in flight',
+      default: '4',
+    },
+    'token-budget': {
+      type: 'string',
+      value: 'N',
+      description: 'endpoint: stop with an error past N prompt+completion tokens',
     },
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
     format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
@@ -90,7 +120,10 @@ export const evalCommand: Command = {
     json: { type: 'boolean', description: 'Print one JSON object on the last line' },
   },
   async run(ctx) {
-    const modelDir = requiredFlag(ctx, 'model');
+    const modelDir = stringFlag(ctx, 'model');
+    const endpoint = stringFlag(ctx, 'endpoint');
+    if ((modelDir === undefined) === (endpoint === undefined))
+      throw new UsageError('give exactly one of --model DIR and --endpoint URL');
     const benchFile = requiredFlag(ctx, 'bench');
     const copBase = choiceFlag(ctx, 'cop-base', ['0', '1'] as const);
     const load: LoadOptions = {
@@ -120,7 +153,7 @@ export const evalCommand: Command = {
       : undefined;
     if (shots) printSkipped(ctx, shots.skipped);
     const shotPool = shots?.items;
-    const model = await loadEvalModel(modelDir);
+    const model = endpoint ? servedEvalModel(ctx, endpoint) : await loadEvalModel(modelDir!);
     const progress = terminalProgress(ctx.stderr);
     try {
       const stored = await runEval(
@@ -141,6 +174,7 @@ export const evalCommand: Command = {
             artifact: stored.key,
             dir: stored.dir,
             reused: stored.reused,
+            ...('remote' in model ? { remote: model.remote } : {}),
           }) + '\n',
         );
       } else {
@@ -148,9 +182,27 @@ export const evalCommand: Command = {
           formatSummary(summary) + `result: ${stored.dir}${stored.reused ? ' (reused)' : ''}\n`,
         );
       }
+      if ('remote' in model) ctx.stderr.write(`remote model: ${model.remote.note}\n`);
     } finally {
       progress.done();
       await model.dispose();
     }
   },
 };
+
+/**
+ * A served model from the endpoint flags: the key comes from --api-key or OPENAI_API_KEY, as
+ * OpenAI clients take it, and goes only into request headers.
+ */
+function servedEvalModel(ctx: CommandContext, url: string) {
+  const servedModel = stringFlag(ctx, 'served-model');
+  if (!servedModel) throw new UsageError('--endpoint needs --served-model NAME');
+  const model = endpointModel({
+    url,
+    servedModel,
+    apiKey: stringFlag(ctx, 'api-key') ?? process.env.OPENAI_API_KEY,
+    concurrency: intFlag(ctx, 'concurrency', { min: 1, max: 256 }) ?? 4,
+    tokenBudget: intFlag(ctx, 'token-budget', { min: 1 }),
+  });
+  return { ...model, remote: remoteNote(model), dispose: async () => undefined };
+}
