@@ -93,7 +93,7 @@ export const exportTrlCommand: Command = {
     }
     ctx.stdout.write(
       `${stage} bundle (${manifest.rows} rows, ${manifest.hyperparameters.preset} preset) written to ${options.outDir}\n` +
-        `content hash ${manifest.content_hash}\n` +
+        `content hash ${manifest.hash}\n` +
         `run it: cd ${options.outDir} && ./launch.sh single-gpu|ddp|zero3\n`,
     );
   },

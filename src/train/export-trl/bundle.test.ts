@@ -189,10 +189,10 @@ describe('exportTrl', () => {
   it('hashes every other file into the manifest: any change to one changes the hash', async () => {
     const bundle = out();
     const manifest = await exportTrl({ stage: 'sft', model, data: sftData, outDir: bundle });
-    expect(await bundleContentHash(bundle)).toBe(manifest.content_hash);
-    expect(manifest.sources.data.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(await bundleContentHash(bundle)).toBe(manifest.hash);
+    expect(manifest.sources.data).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(manifest.workbench_version).toMatch(/^\d+\.\d+\.\d+\+[0-9a-f]{12}$/);
-    const seen = new Set([manifest.content_hash]);
+    const seen = new Set([manifest.hash]);
     for (const file of [
       'train.py',
       'data/train.parquet',
@@ -207,7 +207,29 @@ describe('exportTrl', () => {
       seen.add(changed);
       writeFileSync(path, before);
     }
-    expect(await bundleContentHash(bundle)).toBe(manifest.content_hash);
+    expect(await bundleContentHash(bundle)).toBe(manifest.hash);
+  });
+
+  it('names inputs from the artifact store by their artifact keys', async () => {
+    const artifact = join(dir, 'store', 'artifacts', 'dataset', 'abcdef0123456789');
+    mkdirSync(artifact, { recursive: true });
+    writeFileSync(
+      join(artifact, 'meta.json'),
+      JSON.stringify({ kind: 'dataset', key: 'abcdef0123456789' }),
+    );
+    writeFileSync(join(artifact, 'sft.jsonl'), readFileSync(sftData));
+    const manifest = await exportTrl({
+      stage: 'sft',
+      model: 'Qwen/Qwen2.5-0.5B-Instruct',
+      data: join(artifact, 'sft.jsonl'),
+      outDir: out(),
+    });
+    expect(manifest.sources).toEqual({
+      model: 'hub:Qwen/Qwen2.5-0.5B-Instruct',
+      data: 'dataset/abcdef0123456789',
+    });
+    // A Hub model has no known shape: the paper preset, its length uncapped.
+    expect(manifest.hyperparameters).toMatchObject({ preset: 'paper', maxLength: 2048 });
   });
 
   it('names the file, line and field of bad input, and writes nothing', async () => {

@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { chmod, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
 import { tempPathFor, writeFileAtomic, writeJsonAtomic } from '../../core/atomic.ts';
 import { InputError, UsageError } from '../../core/errors.ts';
 import { hashFile, sha256 } from '../../core/hash.ts';
 import { codeVersion } from '../../core/version.ts';
-import { readModelConfig, type ModelConfig } from '../../model/config.ts';
+import type { ModelConfig } from '../../model/config.ts';
 import type { ReadOptions } from '../examples.ts';
 import type { DpoLossType } from '../dpo-loss.ts';
 import {
@@ -17,6 +17,7 @@ import {
 } from '../presets.ts';
 import { resolveHyper, type StageLora } from '../stage.ts';
 import { bundleReadme } from './readme.ts';
+import { modelSource, sourceKey } from './sources.ts';
 import { readTrlRows, trlJsonl, trlParquet } from './rows.ts';
 import {
   accelerateConfigs,
@@ -73,9 +74,14 @@ export interface TrlManifest {
   /** Which trainer. */
   stage: ExportStage;
   /** SHA-256 over every other file of the bundle (see {@link bundleContentHash}). */
-  content_hash: string;
-  /** The inputs: artifact keys when they come from the store, else content hashes. */
-  sources: { model: SourceRef; data: SourceRef; ref_model?: SourceRef };
+  hash: string;
+  /**
+   * The inputs' keys by role (`model`, `data`, `ref_model`): `kind/key` of an artifact,
+   * `sha256:<hex>` of a file (a model folder's config.json), or `hub:<id>`.
+   */
+  sources: Record<string, string>;
+  /** The inputs as given (paths or Hub ids), by role. */
+  source_paths: Record<string, string>;
   /** The resolved hyper-parameters (`finemed train`'s names) and the settings beside them. */
   hyperparameters: ResolvedStage['hyper'] & Omit<ResolvedStage, 'hyper' | 'stage'>;
   /** What `train.py` passes to `SFTConfig`/`DPOConfig` and `LoraConfig`. */
@@ -92,20 +98,7 @@ export interface TrlManifest {
   workbench_version: string;
 }
 
-/** Where an input came from. */
-export interface SourceRef {
-  /** The path or Hub id as given. */
-  path: string;
-  /** `kind/key` of the artifact holding it, when it lies in the artifact store. */
-  artifact?: string;
-  /** SHA-256 of the data file, or of a model folder's config.json. */
-  sha256?: string;
-  /** The Hub id, when the model is not a local folder. */
-  hub_id?: string;
-}
-
 const MANIFEST = 'manifest.json';
-const HUB_ID = /^[\w.-]+\/[\w.-]+$/;
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -123,55 +116,17 @@ export async function bundleContentHash(dir: string): Promise<string> {
   return sha256(lines.join('\n'));
 }
 
-async function artifactOf(path: string): Promise<string | undefined> {
-  for (let dir = resolve(path); dir !== dirname(dir); dir = dirname(dir)) {
-    try {
-      const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Record<
-        string,
-        unknown
-      >;
-      if (typeof meta.kind === 'string' && typeof meta.key === 'string')
-        return `${meta.kind}/${meta.key}`;
-    } catch {
-      // Not an artifact folder: look further up.
-    }
-  }
-  return undefined;
-}
-
-/** A model folder's config (validated) and source, or a Hub id's. */
-async function modelSource(
-  model: string,
-  flag: string,
-): Promise<{ config?: ModelConfig; ref: SourceRef }> {
-  if (existsSync(model)) {
-    const file = join(model, 'config.json');
-    const { config } = await readModelConfig(file);
-    return {
-      config,
-      ref: { path: model, artifact: await artifactOf(model), sha256: await hashFile(file) },
-    };
-  }
-  if (HUB_ID.test(model)) return { ref: { path: model, hub_id: model } };
-  throw new InputError('no such model folder, and not a Hub id (owner/name)', {
-    field: flag,
-    file: model,
-  });
-}
-
 /**
- * Writes a self-contained TRL bundle for a stage into `outDir`: the data (JSONL and Parquet),
- * `train.py`, `requirements.txt`, accelerate and DeepSpeed configs, `launch.sh`, a README and
- * `manifest.json`. It is built in a temporary folder beside `outDir` and renamed into place, so
- * `outDir` either does not exist or holds the whole bundle.
+ * Writes a self-contained TRL bundle for a stage into the empty folder `dir`: the data (JSONL
+ * and Parquet), `train.py`, `requirements.txt`, accelerate and DeepSpeed configs, `launch.sh`,
+ * a README, and last `manifest.json`. `outDir` is not read: see {@link exportTrl}.
  */
-export async function exportTrl(o: TrlExportOptions): Promise<TrlManifest> {
+export async function writeTrlBundle(
+  o: Omit<TrlExportOptions, 'outDir'>,
+  dir: string,
+): Promise<TrlManifest> {
   if (!(EXPORT_STAGES as readonly string[]).includes(o.stage))
     throw new UsageError(`unknown stage '${o.stage}': expected ${EXPORT_STAGES.join(' or ')}`);
-  if (existsSync(o.outDir))
-    throw new InputError('already exists; a bundle is written to a new folder', {
-      file: o.outDir,
-    });
   if (!existsSync(o.data) || !(await stat(o.data)).isFile())
     throw new InputError('no such data file', { file: o.data, field: 'data' });
   const model = await modelSource(o.model, 'model');
@@ -201,53 +156,69 @@ export async function exportTrl(o: TrlExportOptions): Promise<TrlManifest> {
   const trainer = trainerConfig({ stage: o.stage, hyper, ...settings });
   const lora = loraConfig(o.lora);
 
+  const write = (name: string, data: string | Uint8Array) => writeFileAtomic(join(dir, name), data);
+  await write('data/train.jsonl', trlJsonl(rows));
+  await write('data/train.parquet', trlParquet(rows));
+  await write(
+    'train.py',
+    trainPy({ stage: o.stage, model: o.model, refModel: o.refModel, config: trainer, lora }),
+  );
+  await write('requirements.txt', requirementsTxt());
+  for (const [name, yaml] of Object.entries(accelerateConfigs()))
+    await write(`accelerate/${name}.yaml`, yaml);
+  await writeJsonAtomic(join(dir, 'accelerate/ds_config.json'), dsConfig());
+  await write('launch.sh', launchSh());
+  await chmod(join(dir, 'launch.sh'), 0o755);
+  await write(
+    'README.md',
+    bundleReadme({
+      stage: o.stage,
+      model: o.model,
+      rows: rows.records.length,
+      lora: lora !== null,
+      assistantOnly: trainer.assistant_only_loss === true,
+    }),
+  );
+  const manifest: TrlManifest = {
+    format: 'finemed-trl-bundle/1',
+    stage: o.stage,
+    hash: await bundleContentHash(dir),
+    sources: {
+      model: model.key,
+      data: await sourceKey(o.data, o.data),
+      ...(refModel ? { ref_model: refModel.key } : {}),
+    },
+    source_paths: {
+      model: o.model,
+      data: o.data,
+      ...(o.refModel ? { ref_model: o.refModel } : {}),
+    },
+    hyperparameters: { ...hyper, ...settings },
+    trainer_config: trainer,
+    lora_config: lora,
+    rows: rows.records.length,
+    skipped_rows: rows.skipped.length,
+    pinned: PINNED,
+    workbench_version: codeVersion(),
+  };
+  await writeJsonAtomic(join(dir, MANIFEST), manifest);
+  return manifest;
+}
+
+/**
+ * Writes a TRL bundle (see {@link writeTrlBundle}) into `outDir`, which must not exist: it is
+ * built in a temporary folder beside it and renamed into place, so `outDir` either does not
+ * exist or holds the whole bundle.
+ */
+export async function exportTrl(o: TrlExportOptions): Promise<TrlManifest> {
+  if (existsSync(o.outDir))
+    throw new InputError('already exists; a bundle is written to a new folder', {
+      file: o.outDir,
+    });
   const tmp = tempPathFor(resolve(o.outDir));
   await mkdir(tmp, { recursive: true });
   try {
-    const write = (name: string, data: string | Uint8Array) =>
-      writeFileAtomic(join(tmp, name), data);
-    await write('data/train.jsonl', trlJsonl(rows));
-    await write('data/train.parquet', trlParquet(rows));
-    await write(
-      'train.py',
-      trainPy({ stage: o.stage, model: o.model, refModel: o.refModel, config: trainer, lora }),
-    );
-    await write('requirements.txt', requirementsTxt());
-    for (const [name, yaml] of Object.entries(accelerateConfigs()))
-      await write(`accelerate/${name}.yaml`, yaml);
-    await writeJsonAtomic(join(tmp, 'accelerate/ds_config.json'), dsConfig());
-    await write('launch.sh', launchSh());
-    await chmod(join(tmp, 'launch.sh'), 0o755);
-    await write(
-      'README.md',
-      bundleReadme({
-        stage: o.stage,
-        model: o.model,
-        rows: rows.records.length,
-        lora: lora !== null,
-        assistantOnly: trainer.assistant_only_loss === true,
-      }),
-    );
-    const dataRef: SourceRef = {
-      path: o.data,
-      artifact: await artifactOf(o.data),
-      sha256: await hashFile(o.data),
-    };
-    const manifest: TrlManifest = {
-      format: 'finemed-trl-bundle/1',
-      stage: o.stage,
-      content_hash: await bundleContentHash(tmp),
-      sources: { model: model.ref, data: dataRef, ref_model: refModel?.ref },
-      hyperparameters: { ...hyper, ...settings },
-      trainer_config: trainer,
-      lora_config: lora,
-      rows: rows.records.length,
-      skipped_rows: rows.skipped.length,
-      pinned: PINNED,
-      workbench_version: codeVersion(),
-    };
-    await writeJsonAtomic(join(tmp, MANIFEST), manifest);
-    await mkdir(dirname(resolve(o.outDir)), { recursive: true });
+    const manifest = await writeTrlBundle(o, tmp);
     await rename(tmp, o.outDir);
     return manifest;
   } catch (error) {
