@@ -36,6 +36,13 @@ export {
 export { chatMessages, drawShots, loglikContext, type ChoiceStyle } from './prompts.ts';
 export { formatSummary } from './report.ts';
 export {
+  clipReply,
+  readReasoning,
+  reasoningMessages,
+  type AnswerStyle,
+  type ReasoningReading,
+} from './reasoning.ts';
+export {
   readEvalResult,
   writeEvalResult,
   type EvalMode,

@@ -201,6 +201,10 @@ export interface TttJobParams {
   field?: IndexField;
   /** Scoring mode. */
   mode?: 'loglik' | 'generate';
+  /** Generate mode: `reasoning` asks as the long-reasoning training rows do. */
+  answer?: 'letter' | 'reasoning';
+  /** Generate mode: reply token budget. */
+  maxTokens?: number;
   /** Letters or option texts. */
   choiceStyle?: 'letter' | 'text';
   /** Score options in the model's chat template. */
@@ -244,6 +248,8 @@ export async function tttJob(
       outDir: ctx.dir,
       eval: {
         mode: p.mode,
+        answer: p.answer,
+        maxTokens: p.maxTokens,
         choiceStyle: p.choiceStyle,
         chat: p.chat,
         answerPrefix: p.answerPrefix,

@@ -1,9 +1,11 @@
 import {
   chatTemplateOf,
+  clipReply,
   evaluate,
   extractAnswer,
   modelGenerator,
   modelScorer,
+  readReasoning,
   type ChatGenerator,
   type EvalItem,
   type EvalOptions,
@@ -197,10 +199,14 @@ function argmax(values: readonly number[]): number {
   return best;
 }
 
-function answerOf(value: LoglikResult[] | string, item: EvalItem) {
+function answerOf(value: LoglikResult[] | string, item: EvalItem, reasoning: boolean) {
   if (typeof value === 'string') {
-    const prediction = extractAnswer(value, item.options).index ?? null;
-    return { prediction, correct: prediction === item.answerIndex, output: value };
+    const read = reasoning
+      ? readReasoning(value, item.options)
+      : extractAnswer(value, item.options);
+    const prediction = read.index ?? null;
+    const output = reasoning ? clipReply(value) : value;
+    return { prediction, correct: prediction === item.answerIndex, output };
   }
   const scores = value.map((s) => s.logprob);
   const prediction = argmax(scores);
@@ -238,6 +244,7 @@ export async function evaluateWithTtt(
   if (log.length !== result.records.length)
     throw new Error(`TTT logged ${log.length} adaptations for ${result.records.length} items`);
   const byId = new Map(bench.items.map((item) => [item.id, item]));
+  const reasoning = options.answer === 'reasoning';
   const records: TttRecord[] = result.records.map((record, i) => {
     const item = byId.get(record.id)!;
     const entry = log[i];
@@ -247,8 +254,8 @@ export async function evaluateWithTtt(
       ...(record.subject === undefined ? {} : { subject: record.subject }),
       answerIndex: record.answerIndex,
       neighbours: entry.adaptation.neighbours,
-      before: answerOf(entry.before, item),
-      after: answerOf(entry.after, item),
+      before: answerOf(entry.before, item, reasoning),
+      after: answerOf(entry.after, item, reasoning),
       timings_ms: {
         retrieve: entry.adaptation.retrieveMs,
         adapt: entry.adaptation.adaptMs,

@@ -82,6 +82,8 @@ export const tttParams = z.object({
   retriever: z.enum(RETRIEVER_NAMES).optional(),
   field: z.enum(['prompt', 'all']).optional(),
   mode: z.enum(['loglik', 'generate']).optional(),
+  answer: z.enum(['letter', 'reasoning']).optional(),
+  maxTokens: z.number().int().min(1).optional(),
   choiceStyle: z.enum(['letter', 'text']).optional(),
   chat: z.boolean().optional(),
   answerPrefix: z.string().optional(),
@@ -194,7 +196,10 @@ export const tttJob = defineJob({
   estimate: (p, recipe) => {
     const items = p.limit ?? Math.max(1, Math.round((recipe.files[0]?.bytes ?? 0) / 500));
     const updates = (p.k ?? 1) * (p.steps ?? 1);
-    const perItem = 0.1 + (updates * 6 * (recipe.facts?.parameters ?? 1e6) * 512) / 1e11;
+    // Reasoning answers are generated twice (base and adapted weights), ~0.016 s per token of
+    // the budget (default: the eval layer's DEFAULT_REASONING_TOKENS).
+    const answers = p.answer === 'reasoning' ? 2 * 0.016 * (p.maxTokens ?? 360) : 0;
+    const perItem = 0.1 + answers + (updates * 6 * (recipe.facts?.parameters ?? 1e6) * 512) / 1e11;
     return { seconds: items * perItem, detail: `~${items} items x ${updates} update(s)` };
   },
   module: worker,
