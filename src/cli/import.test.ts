@@ -72,7 +72,7 @@ describe('finemed import', () => {
     expect(run.code).toBe(0);
     expect(run.json).toMatchObject({
       mode: 'merged',
-      bundle: { hash: 'f00d', sources: { model: 'k1', data: 'k2' } },
+      bundle: { hash: 'f00d', sources: { model: 'k1', data: 'k2' }, intact: false },
       reused: false,
     });
     expect(maxAbsDiff(await logitsOf(out), await logitsOf(base, adapter))).toBeLessThan(1e-5);
@@ -82,7 +82,9 @@ describe('finemed import', () => {
       env,
     );
     expect(text.out).toContain('(reused)');
-    expect(text.out).toContain('provenance: export bundle f00d (model k1, data k2)');
+    expect(text.out).toContain(
+      "provenance: export bundle f00d (model k1, data k2); WARNING: the bundle folder's files no longer hash to its manifest",
+    );
     const listed = await runCli(['artifacts', '--kind', 'checkpoint'], env);
     const { key } = run.json.artifact as { key: string };
     expect(listed.out).toMatch(new RegExp(`${key} .*  bundle f00d\\n`));

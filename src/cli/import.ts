@@ -14,7 +14,7 @@ interface ImportSummary {
   mode: string;
   weights: string;
   parameters: number;
-  bundle: { hash: string; sources: Record<string, string> } | null;
+  bundle: { hash: string; sources: Record<string, string>; intact?: boolean } | null;
   provenance: string;
 }
 
@@ -105,7 +105,7 @@ export const importCommand: Command = {
               Object.entries(summary.bundle.sources)
                 .map(([role, key]) => `${role} ${key}`)
                 .join(', ') || 'no sources listed'
-            })\n`
+            })${intactNote(summary.bundle.intact)}\n`
           : `provenance: ${summary.provenance}\n`,
       );
     } finally {
@@ -120,4 +120,11 @@ async function copyAtomic(from: string, to: string): Promise<void> {
   const tmp = tempPathFor(to);
   await copyFile(from, tmp);
   await rename(tmp, to);
+}
+
+function intactNote(intact: boolean | undefined): string {
+  if (intact === undefined) return '';
+  return intact
+    ? '; the bundle folder matches its manifest'
+    : "; WARNING: the bundle folder's files no longer hash to its manifest (edited since export?)";
 }

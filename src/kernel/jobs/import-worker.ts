@@ -1,7 +1,7 @@
 // Runs in a job's worker thread: the model layer (and ONNX Runtime) load here, never in the kernel's thread.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
 import { parameterCount, readModelConfig } from '../../model/config.ts';
@@ -50,7 +50,12 @@ export async function importModel(
       for (const name of ['adapter_config.json', 'adapter_model.safetensors'])
         await copyFile(join(src.fromDir, name), join(ctx.dir, 'adapter', name));
     }
-    adapter = { modules: merged.modules.length, rank: merged.rank, base: basename(baseDir) };
+    adapter = {
+      modules: merged.modules.length,
+      rank: merged.rank,
+      base: basename(baseDir),
+      ...(merged.baseModel ? { trainedOn: merged.baseModel } : {}),
+    };
   }
   if (bundle) await copyFile(bundle.file, join(ctx.dir, BUNDLE_FILE));
   const { config } = await readModelConfig(join(ctx.dir, 'config.json'));
@@ -69,12 +74,24 @@ export async function importModel(
           hash: bundle.hash,
           sources: bundle.sources,
           ...(bundle.workbenchVersion ? { workbenchVersion: bundle.workbenchVersion } : {}),
+          ...(await bundleIntact(bundle.file, bundle.hash)),
         }
       : null,
     provenance: bundle
       ? `export bundle ${bundle.hash}`
       : `unknown: no ${BUNDLE_FILE} in the folder and no bundle given`,
   };
+}
+
+/**
+ * For a bundle folder (its `manifest.json`, not the copy `train.py` leaves beside the model):
+ * whether its files still hash to the manifest's content hash. A copy cannot be checked.
+ */
+async function bundleIntact(file: string, hash: string): Promise<{ intact?: boolean }> {
+  if (basename(file) !== 'manifest.json') return {};
+  // Loaded only here: the export layer is large and most imports never need it.
+  const { bundleContentHash } = await import('../../train/export-trl/bundle.ts');
+  return { intact: (await bundleContentHash(dirname(file))) === hash };
 }
 
 /**

@@ -6,6 +6,7 @@ import { ArtifactStore } from '../../core/artifacts.ts';
 import { loadModel } from '../../model/causal-lm.ts';
 import { writeRandomAdapter, writeShardedBf16 } from '../../model/fixtures/import-fixtures.ts';
 import { loadLora } from '../../model/lora.ts';
+import { bundleContentHash } from '../../train/export-trl/bundle.ts';
 import { Kernel } from '../kernel.ts';
 import { importModelJob } from './import.ts';
 
@@ -115,9 +116,20 @@ describe('model.import', () => {
       bundle: 'other.json',
     });
     expect(other.artifact.key).not.toBe(first.artifact.key);
-    await expect(
-      kernel.plan('model.import', { from: 'adapter', base: 'base', bundle: 'bundle' }),
-    ).rejects.toThrow(`${join(bundleDir, 'manifest.json')}: cannot read the export bundle`);
+    writeFileSync(join(bundleDir, 'train.py'), 'print("train")\n');
+    writeFileSync(
+      join(bundleDir, 'manifest.json'),
+      JSON.stringify({ ...bundle, hash: await bundleContentHash(bundleDir) }),
+    );
+    const fromFolder = await kernel.run('model.import', {
+      from: 'adapter',
+      base: 'base',
+      bundle: 'bundle',
+    }).result;
+    expect(fromFolder.summary).toMatchObject({
+      bundle: { intact: true },
+      adapter: { modules: 6, rank: 4, trainedOn: 'small-llama' },
+    });
   });
 
   it('bad input is an error naming the folder, file or tensor', async () => {
@@ -128,6 +140,10 @@ describe('model.import', () => {
     await expect(kernel.plan('model.import', { from: empty })).rejects.toThrow(
       `${empty}: not a model folder: no config.json`,
     );
+    const noManifest = mkdtempSync(join(dir, 'bundle-'));
+    await expect(
+      kernel.plan('model.import', { from: 'adapter', base: 'base', bundle: noManifest }),
+    ).rejects.toThrow(`${join(noManifest, 'manifest.json')}: cannot read the export bundle`);
     const broken = join(dir, 'broken');
     await writeShardedBf16(broken);
     writeFileSync(join(broken, 'model.safetensors.index.json'), '{"weight_map": ');
