@@ -164,6 +164,8 @@ export const importModelJob = defineJob({
         ...(bundle
           ? {
               bundle: bundle.hash,
+              // The manifest is copied into the artifact, so its bytes key it too.
+              'bundle/manifest': bundleFile[0].sha256,
               ...Object.fromEntries(
                 Object.entries(bundle.sources).map(([role, key]) => [`bundle.${role}`, key]),
               ),
