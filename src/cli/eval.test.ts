@@ -37,6 +37,12 @@ describe('finemed eval', () => {
     expect(summary).toMatchObject({
       format: 'medqa',
       mode: 'loglik',
+      harness: 'lm-eval',
+      // The fixture's line 2 has five options; lm-eval's medqa_4options has four.
+      lm_eval: {
+        comparable: false,
+        notes: [expect.stringMatching(/medqa_4options has 4 options; .*medqa\.jsonl:2 has 5/)],
+      },
       n_items: 3,
       n_scored: 3,
       n_skipped: 0,
@@ -58,6 +64,8 @@ describe('finemed eval', () => {
       '--bench',
       fixture('medqa-bad.jsonl'),
       '--skip-bad-rows',
+      '--harness',
+      'workbench',
       '--mode',
       'generate',
       '--max-tokens',
@@ -90,6 +98,22 @@ describe('finemed eval', () => {
     expect(flag.err).toMatch(/--mode must be one of loglik\|generate/);
     const missing = await run(['eval', '--bench', fixture('medqa.jsonl')]);
     expect(missing.code).toBe(2);
+  });
+
+  it('--harness lm-eval (the default) refuses workbench modes and shots without a split', async () => {
+    const bench = ['eval', '--model', modelDir, '--bench', fixture('medqa.jsonl')];
+    const generate = await run([...bench, '--mode', 'generate']);
+    expect(generate.code).toBe(1);
+    expect(generate.err).toMatch(/takes no mode generate .*use --harness workbench/);
+    const shots = await run([...bench, '--shots', '2']);
+    expect(shots.code).toBe(1);
+    expect(shots.err).toMatch(/2-shot medqa .* pass it with --shots-file/);
+    const withSplit = await run([...bench, '--shots', '2', '--shots-file', fixture('medqa.jsonl')]);
+    expect(withSplit.code).toBe(0);
+    expect(withSplit.out).toMatch(/harness lm-eval \(lm-evaluation-harness v0\.4\.12[^)]*\): acc /);
+    expect(withSplit.out).toMatch(
+      /not comparable with lm-eval: .*medqa\.jsonl:2 has 5.*the shots file's first 2/,
+    );
   });
 });
 

@@ -7,6 +7,7 @@ import { endpointModel, remoteNote } from '../eval/endpoint.ts';
 import { loadEvalModel } from '../eval/model-adapter.ts';
 import { formatSummary } from '../eval/report.ts';
 import { writeEvalResult } from '../eval/results.ts';
+import { DEFAULT_HARNESS, HARNESSES } from '../eval/harness.ts';
 import { runEval } from '../eval/run.ts';
 import { BENCH_FORMATS } from '../eval/types.ts';
 import {
@@ -31,6 +32,11 @@ export const evalCommand: Command = {
     'acc_norm, as lm-evaluation-harness); generate mode asks through the chat template and reads',
     '"The answer is (X)" and its variants off the reply. The result (summary and one record per',
     'item) is stored as an eval artifact and reused when the same evaluation is asked again.',
+    '--harness lm-eval (the default) reproduces lm-evaluation-harness: its prompts, BOS rule,',
+    'few-shot examples from --shots-file in file order (MMLU: the dev file; MMLU-Pro: the',
+    'validation split, 5-shot chain of thought, exact_match), acc, acc_norm (per character) and',
+    'acc_bytes; the result says whether it is comparable with published lm-eval numbers.',
+    '--harness workbench keeps the earlier options (--mode, --cot, --choices, random shots).',
   ].join('\n'),
   flags: {
     model: {
@@ -67,18 +73,27 @@ export const evalCommand: Command = {
     },
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
     format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
+    harness: {
+      type: 'string',
+      value: HARNESSES.join('|'),
+      description: 'Prompt and scoring profile',
+      default: DEFAULT_HARNESS,
+    },
     mode: {
       type: 'string',
       value: 'loglik|generate',
-      description: 'Scoring mode',
-      default: 'loglik',
+      description: 'workbench: scoring mode (default loglik; lm-eval decides per task)',
     },
     limit: { type: 'string', value: 'N', description: 'Score only the first N items' },
-    shots: { type: 'string', value: 'K', description: 'Few-shot examples per item', default: '0' },
+    shots: {
+      type: 'string',
+      value: 'K',
+      description: 'Few-shot examples per item (default 0; lm-eval mmlupro 5)',
+    },
     'shots-file': {
       type: 'string',
       value: 'FILE',
-      description: 'Draw shots from this file (same format)',
+      description: 'The few-shot split (train/dev/validation; same format)',
     },
     seed: {
       type: 'string',
@@ -133,10 +148,15 @@ export const evalCommand: Command = {
     };
     const format = choiceFlag(ctx, 'format', BENCH_FORMATS);
     const shotsFile = stringFlag(ctx, 'shots-file');
+    const harness = choiceFlag(ctx, 'harness', HARNESSES) ?? DEFAULT_HARNESS;
+    const workbench = harness === 'workbench';
     const opts = {
-      mode: choiceFlag(ctx, 'mode', ['loglik', 'generate'] as const) ?? 'loglik',
+      harness,
+      mode:
+        choiceFlag(ctx, 'mode', ['loglik', 'generate'] as const) ??
+        (workbench ? 'loglik' : undefined),
       limit: intFlag(ctx, 'limit', { min: 1 }),
-      shots: intFlag(ctx, 'shots', { min: 0, max: 64 }) ?? 0,
+      shots: intFlag(ctx, 'shots', { min: 0, max: 64 }) ?? (workbench ? 0 : undefined),
       seed: intFlag(ctx, 'seed') ?? 0,
       chainOfThought: boolFlag(ctx, 'cot'),
       maxTokens: intFlag(ctx, 'max-tokens', { min: 1 }),
@@ -153,7 +173,9 @@ export const evalCommand: Command = {
       : undefined;
     if (shots) printSkipped(ctx, shots.skipped);
     const shotPool = shots?.items;
-    const model = endpoint ? servedEvalModel(ctx, endpoint) : await loadEvalModel(modelDir!);
+    const model = endpoint
+      ? servedEvalModel(ctx, endpoint)
+      : await loadEvalModel(modelDir!, {}, harness);
     const progress = terminalProgress(ctx.stderr);
     try {
       const stored = await runEval(

@@ -71,6 +71,11 @@ export function normalizeEndpoint(url: string): string {
   return `${parsed.origin}${path}${parsed.search}`;
 }
 
+/** The identity of a served model (`remote:URL#NAME`): the endpoint and the name, never the key. */
+export function endpointModelKey(url: string, servedModel: string): string {
+  return `remote:${url}#${servedModel}`;
+}
+
 const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
 
 /**

@@ -1,6 +1,7 @@
 import {
   EndpointClient,
   EndpointError,
+  endpointModelKey,
   type EndpointOptions,
   type EndpointSeams,
 } from './endpoint-client.ts';
@@ -18,6 +19,7 @@ export {
   EndpointClient,
   EndpointError,
   TokenBudgetError,
+  endpointModelKey,
   normalizeEndpoint,
   type EndpointOptions,
   type EndpointUsage,
@@ -161,11 +163,6 @@ export function endpointGenerator(client: EndpointClient): ChatGenerator {
       });
     },
   };
-}
-
-/** The identity of a served model: the endpoint and the name, never the key. */
-export function endpointModelKey(url: string, servedModel: string): string {
-  return `remote:${url}#${servedModel}`;
 }
 
 /**

@@ -7,6 +7,7 @@ export type ExtractionRule =
   | 'leading-letter'
   | 'parenthesised'
   | 'option-text'
+  | 'lm-eval-regex'
   | 'none';
 
 /** The option a reply chose, if one could be read. */

@@ -3,6 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashFile, hashValue } from '../core/hash.ts';
 import { loadModel, type CausalLM, type LoadModelOptions } from '../model/causal-lm.ts';
+import type { Harness } from './harness.ts';
 import type { EvalModel } from './run.ts';
 import type {
   ChatGenerator,
@@ -13,21 +14,34 @@ import type {
 } from './types.ts';
 
 /**
+ * How text becomes ids under a harness: `lm-eval` uses the tokenizer's default BOS (lm-eval's
+ * HFLM since v0.4.10, `add_bos_token=None`); `workbench` adds no special tokens.
+ */
+export function textEncoder(model: CausalLM, harness: Harness): (text: string) => number[] {
+  const tokenizer = model.tokenizer;
+  if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json)');
+  const bos = harness === 'lm-eval' && tokenizer.addsBos ? [tokenizer.bosTokenId!] : [];
+  return (text) => [...bos, ...tokenizer.encode(text, { addSpecialTokens: false })];
+}
+
+/**
  * Splits a request into token ids as lm-evaluation-harness does: trailing spaces of the
  * context move to the continuation, the pair is encoded whole, and the continuation is what
- * the whole has beyond the context's own tokens. No special tokens are added, as the harness
- * does for causal models; an empty context starts from BOS (or EOS).
+ * the whole has beyond the context's own tokens. Special tokens follow `harness` (see
+ * {@link textEncoder}); an empty context starts from BOS (or EOS).
  */
 export function encodePair(
   model: CausalLM,
   request: LoglikRequest,
+  harness: Harness = 'workbench',
 ): { prompt: number[]; completion: number[] } {
   const tokenizer = model.tokenizer;
   if (!tokenizer) throw new Error('the model has no tokenizer (tokenizer.json)');
+  const encode = textEncoder(model, harness);
   const trimmed = request.context.replace(/\s+$/, '');
   const continuation = request.context.slice(trimmed.length) + request.continuation;
-  const whole = tokenizer.encode(trimmed + continuation, { addSpecialTokens: false });
-  const context = tokenizer.encode(trimmed, { addSpecialTokens: false });
+  const whole = encode(trimmed + continuation);
+  const context = encode(trimmed);
   const start = tokenizer.bosTokenId ?? tokenizer.eosTokenId ?? model.stopTokenIds()[0] ?? 0;
   let prompt = context.length > 0 ? context : [start];
   let completion = whole.slice(context.length);
@@ -56,10 +70,10 @@ const SHARED_CONTEXT_BUDGET = 8 * 1024 * 1024;
  * forward's last logits row instead of one forward per option. Everything else goes through
  * the model's batched `sequenceLogprobs`.
  */
-export function modelScorer(model: CausalLM): LoglikScorer {
+export function modelScorer(model: CausalLM, harness: Harness = 'workbench'): LoglikScorer {
   return {
     async loglikelihood(requests, signal): Promise<LoglikResult[]> {
-      const pairs = requests.map((r) => encodePair(model, r));
+      const pairs = requests.map((r) => encodePair(model, r, harness));
       const results: LoglikResult[] = new Array(requests.length);
       const shared = new Map<string, number[]>();
       const rest: number[] = [];
@@ -119,9 +133,10 @@ export function tokenScore(row: Float32Array, token: number): LoglikResult {
  * A {@link ChatGenerator} over a loaded model: the conversation rendered by the tokenizer's
  * chat template, greedy decoding, rows batched together. A prompt too long for the context
  * keeps its last tokens and leaves room for `maxTokens`, as the harness does. Stop strings
- * cut the reply where they first appear.
+ * cut the reply where they first appear. A plain-text `prompt` is encoded as is, with the
+ * special tokens of `harness`.
  */
-export function modelGenerator(model: CausalLM): ChatGenerator {
+export function modelGenerator(model: CausalLM, harness: Harness = 'workbench'): ChatGenerator {
   return {
     async generate(requests, signal): Promise<string[]> {
       const tokenizer = model.tokenizer;
@@ -134,9 +149,14 @@ export function modelGenerator(model: CausalLM): ChatGenerator {
       const replies: string[] = new Array(requests.length);
       for (const [maxTokens, indices] of byBudget) {
         const keep = Math.max(1, context - Math.min(maxTokens, context - 1));
-        const prompts = indices.map((i) =>
-          tokenizer.encodeChat(requests[i].messages, { addGenerationPrompt: true }).slice(-keep),
-        );
+        const prompts = indices.map((i) => {
+          const { prompt, messages } = requests[i];
+          const ids =
+            prompt === undefined
+              ? tokenizer.encodeChat(messages, { addGenerationPrompt: true })
+              : textEncoder(model, harness)(prompt);
+          return ids.slice(-keep);
+        });
         const generated = await model.generateBatch(prompts, { maxTokens, signal });
         indices.forEach((requestIndex, row) => {
           const text = tokenizer.decode(generated[row].tokens, { skipSpecialTokens: true });
@@ -184,17 +204,22 @@ export function chatTemplateOf(
   return (messages) => tokenizer.applyChatTemplate([...messages], { addGenerationPrompt: true });
 }
 
-/** A model folder ready for evaluation in both modes; call `dispose` when done. */
+/**
+ * A model folder ready for evaluation in both modes, tokenizing by `harness`'s BOS rule; call
+ * `dispose` when done.
+ */
 export async function loadEvalModel(
   dir: string,
   options: LoadModelOptions = {},
+  harness: Harness = 'workbench',
 ): Promise<EvalModel & { model: CausalLM; dispose(): Promise<void> }> {
   const model = await loadModel(dir, options);
   return {
     key: await modelKey(dir),
     model,
-    scorer: modelScorer(model),
-    generator: modelGenerator(model),
+    harness,
+    scorer: modelScorer(model, harness),
+    generator: modelGenerator(model, harness),
     chatTemplate: chatTemplateOf(model),
     dispose: () => model.dispose(),
   };

@@ -1,4 +1,5 @@
 import { basename } from 'node:path';
+import { harnessLines } from './harness-conformance.ts';
 import type { EvalSummary } from './results.ts';
 
 const f3 = (v: number | null): string => (v === null ? '-' : v.toFixed(3));
@@ -13,6 +14,7 @@ export function formatSummary(summary: EvalSummary): string {
         ? `  acc_norm ${f3(summary.acc_norm)} [${f3(summary.acc_norm_ci95?.[0] ?? null)}, ${f3(summary.acc_norm_ci95?.[1] ?? null)}]`
         : '') +
       (summary.n_unparseable !== undefined ? `  unparseable ${summary.n_unparseable}` : ''),
+    ...harnessLines(summary),
   ];
   if (summary.by_subject.length > 1) {
     const width = Math.max(...summary.by_subject.map((s) => s.subject.length));

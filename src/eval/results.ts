@@ -5,6 +5,8 @@ import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
 import { readLines, readTextFile } from '../core/lines.ts';
 import type { ExtractionRule } from './extract.ts';
+import type { Conformance } from './harness-conformance.ts';
+import type { Harness } from './harness.ts';
 import type { InvalidReason } from './reasoning.ts';
 import type { BenchFormat, ChatMessage, ItemSource, LoglikResult, SkippedRecord } from './types.ts';
 
@@ -35,10 +37,14 @@ export interface EvalRecord {
   prediction: number | null;
   /** Whether `prediction` is the correct option. */
   correct: boolean;
-  /** Log-likelihood mode: the choice by log-likelihood per byte of the choice (acc_norm). */
+  /** Log-likelihood mode: the acc_norm choice (per character under `lm-eval`, per byte under `workbench`). */
   predictionNorm?: number | null;
   /** Log-likelihood mode: whether `predictionNorm` is correct. */
   correctNorm?: boolean;
+  /** `lm-eval` log-likelihood: the choice by log-likelihood per UTF-8 byte (acc_bytes). */
+  predictionBytes?: number;
+  /** `lm-eval` log-likelihood: whether `predictionBytes` is correct. */
+  correctBytes?: boolean;
   /** Generate mode: the model's raw reply. */
   output?: string;
   /** Generate mode: the rule that read the answer off the reply. */
@@ -51,6 +57,8 @@ export interface EvalRecord {
   matchedBy?: 'text' | 'letter';
   /** Reasoning answers: why no option was read (the record is `[invalid]`). */
   invalid?: InvalidReason;
+  /** `lm-eval` generate mode: what lm-eval's filter returned (a letter, or `[invalid]`). */
+  filtered?: string;
   /** Milliseconds the model spent on this item (a batch's time shared among its items). */
   latencyMs: number;
 }
@@ -75,6 +83,12 @@ export interface EvalSummary {
   bench: string;
   /** The scoring mode. */
   mode: EvalMode;
+  /** The profile that prompted and scored (absent in results stored before profiles: `workbench`). */
+  harness?: Harness;
+  /** `lm-eval`: the lm-evaluation-harness version its prompts and rules come from. */
+  harness_ref?: string;
+  /** `lm-eval`: whether the run can stand beside a published lm-eval number, and why not. */
+  lm_eval?: Conformance;
   /** Valid items in the file. */
   n_items: number;
   /** Items scored (fewer than `n_items` under a limit). */
@@ -87,10 +101,19 @@ export interface EvalSummary {
   accuracy: number | null;
   /** 95% percentile-bootstrap interval of `accuracy`. */
   ci95: [number | null, number | null];
-  /** Log-likelihood mode: accuracy choosing by log-likelihood per byte of the choice. */
+  /**
+   * Log-likelihood mode: accuracy choosing by log-likelihood per character of the choice
+   * (`lm-eval`, as lm-eval's acc_norm) or per UTF-8 byte (`workbench`).
+   */
   acc_norm?: number | null;
   /** Log-likelihood mode: 95% bootstrap interval of `acc_norm`. */
   acc_norm_ci95?: [number | null, number | null];
+  /** `lm-eval` log-likelihood: accuracy choosing by log-likelihood per UTF-8 byte. */
+  acc_bytes?: number | null;
+  /** `lm-eval` log-likelihood: 95% bootstrap interval of `acc_bytes`. */
+  acc_bytes_ci95?: [number | null, number | null];
+  /** `lm-eval` generate mode: lm-eval's metric name for `accuracy` (MMLU-Pro's `exact_match`). */
+  metric?: 'exact_match';
   /** Generate mode: replies no rule could read an answer from (counted as wrong). */
   n_unparseable?: number;
   /** Generate mode: `reasoning` when long-reasoning answers were asked for (absent: `letter`). */

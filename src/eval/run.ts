@@ -1,6 +1,9 @@
 import type { ArtifactStore } from '../core/artifacts.ts';
 import { hashFile } from '../core/hash.ts';
 import type { ProgressSink } from '../core/progress.ts';
+import { lmEvalConformance } from './harness-conformance.ts';
+import { lmEvalRecords } from './harness-scoring.ts';
+import { LM_EVAL_REF, type Harness } from './harness.ts';
 import type { LoadOptions } from './loaders/load.ts';
 import { defaultChoiceStyle, type ChoiceStyle } from './prompts.ts';
 import {
@@ -31,10 +34,18 @@ export interface EvalModel {
   generator?: ChatGenerator;
   /** Renders a conversation with the model's chat template (needed for chat log-likelihoods). */
   chatTemplate?: (messages: readonly ChatMessage[]) => string;
+  /** The harness whose BOS rule the scorer and generator tokenize by, when it matters. */
+  harness?: Harness;
 }
 
 /** How to run an evaluation. */
 export interface EvalOptions {
+  /**
+   * The profile (default `workbench` here, for the library's callers such as TTT; `finemed
+   * eval` and `wb.evaluate` default to `lm-eval`). `lm-eval` fixes the mode, choices and
+   * few-shot source per task, and takes shots only from `shotPool`.
+   */
+  harness?: Harness;
   /** `loglik` (default) or `generate`. */
   mode?: EvalMode;
   /** Score only the first N valid items. */
@@ -78,10 +89,26 @@ export async function evaluate(
   model: EvalModel,
   opts: EvalOptions = {},
 ): Promise<EvalResult> {
-  if (opts.answer === 'reasoning' && opts.mode !== 'generate')
-    throw new Error("reasoning answers need mode 'generate' under the workbench harness");
-  const mode = opts.mode ?? 'loglik';
   const items = opts.limit === undefined ? bench.items : bench.items.slice(0, opts.limit);
+  if (opts.answer === 'reasoning' && (opts.harness === 'lm-eval' || opts.mode !== 'generate'))
+    throw new Error("reasoning answers need mode 'generate' under the workbench harness");
+  if (opts.harness === 'lm-eval') {
+    const began = performance.now();
+    const run = await lmEvalRecords(bench.format, items, model, opts);
+    const seconds = (performance.now() - began) / 1000;
+    const summary = summarize(bench, run.records, model.key, run.mode, opts, seconds);
+    return {
+      summary: {
+        ...summary,
+        shots: run.shots,
+        chain_of_thought: run.mode === 'generate',
+        harness_ref: LM_EVAL_REF,
+        lm_eval: lmEvalConformance(bench, items, { shots: run.shots }),
+      },
+      records: run.records,
+    };
+  }
+  const mode = opts.mode ?? 'loglik';
   const common = {
     format: bench.format,
     shots: opts.shots,
@@ -153,7 +180,18 @@ export function summarize(
             records.map((r) => r.correctNorm === true),
             boot,
           );
-          return { acc_norm: nullIfNaN(norm.acc), acc_norm_ci95: interval(norm) };
+          const bytes =
+            opts.harness === 'lm-eval'
+              ? accuracyCI(
+                  records.map((r) => r.correctBytes === true),
+                  boot,
+                )
+              : undefined;
+          return {
+            acc_norm: nullIfNaN(norm.acc),
+            acc_norm_ci95: interval(norm),
+            ...(bytes ? { acc_bytes: nullIfNaN(bytes.acc), acc_bytes_ci95: interval(bytes) } : {}),
+          };
         })()
       : {
           n_unparseable: records.filter((r) => r.prediction === null).length,
@@ -165,6 +203,10 @@ export function summarize(
     format: bench.format,
     bench: bench.file,
     mode,
+    harness: opts.harness ?? 'workbench',
+    ...(opts.harness === 'lm-eval' && mode === 'generate'
+      ? { metric: 'exact_match' as const }
+      : {}),
     n_items: bench.items.length,
     n_scored: records.length,
     n_skipped: bench.skipped.length,
@@ -234,6 +276,8 @@ export async function runEval(
     config: {
       format: bench.format,
       mode: opts.mode ?? 'loglik',
+      // Only under lm-eval, so that workbench results stored before profiles keep their keys.
+      ...(opts.harness === 'lm-eval' ? { harness: 'lm-eval' } : {}),
       limit: opts.limit ?? null,
       shots: opts.shots ?? 0,
       chainOfThought: opts.chainOfThought ?? false,

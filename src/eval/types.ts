@@ -35,6 +35,8 @@ export interface EvalItem {
    * name), the MMLU-Pro source subject, the MedQA USMLE step (`meta_info`).
    */
   subject?: string;
+  /** MMLU-Pro's `category` (lm-eval's `mmlu_pro` tasks, descriptions and few-shot examples go by it). */
+  category?: string;
   /** Background text shown before the question (PubMedQA abstract sections). */
   context?: string;
   /** A worked explanation the file ships (MedMCQA `exp`, MMLU-Pro `cot_content`), for few-shot examples. */
@@ -99,6 +101,11 @@ export interface ChatMessage {
 export interface GenerateRequest {
   /** The conversation so far, rendered by the model's chat template. */
   messages: ChatMessage[];
+  /**
+   * A plain-text prompt to continue as is, without the chat template (lm-eval's
+   * `generate_until` without `--apply_chat_template`); `messages` is then empty.
+   */
+  prompt?: string;
   /** Upper bound on new tokens. */
   maxTokens: number;
   /** Strings that end the generation early (not included in the output). */

@@ -115,6 +115,20 @@ export class TextTokenizer {
     );
   }
 
+  /**
+   * Whether the tokenizer's default encoding (Hugging Face `add_special_tokens=True`) starts
+   * with BOS: `add_bos_token` in tokenizer_config.json when it says (Llama 2, Mistral, Gemma:
+   * true; Qwen2: false), else whether the post-processor puts BOS first (Llama 3).
+   */
+  get addsBos(): boolean {
+    if (this.bosTokenId === undefined) return false;
+    if (typeof this.config.add_bos_token === 'boolean') return this.config.add_bos_token;
+    return (
+      this.encode('a', { addSpecialTokens: true })[0] === this.bosTokenId &&
+      this.encode('a', { addSpecialTokens: false })[0] !== this.bosTokenId
+    );
+  }
+
   /** Token ids of `text`; `addSpecialTokens` runs the post-processor (e.g. Llama 3's BOS). */
   encode(text: string, options: { addSpecialTokens?: boolean } = {}): number[] {
     return this.inner.encode(text, { add_special_tokens: options.addSpecialTokens ?? true }).ids;

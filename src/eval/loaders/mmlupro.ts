@@ -27,6 +27,7 @@ export async function loadMMLUPro(file: string, opts: LoadOptions = {}): Promise
       options,
       answerIndex: answerOf(record, options.length),
       subject: subjectOf(record),
+      category: optionalString(record, 'category'),
       explanation: optionalString(record, 'cot_content'),
       source,
     };

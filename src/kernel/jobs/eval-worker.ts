@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { ladderData, compareStages } from '../../eval/compare.ts';
 import { loadBench } from '../../eval/loaders/load.ts';
+import { endpointModel, remoteNote } from '../../eval/endpoint.ts';
 import { loadEvalModel } from '../../eval/model-adapter.ts';
 import { readEvalResult, writeEvalResult } from '../../eval/results.ts';
 import { evaluate } from '../../eval/run.ts';
@@ -29,7 +30,9 @@ export async function evaluateModel(
     params.format as BenchFormat | undefined,
     load,
   );
-  const model = await loadEvalModel(ctx.artifactDir(params.model));
+  const model = params.endpoint
+    ? servedModel(params)
+    : await loadEvalModel(ctx.artifactDir(params.model!));
   try {
     const result = await evaluate(bench, model, {
       mode: params.mode,
@@ -37,7 +40,6 @@ export async function evaluateModel(
       shots: params.shots,
       seed: params.seed,
       chainOfThought: params.chainOfThought,
-      answer: params.answer,
       maxTokens: params.maxTokens,
       system: params.system,
       choiceStyle: params.choiceStyle,
@@ -53,7 +55,7 @@ export async function evaluateModel(
     // move with the artifact store and the code version, which the manifest records instead.
     const named = typeof params.bench === 'string' ? params.bench : params.bench.file;
     const { items_per_s: _speed, model: _key, ...summary } = result.summary;
-    return { ...summary, bench: named };
+    return { ...summary, bench: named, ...('remote' in model ? { remote: model.remote } : {}) };
   } finally {
     await model.dispose();
   }
@@ -82,4 +84,16 @@ export async function compareEvaluations(
     ids: params.ids,
   });
   return { rows, ladder: ladderData(rows) };
+}
+
+/** A served model from the job's params; the API key comes from the environment, never params. */
+function servedModel(params: z.infer<typeof evalParams>) {
+  const model = endpointModel({
+    url: params.endpoint!,
+    servedModel: params.servedModel!,
+    apiKey: process.env[params.apiKeyEnv ?? 'OPENAI_API_KEY'],
+    concurrency: params.concurrency,
+    tokenBudget: params.tokenBudget,
+  });
+  return { ...model, remote: remoteNote(model), dispose: async () => undefined };
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DEFAULT_REASONING_TOKENS } from '../../eval/reasoning.ts';
+import { InputError } from '../../core/errors.ts';
+import { endpointModelKey, normalizeEndpoint } from '../../eval/endpoint-client.ts';
 import { BENCH_FORMATS } from '../../eval/types.ts';
 import { defineJob } from '../job.ts';
 import { artifactRefSchema } from '../protocol.ts';
@@ -9,7 +10,21 @@ const worker = new URL('./eval-worker.ts', import.meta.url).href;
 
 /** Parameters of an evaluation, as `wb.evaluate` takes them. */
 export const evalParams = z.object({
-  model: artifactRefSchema,
+  /** A model artifact; leave it out to score a served model (`endpoint` and `servedModel`). */
+  model: artifactRefSchema.optional(),
+  /** An OpenAI-compatible server's base URL (vLLM, llama.cpp, `finemed serve-model`). */
+  endpoint: z.string().optional(),
+  /** With `endpoint`: the model name the server serves. */
+  servedModel: z.string().optional(),
+  /** With `endpoint`: the environment variable holding the API key (default OPENAI_API_KEY). */
+  apiKeyEnv: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
+    .optional(),
+  /** With `endpoint`: requests in flight. */
+  concurrency: z.number().int().min(1).max(256).default(4),
+  /** With `endpoint`: stop with an error past this many prompt+completion tokens. */
+  tokenBudget: z.number().int().min(1).optional(),
   bench: fileSource,
   format: z.enum(BENCH_FORMATS as [string, ...string[]]).optional(),
   mode: z.enum(['loglik', 'generate']).default('loglik'),
@@ -17,8 +32,6 @@ export const evalParams = z.object({
   shots: z.number().int().min(0).max(64).default(0),
   seed: z.number().int().default(0),
   chainOfThought: z.boolean().default(false),
-  /** Generate mode: `reasoning` asks as the long-reasoning training rows do (default `letter`). */
-  answer: z.enum(['letter', 'reasoning']).optional(),
   maxTokens: z.number().int().min(1).optional(),
   system: z.string().optional(),
   choiceStyle: z.enum(['letter', 'text']).optional(),
@@ -42,10 +55,19 @@ export const evaluateJob = defineJob({
   recipe: async (p, ctx) => {
     const bench = await ctx.inputFile(sourcePath(p.bench, ctx));
     const truth = p.truth ? await ctx.inputFile(sourcePath(p.truth, ctx)) : undefined;
-    const { model: _model, bench: _bench, truth: _truth, batchSize: _batch, ...options } = p;
+    const {
+      model: _model,
+      bench: _bench,
+      truth: _truth,
+      batchSize: _batch,
+      concurrency: _concurrency,
+      tokenBudget: _budget,
+      apiKeyEnv: _keyEnv,
+      ...options
+    } = p;
     return {
       inputs: {
-        model: p.model.key,
+        model: modelIdentity(p),
         bench: bench.sha256,
         ...(truth ? { truth: truth.sha256 } : {}),
       },
@@ -58,17 +80,8 @@ export const evaluateJob = defineJob({
   // by log-likelihood and generates ~2 replies/s.
   estimate: (p, recipe) => {
     const items = p.limit ?? Math.max(1, Math.round(recipe.files[0].bytes / 500));
-    // A reasoning reply is long: ~0.016 s per token of its budget (a 32-token reply's 0.5 s).
-    const perItem =
-      p.answer === 'reasoning'
-        ? 0.016 * (p.maxTokens ?? DEFAULT_REASONING_TOKENS)
-        : p.mode === 'generate'
-          ? 0.5
-          : 0.05;
-    return {
-      seconds: items * perItem,
-      detail: `~${items} items, ${p.mode}${p.answer === 'reasoning' ? ' (reasoning answers)' : ''}`,
-    };
+    const perItem = p.mode === 'generate' ? 0.5 : 0.05;
+    return { seconds: items * perItem, detail: `~${items} items, ${p.mode}` };
   },
   module: worker,
   exportName: 'evaluateModel',
@@ -102,3 +115,20 @@ export const compareJob = defineJob({
   module: worker,
   exportName: 'compareEvaluations',
 });
+
+/**
+ * The evaluated model's identity: an artifact's key, or the endpoint and served model name (a
+ * served model's weights are not content-addressed; the API key is never part of it).
+ */
+function modelIdentity(p: z.infer<typeof evalParams>): string {
+  if ((p.model === undefined) === (p.endpoint === undefined))
+    throw new InputError('give exactly one of model (an artifact) and endpoint (a server URL)', {
+      field: 'model',
+    });
+  if (p.model) return p.model.key;
+  if (!p.servedModel)
+    throw new InputError('endpoint needs servedModel (the model name the server serves)', {
+      field: 'servedModel',
+    });
+  return endpointModelKey(normalizeEndpoint(p.endpoint!), p.servedModel);
+}

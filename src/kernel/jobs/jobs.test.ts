@@ -90,6 +90,7 @@ describe('defaultJobs()', () => {
     const zero = await kernel.run('eval', { model, bench: medqa, limit: 3 }).result;
     expect(zero.summary).toMatchObject({
       format: 'medqa',
+      harness: 'lm-eval',
       n_scored: 3,
       accuracy: expect.any(Number),
     });
@@ -97,11 +98,22 @@ describe('defaultJobs()', () => {
     const heldOut = { dataset, file: 'eval_mcq.jsonl' };
     const own = await kernel.run('eval', { model, bench: heldOut, limit: 2 }).result;
     expect(own.summary).toMatchObject({ format: 'medqa', n_scored: 2 });
-    const chat = { chat: true, answerPrefix: 'The most likely diagnosis is', choiceStyle: 'text' };
+    const chat = {
+      harness: 'workbench',
+      chat: true,
+      answerPrefix: 'The most likely diagnosis is',
+      choiceStyle: 'text',
+    };
     const asChat = await kernel.run('eval', { model, bench: heldOut, limit: 2, ...chat }).result;
     expect(asChat.summary).toMatchObject({ chat_template: true, n_scored: 2 });
     expect(asChat.artifact.key).not.toBe(own.artifact.key);
-    const shot = await kernel.run('eval', { model, bench: medqa, limit: 3, shots: 1 }).result;
+    const shot = await kernel.run('eval', {
+      model,
+      bench: medqa,
+      limit: 3,
+      shots: 1,
+      shotsFile: medqa,
+    }).result;
     expect(await pairedCounts({ '0-shot': zero.artifact, '1-shot': shot.artifact })).toEqual([
       ['0-shot', null],
       ['1-shot', 3],

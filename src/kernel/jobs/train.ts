@@ -81,6 +81,8 @@ export const tttParams = z.object({
   lora: lora.optional(),
   retriever: z.enum(RETRIEVER_NAMES).optional(),
   field: z.enum(['prompt', 'all']).optional(),
+  /** TTT scores with the workbench profile; named so one scoring object serves wb.evaluate too. */
+  harness: z.literal('workbench').optional(),
   mode: z.enum(['loglik', 'generate']).optional(),
   answer: z.enum(['letter', 'reasoning']).optional(),
   maxTokens: z.number().int().min(1).optional(),
@@ -189,7 +191,8 @@ export const tttJob = defineJob({
   kind: 'ttt',
   params: tttParams,
   recipe: async (p, ctx) => {
-    const { model, index, bench, ...config } = p;
+    // harness can only be workbench: left out so that stored TTT runs keep their keys.
+    const { model, index, bench, harness: _harness, ...config } = p;
     return recipeOf(model, { bench, index }, config, p.seed, ctx);
   },
   // Per item: k x steps training steps on one ~512-token example, plus scoring before and after.
