@@ -40,6 +40,7 @@ export async function evaluateModel(
       shots: params.shots,
       seed: params.seed,
       chainOfThought: params.chainOfThought,
+      answer: params.answer,
       maxTokens: params.maxTokens,
       system: params.system,
       choiceStyle: params.choiceStyle,

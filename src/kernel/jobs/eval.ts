@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
 import { endpointModelKey, normalizeEndpoint } from '../../eval/endpoint-client.ts';
+import { DEFAULT_REASONING_TOKENS } from '../../eval/reasoning.ts';
 import { BENCH_FORMATS } from '../../eval/types.ts';
 import { defineJob } from '../job.ts';
 import { artifactRefSchema } from '../protocol.ts';
@@ -32,6 +33,8 @@ export const evalParams = z.object({
   shots: z.number().int().min(0).max(64).default(0),
   seed: z.number().int().default(0),
   chainOfThought: z.boolean().default(false),
+  /** Generate mode: `reasoning` asks as the long-reasoning training rows do (default `letter`). */
+  answer: z.enum(['letter', 'reasoning']).optional(),
   maxTokens: z.number().int().min(1).optional(),
   system: z.string().optional(),
   choiceStyle: z.enum(['letter', 'text']).optional(),
@@ -80,8 +83,17 @@ export const evaluateJob = defineJob({
   // by log-likelihood and generates ~2 replies/s.
   estimate: (p, recipe) => {
     const items = p.limit ?? Math.max(1, Math.round(recipe.files[0].bytes / 500));
-    const perItem = p.mode === 'generate' ? 0.5 : 0.05;
-    return { seconds: items * perItem, detail: `~${items} items, ${p.mode}` };
+    // A reasoning reply is long: ~0.016 s per token of its budget (a 32-token reply's 0.5 s).
+    const perItem =
+      p.answer === 'reasoning'
+        ? 0.016 * (p.maxTokens ?? DEFAULT_REASONING_TOKENS)
+        : p.mode === 'generate'
+          ? 0.5
+          : 0.05;
+    return {
+      seconds: items * perItem,
+      detail: `~${items} items, ${p.mode}${p.answer === 'reasoning' ? ' (reasoning answers)' : ''}`,
+    };
   },
   module: worker,
   exportName: 'evaluateModel',
