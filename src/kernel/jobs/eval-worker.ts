@@ -6,6 +6,7 @@ import { endpointModel, remoteNote } from '../../eval/endpoint.ts';
 import { loadEvalModel } from '../../eval/model-adapter.ts';
 import { readEvalResult, writeEvalResult } from '../../eval/results.ts';
 import { evaluate } from '../../eval/run.ts';
+import type { Harness } from '../../eval/harness.ts';
 import type { BenchFormat } from '../../eval/types.ts';
 import type { JobContext } from '../job.ts';
 import type { ArtifactRef } from '../protocol.ts';
@@ -30,14 +31,24 @@ export async function evaluateModel(
     params.format as BenchFormat | undefined,
     load,
   );
+  const shots = params.shotsFile
+    ? await loadBench(sourcePath(params.shotsFile, ctx), bench.format, {
+        ...load,
+        truthFile: undefined,
+      })
+    : undefined;
+  // Reasoning answers are the workbench's own task: lm-eval has none to reproduce.
+  const harness = (params.answer === 'reasoning' ? 'workbench' : params.harness) as Harness;
   const model = params.endpoint
     ? servedModel(params)
-    : await loadEvalModel(ctx.artifactDir(params.model!));
+    : await loadEvalModel(ctx.artifactDir(params.model!), {}, harness);
   try {
     const result = await evaluate(bench, model, {
-      mode: params.mode,
+      harness,
+      shotPool: shots?.items,
+      mode: params.mode ?? (harness === 'workbench' ? 'loglik' : undefined),
       limit: params.limit,
-      shots: params.shots,
+      shots: params.shots ?? (harness === 'workbench' ? 0 : undefined),
       seed: params.seed,
       chainOfThought: params.chainOfThought,
       answer: params.answer,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
 import { endpointModelKey, normalizeEndpoint } from '../../eval/endpoint-client.ts';
+import { DEFAULT_HARNESS, HARNESSES } from '../../eval/harness.ts';
 import { DEFAULT_REASONING_TOKENS } from '../../eval/reasoning.ts';
 import { BENCH_FORMATS } from '../../eval/types.ts';
 import { defineJob } from '../job.ts';
@@ -28,9 +29,15 @@ export const evalParams = z.object({
   tokenBudget: z.number().int().min(1).optional(),
   bench: fileSource,
   format: z.enum(BENCH_FORMATS as [string, ...string[]]).optional(),
-  mode: z.enum(['loglik', 'generate']).default('loglik'),
+  /** `lm-eval` (default) reproduces lm-evaluation-harness; `workbench` takes mode, chat, cot... */
+  harness: z.enum(HARNESSES as [string, ...string[]]).default(DEFAULT_HARNESS),
+  /** workbench: default loglik; lm-eval decides it per task. */
+  mode: z.enum(['loglik', 'generate']).optional(),
   limit: z.number().int().min(1).optional(),
-  shots: z.number().int().min(0).max(64).default(0),
+  /** Default 0 (lm-eval mmlupro: 5). */
+  shots: z.number().int().min(0).max(64).optional(),
+  /** The few-shot split (train/dev/validation file, same format as `bench`). */
+  shotsFile: fileSource.optional(),
   seed: z.number().int().default(0),
   chainOfThought: z.boolean().default(false),
   /** Generate mode: `reasoning` asks as the long-reasoning training rows do (default `letter`). */
@@ -58,41 +65,52 @@ export const evaluateJob = defineJob({
   recipe: async (p, ctx) => {
     const bench = await ctx.inputFile(sourcePath(p.bench, ctx));
     const truth = p.truth ? await ctx.inputFile(sourcePath(p.truth, ctx)) : undefined;
+    const shots = p.shotsFile ? await ctx.inputFile(sourcePath(p.shotsFile, ctx)) : undefined;
     const {
       model: _model,
       bench: _bench,
       truth: _truth,
+      shotsFile: _shotsFile,
       batchSize: _batch,
       concurrency: _concurrency,
       tokenBudget: _budget,
       apiKeyEnv: _keyEnv,
+      harness,
       ...options
     } = p;
+    // A workbench recipe is written as before profiles existed, so its stored results keep their keys.
+    const config =
+      harness === 'workbench' || p.answer === 'reasoning'
+        ? { ...options, mode: p.mode ?? 'loglik', shots: p.shots ?? 0 }
+        : { ...options, harness };
     return {
       inputs: {
         model: modelIdentity(p),
         bench: bench.sha256,
         ...(truth ? { truth: truth.sha256 } : {}),
+        ...(shots ? { shots: shots.sha256 } : {}),
       },
-      config: options,
+      config,
       seed: p.seed,
-      files: truth ? [bench, truth] : [bench],
+      files: [bench, ...(truth ? [truth] : []), ...(shots ? [shots] : [])],
     };
   },
   // Without loading the file: about 500 bytes per item; a small model scores ~20 items/s
   // by log-likelihood and generates ~2 replies/s.
   estimate: (p, recipe) => {
     const items = p.limit ?? Math.max(1, Math.round(recipe.files[0].bytes / 500));
+    const mode =
+      p.mode ?? (p.harness === 'lm-eval' && p.format === 'mmlupro' ? 'generate' : 'loglik');
     // A reasoning reply is long: ~0.016 s per token of its budget (a 32-token reply's 0.5 s).
     const perItem =
       p.answer === 'reasoning'
         ? 0.016 * (p.maxTokens ?? DEFAULT_REASONING_TOKENS)
-        : p.mode === 'generate'
+        : mode === 'generate'
           ? 0.5
           : 0.05;
     return {
       seconds: items * perItem,
-      detail: `~${items} items, ${p.mode}${p.answer === 'reasoning' ? ' (reasoning answers)' : ''}`,
+      detail: `~${items} items, ${mode}${p.answer === 'reasoning' ? ' (reasoning answers)' : ''}`,
     };
   },
   module: worker,
