@@ -83,7 +83,7 @@ describe('finemed import', () => {
     );
     expect(text.out).toContain('(reused)');
     expect(text.out).toContain(
-      "provenance: export bundle f00d (model k1, data k2); WARNING: the bundle folder's files no longer hash to its manifest",
+      "provenance: export bundle f00d (model k1, data k2); WARNING: the bundle folder's files no longer hash to its manifest (edited since export?); WARNING: it was exported from model k1, not this --base\n",
     );
     const listed = await runCli(['artifacts', '--kind', 'checkpoint'], env);
     const { key } = run.json.artifact as { key: string };

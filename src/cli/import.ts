@@ -14,7 +14,12 @@ interface ImportSummary {
   mode: string;
   weights: string;
   parameters: number;
-  bundle: { hash: string; sources: Record<string, string>; intact?: boolean } | null;
+  bundle: {
+    hash: string;
+    sources: Record<string, string>;
+    intact?: boolean;
+    baseMatches?: boolean;
+  } | null;
   provenance: string;
 }
 
@@ -105,7 +110,11 @@ export const importCommand: Command = {
               Object.entries(summary.bundle.sources)
                 .map(([role, key]) => `${role} ${key}`)
                 .join(', ') || 'no sources listed'
-            })${intactNote(summary.bundle.intact)}\n`
+            })${intactNote(summary.bundle.intact)}${
+              summary.bundle.baseMatches === false
+                ? `; WARNING: it was exported from model ${summary.bundle.sources.model}, not this --base`
+                : ''
+            }\n`
           : `provenance: ${summary.provenance}\n`,
       );
     } finally {

@@ -1,9 +1,10 @@
 // Runs in a job's worker thread: the model layer (and ONNX Runtime) load here, never in the kernel's thread.
 import { existsSync } from 'node:fs';
-import { copyFile, mkdir } from 'node:fs/promises';
+import { copyFile, mkdir, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { z } from 'zod';
 import { InputError } from '../../core/errors.ts';
+import { hashFile } from '../../core/hash.ts';
 import { parameterCount, readModelConfig } from '../../model/config.ts';
 import { mergeAdapterFolder } from '../../model/merge-lora.ts';
 import { decoderParamSpecs } from '../../model/param-layout.ts';
@@ -75,12 +76,31 @@ export async function importModel(
           sources: bundle.sources,
           ...(bundle.workbenchVersion ? { workbenchVersion: bundle.workbenchVersion } : {}),
           ...(await bundleIntact(bundle.file, bundle.hash)),
+          ...(src.baseDir ? await baseMatches(bundle.sources.model, src.baseDir) : {}),
         }
       : null,
     provenance: bundle
       ? `export bundle ${bundle.hash}`
       : `unknown: no ${BUNDLE_FILE} in the folder and no bundle given`,
   };
+}
+
+/**
+ * Whether the adapter's base is the model the bundle was exported from, by the key the export
+ * recorded (`kind/key` of a store artifact, or `sha256:` of its config.json); a Hub id cannot tell.
+ */
+async function baseMatches(
+  exported: string | undefined,
+  baseDir: string,
+): Promise<{ baseMatches?: boolean }> {
+  if (!exported || exported.startsWith('hub:')) return {};
+  const keys = [`sha256:${await hashFile(join(baseDir, 'config.json'))}`];
+  const metaPath = join(baseDir, 'meta.json');
+  if (existsSync(metaPath)) {
+    const meta = JSON.parse(await readFile(metaPath, 'utf8')) as { kind?: string; key?: string };
+    keys.push(`${meta.kind}/${meta.key}`);
+  }
+  return { baseMatches: keys.includes(exported) };
 }
 
 /**

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../core/artifacts.ts';
+import { hashFile } from '../../core/hash.ts';
 import { loadModel } from '../../model/causal-lm.ts';
 import { writeRandomAdapter, writeShardedBf16 } from '../../model/fixtures/import-fixtures.ts';
 import { loadLora } from '../../model/lora.ts';
@@ -60,7 +61,7 @@ describe('model.import', () => {
     const result = await kernel.run('model.import', { from: 'adapter', base: 'base' }).result;
     expect(result.summary).toMatchObject({
       mode: 'merged',
-      bundle: { hash: bundle.hash, sources: bundle.sources },
+      bundle: { hash: bundle.hash, sources: bundle.sources, baseMatches: false },
       provenance: `export bundle ${bundle.hash}`,
     });
     const meta = await kernel.artifact(result.artifact);
@@ -119,7 +120,10 @@ describe('model.import', () => {
     writeFileSync(join(bundleDir, 'train.py'), 'print("train")\n');
     writeFileSync(
       join(bundleDir, 'manifest.json'),
-      JSON.stringify({ ...bundle, hash: await bundleContentHash(bundleDir) }),
+      JSON.stringify({
+        hash: await bundleContentHash(bundleDir),
+        sources: { model: `sha256:${await hashFile(join(base, 'config.json'))}`, data: 'd1' },
+      }),
     );
     const fromFolder = await kernel.run('model.import', {
       from: 'adapter',
@@ -127,7 +131,7 @@ describe('model.import', () => {
       bundle: 'bundle',
     }).result;
     expect(fromFolder.summary).toMatchObject({
-      bundle: { intact: true },
+      bundle: { intact: true, baseMatches: true },
       adapter: { modules: 6, rank: 4, trainedOn: 'small-llama' },
     });
   });
