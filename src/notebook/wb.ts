@@ -28,6 +28,7 @@ export const WORKBENCH_JOBS = {
   initModel: 'model.init',
   loadModel: 'model.load',
   import: 'model.import',
+  export: 'export.trl',
   sft: 'train.sft',
   dpo: 'train.dpo',
   ttt: 'ttt',
@@ -151,6 +152,14 @@ export class Workbench {
   /** Direct preference optimization against a frozen reference. */
   dpo(params: unknown): JobRun {
     return this.run(WORKBENCH_JOBS.dpo, params);
+  }
+
+  /**
+   * A training stage as a TRL + accelerate/DeepSpeed bundle for a GPU cluster
+   * (`{stage: 'sft' | 'dpo', model, data, ...the stage's settings}`); `wb.import` brings the result back.
+   */
+  export(params: unknown): JobRun {
+    return this.run(WORKBENCH_JOBS.export, params);
   }
 
   /** Test-time training on retrieved neighbours. */

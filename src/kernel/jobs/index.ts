@@ -1,5 +1,6 @@
 import type { JobDefinition } from '../job.ts';
 import { compareJob, evaluateJob } from './eval.ts';
+import { exportTrlJob } from './export.ts';
 import { importModelJob } from './import.ts';
 import { generateJob, initModelJob, loadModelJob } from './model.ts';
 import { synthJob } from './synth.ts';
@@ -8,7 +9,7 @@ import { dpoJob, dpoLogpsJob, sftJob, tttJob } from './train.ts';
 /**
  * The job types a workbench kernel runs, one for each `wb` method: synthesis, model creation,
  * loading and import, generation, SFT, DPO (and its per-pair log-probs), test-time training,
- * evaluation and comparison.
+ * evaluation and comparison, and the export of a stage for TRL.
  */
 export function defaultJobs(): JobDefinition[] {
   return [
@@ -23,5 +24,6 @@ export function defaultJobs(): JobDefinition[] {
     tttJob,
     evaluateJob,
     compareJob,
+    exportTrlJob,
   ];
 }

@@ -99,6 +99,8 @@ export interface TrlManifest {
 }
 
 const MANIFEST = 'manifest.json';
+// The manifest holds the hash; meta.json is the artifact store's, written around a bundle job's files.
+const OUTSIDE_HASH = new Set([MANIFEST, 'meta.json']);
 
 async function filesUnder(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -108,11 +110,11 @@ async function filesUnder(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** The bundle's content hash: SHA-256 over each file's path and SHA-256, manifest excluded. */
+/** The bundle's content hash: SHA-256 over each file's path and SHA-256 (not the manifest's). */
 export async function bundleContentHash(dir: string): Promise<string> {
   const lines: string[] = [];
   for (const name of await filesUnder(dir))
-    if (name !== MANIFEST) lines.push(`${name}\t${await hashFile(join(dir, name))}`);
+    if (!OUTSIDE_HASH.has(name)) lines.push(`${name}\t${await hashFile(join(dir, name))}`);
   return sha256(lines.join('\n'));
 }
 
