@@ -66,7 +66,8 @@ export function lmEvalConformance(
 /** How a summary names its profile: `harness lm-eval (ref): comparable ...`, or `harness workbench`. */
 export function harnessLines(summary: EvalSummary): string[] {
   const harness = summary.harness ?? 'workbench';
-  if (harness !== 'lm-eval') return [`harness ${harness} (not lm-evaluation-harness's prompts)`];
+  if (harness !== 'lm-eval')
+    return [`harness ${harness} (not for comparison with lm-eval numbers)`];
   const f3 = (v: number | null | undefined): string => (v == null ? '-' : v.toFixed(3));
   const metrics =
     summary.acc_bytes !== undefined
