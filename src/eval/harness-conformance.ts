@@ -72,7 +72,7 @@ export function harnessLines(summary: EvalSummary): string[] {
   const metrics =
     summary.acc_bytes !== undefined
       ? `acc ${f3(summary.accuracy)}  acc_norm ${f3(summary.acc_norm)}  acc_bytes ${f3(summary.acc_bytes)}`
-      : `exact_match ${f3(summary.accuracy)}  [invalid] ${summary.n_unparseable ?? 0}`;
+      : `exact_match ${f3(summary.accuracy)}  no option read ${summary.n_unparseable ?? 0}`;
   const verdict = summary.lm_eval?.comparable
     ? 'comparable with published lm-eval numbers'
     : `not comparable with lm-eval: ${(summary.lm_eval?.notes ?? ['no conformance record']).join('; ')}`;
