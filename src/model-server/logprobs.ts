@@ -1,5 +1,5 @@
 import type { CausalLM } from '../model/causal-lm.ts';
-import type { SamplingOptions } from '../model/sampler.ts';
+import { Sampler, type SamplingOptions } from '../model/sampler.ts';
 import { ContextLengthError } from '../model/served-model.ts';
 import { TokenTextStream } from '../model/tokenizer.ts';
 
@@ -80,26 +80,31 @@ export function scoringModel(model: CausalLM): ScoringModel {
         );
       if (prompt.length + (request.maxTokens > 0 ? 1 : 0) > context)
         throw new ContextLengthError(prompt.length, context);
+      const vocab = model.config.vocabSize;
+      const longest = prompt.length + Math.min(request.maxTokens, context - prompt.length);
+      if (longest * vocab > LOGITS_BUDGET)
+        throw new RangeError(
+          `echo/logprobs over ${longest} tokens needs more than ${LOGITS_BUDGET} logits; send a shorter prompt or fewer max_tokens`,
+        );
       const generated = await generate(model, prompt, request);
       const ids = [...prompt, ...generated.ids];
-      const vocab = model.config.vocabSize;
-      if (ids.length * vocab > LOGITS_BUDGET)
-        throw new RangeError(
-          `echo/logprobs over ${ids.length} tokens needs more than ${LOGITS_BUDGET} logits; send a shorter prompt`,
-        );
       const stopped = generated.finishReason === 'stop' && generated.cut === undefined;
       // With a stop token to add, the last row is its distribution; else it is not needed.
       const rows =
-        stopped || ids.length > 1
+        generated.rows ??
+        (stopped || ids.length > 1
           ? await model.logits([stopped ? ids : ids.slice(0, -1)])
-          : undefined;
-      if (stopped && rows) {
+          : undefined);
+      let stopToken = generated.stopToken;
+      if (stopped && stopToken === undefined && rows) {
         // The generator ends on a stop token without yielding it; which one it was is the
-        // likeliest of them there (the one greedy decoding chose), kept as vLLM keeps it.
+        // likeliest of them there (the one greedy decoding chose).
         const last = rows.data.subarray(rows.data.length - vocab);
         const stops = model.stopTokenIds();
-        ids.push(stops.reduce((best, id) => (last[id] > last[best] ? id : best), stops[0]));
+        stopToken = stops.reduce((best, id) => (last[id] > last[best] ? id : best), stops[0]);
       }
+      // Kept in the logprobs as vLLM keeps it (lm-eval drops the last token as the generated one).
+      if (stopped && stopToken !== undefined) ids.push(stopToken);
       const special = tokenizer.specialTokenIds();
       const stream = new TokenTextStream(tokenizer, { skipSpecialTokens: true });
       let offset = 0;
@@ -130,15 +135,41 @@ export function scoringModel(model: CausalLM): ScoringModel {
   };
 }
 
-/** The generated ids (without a stop token) and their text, cut at the first stop string. */
+/** What {@link generate} produced. */
+interface Generated {
+  /** Generated ids, without a stop token. */
+  ids: number[];
+  /** Their text, cut at the first stop string. */
+  text: string;
+  /** Why it ended. */
+  finishReason: 'stop' | 'length';
+  /** Where a stop string cut the text. */
+  cut?: number;
+  /** The stop token that ended it, when known. */
+  stopToken?: number;
+  /** The prompt's logits, when generating one token read them already. */
+  rows?: { data: Float32Array; dims: number[] };
+}
+
+/**
+ * Generates as `complete` does. One token (what lm-evaluation-harness asks with echo) is read
+ * off the prompt's own forward, which the logprobs need anyway: one forward instead of two.
+ */
 async function generate(
   model: CausalLM,
   prompt: number[],
   request: ScoredCompletionRequest,
-): Promise<{ ids: number[]; text: string; finishReason: 'stop' | 'length'; cut?: number }> {
+): Promise<Generated> {
   if (request.maxTokens === 0) return { ids: [], text: '', finishReason: 'length' };
-  const tokenizer = model.tokenizer!;
   const room = model.config.maxPositions - prompt.length;
+  if (request.maxTokens === 1) {
+    const rows = await model.logits([prompt]);
+    const last = rows.data.subarray(rows.data.length - model.config.vocabSize);
+    const token = new Sampler(request.sampling).sample(last, prompt);
+    if (model.stopTokenIds().includes(token))
+      return { ids: [], text: '', finishReason: 'stop', stopToken: token, rows };
+    return { ...cutAtStops(model, [token], request.stop, 'length'), rows };
+  }
   const ids: number[] = [];
   const generator = model.generate(prompt, {
     ...request.sampling,
@@ -147,6 +178,17 @@ async function generate(
   });
   let next = await generator.next();
   for (; !next.done; next = await generator.next()) ids.push(next.value);
+  return cutAtStops(model, ids, request.stop, next.value.finishReason);
+}
+
+/** The text of `ids`, and both cut where the first stop string begins. */
+function cutAtStops(
+  model: CausalLM,
+  ids: number[],
+  stop: readonly string[],
+  finishReason: 'stop' | 'length',
+): Generated {
+  const tokenizer = model.tokenizer!;
   const stream = new TokenTextStream(tokenizer, { skipSpecialTokens: true });
   const starts = ids.map(() => 0);
   let text = '';
@@ -155,14 +197,14 @@ async function generate(
     text += stream.push(id);
   });
   text += stream.flush();
-  const cuts = request.stop.map((s) => text.indexOf(s)).filter((at) => at >= 0);
+  const cuts = stop.map((s) => text.indexOf(s)).filter((at) => at >= 0);
   if (cuts.length > 0) {
     const cut = Math.min(...cuts);
     const dropped = starts.findIndex((start) => start >= cut);
     if (dropped >= 0) ids.splice(dropped);
     return { ids, text: text.slice(0, cut), finishReason: 'stop', cut };
   }
-  return { ids, text, finishReason: next.value.finishReason };
+  return { ids, text, finishReason };
 }
 
 /** The log-softmax of `token` in a logits row and the row's `k` most likely tokens. */
