@@ -17,6 +17,9 @@ export const serveModelCommand: Command = {
     'stdout as {"url","model","token"}, or --token / FINEMED_SERVE_TOKEN. --no-token serves',
     'loopback addresses without one. Requests naming another host, or coming from a web page',
     'of another origin, are refused (403). Requests are served one at a time.',
+    '/v1/completions also takes echo and logprobs (the legacy logprobs object: tokens,',
+    'token_logprobs, top_logprobs, text_offset), token-id prompts and several prompts, as vLLM',
+    "does, so lm-evaluation-harness's local-completions and finemed eval --endpoint score through it.",
   ].join('\n'),
   flags: {
     ...modelFlags,
