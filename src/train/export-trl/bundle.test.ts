@@ -51,6 +51,8 @@ beforeAll(() => {
 
 /** train.py compiled, and what it passes to each config class, read by Python's own parser. */
 function pythonView(bundle: string): {
+  MODEL: string;
+  REF_MODEL?: string | null;
   CONFIG: Record<string, unknown>;
   LORA: Record<string, unknown> | null;
   calls: Record<string, string[]>;
@@ -61,7 +63,7 @@ path = sys.argv[1]
 py_compile.compile(path, doraise=True)
 tree = ast.parse(open(path).read())
 values = {t.id: ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
-          for t in n.targets if isinstance(t, ast.Name) and t.id in ("CONFIG", "LORA")}
+          for t in n.targets if isinstance(t, ast.Name) and t.id in ("MODEL", "REF_MODEL", "CONFIG", "LORA")}
 calls = {}
 for node in ast.walk(tree):
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id.endswith("Config"):
@@ -93,7 +95,10 @@ const cases: [string, Partial<TrlExportOptions>][] = [
     'sft, LoRA, --lr and --warmup 5',
     { stage: 'sft', lr: 2e-5, warmup: { steps: 5 }, lora: { r: 4 } },
   ],
-  ['dpo, full, --beta 0.2', { stage: 'dpo', beta: 0.2, loss: 'ipo' }],
+  [
+    'dpo, full, --beta 0.2, --ref-model',
+    { stage: 'dpo', beta: 0.2, loss: 'ipo', refModel: 'org/ref' },
+  ],
   [
     'dpo, LoRA, paper preset',
     { stage: 'dpo', preset: 'paper', lora: { r: 8, alpha: 4, targetModules: ['q_proj'] } },
@@ -149,6 +154,9 @@ describe('exportTrl', () => {
             })
           : null,
       );
+      expect(py.MODEL).toBe(model);
+      expect(py.REF_MODEL).toBe(stage === 'dpo' ? (o.refModel ?? null) : undefined);
+      expect(manifest.sources.ref_model).toBe(o.refModel && `hub:${o.refModel}`);
       const configClass = stage === 'sft' ? 'SFTConfig' : 'DPOConfig';
       expect(Object.keys(py.calls).sort()).toEqual(['LoraConfig', configClass].sort());
       for (const [cls, names] of Object.entries(py.calls)) {
@@ -208,6 +216,35 @@ describe('exportTrl', () => {
       writeFileSync(path, before);
     }
     expect(await bundleContentHash(bundle)).toBe(manifest.hash);
+  });
+
+  it(`launch.sh refuses an unknown mode; the accelerate configs parse as YAML${NO_PYTHON}`, async () => {
+    const bundle = out();
+    await exportTrl({ stage: 'sft', model, data: sftData, outDir: bundle });
+    const launch = spawnSync(join(bundle, 'launch.sh'), ['fsdp'], { encoding: 'utf8' });
+    expect(launch.status).toBe(2);
+    expect(launch.stderr).toContain("unknown mode 'fsdp' (single-gpu, ddp or zero3)");
+    if (!PYTHON) return;
+    const read = spawnSync(
+      'python3',
+      [
+        '-c',
+        'import json, sys, yaml; print(json.dumps([yaml.safe_load(open(f)) for f in sys.argv[1:]]))',
+        ...['single-gpu', 'ddp', 'zero3'].map((m) => join(bundle, 'accelerate', `${m}.yaml`)),
+      ],
+      { encoding: 'utf8' },
+    );
+    expect(read.stderr).toBe('');
+    const [single, ddp, zero3] = JSON.parse(read.stdout);
+    expect([single.distributed_type, ddp.distributed_type, zero3.distributed_type]).toEqual([
+      'NO',
+      'MULTI_GPU',
+      'DEEPSPEED',
+    ]);
+    const ds = JSON.parse(
+      readFileSync(join(bundle, zero3.deepspeed_config.deepspeed_config_file), 'utf8'),
+    );
+    expect(ds.zero_optimization.stage).toBe(3);
   });
 
   it('names inputs from the artifact store by their artifact keys', async () => {
