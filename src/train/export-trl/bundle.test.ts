@@ -9,6 +9,7 @@ import { modelConfigToJson } from '../../model/config.ts';
 import { presetConfig } from '../../model/init.ts';
 import { DPO_PRESETS, SFT_PRESETS } from '../presets.ts';
 import { bundleContentHash, exportTrl, type TrlExportOptions } from './bundle.ts';
+import { PINNED } from './templates.ts';
 import fields from './fixtures/trl-fields.json' with { type: 'json' };
 
 const PYTHON = spawnSync('python3', ['--version']).status === 0;
@@ -106,6 +107,16 @@ const cases: [string, Partial<TrlExportOptions>][] = [
 ];
 
 describe('exportTrl', () => {
+  it('checks names against the field lists of exactly the versions requirements.txt pins', () => {
+    const c = fields.classes;
+    expect(c.TrainingArguments.source.repo).toBe(`pypi:transformers==${PINNED.transformers}`);
+    for (const cls of [c.BaseConfig, c.SFTConfig, c.DPOConfig])
+      expect(cls.source.tag.startsWith(`v${PINNED.trl} `)).toBe(true);
+    for (const cls of [c.PeftConfigMixin, c.PeftConfig, c.LoraConfig])
+      expect(cls.source.tag.startsWith(`v${PINNED.peft} `)).toBe(true);
+    expect(fieldsOf('SFTConfig')).toContain('per_device_train_batch_size');
+  });
+
   it.each(cases)(
     `train.py compiles and sets the resolved settings: %s${NO_PYTHON}`,
     async (_, o) => {
