@@ -104,6 +104,29 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
     expect(body.usage.completion_tokens).toBe(0);
   });
 
+  it("answers lm-evaluation-harness's local-completions request: sum(token_logprobs[ctxlen:-1]) is the local log-likelihood", async () => {
+    const tokenizer = model.tokenizer!;
+    const context = tokenizer.encode('Fever is');
+    const continuation = tokenizer.encode(' a raised body');
+    const { status, body } = await complete(server, {
+      prompt: [[...context, ...continuation]],
+      max_tokens: 1,
+      temperature: 0,
+      logprobs: 1,
+      seed: 1234,
+      echo: true,
+    });
+    expect(status).toBe(200);
+    const lp = body.choices[0].logprobs;
+    const scored = lp.token_logprobs.slice(context.length, -1) as number[];
+    const tops = lp.top_logprobs.slice(context.length, -1);
+    const [local] = await model.sequenceLogprobs([{ prompt: context, completion: continuation }]);
+    expect(scored).toHaveLength(continuation.length);
+    expect(scored.reduce((a, b) => a + b, 0)).toBeCloseTo(local.sum, 4);
+    const greedy = scored.every((l, k) => l === Math.max(...Object.values(tops[k]!)));
+    expect(greedy).toBe(local.greedy);
+  });
+
   it('gives logprobs of generated tokens only without echo, and refuses what it cannot do', async () => {
     const plain = await complete(server, { prompt: 'Rest and', max_tokens: 3, temperature: 0 });
     const scored = await complete(server, {
