@@ -8,7 +8,16 @@ import { checkContamination } from './contamination.ts';
 import { writeSynthesis } from './export.ts';
 import { loadKnowledgeBase } from './knowledge.ts';
 import { formatOptions } from './mcq.ts';
-import { loadPhrasings, trainingTexts, unphrased } from './paraphrase.ts';
+import { Rng } from '../core/rng.ts';
+import type { EvalItem } from './evalset.ts';
+import {
+  loadPhrasings,
+  paraphrasedRows,
+  trainingTexts,
+  unphrased,
+  type EvalPhrasings,
+} from './paraphrase.ts';
+import type { McqRow } from './schemas.ts';
 import { synthesize, type SynthesisResult } from './synthesize.ts';
 import { words } from './text.ts';
 
@@ -86,6 +95,58 @@ describe('evaluation-only phrasings (assets/eval-phrasings.json)', () => {
     );
     expect(() => loadPhrasings(file)).toThrow(InputError);
     expect(() => loadPhrasings(file)).toThrow(/phrasings\.dry cough\[0\]/);
+  });
+});
+
+describe('paraphrasedRows(items, rows, phrasings, train, rng)', () => {
+  const item = {
+    id: 'q1',
+    template: 0,
+    stem: 'Which of the following is the most likely diagnosis?',
+    options: { A: 'asthma', B: 'croup', C: 'pneumonia', D: 'bronchiolitis' },
+    vignette: {
+      conditionId: 'asthma',
+      age: 40,
+      sex: 'male',
+      risks: [],
+      symptoms: ['dry cough', 'fever'],
+      signs: ['wheeze'],
+      findings: [],
+      lookalikeIds: [],
+    },
+  } as unknown as EvalItem;
+  const row = { id: 'q1', question: 'verbatim', options: item.options } as unknown as McqRow;
+  const table = (cough: string[]): EvalPhrasings => ({
+    features: new Map([
+      ['dry cough', cough],
+      ['fever', ['pyrexia']],
+      ['wheeze', ['wheezing on auscultation']],
+    ]),
+    settings: new Map(),
+  });
+  const leaked =
+    'A 40-year-old man is brought to the clinic complaining of a non-productive cough and pyrexia.';
+
+  it('re-draws an item whose question shares a 13-gram with training', () => {
+    const phrasings = table(['a non-productive cough', 'a hacking cough without phlegm']);
+    const { rows, report } = paraphrasedRows([item], [row], phrasings, [leaked], new Rng(3), 0.5);
+    expect(rows[0].question).toBe(
+      'A 40-year-old man is brought to the clinic complaining of a hacking cough without phlegm and pyrexia. Physical examination is remarkable for wheezing on auscultation. Which of the following is the most likely diagnosis?',
+    );
+    expect(report.rephrased).toEqual(['q1']);
+    expect(report.unresolved).toEqual([]);
+    expect(report.contamination.dirty).toEqual([]);
+  });
+
+  it('reports an item no draw can clean, and a feature without a phrasing', () => {
+    const phrasings = table(['a non-productive cough']);
+    phrasings.features.delete('wheeze');
+    const { rows, report } = paraphrasedRows([item], [row], phrasings, [leaked], new Rng(3), 0.5);
+    expect(report.rephrased).toEqual(['q1']);
+    expect(report.unresolved).toEqual(['q1']);
+    expect(report.contamination.dirty).toEqual(['q1']);
+    expect(report.missing).toEqual(['wheeze']);
+    expect(rows[0].question).toContain('remarkable for wheeze.');
   });
 });
 
