@@ -19,7 +19,8 @@ export const DEFAULT_HARNESS: Harness = 'lm-eval';
 /**
  * The lm-evaluation-harness version every string and rule of the `lm-eval` profile was read
  * from (tasks medqa, medmcqa, pubmedqa, mmlu/default, mmlu_pro; api/task.py, api/samplers.py,
- * api/utils.py, filters/extraction.py, models/huggingface.py).
+ * api/utils.py, filters/extraction.py, models/huggingface.py), at EleutherAI/lm-evaluation-harness
+ * commit 4e7e0d47f33bc71070c1d38394bafbb52b117163.
  */
 export const LM_EVAL_REF = 'lm-evaluation-harness v0.4.12-48-g4e7e0d47f';
 
