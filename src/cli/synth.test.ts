@@ -25,6 +25,7 @@ describe('finemed synth', () => {
       'departments.json',
       'dpo.jsonl',
       'eval_mcq.jsonl',
+      'eval_mcq_paraphrased.jsonl',
       'pretrain.jsonl',
       'sft_common.jsonl',
       'sft_complex.jsonl',

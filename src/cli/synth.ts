@@ -133,7 +133,7 @@ export const synthCommand: Command = {
   name: 'synth',
   summary: 'Synthesize pretraining, SFT, DPO and held-out MCQ data (offline or via an LLM)',
   details:
-    'Writes pretrain.jsonl, sft_common.jsonl, sft_complex.jsonl, sft_department.jsonl, sft_subdepartment.jsonl, dpo.jsonl, eval_mcq.jsonl (MedQA format), departments.json and synthesis_report.json. Exits 1 if an evaluation item leaks into training. The LLM API key comes from $FINEMED_LLM_API_KEY or $OPENAI_API_KEY.',
+    'Writes pretrain.jsonl, sft_common.jsonl, sft_complex.jsonl, sft_department.jsonl, sft_subdepartment.jsonl, dpo.jsonl, eval_mcq.jsonl (MedQA format), eval_mcq_paraphrased.jsonl (the same questions in evaluation-only words), departments.json and synthesis_report.json. Exits 1 if an evaluation item leaks into training. The LLM API key comes from $FINEMED_LLM_API_KEY or $OPENAI_API_KEY.',
   flags: {
     out: { type: 'string', value: 'DIR', description: 'Output folder (required)' },
     preset: { type: 'string', value: 'tiny|demo', description: 'Base sizes', default: 'demo' },
