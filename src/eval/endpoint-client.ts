@@ -151,7 +151,10 @@ export class EndpointClient {
       } catch (error) {
         if (error instanceof EndpointError || error instanceof TokenBudgetError) throw error;
         if (signal?.aborted) throw signal.reason ?? new CancelledError();
-        failure = timeout.aborted ? 'timed out' : `network error (${(error as Error).message})`;
+        const cause = (error as { cause?: { code?: string } }).cause?.code;
+        failure = timeout.aborted
+          ? 'timed out'
+          : `network error (${(error as Error).message}${cause ? `: ${cause}` : ''}): is the server running?`;
       }
       if (attempt >= maxRetries)
         throw new EndpointError(`${where}: failed after ${attempt + 1} attempts: ${failure}`);

@@ -191,6 +191,18 @@ describe('endpoint client: retries, budget, cancel', () => {
     }
   });
 
+  it('retries a refused connection, then names the endpoint and the cause', async () => {
+    const closed = await fakeServer(() => [200, reply('never')]);
+    closed.server.close();
+    const model = endpointModel(
+      { url: closed.url, servedModel: 'm', maxRetries: 1 },
+      { sleep: async () => undefined },
+    );
+    await expect(model.generator!.generate(ask)).rejects.toThrow(
+      `${closed.url}/chat/completions: failed after 2 attempts: network error (fetch failed: ECONNREFUSED): is the server running?`,
+    );
+  });
+
   it('names a bad endpoint URL', () => {
     expect(normalizeEndpoint('http://h:8000/v1/chat/completions')).toBe('http://h:8000/v1');
     expect(() => normalizeEndpoint('h:8000')).toThrow(/--endpoint: 'h:8000' must be an http/);
