@@ -63,7 +63,10 @@ export function toParquet(table: aq.ColumnTable): Uint8Array {
   );
 }
 
-const MESSAGES_ARROW = list(struct([field('role', utf8()), field('content', utf8())]));
+// The child is named `item`, as pyarrow names list children.
+const MESSAGES_ARROW = list(
+  field('item', struct([field('role', utf8()), field('content', utf8())])),
+);
 
 /**
  * A table as Arrow IPC bytes. Conversations get an explicit list<struct<role: utf8, content:
