@@ -63,7 +63,7 @@ export const evalCommand: Command = {
     concurrency: {
       type: 'string',
       value: 'N',
-      description: 'endpoint: requests in flight',
+      description: 'endpoint: requests in flight (and at least this many items per call)',
       default: '4',
     },
     'token-budget': {
@@ -176,6 +176,8 @@ export const evalCommand: Command = {
     const model = endpoint
       ? servedEvalModel(ctx, endpoint)
       : await loadEvalModel(modelDir!, {}, harness);
+    // What is in flight at once comes from one call's items: a served model gets enough of them.
+    if (endpoint) opts.batchSize = Math.max(opts.batchSize, intFlag(ctx, 'concurrency') ?? 4);
     const progress = terminalProgress(ctx.stderr);
     try {
       const stored = await runEval(
