@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../core/artifacts.ts';
+import { readReasoning } from '../../eval/reasoning.ts';
 import type { EvalRecord } from '../../eval/results.ts';
 import { Kernel } from '../kernel.ts';
 import type { ArtifactRef } from '../protocol.ts';
@@ -86,6 +87,18 @@ describe('reasoning answers through the jobs', () => {
       ),
     ) as { answer: string; format_rate: number };
     expect(summary).toMatchObject({ answer: 'reasoning', format_rate: expect.any(Number) });
+    // TTT's own records read both replies, base and adapted, with the reasoning reader.
+    const ttt = readFileSync(
+      join(store, 'artifacts', 'ttt', run.artifact.key, 'ttt_records.jsonl'),
+      'utf8',
+    )
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { before: { output: string; prediction: number | null } });
+    for (const [i, r] of ttt.entries()) {
+      const options = items[i].options;
+      expect(r.before.prediction).toBe(readReasoning(r.before.output, options).index ?? null);
+    }
   }, 120_000);
 
   it('estimates a reasoning evaluation by its reply budget', async () => {
