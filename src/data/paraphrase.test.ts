@@ -139,8 +139,11 @@ describe('paraphrasedRows(items, rows, phrasings, train, rng)', () => {
   });
 
   it('reports an item no draw can clean, and a feature without a phrasing', () => {
-    const phrasings = table(['a non-productive cough']);
-    phrasings.features.delete('wheeze');
+    const full = table(['a non-productive cough']);
+    const phrasings = {
+      ...full,
+      features: new Map([...full.features].filter(([f]) => f !== 'wheeze')),
+    };
     const { rows, report } = paraphrasedRows([item], [row], phrasings, [leaked], new Rng(3), 0.5);
     expect(report.rephrased).toEqual(['q1']);
     expect(report.unresolved).toEqual(['q1']);
