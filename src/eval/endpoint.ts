@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   EndpointClient,
   EndpointError,
@@ -39,6 +40,8 @@ async function all<T>(
 ): Promise<T[]> {
   // The first failure stops the rest: nothing more is sent or retried for a run that failed.
   const controller = new AbortController();
+  // Every task waiting for a slot listens on this one signal: more than Node's default 10.
+  setMaxListeners(count + 10, controller.signal);
   const stop = () => controller.abort(signal?.reason);
   signal?.addEventListener('abort', stop, { once: true });
   try {
