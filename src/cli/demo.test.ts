@@ -45,7 +45,7 @@ describe('finemed demo --preset tiny', () => {
   let first: CliRun;
   beforeAll(async () => {
     first = await runCli(['demo', '--preset', 'tiny', '--out', out], env);
-  }, 300_000);
+  }, 900_000);
 
   it('runs the flagship notebook and prints the gain ladder of every stage', () => {
     expect(first.err).not.toContain('failed');
@@ -139,7 +139,7 @@ describe('finemed demo --preset tiny', () => {
     let seeds: CliRun;
     beforeAll(async () => {
       seeds = await runCli(['demo', '--preset', 'tiny', '--seeds', '1,2', '--out', agg], env);
-    }, 600_000);
+    }, 900_000);
 
     it('runs each seed into its single-seed folder and pools their ladders', () => {
       expect(seeds.err).not.toContain('failed');
@@ -188,7 +188,7 @@ describe('finemed demo --preset tiny', () => {
       expect(again.json.artifacts).toBeGreaterThan(0);
       expect(again.json.reused).toBe(again.json.artifacts);
       expect(again.json.pooled).toEqual(readJson<SeedsResults>(join(agg, 'results.json')).pooled);
-    });
+    }, 600_000);
 
     it('finemed verify re-verifies each seed and the pooled figures, and fails on a tampered one', async () => {
       const verified = await runCli(['verify', agg, '--reuse'], env);
@@ -206,7 +206,7 @@ describe('finemed demo --preset tiny', () => {
       } finally {
         writeFileSync(file, original);
       }
-    });
+    }, 1_200_000);
 
     it('--seeds takes two or more distinct integers', async () => {
       expect(parseSeeds('1, 2,3')).toEqual([1, 2, 3]);

@@ -152,9 +152,7 @@ export const demoCommand: Command = {
     seeds: {
       type: 'string',
       value: 'N,N,...',
-      description:
-        'Instead of --seed: run the recipe once per seed (each into PRESET-seedN beside --out), then pool\n' +
-        'the ladders into --out (default ./finemed-demo/PRESET-seedsN-N): mean and spread over seeds, pooled McNemar',
+      description: 'Instead of --seed: run the recipe per seed and pool the ladders (see above)',
     },
     json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
   },
@@ -164,6 +162,11 @@ export const demoCommand: Command = {
     'training, evaluates every stage on held-out questions, and writes report.html,\n' +
     'results.json and manifest.json to the output folder. Finished work is kept in the\n' +
     'artifact store ($FINEMED_HOME, default ~/.finemed), so a second run reuses it.\n' +
-    "Check a run's numbers with `finemed verify DIR`. No network and no GPU needed.",
+    "Check a run's numbers with `finemed verify DIR`. No network and no GPU needed.\n\n" +
+    'With --seeds 1,2,3 each seed runs into the folder `--seed N` uses (PRESET-seedN, beside the\n' +
+    'aggregate), so the two share every artifact; the aggregate folder (--out, default\n' +
+    './finemed-demo/PRESET-seeds1-2-3) gets results.json and report.html: per stage the mean\n' +
+    'accuracy and gain over seeds with sd and range, and a pooled McNemar test over items x seeds\n' +
+    "(each seed synthesizes its own questions). `finemed verify` checks it and every seed's run.",
   run: runDemo,
 };

@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import type { Difference } from '../notebook/node/results.ts';
 import type { VerifyOptions, VerifyOutcome } from '../notebook/node/verify.ts';
 import { recomputeSeeds, type SeedsResults } from './demo-seeds.ts';
 
@@ -13,6 +14,34 @@ function asResults(label: string, value: unknown) {
 }
 
 /**
+ * The aggregate's per-seed rows and pooled figures recomputed from the seed folders'
+ * results.json and compared with the recorded ones, exactly; paths such as `perSeed[1].rows[2].acc`.
+ */
+export async function checkPooled(
+  dir: string,
+  recorded: SeedsResults,
+): Promise<{ differences: Difference[]; numbers: number }> {
+  const { compareResults } = await import('../notebook/node/results.ts');
+  const recomputed = await recomputeSeeds(dir, recorded);
+  const figures = ({ seeds, runs, perSeed, pooled }: SeedsResults) => ({
+    seeds,
+    runs,
+    perSeed,
+    pooled,
+  });
+  const { differences, numbers } = compareResults(
+    asResults('aggregate', figures(recorded)),
+    asResults('aggregate', figures(recomputed)),
+  );
+  // compareResults walks a cell's { value, outputs, error }; the aggregate is all `value`.
+  const path = (p: string): string => p.replace(/^value\.?/, '');
+  return {
+    differences: differences.map((d) => ({ ...d, cell: 'results.json', path: path(d.path) })),
+    numbers,
+  };
+}
+
+/**
  * Verifies a `demo --seeds` folder: re-runs and checks every seed's run folder (as `verify` does
  * a single run), then recomputes the pooled figures and per-seed rows from those folders'
  * results.json and compares them with the aggregate's. Differences name the seed they come from.
@@ -22,21 +51,10 @@ export async function verifySeedsFolder(
   recorded: SeedsResults,
   options: Omit<VerifyOptions, 'dir'>,
 ): Promise<VerifyOutcome> {
-  const { compareResults } = await import('../notebook/node/results.ts');
   const { verifyRun } = await import('../notebook/node/verify.ts');
-  const recomputed = await recomputeSeeds(dir, recorded);
-  const figures = ({ seeds, runs, perSeed, pooled }: SeedsResults) => ({
-    seeds,
-    runs,
-    perSeed,
-    pooled,
-  });
-  const pooled = compareResults(
-    asResults('aggregate', figures(recorded)),
-    asResults('aggregate', figures(recomputed)),
-  );
+  const pooled = await checkPooled(dir, recorded);
   const outcome: VerifyOutcome = {
-    differences: pooled.differences.map((d) => ({ ...d, cell: 'results.json' })),
+    differences: pooled.differences,
     numbers: pooled.numbers,
     inputChanges: [],
     reportPath: join(dir, 'report.html'),
