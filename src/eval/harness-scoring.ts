@@ -11,7 +11,14 @@ import {
   lmEvalShots,
 } from './harness.ts';
 import { optionLetter } from './loaders/common.ts';
-import { argmax, inBatches, itemFields, type ScoreOptions } from './scoring.ts';
+import {
+  inBatches,
+  itemFields,
+  normalisedPick,
+  scoreChoices,
+  utf8Bytes,
+  type ScoreOptions,
+} from './scoring.ts';
 import { defaultChoiceStyle } from './prompts.ts';
 import type { EvalMode, EvalRecord } from './results.ts';
 import type { EvalModel, EvalOptions } from './run.ts';
@@ -43,30 +50,16 @@ export async function scoreLmEvalLoglik(
       context: lmEvalContext(opts.format, item, shotsOf(item, opts)),
       choices: lmEvalChoices(opts.format, item),
     }));
-    const requests = prompts.flatMap(({ context, choices }) =>
-      choices.map((choice) => ({ context, continuation: ` ${choice}` })),
-    );
-    const results = await scorer.loglikelihood(requests, opts.signal);
-    if (results.length !== requests.length) {
-      throw new Error(`scorer returned ${results.length} results for ${requests.length} requests`);
-    }
-    let next = 0;
-    return prompts.map(({ item, context, choices }) => {
-      const scores = results.slice(next, (next += choices.length));
-      const lls = scores.map((s) => s.logprob);
-      const prediction = argmax(lls);
-      const predictionNorm = argmax(lls.map((l, i) => l / codePoints(choices[i])));
-      const predictionBytes = argmax(lls.map((l, i) => l / Buffer.byteLength(choices[i])));
+    const records = await scoreChoices(prompts, ' ', scorer, opts.signal);
+    return records.map((record, i) => {
+      const norm = normalisedPick(record, prompts[i].choices, codePoints);
+      const bytes = normalisedPick(record, prompts[i].choices, utf8Bytes);
       return {
-        ...itemFields(item),
-        prompt: context,
-        scores,
-        prediction,
-        correct: prediction === item.answerIndex,
-        predictionNorm,
-        correctNorm: predictionNorm === item.answerIndex,
-        predictionBytes,
-        correctBytes: predictionBytes === item.answerIndex,
+        ...record,
+        predictionNorm: norm.prediction,
+        correctNorm: norm.correct,
+        predictionBytes: bytes.prediction,
+        correctBytes: bytes.correct,
       };
     });
   });

@@ -91,6 +91,60 @@ export function itemFields(item: EvalItem) {
   };
 }
 
+/** One item's prompt and the option texts scored as its continuations. */
+export interface ChoicePrompt {
+  /** The item. */
+  item: EvalItem;
+  /** The log-likelihood context. */
+  context: string;
+  /** Each option as scored (letters or texts), in option order. */
+  choices: string[];
+}
+
+/**
+ * Scores every prompt's choices (`separator + choice`) in one scorer call; a record's
+ * `prediction` is the option with the highest log-likelihood (lm-eval's `acc`).
+ */
+export async function scoreChoices(
+  prompts: readonly ChoicePrompt[],
+  separator: string,
+  scorer: LoglikScorer,
+  signal?: AbortSignal,
+): Promise<ScoredItem[]> {
+  const requests = prompts.flatMap(({ context, choices: cs }) =>
+    cs.map((choice) => ({ context, continuation: `${separator}${choice}` })),
+  );
+  const results = await scorer.loglikelihood(requests, signal);
+  if (results.length !== requests.length) {
+    throw new Error(`scorer returned ${results.length} results for ${requests.length} requests`);
+  }
+  let next = 0;
+  return prompts.map(({ item, context, choices: cs }) => {
+    const scores = results.slice(next, (next += cs.length));
+    const prediction = argmax(scores.map((s) => s.logprob));
+    return {
+      ...itemFields(item),
+      prompt: context,
+      scores,
+      prediction,
+      correct: prediction === item.answerIndex,
+    };
+  });
+}
+
+/** UTF-8 bytes of a choice: the workbench's acc_norm and lm-eval's acc_bytes divide by it. */
+export const utf8Bytes = (choice: string): number => Buffer.byteLength(choice);
+
+/** The option with the highest log-likelihood per unit of `length` (acc_norm-style), and whether it is right. */
+export function normalisedPick(
+  record: ScoredItem,
+  choices: readonly string[],
+  length: (choice: string) => number,
+): { prediction: number; correct: boolean } {
+  const prediction = argmax((record.scores ?? []).map((s, i) => s.logprob / length(choices[i])));
+  return { prediction, correct: prediction === record.answerIndex };
+}
+
 /** Index of the largest value; the first on ties, as numpy's argmax. */
 export function argmax(values: readonly number[]): number {
   let best = 0;
@@ -121,28 +175,10 @@ export async function scoreLoglik(
       };
     });
     const separator = opts.chat ? chatSeparator(opts.chat.answerPrefix ?? '') : ' ';
-    const requests = prompts.flatMap(({ context, choices: cs }) =>
-      cs.map((choice) => ({ context, continuation: `${separator}${choice}` })),
-    );
-    const results = await scorer.loglikelihood(requests, opts.signal);
-    if (results.length !== requests.length) {
-      throw new Error(`scorer returned ${results.length} results for ${requests.length} requests`);
-    }
-    let next = 0;
-    return prompts.map(({ item, context, choices: cs }) => {
-      const scores = results.slice(next, (next += cs.length));
-      const logprobs = scores.map((s) => s.logprob);
-      const prediction = argmax(logprobs);
-      const predictionNorm = argmax(logprobs.map((l, i) => l / Buffer.byteLength(cs[i])));
-      return {
-        ...itemFields(item),
-        prompt: context,
-        scores,
-        prediction,
-        correct: prediction === item.answerIndex,
-        predictionNorm,
-        correctNorm: predictionNorm === item.answerIndex,
-      };
+    const records = await scoreChoices(prompts, separator, scorer, opts.signal);
+    return records.map((record, i) => {
+      const norm = normalisedPick(record, prompts[i].choices, utf8Bytes);
+      return { ...record, predictionNorm: norm.prediction, correctNorm: norm.correct };
     });
   });
 }
