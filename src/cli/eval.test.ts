@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +26,7 @@ describe('finemed eval', () => {
   afterAll(() => {
     if (saved === undefined) delete process.env.FINEMED_HOME;
     else process.env.FINEMED_HOME = saved;
+    for (const dir of [home, modelDir]) rmSync(dir, { recursive: true, force: true });
   });
 
   it('--json prints the summary with counts, accuracy and CI, and stores an artifact', async () => {

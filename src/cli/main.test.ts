@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,6 +39,7 @@ describe('main(argv)', () => {
     expect(code).toBe(0);
     expect(out).toBe('');
     expect(err).toContain(home);
+    rmSync(home, { recursive: true, force: true });
   });
 });
 
