@@ -130,7 +130,7 @@ describe('finemed demo --preset tiny', () => {
     const verified = await runCli(['verify', out], env);
     expect(verified.out).toMatch(/verify: all \d+ numbers reproduced/);
     expect(verified.code).toBe(0);
-  });
+  }, 900_000);
 
   // After the single-seed demo, so seed 1 must reuse everything that run made.
   describe('finemed demo --preset tiny --seeds 1,2', () => {

@@ -85,6 +85,12 @@ export class NotebookSession {
   readonly plans: { cell?: number; plan: JobPlan }[] = [];
   /** Every file cells read, for manifests. */
   readonly files: { cell?: number; file: InputFile }[] = [];
+  /**
+   * Keys of the artifacts this session computed. A cell that re-runs while its upstream still
+   * reports progress asks for the same artifact again and is told it exists: the manifest must
+   * still say this run made it.
+   */
+  readonly made = new Set<string>();
   private readonly runtime: Runtime;
   private readonly main: Module;
   private readonly records = new Map<number, CellRecord>();
@@ -373,6 +379,7 @@ export class NotebookSession {
   }
 
   private jobState(run: JobRun, state: JobState): void {
+    if (state.result && !state.result.reused) this.made.add(state.result.artifact.key);
     const r = state.cell === undefined ? undefined : this.records.get(state.cell);
     const entry = r?.jobs.get(run);
     if (!r || !entry) return;

@@ -72,7 +72,9 @@ describe.skipIf(missing)(
       expect(await next.locator('.cell-status').isVisible()).toBe(false);
       await screenshot(page, 'ui-flagship-training');
       await row.locator('.job-cancel').click();
-      await expect.poll(() => page.locator('.jobs .job[data-job="train.sft"]').count()).toBe(0);
+      await expect
+        .poll(() => page.locator('.jobs .job[data-job="train.sft"]').count(), { timeout: 30_000 })
+        .toBe(0);
       await expect
         .poll(() => cell(page, PRETRAINING).getAttribute('class'))
         .not.toContain('cell-running');
@@ -94,11 +96,12 @@ describe.skipIf(missing)(
       expect(await ladderLabels(page)).toEqual(
         STAGES.map(() => expect.stringMatching(/^\d+\.\d%$/)),
       );
-      await expect.poll(() => page.locator('.jobs .job').count()).toBe(0);
+      // The sections after the ladder (paraphrased questions, reasoning answers) run on.
+      await expect.poll(() => page.locator('.jobs .job').count(), { timeout: 600_000 }).toBe(0);
       await ladder.scrollIntoViewIfNeeded();
       await screenshot(page, 'ui-flagship-ladder');
       expect(problems).toEqual([]);
-    });
+    }, 1_200_000);
 
     it('editing the helpers cell re-renders the ladder and table from the finished jobs, and the edit is saved', async () => {
       const helpers = parseNotebook(readFileSync(path, 'utf8'), {
@@ -130,7 +133,7 @@ describe.skipIf(missing)(
         .toEqual(STAGES.map(() => expect.stringMatching(/^\d+\.\d\d%$/)));
       expect(await page.locator(`${cellSelector(PRETRAINING)}.cell-done`).count()).toBe(1);
       await page.close();
-    });
+    }, 300_000);
 
     it("the artifacts view shows an evaluation's accuracy and its scored questions as a table", async () => {
       const view = await wb.browser.newPage();

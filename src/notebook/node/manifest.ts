@@ -111,7 +111,7 @@ export function buildManifest(input: ManifestInput): RunManifest {
               job: state.job,
               kind: state.result.artifact.kind,
               key: state.result.artifact.key,
-              reused: state.result.reused,
+              reused: state.result.reused && !session.made.has(state.result.artifact.key),
               seed: state.result.seed,
               files: state.result.files,
               ...provenanceOf(state.result.summary),

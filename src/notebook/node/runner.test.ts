@@ -152,6 +152,31 @@ describe('runNotebookHeadless', () => {
     expect(readFileSync(run.reportPath, 'utf8')).toContain('2 cell(s) failed');
   });
 
+  it('an artifact a cell asks for again while its upstream reports progress is recorded as made, not reused', async () => {
+    const { dir, home, out } = workspace();
+    const notebook = join(dir, 'again.html');
+    // Cell 2 re-runs on every progress state of the steps job and asks for the same sum each time.
+    writeFileSync(
+      notebook,
+      `<!doctype html><notebook><title>Again</title>
+  <script id="1" type="module">const training = wb.run('test.steps', { steps: 4, delayMs: 50 });</script>
+  <script id="2" type="module">const sum = (training.history ?? []).length >= 0 ? wb.run('test.sum', { values: [1, 2] }) : null;</script>
+</notebook>`,
+    );
+    const run = await runNotebookHeadless({
+      notebook,
+      outDir: out,
+      home,
+      jobs: testJobs,
+      trust: true,
+    });
+    expect(run.failed).toEqual([]);
+    expect(run.manifest.artifacts.map((a) => [a.job, a.reused])).toEqual([
+      ['test.steps', false],
+      ['test.sum', false],
+    ]);
+  });
+
   it('refuses an untrusted notebook without running it, and remembers --trust', async () => {
     const { dir, home, out } = workspace();
     const notebook = join(dir, 'small.html');
