@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { CancelledError, InputError } from '../core/errors.ts';
+import { InputError } from '../core/errors.ts';
 import type { ParamSet, SessionOptions } from '../engine/index.ts';
 import { readCheckpoint, writeCheckpoint, type SaveOptions } from './checkpoint.ts';
 import type { ModelConfig } from './config.ts';
 import type { DecoderOptions } from './decoder.ts';
 import type { LoraGraphSpec } from './param-layout.ts';
-import { floatData, int64Matrix, intData } from './feeds.ts';
+import { floatData, int64Matrix } from './feeds.ts';
 import {
   generateBatch,
   generateTokens,
@@ -16,27 +16,10 @@ import {
 } from './generation.ts';
 import { GraphCache, type CompiledGraph, type GraphKind } from './graphs.ts';
 import type { LoraConfig } from './lora-io.ts';
+import { scoreSequences, type ScoredSequence, type SequenceLogprob } from './prefix-scoring.ts';
 import { TextTokenizer } from './tokenizer.ts';
 
-/** A prompt and a continuation whose log-probability is wanted. */
-export interface ScoredSequence {
-  /** Context token ids (at least one). */
-  prompt: number[];
-  /** Continuation token ids (at least one). */
-  completion: number[];
-}
-
-/** The log-probability of one continuation. */
-export interface SequenceLogprob {
-  /** Sum of the continuation tokens' natural-log probabilities. */
-  sum: number;
-  /** Number of continuation tokens. */
-  count: number;
-  /** Each continuation token's log-probability. */
-  tokens: number[];
-  /** Whether greedy decoding from the prompt would produce exactly the continuation. */
-  greedy: boolean;
-}
+export type { ScoredSequence, SequenceLogprob } from './prefix-scoring.ts';
 
 /** Options for loading a model. */
 export interface LoadModelOptions {
@@ -51,9 +34,6 @@ export interface AttachedLora {
   /** What the graphs add. */
   spec: LoraGraphSpec;
 }
-
-/** Logits-row budget of one scoring batch (floats): keeps memory bounded for large vocabularies. */
-const SCORE_BUDGET = 32 * 1024 * 1024;
 
 /**
  * A Llama/Qwen2 causal language model: configuration, tokenizer, parameters in one arena
@@ -157,9 +137,27 @@ export class CausalLM {
     return { data: floatData(out.logits), dims: [...out.logits.dims] };
   }
 
+  /** The logits `[V]` of the token after `ids`: the head runs at the last position only. */
+  async nextTokenLogits(ids: number[]): Promise<Float32Array> {
+    if (ids.length === 0) throw new RangeError('nextTokenLogits: ids must be non-empty');
+    this.checkContext(ids.length, 'ids');
+    this.checkIds(ids, 'ids');
+    const { session, paramNames } = await this.compiled('prefill');
+    const out = await session.run(
+      {
+        input_ids: int64Matrix([ids]),
+        attention_mask: int64Matrix([ids.map(() => 1)]),
+        position_ids: int64Matrix([ids.map((_, t) => t)]),
+        ...this.params.feeds(paramNames),
+      },
+      ['logits'],
+    );
+    return floatData(out.logits);
+  }
+
   /**
-   * Log-probabilities of continuations given prompts, batched (right padding; similar lengths
-   * together). Used for DPO reference log-probs and multiple-choice scoring.
+   * Log-probabilities of continuations given prompts (see {@link scoreSequences}: a prompt
+   * shared by several items runs once). Used for DPO reference log-probs and multiple-choice scoring.
    */
   async sequenceLogprobs(
     items: ScoredSequence[],
@@ -177,60 +175,7 @@ export class CausalLM {
       this.checkContext(item.prompt.length + item.completion.length - 1, `items[${i}]`);
       this.checkIds([...item.prompt, ...item.completion], `items[${i}]`);
     });
-    const order = items
-      .map((_, i) => i)
-      .sort((a, b) => length(items[b]) - length(items[a]) || a - b);
-    const results: SequenceLogprob[] = new Array(items.length);
-    const { session, paramNames } = await this.compiled('logprobs');
-    for (let start = 0; start < order.length;) {
-      if (options.signal?.aborted) throw options.signal.reason ?? new CancelledError();
-      const width = length(items[order[start]]) - 1;
-      const size = Math.max(
-        1,
-        Math.min(64, Math.floor(SCORE_BUDGET / (width * this.config.vocabSize))),
-      );
-      const batch = order.slice(start, start + size);
-      start += batch.length;
-      const ids: number[][] = [];
-      const targets: number[][] = [];
-      for (const index of batch) {
-        const seq = [...items[index].prompt, ...items[index].completion];
-        const from = items[index].prompt.length - 1;
-        ids.push(Array.from({ length: width }, (_, t) => (t < seq.length - 1 ? seq[t] : 0)));
-        targets.push(
-          Array.from({ length: width }, (_, t) =>
-            t >= from && t < seq.length - 1 ? seq[t + 1] : -100,
-          ),
-        );
-      }
-      const out = await session.run(
-        {
-          input_ids: int64Matrix(ids),
-          targets: int64Matrix(targets),
-          ...this.params.feeds(paramNames),
-        },
-        ['logprobs', 'greedy'],
-      );
-      const logprobs = floatData(out.logprobs);
-      const greedy = intData(out.greedy);
-      batch.forEach((index, row) => {
-        const from = items[index].prompt.length - 1;
-        const count = items[index].completion.length;
-        const tokens = Array.from(
-          logprobs.subarray(row * width + from, row * width + from + count),
-        );
-        const allGreedy = greedy
-          .slice(row * width + from, row * width + from + count)
-          .every((g) => g === 1);
-        results[index] = {
-          sum: tokens.reduce((a, b) => a + b, 0),
-          count,
-          tokens,
-          greedy: allGreedy,
-        };
-      });
-    }
-    return results;
+    return scoreSequences(this, items, options.signal);
   }
 
   /** Streams generated token ids (EOS is not yielded); the return value says why it stopped. */
@@ -254,10 +199,6 @@ export class CausalLM {
         { field },
       );
   }
-}
-
-function length(item: ScoredSequence): number {
-  return item.prompt.length + item.completion.length;
 }
 
 /** Loads a Hugging Face model folder (see {@link CausalLM.load}). */

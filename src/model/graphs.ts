@@ -1,28 +1,37 @@
 import {
   cast,
+  dimOf,
+  expand,
+  gather,
   gatherElements,
   Graph,
   greater,
-  maximum,
+  linear,
+  logSoftmax,
   not,
   reduceMax,
+  reshape,
   Session,
+  sizes,
   unsqueeze,
   type SessionOptions,
   type Tensor,
 } from '../engine/index.ts';
 import type { ModelConfig } from './config.ts';
-import { buildDecoder, tokenLogprobs, type DecoderOptions, type KeyValue } from './decoder.ts';
+import { buildDecoder, type DecoderOptions, type KeyValue } from './decoder.ts';
 
 /**
  * The inference graphs of a model:
  * - `logits`: `input_ids`, `attention_mask`, `position_ids` `[B, T]` -> `logits [B, T, V]`;
  * - `prefill`: the same inputs -> last-position `logits [B, 1, V]` and `present.{i}.key|value`;
  * - `decode`: plus `past.{i}.key|value [B, kvH, P, D]`, mask over `P+T` keys -> the same outputs;
- * - `logprobs`: `input_ids`, `targets` `[B, T]` (right-padded, -100 = skip) ->
- *   `logprobs [B, T]` and `greedy [B, T]` (1 where the target is the argmax).
+ * - `logprobs`: `input_ids [B, T]` (right-padded), `positions [N]` (flat `b*T + t` of the rows
+ *   that predict a target) and `targets [N]` -> `logprobs [N]` and `greedy [N]` (1 where the
+ *   target is the row's argmax); the head runs on those N rows only;
+ * - `continuation`: `logprobs` on top of one cached prefix `past.{i}.key|value [1, kvH, P, D]`,
+ *   shared by every row (positions continue from P).
  */
-export type GraphKind = 'logits' | 'prefill' | 'decode' | 'logprobs';
+export type GraphKind = 'logits' | 'prefill' | 'decode' | 'logprobs' | 'continuation';
 
 /** Builds one inference graph (the decoder plus the kind's inputs and outputs). */
 export function buildInferenceGraph(
@@ -38,14 +47,17 @@ export function buildInferenceGraph(
     fused: true,
   };
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
-  if (kind === 'logprobs') {
-    const targets = g.input('targets', 'int64', ['B', 'T']);
-    const { logprobs, logits } = tokenLogprobs(g, config, { inputIds }, targets, options);
-    g.output(logprobs, 'logprobs');
-    // Ignored targets (-100) are clamped to id 0; their flag is meaningless and never read.
-    const picked = gatherElements(logits, unsqueeze(maximum(targets, 0), [-1]), -1);
-    const beaten = greater(reduceMax(logits, [-1]), picked);
-    g.output(cast(not(beaten), 'int64'), 'greedy');
+  if (kind === 'logprobs' || kind === 'continuation') {
+    const past = kind === 'continuation' ? sharedPast(g, config, inputIds) : undefined;
+    const positions = g.input('positions', 'int64', ['N']);
+    const targets = g.input('targets', 'int64', ['N']);
+    const { hidden } = buildDecoder(g, config, { inputIds, past }, { ...options, logits: 'none' });
+    const rows = gather(reshape(hidden, [-1, config.hiddenSize]), positions, 0);
+    const logp = logSoftmax(linear(rows, { weight: headWeight(g, config) }), -1);
+    const picked = gatherElements(logp, unsqueeze(targets, [1]), 1);
+    g.output(reshape(picked, [-1]), 'logprobs');
+    const beaten = greater(reduceMax(logp, [-1]), picked);
+    g.output(cast(reshape(not(beaten), [-1]), 'int64'), 'greedy');
     return g;
   }
   const keyLength = kind === 'decode' ? 'S' : 'T';
@@ -73,6 +85,22 @@ export function buildInferenceGraph(
     });
   }
   return g;
+}
+
+/** `past.{i}.key|value [1, kvH, P, D]` inputs, broadcast to the batch of `inputIds`. */
+function sharedPast(g: Graph, config: ModelConfig, inputIds: Tensor): KeyValue[] {
+  const shape = [1, config.numKvHeads, 'P', config.headDim];
+  const rows = sizes([dimOf(inputIds, 0), 1, 1, 1]);
+  return Array.from({ length: config.numLayers }, (_, i) => ({
+    key: expand(g.input(`past.${i}.key`, 'float32', shape), rows),
+    value: expand(g.input(`past.${i}.value`, 'float32', shape), rows),
+  }));
+}
+
+/** The output head: the embedding matrix when tied (already declared by the decoder), else `lm_head.weight`. */
+function headWeight(g: Graph, config: ModelConfig): Tensor {
+  if (config.tieWordEmbeddings) return g.paramByName('model.embed_tokens.weight')!.tensor;
+  return g.param('lm_head.weight', [config.vocabSize, config.hiddenSize], { trainable: false });
 }
 
 /** A compiled inference graph and the parameters it reads. */
