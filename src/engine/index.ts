@@ -41,6 +41,7 @@ export * from './ops-math.ts';
 export * from './ops-shape.ts';
 export * from './ops-index.ts';
 export * from './ops-nn.ts';
+export * from './ops-lm-head.ts';
 export * from './nn.ts';
 export { gradients, type GradientOptions } from './autodiff.ts';
 export { toOnnxBytes } from './serialize.ts';

@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { gradients } from './autodiff.ts';
+import { Graph } from './graph.ts';
+import { lmHeadCrossEntropy } from './ops-lm-head.ts';
+import { crossEntropy, gemm, reduceSum } from './ops-nn.ts';
+import { checkGradients, evaluate, feed, maxAbsDiff, numbers, randn } from './testing.ts';
+
+const N = 6;
+const D = 4;
+const V = 11;
+const TARGETS = [3, -100, 10, 0, -100, 7];
+
+/** Loss and gradients of the summed head loss, by the op (`chunk`) or by full logits. */
+async function run(chunk: number | 'full') {
+  const g = new Graph();
+  const h = g.input('h', 'float32', ['N', D]);
+  const w = g.input('w', 'float32', [V, D]);
+  const t = g.input('t', 'int64', ['N']);
+  const losses =
+    chunk === 'full'
+      ? crossEntropy(gemm(h, w, undefined, { transB: true }), t, { reduction: 'none' })
+      : lmHeadCrossEntropy(h, w, t, { chunk });
+  const loss = reduceSum(losses, undefined, { keepdims: false });
+  const [dh, dw] = gradients(loss, [h, w]);
+  g.output(losses, 'losses');
+  g.output(dh!, 'dh');
+  g.output(dw!, 'dw');
+  const out = await evaluate(g, {
+    h: feed('float32', randn(1, N * D), [N, D]),
+    w: feed('float32', randn(2, V * D), [V, D]),
+    t: feed('int64', TARGETS, [N]),
+  });
+  return { losses: numbers(out.losses), dh: numbers(out.dh), dw: numbers(out.dw) };
+}
+
+describe('lmHeadCrossEntropy', () => {
+  it('gives the full-logits cross-entropy and its gradients, in one chunk or many', async () => {
+    const full = await run('full');
+    expect(full.losses[1]).toBe(0);
+    for (const chunk of [V, 4, 1]) {
+      const c = await run(chunk);
+      expect(c.losses[1]).toBe(0);
+      expect(c.losses[4]).toBe(0);
+      expect(maxAbsDiff(c.losses, full.losses)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(c.dh, full.dh)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(c.dw, full.dw)).toBeLessThan(1e-5);
+    }
+    // One chunk is the same float math as crossEntropy over full logits, to the bit.
+    expect(await run(64)).toEqual(full);
+  });
+
+  it('has float64 gradients matching finite differences (chunked and whole)', async () => {
+    for (const chunk of [3, V]) {
+      const worst = await checkGradients(
+        ([h, w, t]) => lmHeadCrossEntropy(h, w, t, { chunk }),
+        [
+          { name: 'h', shape: ['N', D], dims: [N, D] },
+          { name: 'w', shape: [V, D] },
+          { name: 't', shape: ['N'], dims: [N], dtype: 'int64', data: TARGETS },
+        ],
+      );
+      expect(worst).toBeLessThan(1e-6);
+    }
+  });
+
+  it('scores nothing when every target is ignored', async () => {
+    const g = new Graph();
+    const h = g.input('h', 'float32', [2, D]);
+    const w = g.input('w', 'float32', [V, D]);
+    const t = g.input('t', 'int64', [2]);
+    const losses = lmHeadCrossEntropy(h, w, t, { chunk: 4 });
+    g.output(losses, 'losses');
+    g.output(gradients(reduceSum(losses, undefined, { keepdims: false }), [h])[0]!, 'dh');
+    const out = await evaluate(g, {
+      h: feed('float32', randn(3, 2 * D), [2, D]),
+      w: feed('float32', randn(4, V * D), [V, D]),
+      t: feed('int64', [-100, -100], [2]),
+    });
+    expect(numbers(out.losses)).toEqual([0, 0]);
+    expect(numbers(out.dh).every((x) => x === 0)).toBe(true);
+  });
+
+  it('names what is wrong with its operands', () => {
+    const g = new Graph();
+    const h = g.input('h', 'float32', ['N', D]);
+    const w = g.input('w', 'float32', [V, D + 1]);
+    const t = g.input('t', 'int64', ['N']);
+    expect(() => lmHeadCrossEntropy(h, w, t)).toThrow(/weight w: float32\[11,5\].*h: float32/);
+    const w2 = g.input('w2', 'float32', [V, D]);
+    expect(() => lmHeadCrossEntropy(h, w2, t, { chunk: 0 })).toThrow(/chunk must be a positive/);
+  });
+});

@@ -1,0 +1,132 @@
+import { defineGradient, int, str, type Attr, type Tensor } from './graph.ts';
+import { add, equal, exp, log, maximum, mul, neg, not, sub, sum } from './ops-math.ts';
+import { constantOfShape, gather, gatherElements, slice } from './ops-index.ts';
+import { concat, reshape, shape, unsqueeze } from './ops-shape.ts';
+import { gemm, logSoftmax, reduceMax, reduceSum } from './ops-nn.ts';
+import { unknownDim } from './dims.ts';
+
+/** Options for {@link lmHeadCrossEntropy}. */
+export interface LmHeadOptions {
+  /**
+   * Vocabulary columns whose logits exist at once (default 8192): a chunk's `[scored, chunk]`
+   * logits are computed, reduced and dropped before the next, in the forward and again in the
+   * backward. A vocabulary no larger than one chunk takes the plain log-softmax path.
+   */
+  chunk?: number;
+  /** Targets equal to this carry no loss (default -100, as PyTorch and Hugging Face). */
+  ignoreIndex?: number;
+}
+
+/** The default vocabulary chunk: 512 scored positions x 8192 columns = 16 MB of logits. */
+export const LM_HEAD_CHUNK = 8192;
+
+/**
+ * Per-position cross-entropy `[N]` of the output head `hidden [N, d] @ weightᵀ` (`weight
+ * [V, d]`, Hugging Face's `[out, in]`) against `targets [N]`, 0 where the target is ignored,
+ * without the `[N, V]` logits ever existing at once. Scored rows are gathered first (an
+ * assistant-only SFT batch scores a fraction of its positions); logits are made one vocabulary
+ * chunk at a time, combined by a running log-sum-exp, and the gradient recomputes each chunk
+ * from the log-sum-exp instead of keeping it (a checkpointed head), giving d hidden and d weight.
+ */
+export function lmHeadCrossEntropy(
+  hidden: Tensor,
+  weight: Tensor,
+  targets: Tensor,
+  options: LmHeadOptions = {},
+): Tensor {
+  const { chunk = LM_HEAD_CHUNK, ignoreIndex = -100 } = options;
+  const [V, d] = weight.shape;
+  if (hidden.rank !== 2 || weight.rank !== 2 || targets.rank !== 1)
+    throw new Error(
+      `lmHeadCrossEntropy: needs hidden [N, d], weight [V, d], targets [N]; got ${hidden}, ${weight}, ${targets}`,
+    );
+  if (typeof V !== 'number' || typeof d !== 'number' || hidden.shape[1] !== d)
+    throw new Error(`lmHeadCrossEntropy: weight ${weight} must be static and match ${hidden}`);
+  if (!Number.isInteger(chunk) || chunk < 1)
+    throw new Error(`lmHeadCrossEntropy: chunk must be a positive integer, got ${chunk}`);
+  const g = hidden.graph;
+  const M = unknownDim();
+  const nonzero = g.addNode('NonZero', [not(equal(targets, ignoreIndex))], {}, [
+    { dtype: 'int64', shape: [1, M] },
+  ])[0];
+  const rows = reshape(nonzero, [-1]);
+  const h = gather(hidden, rows, 0);
+  const t = gather(targets, rows, 0);
+  const at = unsqueeze(t, [1]);
+  const bounds: [number, number][] = [];
+  for (let s = 0; s < V; s += chunk) bounds.push([s, Math.min(V, s + chunk)]);
+  // One slice per chunk, shared by the forward and the backward: a frozen weight's slices fold
+  // into initializers once, and a fed weight is copied once per run.
+  const parts =
+    bounds.length === 1 ? [weight] : bounds.map(([s, e]) => slice(weight, [s], [e], [0]));
+  const logits = (w: Tensor, c?: Tensor): Tensor => gemm(h, w, c, { transB: true });
+
+  let scored: Tensor;
+  let logProb: Tensor | undefined;
+  let lse: Tensor | undefined;
+  if (parts.length === 1) {
+    // The whole vocabulary in one chunk: the same float math as crossEntropy over the logits.
+    logProb = logSoftmax(logits(weight), -1);
+    scored = neg(reshape(gatherElements(logProb, at, 1), [-1]));
+  } else {
+    const stats = parts.map((w) => {
+      const z = logits(w);
+      const m = reduceMax(z, [1]);
+      return { m, s: reduceSum(exp(sub(z, m)), [1]) };
+    });
+    const top = stats.map((x) => x.m).reduce((a, b) => maximum(a, b));
+    lse = add(top, log(sum(stats.map((x) => mul(x.s, exp(sub(x.m, top)))))));
+    const picked = reduceSum(mul(h, gather(weight, t, 0)), [1], { keepdims: false });
+    scored = sub(reshape(lse, [-1]), picked);
+  }
+  const scatterRows = (data: Tensor, updates: Tensor): Tensor =>
+    g.addNode('ScatterND', [data, unsqueeze(rows, [1]), updates], {}, [
+      { dtype: data.dtype, shape: data.shape },
+    ])[0];
+  const losses = scatterRows(constantOfShape(shape(targets), 0, hidden.dtype), scored);
+
+  defineGradient({
+    name: 'lmHeadCrossEntropy',
+    inputs: [hidden, weight],
+    outputs: [losses],
+    backward([gy], needs) {
+      if (!gy) return [undefined, undefined];
+      const w = unsqueeze(gather(gy, rows, 0), [1]);
+      let dz: Tensor[];
+      let dh: Tensor | undefined;
+      let dTarget: Tensor | undefined;
+      if (logProb) {
+        // softmax * w, then -w at each target by a sparse scatter, as crossEntropy does.
+        dz = [scatterAdd(mul(exp(logProb), w), at, neg(w), 1)];
+        if (needs[0]) dh = gemm(dz[0], weight);
+      } else {
+        // Each chunk's probabilities straight from the log-sum-exp: exp(h Wcᵀ - lse).
+        const negLse = neg(lse!);
+        dz = parts.map((p) => mul(exp(logits(p, negLse)), w));
+        if (needs[0])
+          dh = sub(sum(dz.map((z, c) => gemm(z, parts[c]))), mul(gather(weight, t, 0), w));
+        dTarget = neg(mul(h, w));
+      }
+      const dHidden = dh && scatterRows(constantOfShape(shape(hidden), 0, hidden.dtype), dh);
+      let dWeight: Tensor | undefined;
+      if (needs[1]) {
+        const chunks = dz.map((z) => gemm(z, h, undefined, { transA: true }));
+        dWeight = chunks.length === 1 ? chunks[0] : concat(chunks, 0);
+        if (dTarget) dWeight = scatterAdd(dWeight, at, dTarget);
+      }
+      return [dHidden, dWeight];
+    },
+  });
+  return losses;
+}
+
+/** `data` plus `updates` at `indices`: ScatterElements along `axis`, else ScatterND rows. */
+function scatterAdd(data: Tensor, indices: Tensor, updates: Tensor, axis?: number): Tensor {
+  const attrs: Record<string, Attr> = axis === undefined ? {} : { axis: int(axis) };
+  return data.graph.addNode(
+    axis === undefined ? 'ScatterND' : 'ScatterElements',
+    [data, indices, updates],
+    { ...attrs, reduction: str('add') },
+    [{ dtype: data.dtype, shape: data.shape }],
+  )[0];
+}
