@@ -37,10 +37,10 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
   const params = await withAllocationCheck(config, dir, () => new ParamSet(specs));
   const weights = await WeightsFolder.open(dir);
   try {
-    for (const spec of specs) {
-      const tensor = await weights.read(spec.name, spec.shape);
-      params.view(spec.name).set(tensor.data);
-    }
+    // Straight into the arena: the only large allocation is the arena itself.
+    await weights.readAllInto(
+      specs.map((spec) => ({ name: spec.name, shape: spec.shape, dest: params.view(spec.name) })),
+    );
   } finally {
     await weights.close();
   }

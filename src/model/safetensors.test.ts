@@ -140,3 +140,53 @@ describe('SafetensorsFile.open rejects bad files naming file and tensor', () => 
     await file.close();
   });
 });
+
+describe('SafetensorsFile.readInto widens into a view of a larger arena', () => {
+  /** An arena with sentinels either side of a window of `n` floats at an offset that is not 0. */
+  const arena = (n: number) => {
+    const data = new Float32Array(n + 32).fill(-7);
+    return { data, window: data.subarray(16, 16 + n) };
+  };
+
+  it('F32, BF16 and F16 land exactly, an odd element count included, neighbours untouched', async () => {
+    const path = join(scratch(), 'm.safetensors');
+    const f32 = new Float32Array([1, -2.5, 3e-8, 1e30, -0, 7, NaN]);
+    // Values bf16 holds exactly, so the round trip through BF16 must be bit-exact.
+    const bf16 = new Float32Array([1, -3.140625, 65536, -0, 2 ** -130, Infinity, 0.5]);
+    await writeSafetensors(path, [['f', { shape: [7], data: f32 }]]);
+    const bfPath = join(scratch(), 'b.safetensors');
+    await writeSafetensors(bfPath, [['b', { shape: [7], data: bf16 }]], { dtype: 'BF16' });
+    const halves = new Uint16Array([0x3c00, 0xc000, 0x0001, 0x7c00, 0x8000, 0x7bff, 0x3555]);
+    const hPath = join(scratch(), 'h.safetensors');
+    writeFileSync(
+      hPath,
+      handMade(
+        { h: { dtype: 'F16', shape: [7], data_offsets: [0, 14] } },
+        new Uint8Array(halves.buffer),
+      ),
+    );
+    const bits = (a: Float32Array) => [...new Uint32Array(a.slice().buffer)];
+    for (const [file, name, expected] of [
+      [path, 'f', f32],
+      [bfPath, 'b', bf16],
+      [hPath, 'h', new Float32Array([1, -2, 2 ** -24, Infinity, -0, 65504, 0.333251953125])],
+    ] as const) {
+      const st = await SafetensorsFile.open(file);
+      const { data, window } = arena(7);
+      await st.readInto(name, window);
+      await st.close();
+      expect(bits(window)).toEqual(bits(expected));
+      expect([...data.subarray(0, 16), ...data.subarray(23)].every((x) => x === -7)).toBe(true);
+    }
+  });
+
+  it('a destination of the wrong length is an error naming the file and tensor', async () => {
+    const path = join(scratch(), 'm.safetensors');
+    await writeSafetensors(path, sample());
+    const file = await SafetensorsFile.open(path);
+    await expect(file.readInto('a.bias', new Float32Array(4))).rejects.toThrow(
+      /m\.safetensors: a\.bias: tensor has 3 elements but its destination holds 4/,
+    );
+    await file.close();
+  });
+});

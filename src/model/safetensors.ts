@@ -33,6 +33,9 @@ export interface NamedTensor {
   data: Float32Array;
 }
 
+/** Bytes per read call: large enough to stream at disk speed, below the kernel's 2 GiB cap. */
+const READ_CHUNK = 256 * 1024 * 1024;
+
 /** Headers beyond this are refused: real files stay far below it, and a corrupt length must not allocate gigabytes. */
 const MAX_HEADER_BYTES = 100 * 1024 * 1024;
 
@@ -72,17 +75,64 @@ export class SafetensorsFile {
 
   /** Reads one tensor, converted to float32. */
   async read(name: string): Promise<NamedTensor> {
-    const entry = this.tensors.get(name);
-    if (!entry) throw new InputError('tensor not in file', { file: this.path, field: name });
-    const raw = new Uint8Array(entry.bytes);
-    const { bytesRead } = await this.handle.read(raw, 0, entry.bytes, entry.offset);
-    if (bytesRead !== entry.bytes) {
-      throw new InputError(`file is truncated: read ${bytesRead} of ${entry.bytes} bytes`, {
+    const entry = this.entry(name);
+    const data = new Float32Array(entry.bytes / ITEM_BYTES[entry.dtype]);
+    await this.readInto(name, data);
+    return { shape: entry.shape, data };
+  }
+
+  /**
+   * Reads one tensor straight into `dest` (e.g. its view of a parameter arena) and widens
+   * F16/BF16 to float32 in place: the file's bytes land in the upper half of `dest`'s memory
+   * and each 32-bit result is written at or below the 16-bit value it comes from, so no
+   * intermediate array is made and the file is read once.
+   */
+  async readInto(name: string, dest: Float32Array): Promise<void> {
+    (await this.loadInto(name, dest))();
+  }
+
+  /**
+   * The first half of {@link SafetensorsFile.readInto}: reads the bytes and returns the step
+   * that widens them, so a caller can read the next tensor while this one is widened.
+   */
+  async loadInto(name: string, dest: Float32Array): Promise<() => void> {
+    const entry = this.entry(name);
+    const n = entry.bytes / ITEM_BYTES[entry.dtype];
+    if (dest.length !== n) {
+      throw new InputError(`tensor has ${n} elements but its destination holds ${dest.length}`, {
         file: this.path,
         field: name,
       });
     }
-    return { shape: entry.shape, data: toFloat32(raw, entry.dtype) };
+    const rawOffset = entry.dtype === 'F32' ? 0 : entry.bytes;
+    const raw = new Uint8Array(dest.buffer, dest.byteOffset + rawOffset, entry.bytes);
+    await this.readFully(raw, entry.offset, name);
+    const dtype = entry.dtype;
+    return () => {
+      if (dtype !== 'F32') widenInPlace(dest, dtype);
+    };
+  }
+
+  private entry(name: string): TensorEntry {
+    const entry = this.tensors.get(name);
+    if (!entry) throw new InputError('tensor not in file', { file: this.path, field: name });
+    return entry;
+  }
+
+  /** Fills `into` from `position`; one read call is capped by the OS (2 GiB on Linux), so it loops. */
+  private async readFully(into: Uint8Array, position: number, name: string): Promise<void> {
+    let done = 0;
+    while (done < into.length) {
+      const length = Math.min(into.length - done, READ_CHUNK);
+      const { bytesRead } = await this.handle.read(into, done, length, position + done);
+      if (bytesRead === 0) {
+        throw new InputError(`file is truncated: read ${done} of ${into.length} bytes`, {
+          file: this.path,
+          field: name,
+        });
+      }
+      done += bytesRead;
+    }
   }
 
   /** Releases the file handle. */
@@ -180,16 +230,27 @@ export function toFloat32(raw: Uint8Array, dtype: SafetensorsDtype): Float32Arra
   // Typed views need aligned offsets; a fresh copy is aligned.
   const bytes = raw.byteOffset % 4 === 0 ? raw : raw.slice();
   if (dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, n);
-  const halves = new Uint16Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Float32Array(n);
+  new Uint8Array(out.buffer, n * 2, n * 2).set(bytes);
+  widenInPlace(out, dtype);
+  return out;
+}
+
+/**
+ * Widens the 16-bit values held in the upper half of `out`'s bytes to float32 across all of
+ * it. Going up from index 0, the 4 bytes written at `i` end at or before the 16-bit value
+ * `i + 1`, so every source is read before it is overwritten.
+ */
+function widenInPlace(out: Float32Array, dtype: 'F16' | 'BF16'): void {
+  const n = out.length;
+  const halves = new Uint16Array(out.buffer, out.byteOffset + n * 2, n);
   if (dtype === 'BF16') {
-    const bits = new Uint32Array(out.buffer);
+    const bits = new Uint32Array(out.buffer, out.byteOffset, n);
     for (let i = 0; i < n; i++) bits[i] = halves[i] << 16;
   } else {
     const table = halfTable();
     for (let i = 0; i < n; i++) out[i] = table[halves[i]];
   }
-  return out;
 }
 
 let halfValues: Float32Array | undefined;

@@ -49,3 +49,49 @@ describe('writeWeightsFolder / WeightsFolder', () => {
     );
   });
 });
+
+describe('WeightsFolder.readAllInto', () => {
+  it('reads every tensor of a sharded BF16 folder into one arena, exactly as read one by one', async () => {
+    const dir = scratch();
+    const tensors = await readSafetensors(join(fixture, 'model.safetensors'));
+    await writeWeightsFolder(dir, tensors, { dtype: 'BF16', maxShardBytes: 20_000 });
+    const folder = await WeightsFolder.open(dir);
+    const names = folder.names();
+    const sizes = names.map((n) => tensors.get(n)!.data.length);
+    const arena = new Float32Array(sizes.reduce((a, b) => a + b, 0));
+    let offset = 0;
+    const items = names.map((name, i) => {
+      const dest = arena.subarray(offset, (offset += sizes[i]));
+      return { name, shape: tensors.get(name)!.shape, dest };
+    });
+    await folder.readAllInto(items);
+    for (const { name, dest } of items) {
+      const one = (await folder.read(name)).data;
+      expect(dest).toEqual(one);
+      // BF16 keeps the top 16 bits of each float32: the low 16 are zero, the high ones the original's.
+      const original = new Uint32Array(tensors.get(name)!.data.slice().buffer);
+      const loaded = new Uint32Array(dest.slice().buffer);
+      expect(
+        loaded.every(
+          (b, i) => (b & 0xffff) === 0 && Math.abs((b >>> 16) - (original[i] >>> 16)) <= 1,
+        ),
+      ).toBe(true);
+    }
+    await folder.close();
+  });
+
+  it('a shape that disagrees with the config names the shard and tensor before reading any data', async () => {
+    const dir = scratch();
+    const tensors = await readSafetensors(join(fixture, 'model.safetensors'));
+    await writeWeightsFolder(dir, tensors, { maxShardBytes: 20_000 });
+    const folder = await WeightsFolder.open(dir);
+    const name = 'model.norm.weight';
+    const shard = folder.entry(name)!.file;
+    const dest = new Float32Array(tensors.get(name)!.data.length).fill(5);
+    await expect(folder.readAllInto([{ name, shape: [1, dest.length], dest }])).rejects.toThrow(
+      `${shard}: ${name}: shape [${dest.length}] does not match the config's [1,${dest.length}]`,
+    );
+    expect(dest.every((x) => x === 5)).toBe(true);
+    await folder.close();
+  });
+});

@@ -54,19 +54,47 @@ export class WeightsFolder {
 
   /** Reads a tensor as float32, checking its shape when `shape` is given. */
   async read(name: string, shape?: readonly number[]): Promise<NamedTensor> {
+    const file = this.fileOf(name, shape);
+    return file.read(name);
+  }
+
+  /** Reads a tensor of the given shape straight into `dest` (e.g. a parameter arena's view), widened to float32. */
+  async readInto(name: string, shape: readonly number[], dest: Float32Array): Promise<void> {
+    await this.fileOf(name, shape).readInto(name, dest);
+  }
+
+  /**
+   * Reads many tensors into their destinations, checking shapes first. The next tensor's
+   * bytes are read (on libuv's I/O threads) while the current one is widened to float32.
+   */
+  async readAllInto(
+    items: Iterable<{ name: string; shape: readonly number[]; dest: Float32Array }>,
+  ): Promise<void> {
+    const list = [...items];
+    const files = list.map((item) => this.fileOf(item.name, item.shape));
+    let pending: Promise<() => void> | undefined;
+    for (const [i, item] of list.entries()) {
+      const next = files[i].loadInto(item.name, item.dest);
+      // Handled here so a failure while the previous tensor is awaited is not unhandled; awaited below.
+      next.catch(() => undefined);
+      if (pending) (await pending)();
+      pending = next;
+    }
+    if (pending) (await pending)();
+  }
+
+  /** The file holding `name`, after checking the tensor's shape against `shape` (before any data is read). */
+  private fileOf(name: string, shape?: readonly number[]): SafetensorsFile {
     const file = this.byName.get(name);
-    if (!file) throw new InputError('missing tensor', { file: this.dir, field: name });
-    const tensor = await file.read(name);
-    if (
-      shape &&
-      (shape.length !== tensor.shape.length || shape.some((d, i) => d !== tensor.shape[i]))
-    ) {
+    const actual = file?.tensors.get(name)?.shape;
+    if (!file || !actual) throw new InputError('missing tensor', { file: this.dir, field: name });
+    if (shape && (shape.length !== actual.length || shape.some((d, i) => d !== actual[i]))) {
       throw new InputError(
-        `shape ${JSON.stringify(tensor.shape)} does not match the config's ${JSON.stringify(shape)}`,
+        `shape ${JSON.stringify(actual)} does not match the config's ${JSON.stringify(shape)}`,
         { file: file.path, field: name },
       );
     }
-    return tensor;
+    return file;
   }
 
   /** Closes every file. */
