@@ -1,7 +1,5 @@
-import { basename } from 'node:path';
-import { CancelledError, InputError } from '../core/errors.ts';
+import { CancelledError } from '../core/errors.ts';
 import { hashValue } from '../core/hash.ts';
-import { Rng } from '../core/rng.ts';
 import {
   AdamW,
   gradNorm,
@@ -12,21 +10,97 @@ import {
   type ScheduleOptions,
 } from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
-import { checkpointLabel, newestValidCheckpoint, removeStaleTemps } from './checkpoint-recovery.ts';
-import {
-  readTrainingCheckpoint,
-  saveCheckpoint,
-  type EvalRecord,
-  type StepRecord,
-  type TrainerState,
-  type TrainingCheckpoint,
-} from './checkpoints.ts';
+import { checkpointLabel } from './checkpoint-recovery.ts';
+import { saveCheckpoint, type EvalRecord, type StepRecord } from './checkpoints.ts';
+import { DataOrder } from './data-order.ts';
+import { resumePoint } from './trainer-resume.ts';
 import {
   TrainingDivergedError,
   type TrainerOptions,
   type TrainRun,
   type TrainTask,
 } from './trainer-types.ts';
+
+/** The run's shape, fixed before the first step: what a resumed run must share. */
+interface Plan {
+  unitsPerStep: number;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  schedule: ScheduleOptions;
+  fingerprint: string;
+}
+
+/** Everything a step reads or writes besides the weights: saved whole in each checkpoint. */
+interface Loop {
+  model: CausalLM;
+  task: TrainTask;
+  o: TrainerOptions;
+  plan: Plan;
+  optimizer: Optimizer;
+  order: DataOrder;
+  /** Gradient sum over a step's micro-batches (only with accumulation). */
+  acc: ParamSet | undefined;
+  log: StepRecord[];
+  evalLog: EvalRecord[];
+  checkpoint: string | null;
+  /** The step this session started from. */
+  start: number;
+  began: number;
+  tokensSeen: number;
+}
+
+/**
+ * Runs the optimizer loop shared by every stage: shuffled epochs, micro-batches with gradient
+ * accumulation (losses summed, then divided by the step's units, so accumulation equals one
+ * large batch), global-norm clipping, a warmup schedule, held-out evaluation, atomic
+ * checkpoints (kept last K), exact resume and cancellation that checkpoints first.
+ * Deterministic: the data order is a pure function of seed and epoch, and every piece of
+ * state a step reads (weights, moments, step count, the data order's generator) is in the
+ * checkpoint.
+ */
+export async function runTrainer(
+  model: CausalLM,
+  task: TrainTask,
+  o: TrainerOptions,
+): Promise<TrainRun> {
+  const loop = await startLoop(model, task, o);
+  const { totalSteps } = loop.plan;
+  if (o.evalOnStart && loop.evalLog.length === 0) await evaluate(loop, 0);
+  for (let step = loop.start; step < totalSteps; step++) {
+    const record = await trainStep(loop, step);
+    loop.log.push(record);
+    reportStep(loop, record);
+    if (o.evalEvery && record.step % o.evalEvery === 0) await evaluate(loop, record.step);
+    if (o.saveEvery && record.step % o.saveEvery === 0) await checkpointAt(loop, record.step);
+  }
+  if (task.evaluate && loop.evalLog.at(-1)?.step !== totalSteps) await evaluate(loop, totalSteps);
+  const seconds = (performance.now() - loop.began) / 1000;
+  return {
+    steps: loop.log.length,
+    log: loop.log,
+    evalLog: loop.evalLog,
+    checkpoint: loop.checkpoint,
+    resumedFrom: loop.start,
+    seconds,
+    tokensPerSecond: seconds > 0 ? loop.tokensSeen / seconds : 0,
+  };
+}
+
+function planOf(task: TrainTask, o: TrainerOptions): Plan {
+  const unitsPerStep = o.batchSize * (o.gradAccum ?? 1);
+  const stepsPerEpoch = Math.ceil(task.size / unitsPerStep);
+  const totalSteps = o.maxSteps ?? Math.max(1, Math.ceil((o.epochs ?? 1) * stepsPerEpoch));
+  const schedule = { kind: o.schedule ?? 'cosine', lr: o.lr, totalSteps, warmup: o.warmup };
+  const fingerprint = hashValue({
+    fingerprint: o.fingerprint ?? null,
+    totalSteps,
+    stepsPerEpoch,
+    units: task.size,
+    // Checkpoints written before the saved generator was the data order's are not resumable.
+    rng: 'data-order',
+  });
+  return { unitsPerStep, stepsPerEpoch, totalSteps, schedule, fingerprint };
+}
 
 const noDecay = (name: string): boolean => name.endsWith('.bias') || /norm\.weight$/.test(name);
 
@@ -36,29 +110,78 @@ function makeOptimizer(model: CausalLM, o: TrainerOptions): Optimizer {
   return new AdamW(model.params, { lr: o.lr, weightDecay: o.weightDecay ?? 0.01, noDecay });
 }
 
-/**
- * Clears dead writers' temporary folders, then finds the checkpoint to continue from: the
- * folder `o.resume` names, or the newest intact one in `checkpointDir` (damaged newer ones are
- * skipped with a notice). Nothing is applied to the model yet.
- */
-async function resumePoint(
-  o: TrainerOptions,
-  model: CausalLM,
-  notice: (message: string) => void,
-): Promise<TrainingCheckpoint | undefined> {
-  for (const path of await removeStaleTemps(o.checkpointDir))
-    notice(`removed ${basename(path)}, the unfinished checkpoint of a run that was stopped`);
-  if (!o.resume) return undefined;
-  if (typeof o.resume === 'string' && o.resume !== 'auto')
-    return readTrainingCheckpoint(o.resume, model);
-  const found = await newestValidCheckpoint(o.checkpointDir, model, (skipped) =>
-    notice(
-      `skipping damaged ${basename(skipped.dir)} (${skipped.reason}); moved to ${basename(skipped.movedTo)}`,
-    ),
-  );
-  if (!found && o.resume === true)
-    throw new InputError('no checkpoint to resume from', { file: o.checkpointDir });
-  return found;
+/** A fresh loop, or one continued from a checkpoint (weights, moments, logs, data order). */
+async function startLoop(model: CausalLM, task: TrainTask, o: TrainerOptions): Promise<Loop> {
+  const plan = planOf(task, o);
+  const loop: Loop = {
+    ...{ model, task, o, plan, optimizer: makeOptimizer(model, o) },
+    order: new DataOrder(task.size, o.seed, o.shuffle ?? true),
+    acc: (o.gradAccum ?? 1) > 1 ? ParamSet.zerosLike(model.params) : undefined,
+    ...{ log: [], evalLog: [], checkpoint: null, start: 0 },
+    ...{ began: performance.now(), tokensSeen: 0 },
+  };
+  const notice = (message: string, step = 0): void => {
+    o.onNotice?.(message);
+    o.onProgress?.({ stage: task.stage, step, total: plan.totalSteps, elapsed: 0, message });
+  };
+  const from = await resumePoint(o, model, plan.fingerprint, notice);
+  if (!from) return loop;
+  from.apply(loop.optimizer);
+  loop.order.resume(from.state.data.epoch, from.state.rng);
+  ({ log: loop.log, evalLog: loop.evalLog } = from.state);
+  loop.checkpoint = from.dir;
+  loop.start = loop.log.length;
+  const label = checkpointLabel(from.dir, o.checkpointDir);
+  notice(`resuming from ${label} (step ${from.state.step} of ${plan.totalSteps})`, from.state.step);
+  return loop;
+}
+
+/** Where step `step`'s data starts: its epoch and the offset into that epoch's order. */
+function position(plan: Plan, step: number): { epoch: number; offset: number } {
+  const epoch = Math.floor(step / plan.stepsPerEpoch);
+  return { epoch, offset: (step % plan.stepsPerEpoch) * plan.unitsPerStep };
+}
+
+/** One optimizer step: micro-batches forward and backward, clipping, the update. */
+async function trainStep(loop: Loop, step: number): Promise<StepRecord> {
+  const { model, task, o, plan } = loop;
+  const { epoch, offset } = position(plan, step);
+  const units = loop.order.units(epoch, offset, plan.unitsPerStep);
+  let lossSum = 0;
+  let weight = 0;
+  let tokens = 0;
+  const metricSums: Record<string, number> = {};
+  for (let m = 0; m * o.batchSize < units.length; m++) {
+    if (o.signal?.aborted) await stop(loop, step);
+    const r = await task.forwardBackward(units.slice(m * o.batchSize, (m + 1) * o.batchSize));
+    if (!Number.isFinite(r.lossSum))
+      throw new TrainingDivergedError(step + 1, `the loss is ${r.lossSum}`, loop.checkpoint);
+    if (loop.acc) accumulate(loop.acc, task.grads);
+    lossSum += r.lossSum;
+    weight += r.weight;
+    tokens += r.tokens;
+    for (const [k, v] of Object.entries(r.metricSums ?? {}))
+      metricSums[k] = (metricSums[k] ?? 0) + v;
+  }
+  const grads = loop.acc ?? task.grads;
+  const norm = gradNorm(grads, model.params) / weight;
+  if (!Number.isFinite(norm))
+    throw new TrainingDivergedError(step + 1, `the gradient norm is ${norm}`, loop.checkpoint);
+  const maxNorm = o.maxGradNorm ?? 1;
+  const clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
+  const lr = learningRate(plan.schedule, step);
+  loop.optimizer.step(grads, { lr, gradScale: clip / weight });
+  loop.acc?.zero();
+  loop.tokensSeen += tokens;
+  return {
+    step: step + 1,
+    loss: lossSum / weight,
+    lr,
+    gradNorm: norm,
+    tokens,
+    epoch: (step + 1) / plan.stepsPerEpoch,
+    metrics: Object.fromEntries(Object.entries(metricSums).map(([k, v]) => [k, v / weight])),
+  };
 }
 
 /** Adds `from` into `into` over the trainable ranges. */
@@ -70,186 +193,76 @@ function accumulate(into: ParamSet, from: ParamSet): void {
   }
 }
 
-/**
- * Runs the optimizer loop shared by every stage: shuffled epochs, micro-batches with gradient
- * accumulation (losses summed, then divided by the step's units, so accumulation equals one
- * large batch), global-norm clipping, a warmup schedule, held-out evaluation, atomic
- * checkpoints (kept last K), exact resume and cancellation that checkpoints first.
- * Deterministic: the data order is a pure function of seed and epoch, and every piece of
- * state a step reads (weights, moments, step count, generator) is in the checkpoint.
- */
-export async function runTrainer(
-  model: CausalLM,
-  task: TrainTask,
-  o: TrainerOptions,
-): Promise<TrainRun> {
-  const gradAccum = o.gradAccum ?? 1;
-  const unitsPerStep = o.batchSize * gradAccum;
-  const stepsPerEpoch = Math.ceil(task.size / unitsPerStep);
-  const totalSteps = o.maxSteps ?? Math.max(1, Math.ceil((o.epochs ?? 1) * stepsPerEpoch));
-  const schedule: ScheduleOptions = {
-    kind: o.schedule ?? 'cosine',
-    lr: o.lr,
-    totalSteps,
-    warmup: o.warmup,
-  };
-  const fingerprint = hashValue({
-    fingerprint: o.fingerprint ?? null,
-    totalSteps,
-    stepsPerEpoch,
-    units: task.size,
+function reportStep(loop: Loop, record: StepRecord): void {
+  const { totalSteps } = loop.plan;
+  const elapsed = (performance.now() - loop.began) / 1000;
+  loop.o.onProgress?.({
+    stage: loop.task.stage,
+    step: record.step,
+    total: totalSteps,
+    loss: record.loss,
+    rate: elapsed > 0 ? loop.tokensSeen / elapsed : undefined,
+    rateUnit: 'tok/s',
+    elapsed,
+    eta: ((totalSteps - record.step) * elapsed) / (record.step - loop.start),
+    metrics: { lr: record.lr, epoch: record.epoch, grad_norm: record.gradNorm, ...record.metrics },
   });
-  const optimizer = makeOptimizer(model, o);
-  const rng = new Rng(o.seed).fork('trainer');
-  let log: StepRecord[] = [];
-  let evalLog: EvalRecord[] = [];
-  let checkpoint: string | null = null;
-  const notice = (message: string, step = 0): void => {
-    o.onNotice?.(message);
-    o.onProgress?.({ stage: task.stage, step, total: totalSteps, elapsed: 0, message });
-  };
-  const from = await resumePoint(o, model, notice);
-  if (from) {
-    if (from.state.fingerprint !== fingerprint)
-      throw new InputError(
-        'the checkpoint belongs to a run with other data or settings; start a new output folder or drop --resume',
-        { file: from.dir },
-      );
-    from.apply(optimizer);
-    rng.setState(from.state.rng);
-    ({ log, evalLog } = from.state);
-    checkpoint = from.dir;
-    const label = checkpointLabel(from.dir, o.checkpointDir);
-    notice(`resuming from ${label} (step ${from.state.step} of ${totalSteps})`, from.state.step);
-  }
-  const start = log.length;
-  const acc = gradAccum > 1 ? ParamSet.zerosLike(model.params) : undefined;
-  let order: number[] = [];
-  let orderEpoch = -1;
-  const began = performance.now();
-  let tokensSeen = 0;
-  const checkpointAt = async (step: number): Promise<string> => {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    const state: Omit<TrainerState, 'optimizer' | 'version' | 'lora'> = {
-      stage: task.stage,
-      step,
-      totalSteps,
-      stepsPerEpoch,
-      data: { epoch, offset: (step % stepsPerEpoch) * unitsPerStep, units: task.size },
-      rng: rng.getState(),
-      fingerprint,
-      log,
-      evalLog,
-    };
-    checkpoint = await saveCheckpoint(
-      o.checkpointDir,
-      model,
-      optimizer,
-      state,
-      o.keepCheckpoints ?? 2,
-    );
-    return checkpoint;
-  };
-  const stop = async (step: number): Promise<never> => {
-    const saved = checkpoint?.endsWith(`checkpoint-${step}`)
-      ? checkpoint
-      : await checkpointAt(step);
-    const reason = o.signal?.reason instanceof Error ? o.signal.reason.message : 'cancelled';
-    throw new CancelledError(`${reason}; checkpoint saved at ${saved} (resume to continue)`);
-  };
-  const evaluate = async (step: number): Promise<void> => {
-    if (!task.evaluate) return;
-    const result = await task.evaluate(o.signal).catch((error: unknown) => {
-      if (o.signal?.aborted && step > 0) return stop(step);
-      throw error;
-    });
-    evalLog.push({ step, ...result });
-    o.onProgress?.({
-      stage: task.stage,
-      step,
-      total: totalSteps,
-      elapsed: (performance.now() - began) / 1000,
-      metrics: { eval_loss: result.loss, ...prefixed(result.metrics, 'eval_') },
-      message: `eval loss ${result.loss.toFixed(4)}`,
-    });
-  };
+}
 
-  if (o.evalOnStart && evalLog.length === 0) await evaluate(0);
-  for (let step = start; step < totalSteps; step++) {
-    const epoch = Math.floor(step / stepsPerEpoch);
-    if (epoch !== orderEpoch) {
-      order = Array.from({ length: task.size }, (_, i) => i);
-      if (o.shuffle ?? true) new Rng(o.seed).fork(`epoch:${epoch}`).shuffle(order);
-      orderEpoch = epoch;
-    }
-    const offset = (step % stepsPerEpoch) * unitsPerStep;
-    const units = order.slice(offset, offset + unitsPerStep);
-    let lossSum = 0;
-    let weight = 0;
-    let tokens = 0;
-    const metricSums: Record<string, number> = {};
-    for (let m = 0; m * o.batchSize < units.length; m++) {
-      if (o.signal?.aborted) await stop(step);
-      const r = await task.forwardBackward(units.slice(m * o.batchSize, (m + 1) * o.batchSize));
-      if (!Number.isFinite(r.lossSum))
-        throw new TrainingDivergedError(step + 1, `the loss is ${r.lossSum}`, checkpoint);
-      if (acc) accumulate(acc, task.grads);
-      lossSum += r.lossSum;
-      weight += r.weight;
-      tokens += r.tokens;
-      for (const [k, v] of Object.entries(r.metricSums ?? {}))
-        metricSums[k] = (metricSums[k] ?? 0) + v;
-    }
-    const grads = acc ?? task.grads;
-    const norm = gradNorm(grads, model.params) / weight;
-    if (!Number.isFinite(norm))
-      throw new TrainingDivergedError(step + 1, `the gradient norm is ${norm}`, checkpoint);
-    const maxNorm = o.maxGradNorm ?? 1;
-    const clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
-    const lr = learningRate(schedule, step);
-    optimizer.step(grads, { lr, gradScale: clip / weight });
-    acc?.zero();
-    tokensSeen += tokens;
-    const metrics = Object.fromEntries(Object.entries(metricSums).map(([k, v]) => [k, v / weight]));
-    const record: StepRecord = {
-      step: step + 1,
-      loss: lossSum / weight,
-      lr,
-      gradNorm: norm,
-      tokens,
-      epoch: (step + 1) / stepsPerEpoch,
-      metrics,
-    };
-    log.push(record);
-    const elapsed = (performance.now() - began) / 1000;
-    const done = step + 1 - start;
-    o.onProgress?.({
-      stage: task.stage,
-      step: step + 1,
-      total: totalSteps,
-      loss: record.loss,
-      rate: elapsed > 0 ? tokensSeen / elapsed : undefined,
-      rateUnit: 'tok/s',
-      elapsed,
-      eta: ((totalSteps - step - 1) * elapsed) / done,
-      metrics: { lr, epoch: record.epoch, grad_norm: norm, ...metrics },
-    });
-    if (o.evalEvery && (step + 1) % o.evalEvery === 0) await evaluate(step + 1);
-    if (o.saveEvery && (step + 1) % o.saveEvery === 0) await checkpointAt(step + 1);
-  }
-  if (task.evaluate && evalLog.at(-1)?.step !== totalSteps) await evaluate(totalSteps);
-  const seconds = (performance.now() - began) / 1000;
-  return {
-    steps: log.length,
-    log,
-    evalLog,
-    checkpoint,
-    resumedFrom: start,
-    seconds,
-    tokensPerSecond: seconds > 0 ? tokensSeen / seconds : 0,
-  };
+async function evaluate(loop: Loop, step: number): Promise<void> {
+  const { task, o } = loop;
+  if (!task.evaluate) return;
+  const result = await task.evaluate(o.signal).catch((error: unknown) => {
+    if (o.signal?.aborted && step > 0) return stop(loop, step);
+    throw error;
+  });
+  loop.evalLog.push({ step, ...result });
+  o.onProgress?.({
+    stage: task.stage,
+    step,
+    total: loop.plan.totalSteps,
+    elapsed: (performance.now() - loop.began) / 1000,
+    metrics: { eval_loss: result.loss, ...prefixed(result.metrics, 'eval_') },
+    message: `eval loss ${result.loss.toFixed(4)}`,
+  });
 }
 
 function prefixed(metrics: Record<string, number>, prefix: string): Record<string, number> {
   return Object.fromEntries(Object.entries(metrics).map(([k, v]) => [prefix + k, v]));
+}
+
+/** Saves the state step `step` (0-based, not yet taken) starts from. */
+async function checkpointAt(loop: Loop, step: number): Promise<string> {
+  const { plan, task } = loop;
+  const { epoch, offset } = position(plan, step);
+  const state = {
+    stage: task.stage,
+    step,
+    totalSteps: plan.totalSteps,
+    stepsPerEpoch: plan.stepsPerEpoch,
+    data: { epoch, offset, units: task.size },
+    rng: loop.order.generatorAt(epoch),
+    fingerprint: plan.fingerprint,
+    log: loop.log,
+    evalLog: loop.evalLog,
+  };
+  const keep = loop.o.keepCheckpoints ?? 2;
+  loop.checkpoint = await saveCheckpoint(
+    loop.o.checkpointDir,
+    loop.model,
+    loop.optimizer,
+    state,
+    keep,
+  );
+  return loop.checkpoint;
+}
+
+/** Cancels the run after checkpointing the step it stopped before (once). */
+async function stop(loop: Loop, step: number): Promise<never> {
+  const saved = loop.checkpoint?.endsWith(`checkpoint-${step}`)
+    ? loop.checkpoint
+    : await checkpointAt(loop, step);
+  const reason =
+    loop.o.signal?.reason instanceof Error ? loop.o.signal.reason.message : 'cancelled';
+  throw new CancelledError(`${reason}; checkpoint saved at ${saved} (resume to continue)`);
 }
