@@ -4,8 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { crossEntropy, Graph, TrainingStep } from '../engine/index.ts';
 import { loadModel } from './causal-lm.ts';
 import { parseModelConfig } from './config.ts';
-import { buildDecoder } from './decoder.ts';
-import { decoderParamSpecs, linearModules } from './param-layout.ts';
+import { buildDecoder, headWeight, loraDropoutSeed } from './decoder.ts';
+import {
+  decoderParamSpecs,
+  layerProjections,
+  linearModules,
+  PROJECTION_NAMES,
+} from './param-layout.ts';
 import { int64Matrix } from './feeds.ts';
 import { attachLora } from './lora.ts';
 import { rotaryInverseFrequencies } from './rope.ts';
@@ -50,6 +55,105 @@ describe('decoderParamSpecs / linearModules', () => {
       'up_proj',
       'down_proj',
     ]);
+  });
+});
+
+describe('the architecture table', () => {
+  const llama = parseModelConfig({
+    model_type: 'llama',
+    vocab_size: 10,
+    hidden_size: 8,
+    intermediate_size: 12,
+    num_hidden_layers: 2,
+    num_attention_heads: 4,
+    num_key_value_heads: 1,
+    attention_bias: true,
+    mlp_bias: true,
+  });
+
+  it('sizes each projection from the config and takes its bias from the matching flag', () => {
+    const p = layerProjections(llama, 1);
+    expect(Object.keys(p)).toEqual([...PROJECTION_NAMES]);
+    expect(p.k_proj).toEqual({
+      path: 'model.layers.1.self_attn.k_proj',
+      inFeatures: 8,
+      outFeatures: 2,
+      bias: true,
+    });
+    expect([p.o_proj.inFeatures, p.o_proj.outFeatures, p.o_proj.bias]).toEqual([8, 8, true]);
+    expect([p.down_proj.inFeatures, p.down_proj.outFeatures]).toEqual([12, 8]);
+    const noMlpBias = layerProjections({ ...llama, mlpBias: false }, 0);
+    expect([noMlpBias.up_proj.bias, noMlpBias.q_proj.bias]).toEqual([false, true]);
+    expect(linearModules(llama).map((m) => m.path)).toEqual(
+      [0, 1].flatMap((i) => Object.values(layerProjections(llama, i)).map((m) => m.path)),
+    );
+  });
+
+  it('declares exactly the parameters decoderParamSpecs lists, with the same shapes', () => {
+    for (const tie of [false, true]) {
+      const config = { ...llama, tieWordEmbeddings: tie };
+      const g = new Graph();
+      buildDecoder(g, config, { inputIds: g.input('input_ids', 'int64', ['B', 'T']) });
+      const declared = g.params.map((p) => `${p.name}:${p.shape.join('x')}`).sort();
+      const listed = decoderParamSpecs(config).map((s) => `${s.name}:${s.shape.join('x')}`);
+      expect(declared).toEqual(listed.sort());
+    }
+  });
+});
+
+describe('headWeight', () => {
+  const config = parseModelConfig({
+    model_type: 'qwen2',
+    vocab_size: 10,
+    hidden_size: 8,
+    intermediate_size: 12,
+    num_hidden_layers: 1,
+    num_attention_heads: 2,
+  });
+
+  it('is the embedding when tied, else lm_head declared on first use, never twice', () => {
+    for (const tie of [true, false]) {
+      const g = new Graph();
+      const ids = g.input('input_ids', 'int64', ['B', 'T']);
+      buildDecoder(g, { ...config, tieWordEmbeddings: tie }, { inputIds: ids }, { logits: 'none' });
+      const head = headWeight(g, { ...config, tieWordEmbeddings: tie }, false);
+      const name = tie ? 'model.embed_tokens.weight' : 'lm_head.weight';
+      expect(g.paramByName(name)?.tensor).toBe(head);
+      expect(head.shape).toEqual([10, 8]);
+      expect(headWeight(g, { ...config, tieWordEmbeddings: tie })).toBe(head);
+      expect(g.params.filter((p) => p.name === name)).toHaveLength(1);
+      // Frozen when declared here as asked; a tied head keeps the embedding's own flag.
+      expect(g.paramByName(name)?.trainable).toBe(tie);
+    }
+  });
+});
+
+describe('LoRA dropout seeds', () => {
+  it('give every adapter of a training graph its own seed, derived from the run seed', () => {
+    const config = parseModelConfig({
+      model_type: 'qwen2',
+      vocab_size: 10,
+      hidden_size: 8,
+      intermediate_size: 12,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+    });
+    const modules = new Map(
+      linearModules(config)
+        .filter((m) => /[qv]_proj$/.test(m.path))
+        .map((m) => [m.path, { rank: 2, scale: 1 }]),
+    );
+    const seeds = (runSeed: number): number[] => {
+      const g = new Graph();
+      const ids = g.input('input_ids', 'int64', ['B', 'T']);
+      const lora = { modules, dropout: 0.1 };
+      buildDecoder(g, config, { inputIds: ids }, { lora, training: true, dropoutSeed: runSeed });
+      return g.nodes
+        .filter((n) => n.op === 'Dropout')
+        .map((n) => (n.attrs.seed as { value: number }).value);
+    };
+    expect(seeds(3)).toEqual([0, 1, 2, 3].map((i) => loraDropoutSeed(3, i)));
+    expect(new Set([...seeds(3), ...seeds(4)]).size).toBe(8);
   });
 });
 

@@ -34,14 +34,18 @@ import {
 } from '../engine/index.ts';
 import type { ModelConfig } from './config.ts';
 import { groupedQueryAttention, rmsNormalization, rotaryEmbedding } from './inference-ops.ts';
-import type { LoraGraphSpec } from './param-layout.ts';
+import {
+  headWeightName,
+  layerProjections,
+  type LinearModule,
+  type LoraGraphSpec,
+} from './param-layout.ts';
 import { rotaryAngles, rotaryTables } from './rope.ts';
 
 /** A layer's attention keys and values `[B, kvHeads, S, headDim]`. */
 export interface KeyValue {
   /** Rotated keys. */
   key: Tensor;
-  /** Values. */
   value: Tensor;
 }
 
@@ -65,9 +69,12 @@ export interface DecoderOptions {
   lora?: LoraGraphSpec;
   /** A training graph: LoRA dropout is applied (seeded by `dropoutSeed`). */
   training?: boolean;
-  /** Seed of the LoRA dropout masks (default 0). */
+  /** Seed of the LoRA dropout masks (default 0; see {@link loraDropoutSeed}). */
   dropoutSeed?: number;
-  /** Which positions get logits: all (default), only the last (generation), or none. */
+  /**
+   * Which positions get logits: all (default), only the last (generation), or none (the caller
+   * computes its own head, e.g. a chunked loss, from `hidden` and {@link headWeight}).
+   */
   logits?: 'all' | 'last' | 'none';
   /**
    * Use single-node ONNX RMSNormalization, RotaryEmbedding and Attention (inference only: they
@@ -88,9 +95,12 @@ export interface DecoderOutputs {
 
 /**
  * Adds a Llama/Qwen2 decoder forward to `g`, declaring its parameters under Hugging Face
- * names: embeddings, per layer RMSNorm -> grouped-query attention with rotary positions
- * (q/k/v/o biases as configured) -> residual -> RMSNorm -> SwiGLU MLP -> residual, a final
- * RMSNorm and the (tied or untied) output head.
+ * names: embeddings, per layer RMSNorm -> grouped-query attention with rotary positions ->
+ * residual -> RMSNorm -> SwiGLU MLP -> residual, a final RMSNorm and the (tied or untied)
+ * output head. The projections and their sizes come from the architecture table
+ * (`layerProjections`). Attention is composed of primitive ops with gradient rules
+ * ({@link composedAttention}) unless `fused` asks for ONNX's single-node kernels
+ * ({@link fusedAttention}, inference only); everything else is shared.
  */
 export function buildDecoder(
   g: Graph,
@@ -98,120 +108,64 @@ export function buildDecoder(
   inputs: DecoderInputs,
   options: DecoderOptions = {},
 ): DecoderOutputs {
+  const { hiddenSize: d, rmsNormEps: eps } = config;
   const trainable = options.trainableBase ?? true;
-  const param = (name: string, shape: number[]): Tensor => g.param(name, shape, { trainable });
-  const { hiddenSize: d, numHeads: heads, numKvHeads: kvHeads, headDim, rmsNormEps: eps } = config;
-  const ids = inputs.inputIds;
-  const past = inputs.past;
-  if (past && past.length !== config.numLayers) {
-    throw new Error(`buildDecoder: ${past.length} past key/values for ${config.numLayers} layers`);
-  }
-  const queryLength = dimOf(ids, 1);
-  const pastLength = past ? dimOf(past[0].key, 2) : undefined;
-  const keyLength = pastLength ? add(pastLength, queryLength) : queryLength;
   const fused = options.fused ?? false;
-  const positions = inputs.positionIds ?? defaultPositions(queryLength, pastLength);
-  const rotary = fused ? undefined : rotaryTables(config, positions);
-  const angles = fused ? rotaryAngles(config, expand(positions, shape(ids))) : undefined;
-  // A static length without a cache gives a constant causal mask.
-  const staticLength = typeof ids.shape[1] === 'number' && !past ? ids.shape[1] : undefined;
-  const bias = attentionBias(g, staticLength ?? queryLength, staticLength ?? keyLength, {
-    causal: true,
-    keyMask: inputs.attentionMask,
-  })!;
-  // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
-  const groups = heads / kvHeads;
-  const groupBias = fused || groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
-  const norm = (x: Tensor, name: string): Tensor => {
-    const weight = param(name, [d]);
-    return fused ? rmsNormalization(x, weight, eps) : rmsNorm(x, weight, eps);
-  };
-
-  let adapters = 0;
-  const project = (
-    x: Tensor,
-    path: string,
-    inF: number,
-    outF: number,
-    withBias: boolean,
-  ): Tensor => {
-    const y = linear(x, declareLinear(g, path, inF, outF, { bias: withBias, trainable }));
-    const adapter = options.lora?.modules.get(path);
-    if (!adapter) return y;
-    const a = g.param(`${path}.lora_A.weight`, [adapter.rank, inF]);
-    const b = g.param(`${path}.lora_B.weight`, [outF, adapter.rank]);
-    const dropout = options.training ? (options.lora?.dropout ?? 0) : 0;
-    const input =
-      dropout > 0 ? dropoutOf(x, dropout, (options.dropoutSeed ?? 0) * 7919 + adapters++) : x;
-    return add(
-      y,
-      gemm(linear(input, { weight: a }), b, undefined, { transB: true, alpha: adapter.scale }),
+  const ids = inputs.inputIds; // [B, T]
+  if (inputs.past && inputs.past.length !== config.numLayers) {
+    throw new Error(
+      `buildDecoder: ${inputs.past.length} past key/values for ${config.numLayers} layers`,
     );
-  };
+  }
+  const lengths = sequenceLengths(inputs);
+  const attend = (fused ? fusedAttention : composedAttention)(g, config, inputs, lengths);
+  const to3d = unflattener(ids, lengths.query);
+  const project = projector(g, options);
+  const rms = fused ? rmsNormalization : rmsNorm;
+  const norm = (x: Tensor, name: string): Tensor => rms(x, g.param(name, [d], { trainable }), eps);
 
-  // The residual stream is kept 2-D `[B*T, hidden]` so every projection is one Gemm with the
-  // weight as stored (transB, bias in the same pass) rather than a batched MatMul.
-  const batch = dimOf(ids, 0);
-  const shapes = new Map<number, Tensor>();
-  const to3d = (t: Tensor, width: number): Tensor => {
-    if (!shapes.has(width)) shapes.set(width, sizes([batch, queryLength, width]));
-    return reshape(t, shapes.get(width)!);
-  };
-  const embed = param('model.embed_tokens.weight', [config.vocabSize, d]);
-  let x = embedding(embed, reshape(ids, [-1]));
+  // The residual stream is kept 2-D `[B*T, d]` so every projection is one Gemm with the weight
+  // as stored (transB, bias in the same pass) rather than a batched MatMul.
+  const embed = g.param('model.embed_tokens.weight', [config.vocabSize, d], { trainable });
+  let x = embedding(embed, reshape(ids, [-1])); // [B*T, d]
   const presents: KeyValue[] = [];
   for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}`;
-    const h = norm(x, `${p}.input_layernorm.weight`);
-    const qWidth = heads * headDim;
-    const kvWidth = kvHeads * headDim;
-    const q = project(h, `${p}.self_attn.q_proj`, d, qWidth, config.qkvBias);
-    const k = project(h, `${p}.self_attn.k_proj`, d, kvWidth, config.qkvBias);
-    const v = project(h, `${p}.self_attn.v_proj`, d, kvWidth, config.qkvBias);
-    let attended: Tensor;
-    if (angles) {
-      const result = groupedQueryAttention(
-        g,
-        rotaryEmbedding(to3d(q, qWidth), angles.cos, angles.sin, heads),
-        rotaryEmbedding(to3d(k, kvWidth), angles.cos, angles.sin, kvHeads),
-        to3d(v, kvWidth),
-        bias,
-        { heads, kvHeads, headDim, pastKey: past?.[i].key, pastValue: past?.[i].value },
-      );
-      presents.push({ key: result.presentKey, value: result.presentValue });
-      attended = reshape(result.output, [-1, qWidth]);
-    } else {
-      let keys = applyRotary(splitHeads(to3d(k, kvWidth), kvHeads), rotary!);
-      let values = splitHeads(to3d(v, kvWidth), kvHeads);
-      if (past) {
-        keys = concat([past[i].key, keys], 2);
-        values = concat([past[i].value, values], 2);
-      }
-      presents.push({ key: keys, value: values });
-      const queries = applyRotary(splitHeads(to3d(q, qWidth), heads), rotary!);
-      attended = reshape(mergeHeads(groupedAttention(queries, keys, values, groupBias, config)), [
-        -1,
-        qWidth,
-      ]);
-    }
-    x = add(x, project(attended, `${p}.self_attn.o_proj`, qWidth, d, config.outputBias));
-    const h2 = norm(x, `${p}.post_attention_layernorm.weight`);
-    const f = config.intermediateSize;
-    const gate = project(h2, `${p}.mlp.gate_proj`, d, f, config.mlpBias);
-    const up = project(h2, `${p}.mlp.up_proj`, d, f, config.mlpBias);
-    x = add(x, project(mul(silu(gate), up), `${p}.mlp.down_proj`, f, d, config.mlpBias));
+    const p = layerProjections(config, i);
+    const h = norm(x, `model.layers.${i}.input_layernorm.weight`);
+    const q = project(h, p.q_proj); // [B*T, H*D]
+    const k = project(h, p.k_proj); // [B*T, kvH*D]
+    const v = project(h, p.v_proj); // [B*T, kvH*D]
+    const attended = attend(q, k, v, i, to3d); // [B*T, H*D]
+    presents.push(attended.present);
+    x = add(x, project(attended.output, p.o_proj)); // [B*T, d]
+    const h2 = norm(x, `model.layers.${i}.post_attention_layernorm.weight`);
+    const gate = project(h2, p.gate_proj); // [B*T, F]
+    const up = project(h2, p.up_proj); // [B*T, F]
+    x = add(x, project(mul(silu(gate), up), p.down_proj)); // [B*T, d]
   }
-  const normed = norm(x, 'model.norm.weight');
-  const hidden = to3d(normed, d);
+  const normed = norm(x, 'model.norm.weight'); // [B*T, d]
+  const hidden = to3d(normed, d); // [B, T, d]
   const which = options.logits ?? 'all';
   if (which === 'none') return { hidden, presents };
-  const V = config.vocabSize;
-  const head = { weight: config.tieWordEmbeddings ? embed : param('lm_head.weight', [V, d]) };
+  const head = { weight: headWeight(g, config, trainable) }; // [V, d]
   const logits =
     which === 'last'
-      ? unsqueeze(linear(reshape(slice(hidden, [-1], [END], [1]), [-1, d]), head), [1])
-      : to3d(linear(normed, head), V);
+      ? unsqueeze(linear(reshape(slice(hidden, [-1], [END], [1]), [-1, d]), head), [1]) // [B, 1, V]
+      : to3d(linear(normed, head), config.vocabSize); // [B, T, V]
   return { hidden, logits, presents };
+}
+
+/**
+ * The output head's weight `[V, d]` in a graph `buildDecoder` built: the token embedding when
+ * the model ties them, else `lm_head.weight` (declared on first use, so graphs built with
+ * `logits: 'none'` get it too; `trainable` applies only then).
+ */
+export function headWeight(g: Graph, config: ModelConfig, trainable = true): Tensor {
+  const name = headWeightName(config);
+  return (
+    g.paramByName(name)?.tensor ??
+    g.param(name, [config.vocabSize, config.hiddenSize], { trainable })
+  );
 }
 
 /**
@@ -227,6 +181,148 @@ export function tokenLogprobs(
 ): { logprobs: Tensor; logits: Tensor } {
   const { logits } = buildDecoder(g, config, inputs, { ...options, logits: 'all' });
   return { logprobs: neg(crossEntropy(logits!, targets, { reduction: 'none' })), logits: logits! };
+}
+
+/**
+ * The dropout seed of the `index`-th adapter (in forward order) in a graph seeded `graphSeed`
+ * (the run's seed). ONNX Dropout draws from one generator per node, so every adapter needs a
+ * seed of its own; spacing run seeds a prime (7919) apart keeps runs seeded s and s+1 from
+ * sharing any adapter's masks while a graph has fewer than 7919 adapters.
+ */
+export function loraDropoutSeed(graphSeed: number, index: number): number {
+  return graphSeed * 7919 + index;
+}
+
+/** Query, past and key lengths (int64 `[1]`), and the positions of the new tokens `[1|B, T]`. */
+interface SequenceLengths {
+  query: Tensor;
+  past: Tensor | undefined;
+  key: Tensor;
+  positions: Tensor;
+}
+
+function sequenceLengths(inputs: DecoderInputs): SequenceLengths {
+  const query = dimOf(inputs.inputIds, 1);
+  const past = inputs.past ? dimOf(inputs.past[0].key, 2) : undefined;
+  const key = past ? add(past, query) : query;
+  const positions = inputs.positionIds ?? defaultPositions(query, past);
+  return { query, past, key, positions };
+}
+
+/** `[B*T, width]` -> `[B, T, width]`, one shape tensor per width. */
+type Unflatten = (t: Tensor, width: number) => Tensor;
+
+function unflattener(ids: Tensor, queryLength: Tensor): Unflatten {
+  const batch = dimOf(ids, 0);
+  const shapes = new Map<number, Tensor>();
+  return (t, width) => {
+    if (!shapes.has(width)) shapes.set(width, sizes([batch, queryLength, width]));
+    return reshape(t, shapes.get(width)!);
+  };
+}
+
+/**
+ * `x W^T (+ b)` for one projection of the table, plus `scale · B (A x)` when LoRA adapts it
+ * (A's input dropped out in training graphs).
+ */
+function projector(g: Graph, options: DecoderOptions): (x: Tensor, m: LinearModule) => Tensor {
+  const trainable = options.trainableBase ?? true;
+  const dropout = options.training ? (options.lora?.dropout ?? 0) : 0;
+  let adapters = 0;
+  return (x, m) => {
+    const y = linear(
+      x,
+      declareLinear(g, m.path, m.inFeatures, m.outFeatures, { bias: m.bias, trainable }),
+    );
+    const adapter = options.lora?.modules.get(m.path);
+    if (!adapter) return y;
+    const a = g.param(`${m.path}.lora_A.weight`, [adapter.rank, m.inFeatures]);
+    const b = g.param(`${m.path}.lora_B.weight`, [m.outFeatures, adapter.rank]);
+    const seed = loraDropoutSeed(options.dropoutSeed ?? 0, adapters++);
+    const input = dropout > 0 ? dropoutOf(x, dropout, seed) : x;
+    return add(
+      y,
+      gemm(linear(input, { weight: a }), b, undefined, { transB: true, alpha: adapter.scale }),
+    );
+  };
+}
+
+/**
+ * One layer's attention over its projected `q [B*T, H*D]`, `k`, `v [B*T, kvH*D]`: the output
+ * `[B*T, H*D]` (before o_proj) and the keys/values to cache.
+ */
+type Attend = (
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  layer: number,
+  to3d: Unflatten,
+) => { output: Tensor; present: KeyValue };
+
+/** The causal mask, with padding, as an additive bias `[B|1, 1, T, P+T]`. */
+function causalBias(g: Graph, inputs: DecoderInputs, lengths: SequenceLengths): Tensor {
+  // A static length without a cache gives a constant mask.
+  const ids = inputs.inputIds;
+  const staticLength = typeof ids.shape[1] === 'number' && !inputs.past ? ids.shape[1] : undefined;
+  return attentionBias(g, staticLength ?? lengths.query, staticLength ?? lengths.key, {
+    causal: true,
+    keyMask: inputs.attentionMask,
+  })!;
+}
+
+/** Attention of primitive ops (gradient rules for all): rotate-half RoPE, grouped softmax attention. */
+function composedAttention(
+  g: Graph,
+  config: ModelConfig,
+  inputs: DecoderInputs,
+  lengths: SequenceLengths,
+): Attend {
+  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
+  const rotary = rotaryTables(config, lengths.positions); // cos, sin [B|1, 1, T, D]
+  const bias = causalBias(g, inputs, lengths);
+  // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
+  const groups = heads / kvHeads;
+  const groupBias = groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
+  return (q, k, v, layer, to3d) => {
+    const past = inputs.past?.[layer];
+    let keys = applyRotary(splitHeads(to3d(k, kvHeads * headDim), kvHeads), rotary); // [B, kvH, T, D]
+    let values = splitHeads(to3d(v, kvHeads * headDim), kvHeads); // [B, kvH, T, D]
+    if (past) {
+      keys = concat([past.key, keys], 2); // [B, kvH, P+T, D]
+      values = concat([past.value, values], 2);
+    }
+    const queries = applyRotary(splitHeads(to3d(q, heads * headDim), heads), rotary); // [B, H, T, D]
+    const attended = groupedAttention(queries, keys, values, groupBias, config); // [B, H, T, D]
+    const output = reshape(mergeHeads(attended), [-1, heads * headDim]);
+    return { output, present: { key: keys, value: values } };
+  };
+}
+
+/** Attention of single-node ONNX kernels (RotaryEmbedding, Attention): no gradient rules. */
+function fusedAttention(
+  g: Graph,
+  config: ModelConfig,
+  inputs: DecoderInputs,
+  lengths: SequenceLengths,
+): Attend {
+  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
+  const ids = inputs.inputIds;
+  const angles = rotaryAngles(config, expand(lengths.positions, shape(ids))); // [B, T, D/2]
+  const bias = causalBias(g, inputs, lengths);
+  return (q, k, v, layer, to3d) => {
+    const past = inputs.past?.[layer];
+    const { cos, sin } = angles;
+    const result = groupedQueryAttention(
+      g,
+      rotaryEmbedding(to3d(q, heads * headDim), cos, sin, heads), // [B, T, H*D]
+      rotaryEmbedding(to3d(k, kvHeads * headDim), cos, sin, kvHeads), // [B, T, kvH*D]
+      to3d(v, kvHeads * headDim),
+      bias,
+      { heads, kvHeads, headDim, pastKey: past?.key, pastValue: past?.value },
+    );
+    const output = reshape(result.output, [-1, heads * headDim]);
+    return { output, present: { key: result.presentKey, value: result.presentValue } };
+  };
 }
 
 /** `softmax(q kᵀ / sqrt(d) + bias) v` with each KV head shared by `heads / kvHeads` query heads. */

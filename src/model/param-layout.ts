@@ -5,47 +5,78 @@ import type { ModelConfig } from './config.ts';
 export interface LinearModule {
   /** e.g. `model.layers.0.self_attn.q_proj`. */
   path: string;
-  /** Input features. */
   inFeatures: number;
-  /** Output features. */
   outFeatures: number;
-  /** Whether it carries a bias. */
   bias: boolean;
 }
 
-/** Every linear layer of a decoder (the output head excluded), in Hugging Face's order. */
+type Width = (config: ModelConfig) => number;
+const hidden: Width = (c) => c.hiddenSize;
+const queries: Width = (c) => c.numHeads * c.headDim;
+const keyValues: Width = (c) => c.numKvHeads * c.headDim;
+const intermediate: Width = (c) => c.intermediateSize;
+
+/**
+ * The architecture table: every projection of a decoder layer in checkpoint order, as
+ * `[block, name, input width, output width, which config flag gives it a bias]`. The decoder's
+ * forward, the parameter layout, LoRA's targets and `ALL_LINEAR` are all read from it, so a
+ * projection is added or resized here only.
+ */
+const PROJECTIONS = [
+  ['self_attn', 'q_proj', hidden, queries, 'qkvBias'],
+  ['self_attn', 'k_proj', hidden, keyValues, 'qkvBias'],
+  ['self_attn', 'v_proj', hidden, keyValues, 'qkvBias'],
+  ['self_attn', 'o_proj', queries, hidden, 'outputBias'],
+  ['mlp', 'gate_proj', hidden, intermediate, 'mlpBias'],
+  ['mlp', 'up_proj', hidden, intermediate, 'mlpBias'],
+  ['mlp', 'down_proj', intermediate, hidden, 'mlpBias'],
+] as const satisfies readonly (readonly [string, string, Width, Width, keyof ModelConfig])[];
+
+/** A projection's short name, as PEFT's `target_modules` spell it. */
+export type ProjectionName = (typeof PROJECTIONS)[number][1];
+
+/** Every projection name of a decoder layer, in checkpoint order. */
+export const PROJECTION_NAMES: readonly ProjectionName[] = PROJECTIONS.map((p) => p[1]);
+
+/** Layer `layer`'s projections by short name, with their paths and sizes under `config`. */
+export function layerProjections(
+  config: ModelConfig,
+  layer: number,
+): Record<ProjectionName, LinearModule> {
+  const entries = PROJECTIONS.map(([block, name, inFeatures, outFeatures, bias]) => [
+    name,
+    {
+      path: `model.layers.${layer}.${block}.${name}`,
+      inFeatures: inFeatures(config),
+      outFeatures: outFeatures(config),
+      bias: config[bias],
+    },
+  ]);
+  return Object.fromEntries(entries) as Record<ProjectionName, LinearModule>;
+}
+
+/** Every linear layer of a decoder (the output head excluded), in checkpoint order. */
 export function linearModules(config: ModelConfig): LinearModule[] {
-  const d = config.hiddenSize;
-  const q = config.numHeads * config.headDim;
-  const kv = config.numKvHeads * config.headDim;
-  const f = config.intermediateSize;
-  const out: LinearModule[] = [];
-  for (let i = 0; i < config.numLayers; i++) {
-    const a = `model.layers.${i}.self_attn`;
-    const m = `model.layers.${i}.mlp`;
-    out.push(
-      { path: `${a}.q_proj`, inFeatures: d, outFeatures: q, bias: config.qkvBias },
-      { path: `${a}.k_proj`, inFeatures: d, outFeatures: kv, bias: config.qkvBias },
-      { path: `${a}.v_proj`, inFeatures: d, outFeatures: kv, bias: config.qkvBias },
-      { path: `${a}.o_proj`, inFeatures: q, outFeatures: d, bias: config.outputBias },
-      { path: `${m}.gate_proj`, inFeatures: d, outFeatures: f, bias: config.mlpBias },
-      { path: `${m}.up_proj`, inFeatures: d, outFeatures: f, bias: config.mlpBias },
-      { path: `${m}.down_proj`, inFeatures: f, outFeatures: d, bias: config.mlpBias },
-    );
-  }
-  return out;
+  return Array.from({ length: config.numLayers }, (_, i) =>
+    Object.values(layerProjections(config, i)),
+  ).flat();
+}
+
+/** The output head's weight name: the token embedding when the model ties them. */
+export function headWeightName(config: ModelConfig): string {
+  return config.tieWordEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight';
 }
 
 /** The decoder's parameters with Hugging Face names and shapes, in checkpoint order. */
 export function decoderParamSpecs(config: ModelConfig): ParamSpec[] {
   const d = config.hiddenSize;
   const specs: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [config.vocabSize, d] }];
-  const modules = linearModules(config);
   for (let i = 0; i < config.numLayers; i++) {
     specs.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [d] });
-    for (const m of modules.slice(i * 7, i * 7 + 7)) {
+    for (const m of Object.values(layerProjections(config, i))) {
       specs.push({ name: `${m.path}.weight`, shape: [m.outFeatures, m.inFeatures] });
       if (m.bias) specs.push({ name: `${m.path}.bias`, shape: [m.outFeatures] });
+      // The attention block ends at o_proj; the MLP's norm comes before its projections.
       if (m.path.endsWith('o_proj')) {
         specs.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [d] });
       }
