@@ -3,6 +3,7 @@ import type { SessionOptions } from '../engine/index.ts';
 import { UsageError } from '../core/errors.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { attachLora } from '../model/lora.ts';
+import { PROJECTION_NAMES } from '../model/param-layout.ts';
 import { Rng } from '../core/rng.ts';
 import type { LoadedRows, ReadOptions, RowSource } from './examples.ts';
 import type { TruncationPolicy } from './encode.ts';
@@ -21,16 +22,8 @@ export interface StageLora {
   targetModules?: string[];
 }
 
-/** Every projection of the decoder: LoRA's default targets here. */
-export const ALL_LINEAR = [
-  'q_proj',
-  'k_proj',
-  'v_proj',
-  'o_proj',
-  'gate_proj',
-  'up_proj',
-  'down_proj',
-];
+/** Every projection of the decoder (from its architecture table): LoRA's default targets here. */
+export const ALL_LINEAR: string[] = [...PROJECTION_NAMES];
 
 /** Data given as a JSONL path, in-memory records, or rows already parsed. */
 export type DataInput<T> = string | readonly unknown[] | LoadedRows<T>;
