@@ -17,6 +17,7 @@ import {
   type LoraConfig,
   type LoraWeights,
 } from './lora-io.ts';
+import { addLowRank } from './merge-lora.ts';
 import type { SaveDtype } from './safetensors.ts';
 
 /** Options for {@link attachLora}. */
@@ -172,17 +173,16 @@ export async function detachLora(model: CausalLM): Promise<void> {
 export async function mergeLora(model: CausalLM): Promise<void> {
   if (!model.lora) throw new Error('no LoRA adapters attached');
   for (const [path, { rank, scale }] of model.lora.spec.modules) {
-    const w = model.params.view(`${path}.weight`);
-    const a = model.params.view(`${path}.lora_A.weight`);
-    const b = model.params.view(`${path}.lora_B.weight`);
     const [out, inF] = model.params.entry(`${path}.weight`).shape;
-    for (let o = 0; o < out; o++) {
-      for (let k = 0; k < rank; k++) {
-        const coefficient = scale * b[o * rank + k];
-        if (coefficient === 0) continue;
-        for (let i = 0; i < inF; i++) w[o * inF + i] += coefficient * a[k * inF + i];
-      }
-    }
+    addLowRank(
+      model.params.view(`${path}.weight`),
+      model.params.view(`${path}.lora_B.weight`),
+      model.params.view(`${path}.lora_A.weight`),
+      out,
+      inF,
+      rank,
+      scale,
+    );
   }
   await detachLora(model);
 }

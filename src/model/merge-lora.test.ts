@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadModel } from './causal-lm.ts';
 import { writeRandomAdapter, writeShardedBf16 } from './fixtures/import-fixtures.ts';
 import { readLoraAdapter, writeLoraAdapter } from './lora-io.ts';
-import { loadLora } from './lora.ts';
+import { loadLora, mergeLora } from './lora.ts';
 import { mergeAdapterFolder } from './merge-lora.ts';
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), 'finemed-merge-'));
@@ -40,6 +40,21 @@ describe('mergeAdapterFolder', () => {
     const folded = await logitsOf(join(dir, 'merged'));
     expect(maxAbsDiff(direct, plain)).toBeGreaterThan(1e-2);
     expect(maxAbsDiff(folded, direct)).toBeLessThan(1e-5);
+
+    // Merging in memory (what a LoRA training run saves) gives the very same weights.
+    const inMemory = await loadModel(base, { session: { threads: 1 } });
+    const written = await loadModel(join(dir, 'merged'), { session: { threads: 1 } });
+    try {
+      await loadLora(inMemory, join(dir, 'adapter'));
+      await mergeLora(inMemory);
+      for (const path of merged.modules) {
+        const name = `${path}.weight`;
+        expect(inMemory.params.view(name)).toEqual(written.params.view(name));
+      }
+    } finally {
+      await inMemory.dispose();
+      await written.dispose();
+    }
   });
 
   it('a rank that does not fit names the tensor and both shapes', async () => {

@@ -84,8 +84,11 @@ export async function mergeAdapterFolder(
   };
 }
 
-/** `w[out, in] += scale · b[out, r] · a[r, in]`; each element's dot product summed in double before the one float32 rounding. */
-function addLowRank(
+/**
+ * `w[out, in] += scale · b[out, r] · a[r, in]`: each element's dot product is summed in double
+ * before its one float32 rounding, so merging in memory and merging folders give the same weights.
+ */
+export function addLowRank(
   w: Float32Array,
   b: Float32Array,
   a: Float32Array,
