@@ -56,9 +56,9 @@ export {
   type SkippedRow,
 } from './examples.ts';
 export {
-  dpoJob,
-  sftJob,
-  tttJob,
+  dpoIntoFolder,
+  sftIntoFolder,
+  tttIntoFolder,
   type StageJobContext,
   type StageJobParams,
   type TttJobParams,

@@ -11,7 +11,7 @@ import {
   remedyFacts,
   remedyQuestions,
 } from './fixtures/clinic.ts';
-import { dpoJob, tttJob } from './jobs.ts';
+import { dpoIntoFolder, tttIntoFolder } from './jobs.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-jobs-'));
 const modelDir = join(dir, 'model');
@@ -62,7 +62,7 @@ function inWorker(
   return run;
 }
 
-describe('sftJob in a worker thread', () => {
+describe('sftIntoFolder in a worker thread', () => {
   const params = {
     model: modelDir,
     data: file('sft.jsonl', chatRows(24)),
@@ -75,7 +75,7 @@ describe('sftJob in a worker thread', () => {
 
   it('streams progress while the main thread stays responsive, and leaves a model and no checkpoints', async () => {
     const out = fresh();
-    const run = inWorker('sftJob', params, { dir: out });
+    const run = inWorker('sftIntoFolder', params, { dir: out });
     const outcome = await run.result;
     expect(outcome.type).toBe('done');
     expect(run.events.filter((e) => e.loss !== undefined).map((e) => e.step)).toEqual([
@@ -98,7 +98,7 @@ describe('sftJob in a worker thread', () => {
 
   it('cancelled, checkpoints into its work folder; run again, resumes there', async () => {
     const workDir = fresh();
-    const first = inWorker('sftJob', params, { dir: fresh(), workDir }, (e, w) => {
+    const first = inWorker('sftIntoFolder', params, { dir: fresh(), workDir }, (e, w) => {
       if (e.step === 5 && e.loss !== undefined) w.postMessage('cancel');
     });
     const stopped = await first.result;
@@ -108,7 +108,7 @@ describe('sftJob in a worker thread', () => {
     expect(at).toBeGreaterThanOrEqual(5);
     expect(at).toBeLessThan(12);
     expect(readdirSync(workDir)).toContain(`checkpoint-${at}`);
-    const second = inWorker('sftJob', params, { dir: fresh(), workDir });
+    const second = inWorker('sftIntoFolder', params, { dir: fresh(), workDir });
     expect(await second.result).toMatchObject({ type: 'done', summary: { steps: 12 } });
     expect(second.events.find((e) => e.loss !== undefined)?.step).toBe(at + 1);
     // The job says where it continues, as a progress message the kernel shows.
@@ -119,9 +119,9 @@ describe('sftJob in a worker thread', () => {
   });
 });
 
-describe('dpoJob and tttJob', () => {
-  it('dpoJob trains from a model folder and reports TRL metrics', async () => {
-    const summary = await dpoJob(
+describe('dpoIntoFolder and tttIntoFolder', () => {
+  it('dpoIntoFolder trains from a model folder and reports TRL metrics', async () => {
+    const summary = await dpoIntoFolder(
       {
         model: modelDir,
         data: file('dpo.jsonl', preferenceRows(8)),
@@ -136,9 +136,9 @@ describe('dpoJob and tttJob', () => {
     expect(summary).toHaveProperty(['rewards/margins']);
   });
 
-  it('tttJob writes records and a summary without timings', async () => {
+  it('tttIntoFolder writes records and a summary without timings', async () => {
     const out = fresh();
-    const summary = await tttJob(
+    const summary = await tttIntoFolder(
       {
         model: modelDir,
         index: file('facts.jsonl', remedyFacts()),

@@ -133,7 +133,7 @@ async function trainJob(
 }
 
 /** The `train.sft` job's worker side: SFT from a model folder into the artifact folder. */
-export function sftJob(
+export function sftIntoFolder(
   p: StageJobParams & { packing?: boolean; trainOnPrompt?: boolean },
   ctx: StageJobContext,
 ): Promise<Record<string, unknown>> {
@@ -151,7 +151,7 @@ export function sftJob(
 }
 
 /** The `train.dpo` job's worker side; `reference` is a model folder (default: the starting model). */
-export function dpoJob(
+export function dpoIntoFolder(
   p: StageJobParams & {
     beta?: number;
     loss?: DpoLossType;
@@ -226,7 +226,7 @@ export interface TttJobParams {
 }
 
 /** The `ttt` job's worker side: records and summary go to the artifact folder. */
-export async function tttJob(
+export async function tttIntoFolder(
   p: TttJobParams,
   ctx: StageJobContext,
 ): Promise<Record<string, unknown>> {

@@ -6,7 +6,7 @@ import { loadModel } from '../../model/causal-lm.ts';
 import { referenceLogps } from '../../train/dpo.ts';
 import { encodeDpo } from '../../train/dpo-encode.ts';
 import { readDpoFile } from '../../train/examples.ts';
-import { dpoJob, sftJob, tttJob } from '../../train/jobs.ts';
+import { dpoIntoFolder, sftIntoFolder, tttIntoFolder } from '../../train/jobs.ts';
 import { tokenizerOf } from '../../train/stage.ts';
 import type { JobContext } from '../job.ts';
 import { sourcePath } from './files.ts';
@@ -27,20 +27,20 @@ function stagePaths<P extends z.infer<typeof sftParams> | z.infer<typeof dpoPara
 }
 
 /** Worker side of `train.sft`. */
-export function runSft(p: z.infer<typeof sftParams>, ctx: JobContext): Promise<unknown> {
-  return sftJob(stagePaths(p, ctx), ctx);
+export function sftWorker(p: z.infer<typeof sftParams>, ctx: JobContext): Promise<unknown> {
+  return sftIntoFolder(stagePaths(p, ctx), ctx);
 }
 
 /** Worker side of `train.dpo`. */
-export function runDpo(p: z.infer<typeof dpoParams>, ctx: JobContext): Promise<unknown> {
+export function dpoWorker(p: z.infer<typeof dpoParams>, ctx: JobContext): Promise<unknown> {
   const { reference, ...stage } = stagePaths(p, ctx);
-  return dpoJob({ ...stage, reference: reference && ctx.artifactDir(reference) }, ctx);
+  return dpoIntoFolder({ ...stage, reference: reference && ctx.artifactDir(reference) }, ctx);
 }
 
 /** Worker side of `ttt`; the retrieval index is described without its key, which moves with the code version. */
-export async function runTtt(p: z.infer<typeof tttParams>, ctx: JobContext): Promise<unknown> {
+export async function tttWorker(p: z.infer<typeof tttParams>, ctx: JobContext): Promise<unknown> {
   const { seed: _seed, model, index, bench, ...rest } = p;
-  const summary = await tttJob(
+  const summary = await tttIntoFolder(
     {
       ...rest,
       model: ctx.artifactDir(model),
@@ -59,7 +59,7 @@ export async function runTtt(p: z.infer<typeof tttParams>, ctx: JobContext): Pro
 }
 
 /** Worker side of `dpo.logps`: one `{id, line, chosen, rejected}` line per pair in `logps.jsonl`. */
-export async function runDpoLogps(
+export async function dpoLogpsWorker(
   p: z.infer<typeof dpoLogpsParams>,
   ctx: JobContext,
 ): Promise<unknown> {

@@ -162,7 +162,7 @@ export const sftJob = defineJob({
   recipe: stageRecipe,
   estimate: (p, recipe) => stageEstimate(p, recipe, 1),
   module: worker,
-  exportName: 'runSft',
+  exportName: 'sftWorker',
 });
 
 /** `wb.dpo`: direct preference optimization against a frozen reference. */
@@ -180,7 +180,7 @@ export const dpoJob = defineJob({
   // Chosen and rejected pass through the policy (forward and backward) and the reference.
   estimate: (p, recipe) => stageEstimate(p, recipe, 2.5),
   module: worker,
-  exportName: 'runDpo',
+  exportName: 'dpoWorker',
 });
 
 /** `wb.ttt`: per question, retrieve neighbours, take steps on them, answer, restore the weights. */
@@ -206,7 +206,7 @@ export const tttJob = defineJob({
     return { seconds: items * perItem, detail: `~${items} items x ${updates} update(s)` };
   },
   module: worker,
-  exportName: 'runTtt',
+  exportName: 'tttWorker',
 });
 
 /** `dpo.logps` parameters: a model's log-probabilities of each pair's chosen and rejected answer. */
@@ -236,5 +236,5 @@ export const dpoLogpsJob = defineJob({
   estimate: (_p, recipe) =>
     trainingCost(recipe.facts?.parameters ?? 1e6, recipe.files[0]?.bytes ?? 0, 1, 2 / 3),
   module: worker,
-  exportName: 'runDpoLogps',
+  exportName: 'dpoLogpsWorker',
 });
