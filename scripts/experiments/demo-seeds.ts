@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../../src/core/version.ts';
-import type { LadderRung } from '../../src/cli/demo.ts';
+import type { LadderRow } from '../../src/eval/ladder-row.ts';
 
 const { values } = parseArgs({
   options: {
@@ -15,7 +15,7 @@ const { values } = parseArgs({
   },
 });
 const seeds = values.seeds.split(',').map(Number);
-const ladders: { seed: number; seconds: number; ladder: LadderRung[] }[] = [];
+const ladders: { seed: number; seconds: number; ladder: LadderRow[] }[] = [];
 for (const seed of seeds) {
   const run = spawnSync(
     process.execPath,

@@ -4,33 +4,11 @@ import { ArtifactStore } from '../core/artifacts.ts';
 import { writeFileAtomic } from '../core/atomic.ts';
 import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
-import { compareStages, ladderData, type StageRow } from '../eval/compare.ts';
+import { compareStages } from '../eval/compare.ts';
 import { ladderSvg } from '../eval/ladder.ts';
+import { ladderText } from '../eval/ladder-row.ts';
 import { readEvalResult } from '../eval/results.ts';
 import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
-
-const f3 = (v: number | null): string => (v === null || Number.isNaN(v) ? '-' : v.toFixed(3));
-const signed = (v: number | null): string =>
-  v === null ? '-' : `${v >= 0 ? '+' : ''}${v.toFixed(3)}`;
-
-function stageLines(rows: StageRow[]): string[] {
-  const header = ['stage', 'n', 'acc', '95% CI', 'delta', 'delta 95% CI', 'b', 'c', 'McNemar p'];
-  const cells = rows.map((r) => [
-    r.label,
-    String(r.n),
-    f3(r.acc),
-    `[${f3(r.lo)}, ${f3(r.hi)}]`,
-    signed(r.delta),
-    r.delta === null ? '-' : `[${signed(r.deltaLo)}, ${signed(r.deltaHi)}]`,
-    String(r.b ?? '-'),
-    String(r.c ?? '-'),
-    r.p === null ? '-' : r.p < 0.0001 ? r.p.toExponential(2) : r.p.toFixed(4),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((row) => row[i].length)));
-  const line = (row: string[]): string =>
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]) : cell.padStart(widths[i]))).join('  ');
-  return [line(header), ...cells.map(line)];
-}
 
 /** `finemed compare`: paired statistics between saved evaluation results. */
 export const compareCommand: Command = {
@@ -89,7 +67,7 @@ export const compareCommand: Command = {
     const svgPath = stringFlag(ctx, 'svg');
     if (svgPath) {
       const { document } = new JSDOM('').window;
-      await writeFileAtomic(svgPath, ladderSvg(ladderData(rows), { document }).outerHTML + '\n');
+      await writeFileAtomic(svgPath, ladderSvg(rows, { document }).outerHTML + '\n');
     }
     const pair = rows[1];
     const onlyA = results[0].records.length - (pair.paired ?? 0);
@@ -120,6 +98,6 @@ export const compareCommand: Command = {
       );
       return;
     }
-    ctx.stdout.write(stageLines(rows).join('\n') + '\n');
+    ctx.stdout.write(ladderText(rows) + '\n');
   },
 };

@@ -1,17 +1,15 @@
-import type { Spread } from '../eval/seeds.ts';
+import { ladderCells } from '../eval/ladder-row.ts';
+import { pooledRows } from '../eval/seeds.ts';
 import type { SeedsResults } from './demo-seeds.ts';
 
 const escape = (text: string): string => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-const signed = (d: number): string =>
-  `${d > 0 ? '+' : d < 0 ? '\u2212' : '\u00b1'}${Math.abs(100 * d).toFixed(1)}`;
-const pts = (d: number): string => `${signed(d)} pts`;
-const pText = (p: number | null): string =>
-  p === null ? '' : p < 0.001 ? '&lt;0.001' : p.toFixed(3);
-const range = (s: Spread, f: (x: number) => string): string => `${f(s.min)} \u2013 ${f(s.max)}`;
-const sd = (s: Spread): string => `${(100 * s.sd).toFixed(1)} pts`;
 const row = (cells: string[], tag = 'td'): string =>
-  `<tr>${cells.map((c) => `<${tag}>${c}</${tag}>`).join('')}</tr>`;
+  `<tr>${cells.map((c) => `<${tag}>${escape(c)}</${tag}>`).join('')}</tr>`;
+/** Records of plain-text cells as table rows under their keys. */
+const table = (records: Record<string, string>[]): string =>
+  [row(Object.keys(records[0] ?? {}), 'th'), ...records.map((r) => row(Object.values(r)))].join(
+    '\n',
+  );
 
 const STYLE = `body { font-family: system-ui, sans-serif; max-width: 72rem; margin: 2rem auto; padding: 0 1rem; color: #1f2328 }
 table { border-collapse: collapse; margin: 1rem 0; font-size: .9rem } th, td { padding: .25rem .6rem; border-bottom: 1px solid #d0d7de; text-align: right; white-space: nowrap }
@@ -23,32 +21,10 @@ th { white-space: normal; vertical-align: bottom } th:first-child, td:first-chil
  */
 export function seedsReportHtml(results: SeedsResults, chartSvg: string): string {
   const seeds = results.seeds.join(', ');
-  const pooled = results.pooled.map((r) =>
-    row([
-      escape(r.label),
-      String(r.n),
-      pct(r.acc.mean),
-      sd(r.acc),
-      range(r.acc, pct),
-      r.delta ? pts(r.delta.mean) : '',
-      r.delta ? sd(r.delta) : '',
-      r.delta ? `${range(r.delta, signed)} pts` : '',
-      r.delta ? `${r.c} / ${r.b}` : '',
-      pText(r.p),
-    ]),
-  );
-  const perSeed = results.perSeed.flatMap(({ seed, rows }) =>
-    rows.map((r) =>
-      row([
-        String(seed),
-        escape(r.label),
-        String(r.n),
-        pct(r.acc),
-        `${pct(r.lo)} \u2013 ${pct(r.hi)}`,
-        r.delta === null ? '' : pts(r.delta),
-        r.delta === null ? '' : `${r.c} / ${r.b}`,
-        pText(r.p),
-      ]),
+  const pooled = table(ladderCells(pooledRows(results.pooled)));
+  const perSeed = table(
+    results.perSeed.flatMap(({ seed, rows }) =>
+      ladderCells(rows).map((cells) => ({ seed: String(seed), ...cells })),
     ),
   );
   const links = results.runs.map(
@@ -68,14 +44,13 @@ export function seedsReportHtml(results: SeedsResults, chartSvg: string): string
 <p>${escape(results.note)} Each rung is the mean accuracy over seeds, its whisker the range over seeds, each dot one seed; the label under a rung is the mean change from the previous stage with the pooled McNemar p.</p>
 ${chartSvg}
 <h2>Pooled over seeds</h2>
+<p>Questions are items \u00d7 seeds; the accuracy and the change are means over seeds, the change \u00b1 its sd over seeds.</p>
 <table class="pooled">
-${row(['stage', 'questions (items \u00d7 seeds)', 'mean accuracy', 'sd', 'min \u2013 max', 'mean change', 'sd', 'min \u2013 max', 'gained / lost', 'pooled McNemar p'], 'th')}
-${pooled.join('\n')}
+${pooled}
 </table>
 <h2>Each seed</h2>
 <table class="per-seed">
-${row(['seed', 'stage', 'questions', 'accuracy', '95% CI', 'vs previous', 'gained / lost', 'McNemar p'], 'th')}
-${perSeed.join('\n')}
+${perSeed}
 </table>
 <p>The seed runs' own reports:</p>
 <ul>${links.join('')}</ul>

@@ -2,10 +2,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../core/atomic.ts';
 import { InputError, UsageError } from '../core/errors.ts';
-import { pooledChart, poolSeeds, type PooledRung } from '../eval/seeds.ts';
+import { ladderText, type LadderRow } from '../eval/ladder-row.ts';
+import { pooledRows, poolSeeds, seedPoints, type PooledRung } from '../eval/seeds.ts';
 import type { RunResults } from '../notebook/node/results.ts';
 import type { CommandContext } from './command.ts';
-import { FLAGSHIP_NOTEBOOK, ladderOf, ladderTable, type LadderRung } from './demo.ts';
+import { FLAGSHIP_NOTEBOOK, ladderOf } from './demo.ts';
 import { seedsReportHtml } from './demo-seeds-report.ts';
 import { runHeadless } from './run.ts';
 
@@ -28,7 +29,7 @@ export interface SeedsResults {
   /** Why the pooled test may sum over seeds. */
   note: string;
   /** Each seed's ladder as its run recorded it. */
-  perSeed: { seed: number; rows: LadderRung[] }[];
+  perSeed: { seed: number; rows: LadderRow[] }[];
   /** The ladders pooled stage by stage. */
   pooled: PooledRung[];
 }
@@ -59,25 +60,11 @@ export function seedRunDir(out: string, preset: string, seed: number): string {
   return join(dirname(out), `${preset}-seed${seed}`);
 }
 
-/** The pooled ladder as {@link ladderTable} rows: mean accuracy, range over seeds, mean gain ± sd. */
-export function pooledRungs(pooled: readonly PooledRung[]): LadderRung[] {
-  return pooled.map((r) => ({
-    label: r.label,
-    n: r.n,
-    acc: r.acc.mean,
-    lo: r.acc.min,
-    hi: r.acc.max,
-    delta: r.delta?.mean ?? null,
-    ...(r.delta ? { deltaSd: r.delta.sd } : {}),
-    p: r.p,
-  }));
-}
-
 /** Pools recorded per-seed ladders into the aggregate's contents. */
 export function seedsResults(
   preset: string,
   out: string,
-  runs: { seed: number; dir: string; rows: LadderRung[] }[],
+  runs: { seed: number; dir: string; rows: LadderRow[] }[],
 ): SeedsResults {
   const perSeed = runs.map(({ seed, rows }) => ({ seed, rows }));
   return {
@@ -97,10 +84,9 @@ export async function writeSeedsFolder(out: string, results: SeedsResults): Prom
   const { JSDOM } = await import('jsdom');
   const { ladderSvg } = await import('../eval/ladder.ts');
   const { document } = new JSDOM('').window;
-  const { rows, points } = pooledChart(results.pooled);
-  const chart = ladderSvg(rows, {
+  const chart = ladderSvg(pooledRows(results.pooled), {
     document,
-    points,
+    points: seedPoints(results.pooled),
     width: 720,
     height: 360,
     title: `Accuracy by stage over seeds ${results.seeds.join(', ')}`,
@@ -116,7 +102,7 @@ export async function runSeedsDemo(
   ctx: CommandContext,
   opts: { preset: string; seeds: number[]; out: string; json: boolean },
 ): Promise<number> {
-  const runs: { seed: number; dir: string; rows: LadderRung[] }[] = [];
+  const runs: { seed: number; dir: string; rows: LadderRow[] }[] = [];
   let [seconds, artifacts, reused] = [0, 0, 0];
   for (const seed of opts.seeds) {
     const dir = seedRunDir(opts.out, opts.preset, seed);
@@ -143,10 +129,7 @@ export async function runSeedsDemo(
     ctx.stdout.write(JSON.stringify({ report, seconds, artifacts, reused, ...results }) + '\n');
     return 0;
   }
-  const table = ladderTable(pooledRungs(results.pooled), {
-    interval: 'seeds min - max',
-    p: 'pooled p',
-  });
+  const table = ladderText(pooledRows(results.pooled));
   ctx.stdout.write(`\nseeds ${opts.seeds.join(', ')}: mean over seeds\n${table}\n\n`);
   const reuse =
     reused === artifacts

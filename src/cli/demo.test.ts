@@ -8,8 +8,10 @@ import type { RunManifest } from '../notebook/node/manifest.ts';
 import type { RunResults } from '../notebook/node/results.ts';
 import { browserMissing, launchBrowser, screenshot } from '../ui/testing/browser.ts';
 import { consoleProblems } from '../ui/testing/console.ts';
-import { parseSeeds, pooledRungs, type SeedsResults } from './demo-seeds.ts';
-import { ladderOf, ladderTable, type LadderRung } from './demo.ts';
+import { ladderText, type LadderRow } from '../eval/ladder-row.ts';
+import { pooledRows } from '../eval/seeds.ts';
+import { parseSeeds, type SeedsResults } from './demo-seeds.ts';
+import { ladderOf } from './demo.ts';
 import { runCli, type CliRun } from './testing.ts';
 
 // One workbench home for the whole file: the teaching notebooks reuse the demo's artifacts.
@@ -19,18 +21,20 @@ const out = join(dir, 'tiny');
 const STAGES = ['Base', 'SFT common', 'SFT department', 'Long-reasoning SFT', 'DPO', 'DPO+TTT'];
 const readJson = <T>(path: string): T => JSON.parse(readFileSync(path, 'utf8')) as T;
 
-describe('ladderTable(rows)', () => {
-  it('lines up stage, accuracy, interval, change and McNemar p', () => {
-    const rows: LadderRung[] = [
-      { label: 'Base', n: 200, acc: 0.155, lo: 0.105, hi: 0.21, delta: null, p: null },
-      { label: 'DPO+TTT', n: 200, acc: 0.4, lo: 0.335, hi: 0.47, delta: 0.125, p: 0.0002 },
-      { label: 'DPO', n: 200, acc: 0.2, lo: 0.15, hi: 0.26, delta: -0.2, p: 0.0412 },
+describe('ladderText(rows)', () => {
+  it('lines up stage, n, accuracy, intervals, change, gained / lost and McNemar p', () => {
+    const first = { paired: null, delta: null, deltaLo: null, deltaHi: null, b: null, c: null };
+    const change = { paired: 200, deltaLo: 0.05, deltaHi: 0.2, b: 3, c: 28 };
+    const rows: LadderRow[] = [
+      { label: 'Base', n: 200, acc: 0.155, lo: 0.105, hi: 0.21, ...first, p: null },
+      { label: 'DPO+TTT', n: 200, acc: 0.4, lo: 0.335, hi: 0.47, ...change, delta: 0.125, p: 2e-4 },
+      { label: 'DPO', n: 200, acc: 0.2, lo: 0.15, hi: 0.26, ...change, delta: -0.2, p: 0.0412 },
     ];
-    expect(ladderTable(rows).split('\n')).toEqual([
-      'stage    accuracy         95% CI  vs previous  McNemar p',
-      'Base        15.5%  10.5% - 21.0%                        ',
-      'DPO+TTT     40.0%  33.5% - 47.0%    +12.5 pts     <0.001',
-      'DPO         20.0%  15.0% - 26.0%    -20.0 pts      0.041',
+    expect(ladderText(rows).split('\n')).toEqual([
+      'stage      n  accuracy         95% CI  vs previous         change 95% CI  gained / lost  McNemar p',
+      'Base     200     15.5%  10.5% \u2013 21.0%                                                             ',
+      'DPO+TTT  200     40.0%  33.5% \u2013 47.0%    +12.5 pts  +5.0 pts \u2013 +20.0 pts         28 / 3     <0.001',
+      'DPO      200     20.0%  15.0% \u2013 26.0%    \u221220.0 pts  +5.0 pts \u2013 +20.0 pts         28 / 3      0.041',
     ]);
   });
 
@@ -57,7 +61,7 @@ describe('finemed demo --preset tiny', () => {
       expect(rung.lo).toBeLessThanOrEqual(rung.acc);
       expect(rung.acc).toBeLessThanOrEqual(rung.hi);
     }
-    expect(first.out).toContain(ladderTable(ladder));
+    expect(first.out).toContain(ladderText(ladder));
     expect(first.out).toContain(`${join(out, 'report.html')}\n`);
     const manifest = readJson<RunManifest>(join(out, 'manifest.json'));
     expect(manifest).toMatchObject({ preset: 'tiny', seed: 1 });
@@ -88,7 +92,7 @@ describe('finemed demo --preset tiny', () => {
     for (const c of changes) expect(c.p).toBe(mcnemarExact(c.lost, c.gained));
   });
 
-  it('opens in Chromium with a bar, an interval and a label for every stage', async ({ skip }) => {
+  it('opens in Chromium with a rung, an interval and a label for every stage', async ({ skip }) => {
     const missing = browserMissing();
     if (missing) skip(missing);
     const browser = await launchBrowser();
@@ -102,13 +106,14 @@ describe('finemed demo --preset tiny', () => {
         .locator('g.stage')
         .evaluateAll((gs) => gs.map((g) => g.getAttribute('data-stage')));
       expect(stages).toEqual(STAGES);
-      for (const part of ['rect.bar', 'line.ci'])
+      for (const part of ['line.rung', 'line.ci'])
         expect(await chart.locator(part).count()).toBe(STAGES.length);
       expect(await chart.locator('text.gain').count()).toBe(STAGES.length - 1);
-      const heights = await chart
-        .locator('rect.bar')
-        .evaluateAll((rs) => rs.map((r) => (r as SVGRectElement).getBBox().height));
-      expect(heights.every((h) => h > 0)).toBe(true);
+      expect(await chart.locator('.chance line').count()).toBe(1);
+      const widths = await chart
+        .locator('line.rung')
+        .evaluateAll((ls) => ls.map((l) => (l as SVGLineElement).getBBox().width));
+      expect(widths.every((w) => w > 0)).toBe(true);
       await chart.screenshot({ path: join(projectRoot, 'test-results', 'demo-ladder.png') });
       await screenshot(page, 'demo-report');
       expect(problems).toEqual([]);
@@ -121,7 +126,7 @@ describe('finemed demo --preset tiny', () => {
     const again = await runCli(['demo', '--preset', 'tiny', '--out', out, '--json'], env);
     expect(again.code).toBe(0);
     expect(again.json.reused).toBe(again.json.artifacts);
-    expect((again.json.ladder as LadderRung[]).map((r) => r.acc)).toEqual(
+    expect((again.json.ladder as LadderRow[]).map((r) => r.acc)).toEqual(
       ladderOf(readJson<RunResults>(join(out, 'results.json')).cells)!.map((r) => r.acc),
     );
   });
@@ -164,9 +169,7 @@ describe('finemed demo --preset tiny', () => {
       expect(seed1.artifacts.every((a) => a.reused)).toBe(true);
       expect(results.pooled.map((r) => r.label)).toEqual(STAGES);
       expect(results.pooled[0].n).toBe(results.perSeed[0].rows[0].n + results.perSeed[1].rows[0].n);
-      expect(seeds.out).toContain(
-        ladderTable(pooledRungs(results.pooled), { interval: 'seeds min - max', p: 'pooled p' }),
-      );
+      expect(seeds.out).toContain(ladderText(pooledRows(results.pooled)));
     });
 
     it('draws one ladder with a point per seed on every rung', () => {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../core/version.ts';
+import { ladderText, type LadderRow } from '../eval/ladder-row.ts';
 import {
   boolFlag,
   choiceFlag,
@@ -17,74 +18,15 @@ export const FLAGSHIP_NOTEBOOK = join(projectRoot, 'notebooks', 'finemed-o1.html
 /** The presets the flagship runs on the built-in model. */
 export const DEMO_PRESETS = ['tiny', 'demo'] as const;
 
-/** One rung of the gain ladder as the flagship's `ladderRows` cell records it. */
-export interface LadderRung {
-  /** The stage. */
-  label: string;
-  /** Questions scored. */
-  n: number;
-  /** Accuracy. */
-  acc: number;
-  /** 95% interval, lower end. */
-  lo: number;
-  /** 95% interval, upper end. */
-  hi: number;
-  /** Change from the previous stage (null for the first). */
-  delta: number | null;
-  /** McNemar p of that change (null for the first). */
-  p: number | null;
-  /** Questions the previous stage got right and this one wrong (null for the first). */
-  b?: number | null;
-  /** Questions the previous stage got wrong and this one right (null for the first). */
-  c?: number | null;
-  /** Spread of `delta` over seeds, when the rung pools several (shown as `± sd`). */
-  deltaSd?: number;
-}
-
 /** The default output folder: `finemed-demo/PRESET-seedN` under the working directory. */
 export function defaultDemoOut(preset: string, seed: number): string {
   return resolve('finemed-demo', `${preset}-seed${seed}`);
 }
 
 /** The ladder a flagship run recorded (its `ladderRows` output), or undefined if it has none. */
-export function ladderOf(cells: { outputs?: Record<string, unknown> }[]): LadderRung[] | undefined {
+export function ladderOf(cells: { outputs?: Record<string, unknown> }[]): LadderRow[] | undefined {
   const found = cells.find((c) => c.outputs && 'ladderRows' in c.outputs);
-  return found?.outputs?.ladderRows as LadderRung[] | undefined;
-}
-
-const pct = (x: number): string => `${(100 * x).toFixed(1)}%`;
-
-/** Column headings of {@link ladderTable} that a pooled ladder renames. */
-export interface LadderHeadings {
-  /** What `lo - hi` is (default `95% CI`). */
-  interval?: string;
-  /** What `p` is (default `McNemar p`). */
-  p?: string;
-}
-
-/** The ladder as a terminal table: stage, accuracy, 95% CI, change and McNemar p. */
-export function ladderTable(rows: readonly LadderRung[], headings: LadderHeadings = {}): string {
-  const points = (d: number): string => Math.abs(100 * d).toFixed(1);
-  const lines = rows.map((r) => [
-    r.label,
-    pct(r.acc),
-    `${pct(r.lo)} - ${pct(r.hi)}`,
-    r.delta === null
-      ? ''
-      : `${r.delta >= 0 ? '+' : '-'}${points(r.delta)}${r.deltaSd === undefined ? '' : ` ± ${points(r.deltaSd)}`} pts`,
-    r.p === null ? '' : r.p < 0.001 ? '<0.001' : r.p.toFixed(3),
-  ]);
-  const header = [
-    'stage',
-    'accuracy',
-    headings.interval ?? '95% CI',
-    'vs previous',
-    headings.p ?? 'McNemar p',
-  ];
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  const format = (cells: string[]): string =>
-    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
-  return [format(header), ...lines.map(format)].join('\n');
+  return found?.outputs?.ladderRows as LadderRow[] | undefined;
 }
 
 async function runDemo(ctx: CommandContext): Promise<number> {
@@ -116,7 +58,7 @@ async function runDemo(ctx: CommandContext): Promise<number> {
       }) + '\n',
     );
   } else {
-    if (ladder) ctx.stdout.write(`${ladderTable(ladder)}\n\n`);
+    if (ladder) ctx.stdout.write(`${ladderText(ladder)}\n\n`);
     const reuse =
       reused === artifacts.length
         ? `all ${reused} artifacts reused`

@@ -216,13 +216,14 @@ describe('finemed compare RESULT_A RESULT_B', () => {
     ]);
     expect(code).toBe(0);
     const lines = out.trim().split('\n');
-    expect(lines[0]).toMatch(/^stage\s+n\s+acc/);
+    expect(lines[0]).toMatch(/^stage\s+n\s+accuracy\s+95% CI\s+vs previous/);
     expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3))).toEqual([
-      ['base', '4', '0.500'],
-      ['SFT', '4', '0.750'],
-      ['DPO', '4', '1.000'],
+      ['base', '4', '50.0%'],
+      ['SFT', '4', '75.0%'],
+      ['DPO', '4', '100.0%'],
     ]);
-    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[^>]*>.*\+25\.0 pts \(p=1\.000\)/s);
+    expect(lines[2]).toMatch(/\+25\.0 pts .* 1 \/ 0\s+1\.000$/);
+    expect(readFileSync(svg, 'utf8')).toMatch(/^<svg[^>]*>.*\+25\.0 pts \(p = 1\.000\)/s);
   });
 
   it('warns about different benchmarks and unpaired items', async () => {

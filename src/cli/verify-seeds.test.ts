@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { recomputeSeeds, seedsResults, type SeedsResults } from './demo-seeds.ts';
-import type { LadderRung } from './demo.ts';
+import type { LadderRow } from '../eval/ladder-row.ts';
 import { checkPooled } from './verify-seeds.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-verify-seeds-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const rows = (acc: number, gain: number, b: number, c: number): LadderRung[] => [
-  { label: 'Base', n: 20, acc, lo: 0, hi: 1, delta: null, b: null, c: null, p: null },
-  { label: 'SFT', n: 20, acc: acc + gain, lo: 0, hi: 1, delta: gain, b, c, p: 0.25 },
+const none = { paired: null, delta: null, deltaLo: null, deltaHi: null, b: null, c: null, p: null };
+const rows = (acc: number, gain: number, b: number, c: number): LadderRow[] => [
+  { label: 'Base', n: 20, acc, lo: 0, hi: 1, ...none },
+  { label: 'SFT', n: 20, acc: acc + gain, lo: 0, hi: 1, ...none, delta: gain, b, c, p: 0.25 },
 ];
 
 /** Seed run folders as `finemed run` writes them (only the ladder cell matters) and their aggregate. */

@@ -1,7 +1,8 @@
 import { JSDOM } from 'jsdom';
 import { describe, expect, it } from 'vitest';
-import { compareStages, ladderData, stageTable, type Stage } from './compare.ts';
-import { gainLabel, ladderSvg } from './ladder.ts';
+import { compareStages, stageTable, type Stage } from './compare.ts';
+import { ladderSvg } from './ladder.ts';
+import type { LadderRow } from './ladder-row.ts';
 import { comparePaired, type Outcome } from './stats.ts';
 
 const outcomes = (pattern: string): Outcome[] =>
@@ -72,29 +73,10 @@ describe('compareStages(stages, opts)', () => {
     expect(table.get('delta', 1)).toBe(0.3);
     expect(table.filter((d: { p: number | null }) => d.p !== null && d.p < 0.3).numRows()).toBe(1);
   });
-
-  it('ladderData(rows) keeps label, acc, interval, delta and p', () => {
-    expect(ladderData(rows)[1]).toEqual({
-      label: 'SFT',
-      acc: 0.8,
-      lo: rows[1].lo,
-      hi: rows[1].hi,
-      delta: 0.3,
-      p: 0.25,
-    });
-  });
-});
-
-describe('gainLabel(delta, p)', () => {
-  it('writes the signed gain in points with the p-value', () => {
-    expect(gainLabel(0.3, 0.25)).toBe('+30.0 pts (p=0.250)');
-    expect(gainLabel(-0.012, 0.0004)).toBe('\u22121.2 pts (p<0.001)');
-    expect(gainLabel(0, null)).toBe('\u00b10.0 pts');
-  });
 });
 
 describe('ladderSvg(rows, { width, height, document })', () => {
-  const ladder = ladderData([
+  const ladder: LadderRow[] = [
     {
       label: 'base',
       n: 150,
@@ -151,19 +133,33 @@ describe('ladderSvg(rows, { width, height, document })', () => {
       c: 2,
       p: 0.4531,
     },
-  ]);
+  ];
 
   it('draws one rung, whisker and label per stage in a jsdom document', () => {
     const { document } = new JSDOM('').window;
     const svg = ladderSvg(ladder, { width: 480, height: 280, document });
     expect(svg.getAttribute('viewBox')).toBe('0 0 480 280');
+    const stages = [...svg.querySelectorAll('g.stage')].map((g) => g.getAttribute('data-stage'));
+    expect(stages).toEqual(['base', 'SFT', 'DPO', 'DPO+TTT']);
+    expect(svg.querySelector('.chance')).toBeNull();
     expect(svg.querySelectorAll('line.rung')).toHaveLength(4);
     expect(svg.querySelectorAll('line.ci')).toHaveLength(4);
     expect([...svg.querySelectorAll('text.gain')].map((t) => t.textContent)).toEqual([
-      '+8.0 pts (p=0.023)',
-      '+3.0 pts (p=0.424)',
-      '\u22122.0 pts (p=0.453)',
+      '+8.0 pts (p = 0.023)',
+      '+3.0 pts (p = 0.424)',
+      '\u22122.0 pts (p = 0.453)',
     ]);
+  });
+
+  it('with chance, draws its dashed line at that accuracy and widens the scale to it', () => {
+    const { document } = new JSDOM('').window;
+    const svg = ladderSvg(ladder, { width: 480, height: 280, document, chance: 0.2 });
+    const line = svg.querySelector('.chance line');
+    expect(svg.querySelector('.chance text')?.textContent).toBe('chance 20.0%');
+    // The scale ran 20%..70% before (the snapshot); with chance at 20% it starts at 10%.
+    const axis = [...svg.querySelectorAll('g.tick text')].map((t) => t.textContent);
+    expect(axis).toContain('10%');
+    expect(Number(line?.getAttribute('y1'))).toBeLessThan(280 - 36);
   });
 
   it('renders the same SVG as the reviewed snapshot', async () => {

@@ -1,4 +1,5 @@
 import { from, type ColumnTable } from 'arquero';
+import type { LadderRow } from './ladder-row.ts';
 import {
   accuracyCI,
   comparePaired,
@@ -15,50 +16,6 @@ export interface Stage {
   records: readonly Outcome[];
 }
 
-/** One row of the stage comparison. */
-export interface StageRow {
-  /** The stage. */
-  label: string;
-  /** Items scored. */
-  n: number;
-  /** Accuracy. */
-  acc: number;
-  /** 95% bootstrap interval of `acc`: lower end. */
-  lo: number;
-  /** Upper end. */
-  hi: number;
-  /** Items shared with the previous stage (null for the first). */
-  paired: number | null;
-  /** Accuracy gain over the previous stage on the shared items (null for the first). */
-  delta: number | null;
-  /** Paired-bootstrap interval of `delta`: lower end. */
-  deltaLo: number | null;
-  /** Upper end. */
-  deltaHi: number | null;
-  /** Items the previous stage got right and this one wrong. */
-  b: number | null;
-  /** Items the previous stage got wrong and this one right. */
-  c: number | null;
-  /** McNemar's exact p-value of the change. */
-  p: number | null;
-}
-
-/** The data of one rung of the gain-ladder chart. */
-export interface LadderRow {
-  /** The stage. */
-  label: string;
-  /** Accuracy. */
-  acc: number;
-  /** Interval lower end. */
-  lo: number;
-  /** Interval upper end. */
-  hi: number;
-  /** Gain over the previous rung (null for the first). */
-  delta: number | null;
-  /** McNemar p-value of that gain (null for the first). */
-  p: number | null;
-}
-
 /** Options of {@link compareStages}. */
 export interface CompareOptions extends BootstrapOptions {
   /** Keep only the items with these ids (a subset such as the clean items); default all. */
@@ -71,7 +28,7 @@ export interface CompareOptions extends BootstrapOptions {
  * stage before it, paired on item ids, with a paired-bootstrap interval and McNemar's p. With
  * `ids`, every figure is that of the subset, as if the other items had never been scored.
  */
-export function compareStages(stages: readonly Stage[], opts: CompareOptions = {}): StageRow[] {
+export function compareStages(stages: readonly Stage[], opts: CompareOptions = {}): LadderRow[] {
   const keep = opts.ids ? new Set(opts.ids) : undefined;
   const records = stages.map((s) => (keep ? s.records.filter((r) => keep.has(r.id)) : s.records));
   return stages.map((stage, i) => {
@@ -98,12 +55,7 @@ export function compareStages(stages: readonly Stage[], opts: CompareOptions = {
   });
 }
 
-/** The comparison as an arquero table, one row per stage, columns as in {@link StageRow}. */
-export function stageTable(rows: readonly StageRow[]): ColumnTable {
+/** The comparison as an arquero table, one row per stage, columns as in {@link LadderRow}. */
+export function stageTable(rows: readonly LadderRow[]): ColumnTable {
   return from(rows.map((row) => ({ ...row })));
-}
-
-/** The gain-ladder chart's data: one row per stage. */
-export function ladderData(rows: readonly StageRow[]): LadderRow[] {
-  return rows.map(({ label, acc, lo, hi, delta, p }) => ({ label, acc, lo, hi, delta, p }));
 }

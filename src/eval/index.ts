@@ -3,7 +3,7 @@
  * stage-by-stage comparison behind the gain ladder.
  *
  * ```ts
- * import { loadBench, loadEvalModel, runEval, compareStages, stageTable, ladderSvg, ladderData } from '../eval/index.ts';
+ * import { loadBench, loadEvalModel, runEval, compareStages, stageTable, ladderSvg, ladderText } from '../eval/index.ts';
  *
  * const bench = await loadBench('medqa/us4_sample.jsonl');           // format detected; or pass 'medqa'
  * const model = await loadEvalModel('checkpoints/sft');                // LoglikScorer + ChatGenerator
@@ -11,20 +11,15 @@
  * result.summary.accuracy; result.summary.ci95;                        // and one record per item
  * const rows = compareStages([{ label: 'base', records: base.records }, { label: 'SFT', records: result.records }]);
  * stageTable(rows);                                                    // arquero table
- * ladderSvg(ladderData(rows), { document });                           // d3 SVG
+ * ladderText(rows);                                                    // terminal table
+ * ladderSvg(rows, { document });                                       // d3 SVG
  * ```
  */
 export { benchEval, type EvalBenchResult } from './bench.ts';
-export {
-  compareStages,
-  ladderData,
-  stageTable,
-  type LadderRow,
-  type Stage,
-  type StageRow,
-} from './compare.ts';
+export { compareStages, stageTable, type CompareOptions, type Stage } from './compare.ts';
 export { extractAnswer, type Extraction, type ExtractionRule } from './extract.ts';
-export { gainLabel, ladderSvg, type LadderOptions } from './ladder.ts';
+export { ladderSvg, type LadderOptions, type LadderPoint } from './ladder.ts';
+export { ladderCells, ladderFormat, ladderText, type LadderRow } from './ladder-row.ts';
 export { detectFormat, loadBench, type LoadOptions } from './loaders/load.ts';
 export {
   chatTemplateOf,
@@ -59,4 +54,12 @@ export {
   type AccuracyEstimate,
   type PairedComparison,
 } from './stats.ts';
+export {
+  pooledRows,
+  poolSeeds,
+  seedPoints,
+  type PooledRung,
+  type SeedLadder,
+  type Spread,
+} from './seeds.ts';
 export * from './types.ts';

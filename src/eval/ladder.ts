@@ -1,5 +1,5 @@
-import { axisBottom, axisLeft, format, scaleBand, scaleLinear, select } from 'd3';
-import type { LadderRow } from './compare.ts';
+import { axisBottom, axisLeft, format, scaleBand, scaleLinear, select, type Selection } from 'd3';
+import { ladderFormat, type LadderRow } from './ladder-row.ts';
 
 /** Size and document of a gain-ladder chart. */
 export interface LadderOptions {
@@ -13,6 +13,8 @@ export interface LadderOptions {
   title?: string;
   /** Extra points on the rungs, e.g. each seed's accuracy under a mean over seeds. */
   points?: readonly LadderPoint[];
+  /** Accuracy of guessing, drawn as a dashed line across the chart when given. */
+  chance?: number;
 }
 
 /** One extra point on a rung: a dot at `acc` on the stage `label`, titled `name`. */
@@ -27,16 +29,8 @@ export interface LadderPoint {
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const MARGIN = { top: 36, right: 20, bottom: 36, left: 48 };
-const pct = format('.1f');
 /** Tenths of a pixel: enough for any screen, and snapshots stay readable. */
 const px = (v: number): number => Math.round(v * 10) / 10;
-
-/** `+4.2 pts (p=0.031)` under a rung that improved on the one before it. */
-export function gainLabel(delta: number, p: number | null): string {
-  const sign = delta > 0 ? '+' : delta < 0 ? '\u2212' : '\u00b1';
-  const pText = p === null ? '' : p < 0.001 ? ' (p<0.001)' : ` (p=${format('.3f')(p)})`;
-  return `${sign}${pct(Math.abs(delta) * 100)} pts${pText}`;
-}
 
 /**
  * The gain ladder as an SVG element: one rung per stage at its accuracy with its 95%
@@ -50,15 +44,18 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
   const svgNode = opts.document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
   const svg = select(svgNode)
     .attr('xmlns', SVG_NS)
+    .attr('class', 'gain-ladder')
     .attr('width', width)
     .attr('height', height)
     .attr('viewBox', `0 0 ${width} ${height}`)
     .attr('font-family', 'system-ui, sans-serif')
     .attr('font-size', 11);
   const points = opts.points ?? [];
-  const finite = [...rows.flatMap((r) => [r.lo, r.hi, r.acc]), ...points.map((d) => d.acc)].filter(
-    Number.isFinite,
-  );
+  const finite = [
+    ...rows.flatMap((r) => [r.lo, r.hi, r.acc]),
+    ...points.map((d) => d.acc),
+    ...(opts.chance === undefined ? [] : [opts.chance]),
+  ].filter(Number.isFinite);
   const low = Math.max(0, Math.floor((Math.min(1, ...finite) - 0.05) * 10) / 10);
   const high = Math.min(1, Math.ceil((Math.max(0, ...finite) + 0.05) * 10) / 10);
   const x = scaleBand<string>()
@@ -86,7 +83,15 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
   const centre = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth() / 2);
   const right = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth());
   const at = (v: number): number => px(y(v));
-  const rungs = svg.append('g').attr('class', 'rungs').selectAll('g').data(rows).join('g');
+  if (opts.chance !== undefined) drawChance(svg, opts.chance, at(opts.chance), width);
+  const rungs = svg
+    .append('g')
+    .attr('class', 'rungs')
+    .selectAll('g')
+    .data(rows)
+    .join('g')
+    .attr('class', 'stage')
+    .attr('data-stage', (r) => r.label);
   rungs
     .append('line')
     .attr('class', 'ci')
@@ -109,7 +114,7 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('x', centre)
     .attr('y', (r) => at(r.hi) - 4)
     .attr('text-anchor', 'middle')
-    .text((r) => `${pct(r.acc * 100)}%`);
+    .text((r) => ladderFormat.pct(r.acc));
   rungs
     .filter((r) => r.delta !== null)
     .append('text')
@@ -119,7 +124,7 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 2))
     .attr('text-anchor', 'middle')
     .attr('fill', (r) => ((r.delta ?? 0) >= 0 ? '#1a7f37' : '#cf222e'))
-    .text((r) => gainLabel(r.delta ?? 0, r.p));
+    .text(ladderFormat.change);
   const steps = rows.slice(1).map((r, i) => {
     const prev = rows[i];
     const [x0, x1, mid] = [right(prev), left(r), px((right(prev) + left(r)) / 2)];
@@ -155,7 +160,30 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
       .attr('fill', '#fff')
       .attr('stroke', '#0b3d91')
       .append('title')
-      .text((d) => `${d.name}: ${pct(d.acc * 100)}%`);
+      .text((d) => `${d.name}: ${ladderFormat.pct(d.acc)}`);
   }
   return svgNode;
+}
+
+/** The line of guessing's accuracy `chance` at height `y`, labelled at its right end. */
+function drawChance(
+  svg: Selection<SVGSVGElement, unknown, null, undefined>,
+  chance: number,
+  y: number,
+  width: number,
+): void {
+  const g = svg.append('g').attr('class', 'chance');
+  g.append('line')
+    .attr('x1', MARGIN.left)
+    .attr('x2', width - MARGIN.right)
+    .attr('y1', y)
+    .attr('y2', y)
+    .attr('stroke', '#999')
+    .attr('stroke-dasharray', '4,3');
+  g.append('text')
+    .attr('x', width - MARGIN.right)
+    .attr('y', y - 3)
+    .attr('text-anchor', 'end')
+    .attr('fill', '#777')
+    .text(`chance ${ladderFormat.pct(chance)}`);
 }

@@ -1,7 +1,14 @@
 import { JSDOM } from 'jsdom';
 import { describe, expect, it } from 'vitest';
 import { ladderSvg } from './ladder.ts';
-import { pooledChart, poolSeeds, spread, type SeedLadder, type SeedRung } from './seeds.ts';
+import {
+  pooledRows,
+  poolSeeds,
+  seedPoints,
+  spread,
+  type SeedLadder,
+  type SeedRung,
+} from './seeds.ts';
 
 const rung = (label: string, acc: number, change?: [number, number, number]): SeedRung => ({
   label,
@@ -97,11 +104,11 @@ describe('spread(values)', () => {
   });
 });
 
-describe('pooledChart(pooled) drawn by ladderSvg', () => {
+describe('pooledRows(pooled) and seedPoints(pooled) drawn by ladderSvg', () => {
   it('puts one point per seed on every rung, the rung at the mean', () => {
     const { document } = new JSDOM('').window;
-    const { rows, points } = pooledChart(poolSeeds(ladders));
-    const svg = ladderSvg(rows, { document, points });
+    const pooled = poolSeeds(ladders);
+    const svg = ladderSvg(pooledRows(pooled), { document, points: seedPoints(pooled) });
     const dots = [...svg.querySelectorAll('circle.point')];
     expect(dots).toHaveLength(9);
     for (const stage of ['Base', 'SFT', 'DPO']) {
@@ -113,14 +120,14 @@ describe('pooledChart(pooled) drawn by ladderSvg', () => {
     expect(Number(dots[5].getAttribute('cy'))).toBeLessThan(Number(dots[4].getAttribute('cy')));
     expect(svg.querySelectorAll('line.rung')).toHaveLength(3);
     expect([...svg.querySelectorAll('text.gain')].map((t) => t.textContent)).toEqual([
-      '+30.0 pts (p=0.035)',
-      '\u00b10.0 pts (p=1.000)',
+      '+30.0 \u00b1 20.0 pts (p = 0.035)',
+      '\u00b10.0 \u00b1 17.3 pts (p = 1.000)',
     ]);
   });
 
   it('refuses a point on a stage without a rung', () => {
     const { document } = new JSDOM('').window;
-    const { rows } = pooledChart(poolSeeds(ladders));
+    const rows = pooledRows(poolSeeds(ladders));
     const points = [{ label: 'TTT', acc: 0.5, name: 'seed 9' }];
     expect(() => ladderSvg(rows, { document, points })).toThrow('seed 9 is on stage TTT');
   });

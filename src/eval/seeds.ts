@@ -1,25 +1,14 @@
 // Browser-safe: notebooks pool ladders through `wb.stats.poolSeeds`, the CLI through this module.
-import { mcnemarExact } from './stats.ts';
-import type { LadderRow } from './compare.ts';
 import type { LadderPoint } from './ladder.ts';
+import type { LadderRow } from './ladder-row.ts';
+import { mcnemarExact } from './stats.ts';
 
-/** One stage of one seed's ladder: the fields of a `StageRow` the pooling reads. */
-export interface SeedRung {
-  /** The stage. */
-  label: string;
-  /** Questions scored. */
-  n: number;
-  /** Accuracy. */
-  acc: number;
-  /** Change from the previous stage (null for the first). */
-  delta: number | null;
-  /** Questions the previous stage got right and this one wrong (null for the first). */
-  b?: number | null;
-  /** Questions the previous stage got wrong and this one right (null for the first). */
-  c?: number | null;
-  /** This seed's own McNemar p of the change (null for the first). */
-  p: number | null;
-}
+/**
+ * The fields of one seed's {@link LadderRow} that pooling reads (`b` and `c` may be missing
+ * from hand-made rows; a change without them cannot be pooled).
+ */
+export type SeedRung = Pick<LadderRow, 'label' | 'n' | 'acc' | 'delta' | 'p'> &
+  Partial<Pick<LadderRow, 'b' | 'c'>>;
 
 /** One seed's whole ladder. */
 export interface SeedLadder {
@@ -138,25 +127,30 @@ export function poolSeeds(ladders: readonly SeedLadder[]): PooledRung[] {
 }
 
 /**
- * The pooled ladder as the chart draws it: each rung at the mean over seeds, its whisker
- * spanning the seeds (min..max), its gain the mean gain with the pooled p; and one point per
- * seed per stage.
+ * The pooled ladder as ladder rows: each rung at the mean accuracy over seeds, its interval the
+ * range over seeds; its change the mean gain, with its sd and range over seeds and the pooled p.
  */
-export function pooledChart(pooled: readonly PooledRung[]): {
-  rows: LadderRow[];
-  points: LadderPoint[];
-} {
-  return {
-    rows: pooled.map((r) => ({
-      label: r.label,
-      acc: r.acc.mean,
-      lo: r.acc.min,
-      hi: r.acc.max,
-      delta: r.delta?.mean ?? null,
-      p: r.p,
-    })),
-    points: pooled.flatMap((r) =>
-      r.perSeed.map((s) => ({ label: r.label, acc: s.acc, name: `seed ${s.seed}` })),
-    ),
-  };
+export function pooledRows(pooled: readonly PooledRung[]): LadderRow[] {
+  return pooled.map((r) => ({
+    label: r.label,
+    n: r.n,
+    acc: r.acc.mean,
+    lo: r.acc.min,
+    hi: r.acc.max,
+    paired: null,
+    delta: r.delta?.mean ?? null,
+    deltaLo: r.delta?.min ?? null,
+    deltaHi: r.delta?.max ?? null,
+    ...(r.delta ? { deltaSd: r.delta.sd } : {}),
+    b: r.b,
+    c: r.c,
+    p: r.p,
+  }));
+}
+
+/** One chart point per seed per stage, at that seed's accuracy. */
+export function seedPoints(pooled: readonly PooledRung[]): LadderPoint[] {
+  return pooled.flatMap((r) =>
+    r.perSeed.map((s) => ({ label: r.label, acc: s.acc, name: `seed ${s.seed}` })),
+  );
 }

@@ -35,6 +35,9 @@ describe('quantile(sorted, p)', () => {
     expect(quantile([1, 2, 3, 4], 0.5)).toBe(2.5);
     expect(quantile([0, 10], 0.025)).toBeCloseTo(0.25, 12);
     expect(quantile([7], 0.9)).toBe(7);
+    // numpy.quantile([1, 1, 2, 3, 4, 5, 6, 9], 0.975): h = 6.825, 6 + 0.825 * (9 - 6).
+    expect(quantile(Float64Array.from([1, 1, 2, 3, 4, 5, 6, 9]), 0.975)).toBeCloseTo(8.475, 12);
+    expect(quantile([], 0.5)).toBeNaN();
   });
 });
 

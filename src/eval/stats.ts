@@ -1,3 +1,4 @@
+import { quantileSorted } from 'd3';
 import { Rng } from '../core/rng.ts';
 
 /** How a bootstrap is drawn. */
@@ -67,15 +68,12 @@ export interface GroupAccuracy extends AccuracyEstimate {
 }
 
 /**
- * The `p` quantile of ascending `sorted` values, interpolating between neighbours
- * (type 7, numpy's default).
+ * The `p` quantile of ascending `sorted` values, interpolating between neighbours (type 7,
+ * numpy's default, which is d3's definition); NaN when there are none.
  */
 export function quantile(sorted: ArrayLike<number>, p: number): number {
-  if (sorted.length === 0) return NaN;
-  const h = (sorted.length - 1) * p;
-  const below = Math.floor(h);
-  const above = Math.min(below + 1, sorted.length - 1);
-  return sorted[below] + (h - below) * (sorted[above] - sorted[below]);
+  // d3's types ask for an Array, but it reads only `length` and indices: typed arrays do.
+  return quantileSorted(sorted as number[], p) ?? NaN;
 }
 
 /**

@@ -1,6 +1,8 @@
 // Browser-safe: `wb`, the workbench API every notebook cell receives.
 import type { ArtifactMeta } from '../core/artifacts.ts';
-import { pooledChart, poolSeeds, spread } from '../eval/seeds.ts';
+import { ladderSvg, type LadderOptions } from '../eval/ladder.ts';
+import { ladderCells, ladderFormat, type LadderRow } from '../eval/ladder-row.ts';
+import { pooledRows, poolSeeds, seedPoints, spread } from '../eval/seeds.ts';
 import {
   accuracyCI,
   bootstrapMean,
@@ -49,8 +51,24 @@ export const WORKBENCH_STATS = {
   bySubject,
   quantile,
   poolSeeds,
-  pooledChart,
   spread,
+} as const;
+
+/**
+ * The gain ladder as cells draw and write it (`wb.ladder.chart(rows, { chance })`): the chart,
+ * table and number formats of `finemed compare`, `finemed demo` and the reports, so the chart a
+ * notebook shows is the one the tests snapshot.
+ */
+export const WORKBENCH_LADDER = {
+  /** The chart, in the page's document (or jsdom's, headless) unless given another. */
+  chart: (
+    rows: readonly LadderRow[],
+    opts: Omit<LadderOptions, 'document'> & { document?: Document } = {},
+  ): SVGSVGElement => ladderSvg(rows, { ...opts, document: opts.document ?? document }),
+  cells: ladderCells,
+  format: ladderFormat,
+  pooledRows,
+  seedPoints,
 } as const;
 
 /** What a workbench needs from the notebook session that owns it. */
@@ -94,6 +112,9 @@ export class Workbench {
 
   /** The tested statistics (see {@link WORKBENCH_STATS}). */
   readonly stats = WORKBENCH_STATS;
+
+  /** The gain ladder's chart, table and formats (see {@link WORKBENCH_LADDER}). */
+  readonly ladder = WORKBENCH_LADDER;
 
   /** The same workbench, bound to `cell` (its job calls and file reads are attributed to it). */
   forCell(cell: number): Workbench {

@@ -1,6 +1,6 @@
 // Runs in a job's worker thread: the evaluation and model layers load here.
 import { join } from 'node:path';
-import { ladderData, compareStages } from '../../eval/compare.ts';
+import { compareStages } from '../../eval/compare.ts';
 import { loadBench } from '../../eval/loaders/load.ts';
 import { endpointModel, remoteNote } from '../../eval/endpoint.ts';
 import { loadEvalModel } from '../../eval/model-adapter.ts';
@@ -95,7 +95,7 @@ export async function compareEvaluations(
     resamples: params.resamples,
     ids: params.ids,
   });
-  return { rows, ladder: ladderData(rows) };
+  return { rows };
 }
 
 /** A served model from the job's params; the API key comes from the environment, never params. */
