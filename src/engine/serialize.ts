@@ -1,4 +1,4 @@
-import onnxProto from 'onnx-proto';
+import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import { isNamedDim } from './dims.ts';
 import {
   OPSET,
@@ -8,58 +8,76 @@ import {
   type Graph,
   type Tensor,
 } from './graph.ts';
-
-const { onnx } = onnxProto;
+import {
+  AttributeProto_AttributeType as AttrType,
+  ModelProtoSchema,
+  TensorProto_DataType as DataType,
+  type AttributeProtoSchema,
+  type TensorProtoSchema,
+  type ValueInfoProtoSchema,
+} from './onnx/onnx_pb.ts';
 
 /** ONNX IR version written into models (ONNX 1.16+, which ORT 1.30 reads). */
-const IR_VERSION = 10;
+const IR_VERSION = 10n;
 
-const ELEM_TYPE: Record<DType, number> = {
-  float32: onnx.TensorProto.DataType.FLOAT,
-  float64: onnx.TensorProto.DataType.DOUBLE,
-  float16: onnx.TensorProto.DataType.FLOAT16,
-  int64: onnx.TensorProto.DataType.INT64,
-  int32: onnx.TensorProto.DataType.INT32,
-  bool: onnx.TensorProto.DataType.BOOL,
+const ELEM_TYPE: Record<DType, DataType> = {
+  float32: DataType.FLOAT,
+  float64: DataType.DOUBLE,
+  float16: DataType.FLOAT16,
+  int64: DataType.INT64,
+  int32: DataType.INT32,
+  bool: DataType.BOOL,
 };
 
-function valueInfo(t: Tensor): onnxProto.onnx.IValueInfoProto {
+function valueInfo(t: Tensor): MessageInitShape<typeof ValueInfoProtoSchema> {
   return {
     name: t.name,
     type: {
-      tensorType: {
-        elemType: ELEM_TYPE[t.dtype],
-        // Derived expressions (`B*T`) are left unnamed: ORT would treat them as new symbols.
-        shape: {
-          dim: t.shape.map((d) =>
-            typeof d === 'number' ? { dimValue: d } : isNamedDim(d) ? { dimParam: d } : {},
-          ),
+      value: {
+        case: 'tensorType',
+        value: {
+          elemType: ELEM_TYPE[t.dtype],
+          // Derived expressions (`B*T`) are left unnamed: ORT would treat them as new symbols.
+          shape: {
+            dim: t.shape.map((d) => ({
+              value:
+                typeof d === 'number'
+                  ? { case: 'dimValue', value: BigInt(d) }
+                  : isNamedDim(d)
+                    ? { case: 'dimParam', value: d }
+                    : { case: undefined },
+            })),
+          },
         },
       },
     },
   };
 }
 
-function tensorProto(name: string, c: ConstantData): onnxProto.onnx.ITensorProto {
+function tensorProto(name: string, c: ConstantData): MessageInitShape<typeof TensorProtoSchema> {
   const bytes = new Uint8Array(c.data.buffer, c.data.byteOffset, c.data.byteLength);
-  return { name, dims: [...c.shape], dataType: ELEM_TYPE[c.dtype], rawData: bytes.slice() };
+  return {
+    name,
+    dims: c.shape.map(BigInt),
+    dataType: ELEM_TYPE[c.dtype],
+    rawData: bytes.slice(),
+  };
 }
 
-function attribute(name: string, a: Attr): onnxProto.onnx.IAttributeProto {
-  const T = onnx.AttributeProto.AttributeType;
+function attribute(name: string, a: Attr): MessageInitShape<typeof AttributeProtoSchema> {
   switch (a.kind) {
     case 'int':
-      return { name, type: T.INT, i: a.value };
+      return { name, type: AttrType.INT, i: BigInt(a.value) };
     case 'float':
-      return { name, type: T.FLOAT, f: a.value };
+      return { name, type: AttrType.FLOAT, f: a.value };
     case 'ints':
-      return { name, type: T.INTS, ints: [...a.value] };
+      return { name, type: AttrType.INTS, ints: a.value.map(BigInt) };
     case 'floats':
-      return { name, type: T.FLOATS, floats: [...a.value] };
+      return { name, type: AttrType.FLOATS, floats: [...a.value] };
     case 'string':
-      return { name, type: T.STRING, s: new TextEncoder().encode(a.value) };
+      return { name, type: AttrType.STRING, s: new TextEncoder().encode(a.value) };
     case 'tensor':
-      return { name, type: T.TENSOR, t: tensorProto('', a.value) };
+      return { name, type: AttrType.TENSOR, t: tensorProto('', a.value) };
   }
 }
 
@@ -75,12 +93,12 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
   for (const o of graph.outputs) used.add(o);
   const initializers = [...graph.constants].filter(([t]) => used.has(t));
   const usesContrib = nodes.some((n) => n.domain === 'com.microsoft');
-  const model: onnxProto.onnx.IModelProto = {
+  const model = create(ModelProtoSchema, {
     irVersion: IR_VERSION,
     producerName: 'finemed-engine',
     opsetImport: [
-      { domain: '', version: OPSET },
-      ...(usesContrib ? [{ domain: 'com.microsoft', version: 1 }] : []),
+      { domain: '', version: BigInt(OPSET) },
+      ...(usesContrib ? [{ domain: 'com.microsoft', version: 1n }] : []),
     ],
     graph: {
       name: graph.name,
@@ -96,6 +114,6 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
         attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
       })),
     },
-  };
-  return onnx.ModelProto.encode(model).finish();
+  });
+  return toBinary(ModelProtoSchema, model);
 }
