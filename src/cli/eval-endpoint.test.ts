@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
 import { createModel } from '../model/init.ts';
-import { servedModel } from '../model/text-generation.ts';
-import { scoringModel, startModelServer, type RunningServer } from '../model-server/server.ts';
+import { servedModel, startModelServer, type RunningServer } from '../model-server/server.ts';
 import { runCli as run } from './testing.ts';
 
 const fixture = (name: string): string => join(projectRoot, 'src', 'eval', 'fixtures', name);
@@ -26,10 +25,10 @@ describe('finemed eval --endpoint', () => {
 
   beforeAll(async () => {
     process.env.FINEMED_HOME = home;
-    server = await startModelServer(
-      { ...servedModel(model, 'tiny'), ...scoringModel(model) },
-      { port: 0, token: 'the-secret-key' },
-    );
+    server = await startModelServer(servedModel(model, 'tiny'), {
+      port: 0,
+      token: 'the-secret-key',
+    });
   });
   afterAll(async () => {
     await server.close();

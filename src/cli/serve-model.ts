@@ -1,8 +1,7 @@
 import { basename, resolve } from 'node:path';
 import { InputError, UsageError } from '../core/errors.ts';
 import { isLoopbackHost, newToken } from '../core/http-guard.ts';
-import { servedModel } from '../model/text-generation.ts';
-import { assertServable, scoringModel, startModelServer } from '../model-server/server.ts';
+import { assertServable, servedModel, startModelServer } from '../model-server/server.ts';
 import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
 import { loadModelFromFlags, modelFlags } from './model-flags.ts';
 
@@ -49,15 +48,12 @@ export const serveModelCommand: Command = {
     assertServable(host, token);
     const model = await loadModelFromFlags(ctx);
     const id = stringFlag(ctx, 'name') ?? basename(resolve(dir));
-    const server = await startModelServer(
-      { ...servedModel(model, id), ...scoringModel(model) },
-      {
-        host,
-        port,
-        token,
-        log: (line) => ctx.stderr.write(`${new Date().toISOString()} ${line}\n`),
-      },
-    ).catch(async (error: NodeJS.ErrnoException) => {
+    const server = await startModelServer(servedModel(model, id), {
+      host,
+      port,
+      token,
+      log: (line) => ctx.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    }).catch(async (error: NodeJS.ErrnoException) => {
       await model.dispose();
       if (error.code !== 'EADDRINUSE') throw error;
       throw new InputError(`port ${port} is in use; pick another (--port 0 picks a free one)`, {

@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../model/init.ts';
-import { servedModel } from '../model/text-generation.ts';
-import { scoringModel, startModelServer, type RunningServer } from '../model-server/server.ts';
+import { servedModel, startModelServer, type RunningServer } from '../model-server/server.ts';
 import { EndpointError, TokenBudgetError, endpointModel, normalizeEndpoint } from './endpoint.ts';
 import { loadBench } from './loaders/load.ts';
 import { modelGenerator, modelScorer } from './model-adapter.ts';
@@ -25,10 +24,7 @@ describe('evaluating a model served by serve-model equals evaluating it locally'
   const local = { key: 'local', scorer: modelScorer(model), generator: modelGenerator(model) };
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startModelServer(
-      { ...servedModel(model, 'tiny'), ...scoringModel(model) },
-      { port: 0, token: 'sekret' },
-    );
+    server = await startModelServer(servedModel(model, 'tiny'), { port: 0, token: 'sekret' });
   });
   afterAll(async () => {
     await server.close();

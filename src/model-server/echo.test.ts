@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../model/init.ts';
-import { servedModel } from '../model/text-generation.ts';
-import { scoringModel, startModelServer, type RunningServer } from './server.ts';
+import { servedModel, startModelServer, type RunningServer } from './server.ts';
 
 const corpus = [
   'Fever is a raised body temperature. Rest and fluids help.',
@@ -38,10 +37,7 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
   const model = createModel({ preset: 'tiny', seed: 1, texts: corpus });
   let server: RunningServer;
   beforeAll(async () => {
-    server = await startModelServer(
-      { ...servedModel(model, 'tiny'), ...scoringModel(model) },
-      { port: 0 },
-    );
+    server = await startModelServer(servedModel(model, 'tiny'), { port: 0 });
   });
   afterAll(async () => {
     await server.close();
@@ -146,6 +142,17 @@ describe('serve-model /v1/completions with echo and logprobs (vLLM shape)', () =
     expect(noEcho.body.error).toMatchObject({ param: 'max_tokens' });
     const badId = await complete(server, { prompt: [1, 99999], echo: true, max_tokens: 0 });
     expect(badId.status).toBe(400);
-    expect(badId.body.error.message).toMatch(/outside the vocabulary/);
+    expect(badId.body.error).toMatchObject({
+      type: 'invalid_request_error',
+      param: 'prompt',
+      code: null,
+      message: expect.stringMatching(/^prompt: token id 99999 is outside the vocabulary/),
+    });
+    const secondBad = await complete(server, { prompt: [[1, 2], [99999]], echo: true });
+    expect(secondBad.body.error).toMatchObject({
+      param: 'prompt.1',
+      code: null,
+      message: expect.stringMatching(/^prompt\.1: token id 99999/),
+    });
   });
 });

@@ -69,7 +69,8 @@ export async function respondScored(
   const choices = [];
   let promptTokens = 0;
   let completionTokens = 0;
-  for (const [index, prompt] of requestPrompts(body).entries()) {
+  const prompts = requestPrompts(body);
+  for (const [index, prompt] of prompts.entries()) {
     let scored: ScoredCompletion;
     try {
       scored = await model.scoreCompletion({
@@ -81,7 +82,8 @@ export async function respondScored(
         signal: controller.signal,
       });
     } catch (error) {
-      throw toHttpError(error, 'prompt');
+      // With several prompts the error names the one at fault, as a validation error would.
+      throw toHttpError(error, prompts.length > 1 ? `prompt.${index}` : 'prompt');
     }
     promptTokens += scored.promptTokens;
     completionTokens += scored.tokens.length - scored.promptTokens;

@@ -1,11 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { InputError } from '../core/errors.ts';
-import {
-  ContextLengthError,
-  type CompletionEvent,
-  type ServedModel,
-} from '../model/served-model.ts';
+import { ContextLengthError, type CompletionEvent, type ServedModel } from './served-model.ts';
 import { describeIssues, requestSampling, requestStops } from './api.ts';
 
 const MAX_BODY_BYTES = 8 * 1024 * 1024;
@@ -24,24 +20,18 @@ export class HttpError extends Error {
 }
 
 /**
- * The answer to a failed request: a prompt too long for the context is OpenAI's
- * `context_length_exceeded`, other bad input (an empty prompt, a token outside the vocabulary)
- * a plain `invalid_request_error` on `param`, anything else a 500.
+ * The answer to a failed request. Bad input arrives as an InputError: a prompt too long for the
+ * context is OpenAI's `context_length_exceeded`, any other (an empty prompt, a token outside the
+ * vocabulary) a plain `invalid_request_error`; both on `param`, whose name starts the message.
+ * Anything else, a RangeError included, is the server's fault: a 500.
  */
 export function toHttpError(error: unknown, param: string | null): HttpError {
   if (error instanceof HttpError) return error;
-  if (error instanceof ContextLengthError)
-    return new HttpError(
-      400,
-      error.reason,
-      'invalid_request_error',
-      param,
-      'context_length_exceeded',
-    );
-  if (error instanceof InputError)
-    return new HttpError(400, error.reason, 'invalid_request_error', param);
-  if (error instanceof RangeError)
-    return new HttpError(400, error.message, 'invalid_request_error', param);
+  if (error instanceof InputError) {
+    const code = error instanceof ContextLengthError ? 'context_length_exceeded' : null;
+    const message = param ? `${param}: ${error.reason}` : error.reason;
+    return new HttpError(400, message, 'invalid_request_error', param, code);
+  }
   return new HttpError(500, error instanceof Error ? error.message : String(error), 'server_error');
 }
 

@@ -1,6 +1,7 @@
+import { InputError } from '../core/errors.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { Sampler, type SamplingOptions } from '../model/sampler.ts';
-import { ContextLengthError } from '../model/served-model.ts';
+import { ContextLengthError } from './served-model.ts';
 import { TokenTextStream } from '../model/tokenizer.ts';
 
 /**
@@ -53,7 +54,7 @@ export interface ScoredCompletion {
 
 /** A model that can score its prompt and report per-token log-probabilities (serve-model's echo). */
 export interface ScoringModel {
-  /** Scores the prompt and any generated tokens. Bad input fails as complete() does. */
+  /** Scores the prompt and any generated tokens. Bad input fails as `complete` does (InputError). */
   scoreCompletion(request: ScoredCompletionRequest): Promise<ScoredCompletion>;
 }
 
@@ -72,19 +73,22 @@ export function scoringModel(model: CausalLM): ScoringModel {
           ? tokenizer.encode(request.prompt, { addSpecialTokens: true })
           : request.prompt;
       const context = model.config.maxPositions;
-      if (prompt.length === 0) throw new RangeError('prompt must have at least one token');
+      if (prompt.length === 0)
+        throw new InputError('prompt must have at least one token', { field: 'prompt' });
       const bad = prompt.find((id) => id >= model.config.vocabSize);
       if (bad !== undefined)
-        throw new RangeError(
+        throw new InputError(
           `token id ${bad} is outside the vocabulary [0, ${model.config.vocabSize})`,
+          { field: 'prompt' },
         );
       if (prompt.length + (request.maxTokens > 0 ? 1 : 0) > context)
         throw new ContextLengthError(prompt.length, context);
       const vocab = model.config.vocabSize;
       const longest = prompt.length + Math.min(request.maxTokens, context - prompt.length);
       if (longest * vocab > LOGITS_BUDGET)
-        throw new RangeError(
+        throw new InputError(
           `echo/logprobs over ${longest} tokens needs more than ${LOGITS_BUDGET} logits; send a shorter prompt or fewer max_tokens`,
+          { field: 'prompt' },
         );
       const generated = await generate(model, prompt, request);
       const ids = [...prompt, ...generated.ids];

@@ -1,8 +1,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../model/init.ts';
-import { renderChat, servedModel } from '../model/text-generation.ts';
-import { startModelServer, type RunningServer } from './server.ts';
+import { renderChat } from '../model/text-generation.ts';
+import { servedModel, startModelServer, type RunningServer } from './server.ts';
 
 const corpus = [
   'Fever is a raised body temperature. Rest and fluids help.',

@@ -3,7 +3,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, UsageError } from '../core/errors.ts';
 import { StopStrings } from '../model/sampler.ts';
-import { ContextLengthError } from '../model/served-model.ts';
+import { ContextLengthError } from './served-model.ts';
 import {
   startModelServer,
   type CompletionEvent,
@@ -32,6 +32,8 @@ class ReversingModel implements ServedModel {
     if (words.includes('OOV'))
       throw new InputError('token id 99999 is outside the vocabulary', { field: 'prompt' });
     if (words.length > 50) throw new ContextLengthError(words.length, 50);
+    // A fault of the model, not of the request (V8 throws RangeErrors of its own).
+    if (words.includes('BUG')) throw new RangeError('Invalid array length');
     const out = [...words].reverse();
     const stops = new StopStrings(request.stop);
     let produced = 0;
@@ -238,9 +240,12 @@ describe('startModelServer with the openai client on a real port', () => {
         type: 'invalid_request_error',
         param: 'prompt',
         code: null,
-        message: expect.stringContaining(message),
+        message: expect.stringContaining(`prompt: ${message}`),
       });
     }
+    await expect(
+      client.completions.create({ model: 'reverser', prompt: 'a BUG' }),
+    ).rejects.toMatchObject({ status: 500, type: 'server_error', param: null, code: null });
     const res = await fetch(`${server.url}/chat/completions`, {
       method: 'POST',
       headers: { authorization: 'Bearer sekret' },

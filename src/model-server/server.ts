@@ -3,14 +3,15 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { UsageError } from '../core/errors.ts';
 import { HttpGuard, isLoopbackHost, newToken } from '../core/http-guard.ts';
-import type { ServedModel } from '../model/served-model.ts';
+import type { ServedModel } from './served-model.ts';
 import type { ScoringModel } from './logprobs.ts';
 import { chatRequestSchema, completionRequestSchema, requestPrompts } from './api.ts';
 import { needsScoring, respondScored } from './echo.ts';
 import { HttpError, parse, readBody, respond, sendJson, toHttpError } from './http.ts';
 
-export type { CompletionEvent, CompletionRequest, ServedModel } from '../model/served-model.ts';
-export { scoringModel, type ScoringModel } from './logprobs.ts';
+export type { CompletionEvent, CompletionRequest, ServedModel } from './served-model.ts';
+export type { ScoringModel } from './logprobs.ts';
+export { servedModel } from './loaded-model.ts';
 
 /** Where and how the server listens. */
 export interface ModelServerOptions {

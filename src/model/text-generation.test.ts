@@ -1,7 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createModel } from './init.ts';
-import type { CompletionEvent } from './served-model.ts';
-import { streamText } from './text-generation.ts';
+import { streamText, type CompletionEvent } from './text-generation.ts';
 
 const corpus = [
   'Fever is a raised body temperature. Rest and fluids help.',

@@ -1,13 +1,17 @@
 import type { CausalLM } from './causal-lm.ts';
 import type { GenerateOptions } from './generation.ts';
 import { StopStrings } from './sampler.ts';
-import {
-  ContextLengthError,
-  type CompletionEvent,
-  type CompletionRequest,
-  type ServedModel,
-} from './served-model.ts';
 import { TokenTextStream, type ChatMessage, type TextTokenizer } from './tokenizer.ts';
+
+/** A piece of a completion: more text, or the end with its accounting. */
+export type CompletionEvent =
+  | { type: 'text'; text: string }
+  | {
+      type: 'done';
+      finishReason: 'stop' | 'length';
+      promptTokens: number;
+      completionTokens: number;
+    };
 
 /** Options for {@link streamText}. */
 export interface TextGenerationOptions extends Omit<GenerateOptions, 'useCache' | 'batchSize'> {
@@ -75,27 +79,4 @@ export function renderChat(tokenizer: TextTokenizer, messages: ChatMessage[]): s
   if (tokenizer.hasChatTemplate)
     return tokenizer.applyChatTemplate(messages, { addGenerationPrompt: true });
   return `${messages.map((m) => `${m.role}: ${m.content}`).join('\n')}\nassistant:`;
-}
-
-/**
- * A loaded model as the OpenAI-compatible server sees it. Chat prompts are encoded without
- * added special tokens (the template writes them); plain prompts with them (e.g. Llama's BOS).
- */
-export function servedModel(model: CausalLM, id: string): ServedModel {
-  const tokenizer = requireTokenizer(model);
-  return {
-    id,
-    renderChat: (messages) => renderChat(tokenizer, messages),
-    complete(request: CompletionRequest) {
-      const ids = tokenizer.encode(request.prompt, { addSpecialTokens: !request.chat });
-      const room = model.config.maxPositions - ids.length;
-      if (room <= 0) throw new ContextLengthError(ids.length, model.config.maxPositions);
-      return streamText(model, ids, {
-        ...request.sampling,
-        maxTokens: Math.max(1, Math.min(request.maxTokens, room)),
-        stop: request.stop,
-        signal: request.signal,
-      });
-    },
-  };
 }

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../core/artifacts.ts';
 import { projectRoot } from '../../core/version.ts';
 import { createModel } from '../../model/init.ts';
-import { servedModel } from '../../model/text-generation.ts';
-import { scoringModel, startModelServer, type RunningServer } from '../../model-server/server.ts';
+import { servedModel, startModelServer, type RunningServer } from '../../model-server/server.ts';
 import { Kernel } from '../kernel.ts';
 import { defaultJobs } from './index.ts';
 
@@ -29,10 +28,7 @@ describe('wb.evaluate({ endpoint, servedModel }) through the kernel', () => {
   beforeAll(async () => {
     // Workers copy the environment when they start: the key is there before any job runs.
     process.env.FINEMED_H17C_TEST_KEY = KEY;
-    server = await startModelServer(
-      { ...servedModel(model, 'tiny'), ...scoringModel(model) },
-      { port: 0, token: KEY },
-    );
+    server = await startModelServer(servedModel(model, 'tiny'), { port: 0, token: KEY });
     kernel = new Kernel({
       store: new ArtifactStore(join(dir, 'store')),
       jobs: defaultJobs(),

@@ -1,6 +1,9 @@
 import { InputError } from '../core/errors.ts';
-import type { SamplingOptions } from './sampler.ts';
-import type { ChatMessage } from './tokenizer.ts';
+import type { SamplingOptions } from '../model/sampler.ts';
+import type { CompletionEvent } from '../model/text-generation.ts';
+import type { ChatMessage } from '../model/tokenizer.ts';
+
+export type { CompletionEvent } from '../model/text-generation.ts';
 
 /** What a served model is asked to do: continue `prompt`. */
 export interface CompletionRequest {
@@ -10,23 +13,12 @@ export interface CompletionRequest {
   chat: boolean;
   /** Most tokens to generate. */
   maxTokens: number;
-  /** Sampling settings. */
   sampling: SamplingOptions;
   /** Generation ends before any of these strings (they are not returned). */
   stop: string[];
   /** Aborted when the client goes away. */
   signal: AbortSignal;
 }
-
-/** A piece of a completion: more text, or the end with its accounting. */
-export type CompletionEvent =
-  | { type: 'text'; text: string }
-  | {
-      type: 'done';
-      finishReason: 'stop' | 'length';
-      promptTokens: number;
-      completionTokens: number;
-    };
 
 /** Any text generator the server can expose (a loaded CausalLM, or a stand-in in tests). */
 export interface ServedModel {
@@ -35,8 +27,9 @@ export interface ServedModel {
   /** Renders chat messages into a prompt that ends where the assistant's reply begins. */
   renderChat(messages: ChatMessage[]): string;
   /**
-   * Streams a completion. A bad request fails before the first event: a ContextLengthError when
-   * the prompt leaves no room for a reply, another InputError or a RangeError otherwise.
+   * Streams a completion. Bad input fails before the first event, as an InputError: a
+   * ContextLengthError when the prompt leaves no room for a reply. Anything else is the
+   * server's fault (a 500).
    */
   complete(request: CompletionRequest): AsyncIterable<CompletionEvent>;
 }
