@@ -28,9 +28,25 @@ describe('parseJsonObject(reply)', () => {
     expect(parseJsonObject('{"q": "say \\"hi\\", ok",}')).toEqual({ q: 'say "hi", ok' });
   });
 
+  it('quotes unquoted keys', () => {
+    expect(parseJsonObject('{score: 7, label: "high"}')).toEqual({ score: 7, label: 'high' });
+  });
+
+  it('reads single-quoted strings, braces inside them included', () => {
+    expect(parseJsonObject("Sure. {'q': 'Why {this}?', 'ok': True} Done.")).toEqual({
+      q: 'Why {this}?',
+      ok: true,
+    });
+  });
+
+  it('closes a reply cut off mid-object', () => {
+    expect(parseJsonObject('{"unterminated": 1')).toEqual({ unterminated: 1 });
+    expect(parseJsonObject('```json\n{"q": "What causes')).toEqual({ q: 'What causes' });
+    expect(parseJsonObject('{"a": {"b": [1, 2')).toEqual({ a: { b: [1, 2] } });
+  });
+
   it('returns undefined when there is no object', () => {
     expect(parseJsonObject('quality high, difficulty medium')).toBeUndefined();
-    expect(parseJsonObject('{"unterminated": 1')).toBeUndefined();
     expect(parseJsonObject('[1, 2]')).toBeUndefined();
   });
 });
