@@ -18,7 +18,7 @@ import {
   type Tensor,
 } from '../engine/index.ts';
 import type { ModelConfig } from './config.ts';
-import { buildDecoder, type DecoderOptions, type KeyValue } from './decoder.ts';
+import { buildDecoder, headWeight, type DecoderOptions, type KeyValue } from './decoder.ts';
 
 /**
  * The inference graphs of a model:
@@ -53,7 +53,7 @@ export function buildInferenceGraph(
     const targets = g.input('targets', 'int64', ['N']);
     const { hidden } = buildDecoder(g, config, { inputIds, past }, { ...options, logits: 'none' });
     const rows = gather(reshape(hidden, [-1, config.hiddenSize]), positions, 0);
-    const logp = logSoftmax(linear(rows, { weight: headWeight(g, config) }), -1);
+    const logp = logSoftmax(linear(rows, { weight: headWeight(g, config, false) }), -1);
     const picked = gatherElements(logp, unsqueeze(targets, [1]), 1);
     g.output(reshape(picked, [-1]), 'logprobs');
     const beaten = greater(reduceMax(logp, [-1]), picked);
@@ -95,12 +95,6 @@ function sharedPast(g: Graph, config: ModelConfig, inputIds: Tensor): KeyValue[]
     key: expand(g.input(`past.${i}.key`, 'float32', shape), rows),
     value: expand(g.input(`past.${i}.value`, 'float32', shape), rows),
   }));
-}
-
-/** The output head: the embedding matrix when tied (already declared by the decoder), else `lm_head.weight`. */
-function headWeight(g: Graph, config: ModelConfig): Tensor {
-  if (config.tieWordEmbeddings) return g.paramByName('model.embed_tokens.weight')!.tensor;
-  return g.param('lm_head.weight', [config.vocabSize, config.hiddenSize], { trainable: false });
 }
 
 /** A compiled inference graph and the parameters it reads. */
