@@ -17,8 +17,8 @@ const EXPLANATION = [
  * The environment for onnxruntime-node's install script. Without npm's variables: under
  * `npx`, `npm_package_json` and `npm_config_local_prefix` make the script take itself for a
  * local `npm ci` and exit 0 without downloading (onnxruntime-node 1.30 also drops the
- * `cuda12` value of its flag, so the flag cannot override that), and the project's
- * `.npmrc` sets `npm_config_onnxruntime_node_install=skip`.
+ * `cuda12` value of its flag, so the flag cannot override that), and `.ci/run` exports
+ * `npm_config_onnxruntime_node_install=skip`.
  */
 export function cudaInstallEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   const clean = Object.fromEntries(Object.entries(env).filter(([k]) => !k.startsWith('npm_')));
