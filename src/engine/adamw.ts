@@ -73,6 +73,7 @@ export class AdamW implements Optimizer {
     ];
     const p = this.params.data;
     const g = grads.data;
+    this.params.markWeightsChanged((e) => e.trainable);
     for (const [ranges, decay] of groups) {
       for (const [start, end] of ranges) {
         for (let off = start; off < end; off += CHUNK) {

@@ -113,8 +113,21 @@ export interface ParamDecl {
   shape: readonly number[];
   /** Whether optimizers update it (and autodiff differentiates it). */
   trainable: boolean;
-  /** The graph input holding it. */
+  /**
+   * Held by the session as an initializer (external data from `Session.create`'s `weights`)
+   * instead of being a graph input fed each run; never trainable. See `weights.ts`.
+   */
+  frozen: boolean;
+  /** The tensor holding it: a graph input, or (frozen) an initializer. */
   tensor: Tensor;
+}
+
+/** Options for {@link Graph.param}. */
+export interface ParamOptions {
+  /** Whether optimizers update it (default true, false when frozen). */
+  trainable?: boolean;
+  /** Make it a session-held initializer rather than a per-run input (see {@link ParamDecl.frozen}). */
+  frozen?: boolean;
 }
 
 /** Options for a new graph. */
@@ -142,7 +155,7 @@ export class Graph {
   readonly contribOps: boolean;
   /** Every node, in creation (topological) order. */
   readonly nodes: Node[] = [];
-  /** Graph inputs (data inputs and parameters), in declaration order. */
+  /** Graph inputs (data inputs and non-frozen parameters), in declaration order. */
   readonly inputs: Tensor[] = [];
   /** Declared parameters, in declaration order. */
   readonly params: ParamDecl[] = [];
@@ -174,15 +187,30 @@ export class Graph {
     return t;
   }
 
-  /** Declares a float32 parameter (a graph input that optimizers update). */
-  param(name: string, shape: readonly number[], options: { trainable?: boolean } = {}): Tensor {
+  /**
+   * Declares a float32 parameter: a graph input that optimizers update, or with
+   * `{ frozen: true }` a weight the session holds (`Session.create(g, { weights })`).
+   */
+  param(name: string, shape: readonly number[], options: ParamOptions = {}): Tensor {
     if (!shape.every((d) => Number.isInteger(d) && d > 0)) {
       throw new Error(
         `param '${name}': shape must be positive integers, got ${formatShape(shape)}`,
       );
     }
-    const tensor = this.input(name, 'float32', shape);
-    this.params.push({ name, shape: [...shape], trainable: options.trainable ?? true, tensor });
+    const frozen = options.frozen ?? false;
+    if (frozen && options.trainable) {
+      throw new Error(`param '${name}': a frozen parameter cannot be trainable`);
+    }
+    let tensor: Tensor;
+    if (frozen) {
+      this.claimName(name);
+      tensor = new Tensor(this, this.nextId++, name, 'float32', [...shape]);
+      this.version++;
+    } else {
+      tensor = this.input(name, 'float32', shape);
+    }
+    const trainable = !frozen && (options.trainable ?? true);
+    this.params.push({ name, shape: [...shape], trainable, frozen, tensor });
     return tensor;
   }
 

@@ -23,6 +23,11 @@
  * ```
  * For training, `buildTrainingStep` appends the backward pass (`gradients`) and returns a
  * step whose gradients land in a ParamSet-shaped arena that `AdamW`/`SGD` consume.
+ *
+ * Frozen weights (inference graphs, the base model under LoRA) live in the session instead of
+ * crossing every run: `g.param(name, shape, { frozen: true })`, then
+ * `Session.create(g, { weights: params })` (a `TrainingStep` takes them from its ParamSet).
+ * The session copies them at creation; see `weights.ts` for the contract.
  */
 export { broadcastShapes, formatShape, isStatic, type Dim, type Shape } from './dims.ts';
 export {
@@ -36,6 +41,7 @@ export {
   type GraphOptions,
   type Node,
   type ParamDecl,
+  type ParamOptions,
 } from './graph.ts';
 export * from './ops-math.ts';
 export * from './ops-shape.ts';
@@ -49,15 +55,24 @@ export {
   cachedSessionCount,
   cudaInstalled,
   CudaUnavailableError,
+  EXECUTION_PROVIDERS,
   modelBytes,
   OrtTensorClass,
+  ProviderUnavailableError,
   providerFromEnv,
   Session,
+  WebGpuUnavailableError,
   type ExecutionProvider,
   type OrtTensor,
   type SessionOptions,
 } from './session.ts';
 export { ParamSet, type ParamEntry, type ParamSpec } from './params.ts';
+export {
+  WEIGHTS_FILE,
+  type FrozenWeights,
+  type WeightDType,
+  type WeightLocation,
+} from './weights.ts';
 export { clipGradNorm, gradNorm, type Optimizer, type OptimizerState } from './optim.ts';
 export { AdamW, type AdamWOptions } from './adamw.ts';
 export { SGD, type SGDOptions } from './sgd.ts';

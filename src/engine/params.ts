@@ -2,6 +2,7 @@ import type { Rng } from '../core/rng.ts';
 import { numel } from './dims.ts';
 import type { Graph } from './graph.ts';
 import { OrtTensorClass, type OrtTensor } from './session.ts';
+import type { FrozenWeights, WeightLocation } from './weights.ts';
 
 /** A parameter to lay out in a {@link ParamSet}. */
 export interface ParamSpec {
@@ -30,12 +31,22 @@ export interface ParamEntry {
 /** Offsets are multiples of 16 floats (64 bytes): cache-line and SIMD aligned. */
 const ALIGN = 16;
 
+// Process-wide counters: a set's id, and the stamp of each tracked write (never reused, so
+// the newest stamp among some entries identifies their contents; see weightsKey).
+let nextSetId = 1;
+let nextWrite = 1;
+
 /**
  * Named float32 tensors in one flat arena, each a view. One arena makes whole-model copies,
  * snapshots and optimizer sweeps single passes, and feeds ORT without copying. Gradients and
  * optimizer moments use arenas with the same layout ({@link ParamSet.zerosLike}).
+ *
+ * A ParamSet is also a source of frozen weights for sessions ({@link FrozenWeights}): its
+ * arena is the external-data file, and each entry carries the stamp of its last tracked write
+ * (this class's mutators, optimizer steps, {@link markWeightsChanged}), so a session can tell
+ * when the weights it copied are out of date.
  */
-export class ParamSet {
+export class ParamSet implements FrozenWeights {
   /** Entries in layout order. */
   readonly entries: readonly ParamEntry[];
   /** The arena (alignment gaps between parameters stay zero). */
@@ -43,6 +54,12 @@ export class ParamSet {
   private readonly byName = new Map<string, ParamEntry>();
   private readonly views = new Map<string, Float32Array>();
   private readonly tensors = new Map<string, OrtTensor>();
+  /** Unique per set in this process. */
+  private readonly id = nextSetId++;
+  /** Per entry (layout order): the stamp of its last tracked write, 0 if never written. */
+  private readonly stamps: Float64Array;
+  private readonly snapshotStamps = new WeakMap<Float32Array, Float64Array>();
+  private readonly indexByName = new Map<string, number>();
 
   /**
    * Lays out `specs` in order; `data` (an arena of the right length) is adopted if given.
@@ -66,6 +83,7 @@ export class ParamSet {
       };
       entries.push(entry);
       this.byName.set(s.name, entry);
+      this.indexByName.set(s.name, i);
       offset += Math.ceil(entry.size / ALIGN) * ALIGN;
     }
     this.entries = entries;
@@ -73,9 +91,10 @@ export class ParamSet {
       throw new Error(`ParamSet: arena has ${data.length} floats, layout needs ${offset}`);
     }
     this.data = data ?? new Float32Array(offset);
+    this.stamps = new Float64Array(entries.length);
   }
 
-  /** A set laid out for a graph's declared parameters, with their trainable flags. */
+  /** A set laid out for a graph's declared parameters, with their trainable flags (frozen: not). */
   static fromGraph(graph: Graph): ParamSet {
     return new ParamSet(
       graph.params.map((p) => ({ name: p.name, shape: p.shape, trainable: p.trainable })),
@@ -158,33 +177,85 @@ export class ParamSet {
 
   /** A copy of the whole arena (one memcpy). */
   snapshot(): Float32Array {
-    return this.data.slice();
+    const copy = this.data.slice();
+    this.snapshotStamps.set(copy, this.stamps.slice());
+    return copy;
   }
 
-  /** Restores a {@link snapshot} bit-exactly (one memcpy). */
+  /**
+   * Restores a {@link snapshot} bit-exactly (one memcpy). A snapshot of this set also brings
+   * back its write stamps, so sessions built from those weights (TTT's base model) stay valid.
+   */
   restore(snapshot: Float32Array): void {
     if (snapshot.length !== this.data.length)
       throw new Error('ParamSet.restore: snapshot has a different layout');
     this.data.set(snapshot);
+    const stamps = this.snapshotStamps.get(snapshot);
+    if (stamps) this.stamps.set(stamps);
+    else this.markWeightsChanged();
   }
 
   /** Copies the values of every parameter `other` also has (by name). */
   copyFrom(other: ParamSet): void {
     for (const e of this.entries) if (other.has(e.name)) this.view(e.name).set(other.view(e.name));
+    this.markWeightsChanged((e) => other.has(e.name));
   }
 
   /** Fills one parameter with a constant. */
   fill(name: string, value: number): void {
     this.view(name).fill(value);
+    this.markWeightsChanged((e) => e.name === name);
   }
 
   /** Fills one parameter with normal draws (mean 0). */
   fillNormal(name: string, rng: Rng, std: number): void {
     rng.fillNormal(this.view(name), std);
+    this.markWeightsChanged((e) => e.name === name);
   }
 
   /** Zeroes the arena. */
   zero(): void {
     this.data.fill(0);
+    this.markWeightsChanged();
+  }
+
+  /**
+   * Records a write to the parameters `select` accepts (default all). This class's mutators
+   * and the optimizers call it; code that writes through {@link view} or {@link data} after a
+   * session was created from these weights must call it too.
+   */
+  markWeightsChanged(select: (entry: ParamEntry) => boolean = () => true): void {
+    const stamp = nextWrite++;
+    this.entries.forEach((e, i) => {
+      if (select(e)) this.stamps[i] = stamp;
+    });
+  }
+
+  /**
+   * The identity and version of the named parameters' values (default: every one): the set's
+   * id and the newest write stamp among them. Writes elsewhere in the arena leave it unchanged.
+   */
+  weightsKey(names?: readonly string[]): string {
+    let newest = 0;
+    if (names) for (const n of names) newest = Math.max(newest, this.stamps[this.index(n)]);
+    else for (const s of this.stamps) newest = Math.max(newest, s);
+    return `params#${this.id}@${newest}`;
+  }
+
+  /** The arena as bytes: the external-data file sessions copy frozen weights from. */
+  get bytes(): Uint8Array {
+    return new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+  }
+
+  /** Where a parameter lies in {@link bytes}, or undefined when absent. */
+  locate(name: string): WeightLocation | undefined {
+    const e = this.byName.get(name);
+    return e && { dtype: 'float32', byteOffset: e.offset * 4, shape: e.shape };
+  }
+
+  private index(name: string): number {
+    const i = this.indexByName.get(name);
+    if (i === undefined) throw new Error(`ParamSet: no parameter '${name}'`);
+    return i;
   }
 }

@@ -8,11 +8,14 @@ import {
   type Graph,
   type Tensor,
 } from './graph.ts';
+import { WEIGHTS_FILE, type FrozenWeights } from './weights.ts';
 import {
   AttributeProto_AttributeType as AttrType,
   ModelProtoSchema,
+  TensorProto_DataLocation as DataLocation,
   TensorProto_DataType as DataType,
   type AttributeProtoSchema,
+  type NodeProtoSchema,
   type TensorProtoSchema,
   type ValueInfoProtoSchema,
 } from './onnx/onnx_pb.ts';
@@ -64,6 +67,62 @@ function tensorProto(name: string, c: ConstantData): MessageInitShape<typeof Ten
   };
 }
 
+/**
+ * Initializers (and a Cast for bf16 storage) for the frozen parameters the model uses, their
+ * data external at byte ranges of {@link WEIGHTS_FILE}.
+ */
+function frozenInitializers(
+  graph: Graph,
+  used: ReadonlySet<Tensor>,
+  weights: FrozenWeights | undefined,
+): {
+  initializers: MessageInitShape<typeof TensorProtoSchema>[];
+  casts: MessageInitShape<typeof NodeProtoSchema>[];
+} {
+  const initializers: MessageInitShape<typeof TensorProtoSchema>[] = [];
+  const casts: MessageInitShape<typeof NodeProtoSchema>[] = [];
+  const frozen = graph.params.filter((p) => p.frozen && used.has(p.tensor));
+  if (frozen.length > 0 && !weights) {
+    throw new Error(
+      `graph '${graph.name}' has frozen parameters (${frozen[0].name}, ...): pass their values as Session.create's weights`,
+    );
+  }
+  for (const p of frozen) {
+    const at = weights!.locate(p.name);
+    if (!at)
+      throw new Error(`weights (${weights!.weightsKey([])}) have no frozen parameter '${p.name}'`);
+    if (at.shape.join(',') !== p.shape.join(',')) {
+      throw new Error(
+        `frozen parameter '${p.name}' is [${at.shape}] in the weights but [${p.shape}] in the graph`,
+      );
+    }
+    const bf16 = at.dtype === 'bfloat16';
+    const length = p.shape.reduce((a, b) => a * b, 1) * (bf16 ? 2 : 4);
+    const stored = bf16 ? `${p.name}::bf16` : p.name;
+    initializers.push({
+      name: stored,
+      dims: p.shape.map(BigInt),
+      dataType: bf16 ? DataType.BFLOAT16 : DataType.FLOAT,
+      dataLocation: DataLocation.EXTERNAL,
+      externalData: [
+        { key: 'location', value: WEIGHTS_FILE },
+        { key: 'offset', value: String(at.byteOffset) },
+        { key: 'length', value: String(length) },
+      ],
+    });
+    if (bf16) {
+      casts.push({
+        opType: 'Cast',
+        name: `Cast:${p.name}`,
+        input: [stored],
+        output: [p.name],
+        attribute: [attribute('to', { kind: 'int', value: DataType.FLOAT })],
+      });
+    }
+  }
+  return { initializers, casts };
+}
+
 function attribute(name: string, a: Attr): MessageInitShape<typeof AttributeProtoSchema> {
   switch (a.kind) {
     case 'int':
@@ -83,9 +142,10 @@ function attribute(name: string, a: Attr): MessageInitShape<typeof AttributeProt
 
 /**
  * Serializes the part of `graph` that its outputs depend on into ONNX `ModelProto` bytes.
- * Every declared input is kept (so feeds stay the same), used constants become initializers.
+ * Every declared input is kept (so feeds stay the same), used constants become initializers,
+ * and used frozen parameters become initializers whose data stays in `weights` (external).
  */
-export function toOnnxBytes(graph: Graph): Uint8Array {
+export function toOnnxBytes(graph: Graph, weights?: FrozenWeights): Uint8Array {
   if (graph.outputs.length === 0) throw new Error(`graph '${graph.name}' has no outputs`);
   const nodes = graph.liveNodes();
   const used = new Set<Tensor>();
@@ -93,6 +153,7 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
   for (const o of graph.outputs) used.add(o);
   const initializers = [...graph.constants].filter(([t]) => used.has(t));
   const usesContrib = nodes.some((n) => n.domain === 'com.microsoft');
+  const frozen = frozenInitializers(graph, used, weights);
   const model = create(ModelProtoSchema, {
     irVersion: IR_VERSION,
     producerName: 'finemed-engine',
@@ -104,15 +165,21 @@ export function toOnnxBytes(graph: Graph): Uint8Array {
       name: graph.name,
       input: graph.inputs.map(valueInfo),
       output: graph.outputs.map(valueInfo),
-      initializer: initializers.map(([t, c]) => tensorProto(t.name, c)),
-      node: nodes.map((n) => ({
-        opType: n.op,
-        domain: n.domain,
-        name: `${n.op}#${n.id}`,
-        input: n.inputs.map((i) => (i ? i.name : '')),
-        output: n.outputs.map((o) => o.name),
-        attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
-      })),
+      initializer: [
+        ...initializers.map(([t, c]) => tensorProto(t.name, c)),
+        ...frozen.initializers,
+      ],
+      node: [
+        ...frozen.casts,
+        ...nodes.map((n) => ({
+          opType: n.op,
+          domain: n.domain,
+          name: `${n.op}#${n.id}`,
+          input: n.inputs.map((i) => (i ? i.name : '')),
+          output: n.outputs.map((o) => o.name),
+          attribute: Object.entries(n.attrs).map(([k, v]) => attribute(k, v)),
+        })),
+      ],
     },
   });
   return toBinary(ModelProtoSchema, model);

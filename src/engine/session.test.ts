@@ -12,8 +12,10 @@ import {
   modelBytes,
   openOrtSession,
   OrtTensorClass,
+  ProviderUnavailableError,
   providerFromEnv,
   Session,
+  WebGpuUnavailableError,
 } from './session.ts';
 import { feed } from './testing.ts';
 
@@ -22,6 +24,13 @@ function scaleGraph(factor: number): Graph {
   g.output(mul(g.input('x', 'float32', [2]), factor), 'y');
   return g;
 }
+
+// These machines have no GPU adapter Dawn accepts (see ENGINE-NOTES.md "GPUs"), so ORT
+// refuses WebGPU: on a machine with one, the session is real and these tests are skipped.
+const webgpuWorks = await Session.create(scaleGraph(9), { threads: 1, provider: 'webgpu' }).then(
+  async (s) => (await s.dispose(), true),
+  () => false,
+);
 
 describe('Session', () => {
   it('create(graph) compiles once per graph signature and reuses the cache', async () => {
@@ -83,10 +92,58 @@ describe('Session', () => {
       provider: 'cuda',
       allowCpuFallback: true,
     });
+    expect(providerFromEnv({ FINEMED_PROVIDER: 'webgpu' })).toEqual({
+      provider: 'webgpu',
+      allowCpuFallback: false,
+    });
     expect(() => providerFromEnv({ FINEMED_PROVIDER: 'gpu' })).toThrow(
-      /FINEMED_PROVIDER must be cpu or cuda, got 'gpu'/,
+      /FINEMED_PROVIDER must be one of cpu, cuda, webgpu, got 'gpu'/,
     );
   });
+
+  it.skipIf(webgpuWorks)(
+    "create(graph, {provider: 'webgpu'}) fails with ORT's reason, or falls back to CPU when allowed",
+    async () => {
+      const refused = Session.create(scaleGraph(8), { threads: 1, provider: 'webgpu' });
+      await expect(refused).rejects.toThrow(WebGpuUnavailableError);
+      await expect(refused).rejects.toThrow(
+        /WebGPU execution provider is not available: .*FINEMED_CPU_FALLBACK=1.* \(.*webgpu.*adapter.*\)$/is,
+      );
+      await expect(refused).rejects.toMatchObject({ provider: 'webgpu' });
+      const s = await Session.create(scaleGraph(8), {
+        threads: 1,
+        provider: 'webgpu',
+        allowCpuFallback: true,
+      });
+      expect(s.provider).toBe('cpu');
+      const out = await s.run({ x: feed('float32', [1, 2], [2]) });
+      expect(Array.from(out.y.data as Float32Array)).toEqual([8, 16]);
+      await s.dispose();
+    },
+  );
+
+  it.skipIf(webgpuWorks)(
+    'create(graph) without a provider follows FINEMED_PROVIDER=webgpu and FINEMED_CPU_FALLBACK=1',
+    async () => {
+      const saved = { ...process.env };
+      try {
+        process.env.FINEMED_PROVIDER = 'webgpu';
+        delete process.env.FINEMED_CPU_FALLBACK;
+        await expect(Session.create(scaleGraph(10), { threads: 1 })).rejects.toThrow(
+          ProviderUnavailableError,
+        );
+        process.env.FINEMED_CPU_FALLBACK = '1';
+        const fallback = await Session.create(scaleGraph(10), { threads: 1 });
+        expect(fallback.provider).toBe('cpu');
+        await fallback.dispose();
+      } finally {
+        for (const k of ['FINEMED_PROVIDER', 'FINEMED_CPU_FALLBACK'] as const) {
+          if (saved[k] === undefined) delete process.env[k];
+          else process.env[k] = saved[k];
+        }
+      }
+    },
+  );
 
   it.skipIf(cudaInstalled())(
     'create(graph) without a provider follows FINEMED_PROVIDER=cuda; explicit options win',

@@ -6,6 +6,7 @@ import * as ort from 'onnxruntime-node';
 import { sha256 } from '../core/hash.ts';
 import type { Graph } from './graph.ts';
 import { toOnnxBytes } from './serialize.ts';
+import { WEIGHTS_FILE, type FrozenWeights } from './weights.ts';
 
 /** An ONNX Runtime tensor (what sessions take and return). */
 export type OrtTensor = ort.Tensor;
@@ -13,17 +14,26 @@ export type OrtTensor = ort.Tensor;
 export const OrtTensorClass = ort.Tensor;
 
 /** Where a session runs. */
-export type ExecutionProvider = 'cpu' | 'cuda';
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+
+/** Every provider name, as `FINEMED_PROVIDER` accepts them. */
+export const EXECUTION_PROVIDERS: readonly ExecutionProvider[] = ['cpu', 'cuda', 'webgpu'];
 
 /** Options for {@link Session.create}. */
 export interface SessionOptions {
   /**
-   * `cpu` or `cuda` (needs `npx finemed install-cuda` and an NVIDIA GPU); default: the
-   * environment's choice ({@link providerFromEnv}), `cpu` unless `FINEMED_PROVIDER` says otherwise.
+   * `cpu`, `cuda` (needs `npx finemed install-cuda` and an NVIDIA GPU) or `webgpu` (bundled;
+   * needs a GPU adapter: Vulkan, Metal or D3D12); default: the environment's choice
+   * ({@link providerFromEnv}), `cpu` unless `FINEMED_PROVIDER` says otherwise.
    */
   provider?: ExecutionProvider;
-  /** With `provider: 'cuda'`, run on CPU instead of failing when CUDA is unavailable. */
+  /** With a GPU provider, run on CPU instead of failing when the GPU is unavailable. */
   allowCpuFallback?: boolean;
+  /**
+   * Values of the graph's frozen parameters (`g.param(..., { frozen: true })`), which the
+   * session copies into its initializers at creation (see `weights.ts` for the contract).
+   */
+  weights?: FrozenWeights;
   /** Intra-op threads (default: every core). Fix it for bit-reproducible runs across machines. */
   threads?: number;
   /** ORT graph optimization level (default `all`). */
@@ -37,9 +47,32 @@ export interface SessionOptions {
   profilePrefix?: string;
 }
 
+/** Raised when a GPU execution provider was asked for but cannot be used. */
+export class ProviderUnavailableError extends Error {
+  override name = 'ProviderUnavailableError';
+  constructor(
+    /** The provider that was asked for. */
+    readonly provider: ExecutionProvider,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Raised when the CUDA execution provider was asked for but cannot be used. */
-export class CudaUnavailableError extends Error {
+export class CudaUnavailableError extends ProviderUnavailableError {
   override name = 'CudaUnavailableError';
+  constructor(message: string) {
+    super('cuda', message);
+  }
+}
+
+/** Raised when the WebGPU execution provider was asked for but cannot be used. */
+export class WebGpuUnavailableError extends ProviderUnavailableError {
+  override name = 'WebGpuUnavailableError';
+  constructor(message: string) {
+    super('webgpu', message);
+  }
 }
 
 const ortBinDir = (): string => {
@@ -54,25 +87,67 @@ export function cudaInstalled(): boolean {
 }
 
 /**
- * The provider for sessions whose options name none: `FINEMED_PROVIDER` (`cpu` or `cuda`;
- * default `cpu`), with `FINEMED_CPU_FALLBACK=1` allowing CPU when CUDA is unavailable. The
+ * The provider for sessions whose options name none: `FINEMED_PROVIDER` (`cpu`, `cuda` or
+ * `webgpu`; default `cpu`), with `FINEMED_CPU_FALLBACK=1` allowing CPU when the GPU is unavailable. The
  * environment reaches every session this way, the CLI's, the notebook kernel's and its
  * worker threads' (workers share `process.env`).
  */
 export function providerFromEnv(
   env: NodeJS.ProcessEnv = process.env,
 ): Required<Pick<SessionOptions, 'provider' | 'allowCpuFallback'>> {
-  const provider = env.FINEMED_PROVIDER || 'cpu';
-  if (provider !== 'cpu' && provider !== 'cuda') {
-    throw new Error(`FINEMED_PROVIDER must be cpu or cuda, got '${provider}'`);
+  const provider = (env.FINEMED_PROVIDER || 'cpu') as ExecutionProvider;
+  if (!EXECUTION_PROVIDERS.includes(provider)) {
+    throw new Error(
+      `FINEMED_PROVIDER must be one of ${EXECUTION_PROVIDERS.join(', ')}, got '${provider}'`,
+    );
   }
   return { provider, allowCpuFallback: env.FINEMED_CPU_FALLBACK === '1' };
 }
 
-const CUDA_HELP =
-  'the CUDA execution provider is not available: run `npx finemed install-cuda` (downloads the ' +
-  "CUDA 12 build of onnxruntime-node's provider libraries; needs an NVIDIA driver, CUDA 12 and " +
-  'cuDNN 9), or allow running on CPU instead (FINEMED_CPU_FALLBACK=1, or allowCpuFallback in code)';
+const FALLBACK_HINT =
+  'or allow running on CPU instead (FINEMED_CPU_FALLBACK=1, or allowCpuFallback in code)';
+
+/** How each GPU provider is detected, recognised when ORT refuses it, and explained. */
+interface GpuProvider {
+  /** Whether this install can ask ORT for it at all. */
+  installed(): boolean;
+  /** Matches ORT's message when the provider itself failed to start. */
+  failure: RegExp;
+  /** The error to raise, given ORT's reason (or none when not installed). */
+  unavailable(reason?: string): ProviderUnavailableError;
+}
+
+const withReason = (help: string, reason?: string): string =>
+  reason === undefined ? help : `${help} (${reason.trim()})`;
+
+const GPU_PROVIDERS: Record<Exclude<ExecutionProvider, 'cpu'>, GpuProvider> = {
+  cuda: {
+    installed: () => cudaInstalled(),
+    failure: /cuda/i,
+    unavailable: (reason) =>
+      new CudaUnavailableError(
+        withReason(
+          'the CUDA execution provider is not available: run `npx finemed install-cuda` ' +
+            "(downloads the CUDA 12 build of onnxruntime-node's provider libraries; needs an " +
+            `NVIDIA driver, CUDA 12 and cuDNN 9), ${FALLBACK_HINT}`,
+          reason,
+        ),
+      ),
+  },
+  webgpu: {
+    installed: () => ort.listSupportedBackends().some((b) => b.name === 'webgpu' && b.bundled),
+    failure: /webgpu|dawn|adapter/i,
+    unavailable: (reason) =>
+      new WebGpuUnavailableError(
+        withReason(
+          'the WebGPU execution provider is not available: it needs a GPU adapter that Dawn ' +
+            'accepts (Vulkan on Linux, Metal on macOS, D3D12 on Windows; software Vulkan such ' +
+            `as lavapipe is refused), ${FALLBACK_HINT}`,
+          reason,
+        ),
+      ),
+  },
+};
 
 interface CacheEntry {
   opened: Promise<OpenedSession>;
@@ -83,20 +158,29 @@ interface CacheEntry {
 export interface OpenedSession {
   /** The ORT session. */
   session: ort.InferenceSession;
-  /** `cpu` when CUDA was asked for, failed to start, and the caller allowed the fallback. */
+  /** `cpu` when a GPU was asked for, failed to start, and the caller allowed the fallback. */
   provider: ExecutionProvider;
 }
 
 // Per-isolate cache: each worker thread has its own module instance, so this is worker-safe.
 const cache = new Map<string, CacheEntry>();
-const bytesCache = new WeakMap<Graph, { revision: number; bytes: Uint8Array; hash: string }>();
+const bytesCache = new WeakMap<
+  Graph,
+  { revision: number; weights?: FrozenWeights; bytes: Uint8Array; hash: string }
+>();
 
-/** The serialized model bytes of a graph and their hash (memoized per graph revision). */
-export function modelBytes(graph: Graph): { bytes: Uint8Array; hash: string } {
+/**
+ * The serialized model bytes of a graph and their hash (memoized per graph revision and
+ * weights source, whose layout fixes the frozen initializers' offsets).
+ */
+export function modelBytes(
+  graph: Graph,
+  weights?: FrozenWeights,
+): { bytes: Uint8Array; hash: string } {
   const hit = bytesCache.get(graph);
-  if (hit && hit.revision === graph.revision) return hit;
-  const bytes = toOnnxBytes(graph);
-  const entry = { revision: graph.revision, bytes, hash: sha256(bytes) };
+  if (hit && hit.revision === graph.revision && hit.weights === weights) return hit;
+  const bytes = toOnnxBytes(graph, weights);
+  const entry = { revision: graph.revision, weights, bytes, hash: sha256(bytes) };
   bytesCache.set(graph, entry);
   return entry;
 }
@@ -107,6 +191,8 @@ function ortOptions(
 ): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
+    // ORT copies the weights out of this buffer during creation (see weights.ts).
+    externalData: o.weights ? [{ path: WEIGHTS_FILE, data: o.weights.bytes }] : undefined,
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -120,7 +206,7 @@ function ortOptions(
 
 /**
  * The provider a session asks ORT for: the options' own, else the environment's; CPU when
- * CUDA's libraries are not installed and the fallback is allowed.
+ * the GPU provider is not installed and the fallback is allowed.
  */
 function chooseProvider(
   options: SessionOptions,
@@ -129,17 +215,18 @@ function chooseProvider(
     ? { provider: options.provider, allowCpuFallback: false }
     : providerFromEnv();
   const allowCpuFallback = options.allowCpuFallback ?? chosen.allowCpuFallback;
-  if (chosen.provider === 'cuda' && !cudaInstalled()) {
-    if (!allowCpuFallback) throw new CudaUnavailableError(CUDA_HELP);
+  if (chosen.provider !== 'cpu' && !GPU_PROVIDERS[chosen.provider].installed()) {
+    if (!allowCpuFallback) throw GPU_PROVIDERS[chosen.provider].unavailable();
     return { provider: 'cpu', allowCpuFallback };
   }
   return { provider: chosen.provider, allowCpuFallback };
 }
 
 /**
- * Compiles model bytes with ORT. The CUDA provider can fail to start even when its libraries
- * are installed (no driver, no device, CUDA or cuDNN missing from the library path): that
- * failure becomes a {@link CudaUnavailableError}, or a CPU session when `allowCpuFallback`.
+ * Compiles model bytes with ORT. A GPU provider can fail to start even when installed (CUDA:
+ * no driver, no device, CUDA or cuDNN missing from the library path; WebGPU: no adapter Dawn
+ * accepts): that failure becomes a {@link ProviderUnavailableError} carrying ORT's reason, or
+ * a CPU session when `allowCpuFallback`.
  */
 export async function openOrtSession(
   bytes: Uint8Array,
@@ -153,16 +240,24 @@ export async function openOrtSession(
     };
   } catch (err) {
     const message = (err as Error).message;
-    if (provider !== 'cuda' || !/cuda/i.test(message)) throw err;
-    if (!options.allowCpuFallback) throw new CudaUnavailableError(`${CUDA_HELP} (${message})`);
+    if (provider === 'cpu' || !GPU_PROVIDERS[provider].failure.test(message)) throw err;
+    if (!options.allowCpuFallback) throw GPU_PROVIDERS[provider].unavailable(message);
     return openOrtSession(bytes, 'cpu', options);
   }
 }
 
+/** What a session checks before each run: its frozen weights are still the ones it copied. */
+interface WeightsCheck {
+  weights: FrozenWeights;
+  names: readonly string[];
+  key: string;
+}
+
 /**
- * A compiled graph. Sessions are cached by model bytes and options, so asking twice for the
- * same graph signature compiles once. `run` blocks the calling thread for the whole
- * computation: run training from a worker thread when a UI must stay responsive.
+ * A compiled graph. Sessions are cached by model bytes, frozen weights' version and options,
+ * so asking twice for the same graph signature and weights compiles once. `run` blocks the
+ * calling thread for the whole computation: run training from a worker thread when a UI must
+ * stay responsive.
  */
 export class Session {
   private disposed = false;
@@ -170,24 +265,40 @@ export class Session {
   private constructor(
     private readonly ort: ort.InferenceSession,
     private readonly key: string | undefined,
-    /** The provider actually used (`cpu` after a permitted CUDA fallback). */
+    /** The provider actually used (`cpu` after a permitted GPU fallback). */
     readonly provider: ExecutionProvider,
     /** The cache key's model hash. */
     readonly modelHash: string,
     /** Whether this came from the cache rather than a new compilation. */
     readonly cached: boolean,
+    private readonly weightsCheck: WeightsCheck | undefined,
   ) {}
 
-  /** Compiles (or reuses) a session for a graph or serialized ONNX model bytes. */
+  /**
+   * Compiles (or reuses) a session for a graph or serialized ONNX model bytes. A graph with
+   * frozen parameters needs `options.weights`; the session copies them now.
+   */
   static async create(model: Graph | Uint8Array, options: SessionOptions = {}): Promise<Session> {
     const { bytes, hash } =
-      model instanceof Uint8Array ? { bytes: model, hash: sha256(model) } : modelBytes(model);
+      model instanceof Uint8Array
+        ? { bytes: model, hash: sha256(model) }
+        : modelBytes(model, options.weights);
+    const frozen = model instanceof Uint8Array ? [] : model.params.filter((p) => p.frozen);
+    const check =
+      options.weights && frozen.length > 0
+        ? {
+            weights: options.weights,
+            names: frozen.map((p) => p.name),
+            key: options.weights.weightsKey(frozen.map((p) => p.name)),
+          }
+        : undefined;
     const { provider, allowCpuFallback } = chooseProvider(options);
     const profiling = options.profilePrefix !== undefined;
     const key = [
       hash,
-      // A CUDA request that may fall back must not share a cache entry with one that may not.
-      provider === 'cuda' && allowCpuFallback ? 'cuda-or-cpu' : provider,
+      check?.key ?? '',
+      // A GPU request that may fall back must not share a cache entry with one that may not.
+      provider !== 'cpu' && allowCpuFallback ? `${provider}-or-cpu` : provider,
       options.threads ?? availableParallelism(),
       options.optimization ?? 'all',
       options.memoryPattern ?? false,
@@ -196,7 +307,7 @@ export class Session {
     if (hit) {
       hit.users++;
       const { session, provider: used } = await hit.opened;
-      return new Session(session, key, used, hash, true);
+      return new Session(session, key, used, hash, true, check);
     }
     const opened = openOrtSession(bytes, provider, { ...options, allowCpuFallback }).catch(
       (err: Error) => {
@@ -206,7 +317,7 @@ export class Session {
     );
     if (!profiling) cache.set(key, { opened, users: 1 });
     const { session, provider: used } = await opened;
-    return new Session(session, profiling ? undefined : key, used, hash, false);
+    return new Session(session, profiling ? undefined : key, used, hash, false, check);
   }
 
   /** Graph input names. */
@@ -228,6 +339,15 @@ export class Session {
     fetch?: readonly string[] | Record<string, OrtTensor | null>,
   ): Promise<Record<string, OrtTensor>> {
     if (this.disposed) throw new Error('session was disposed');
+    const check = this.weightsCheck;
+    if (check) {
+      const now = check.weights.weightsKey(check.names);
+      if (now !== check.key) {
+        throw new Error(
+          `the frozen weights changed since this session copied them (${check.key}, now ${now}): create a new session (Session.create) to run with the new values`,
+        );
+      }
+    }
     const names = fetch === undefined ? this.ort.outputNames : undefined;
     const fetches = names
       ? [...names]

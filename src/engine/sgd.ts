@@ -45,6 +45,7 @@ export class SGD implements Optimizer {
     const g = grads.data;
     const b = this.buf;
     const f = Math.fround;
+    this.params.markWeightsChanged((e) => e.trainable);
     for (const [start, end] of this.params.trainableRanges()) {
       for (let i = start; i < end; i++) {
         let d = f(g[i] * scale);

@@ -3,7 +3,10 @@ import type { Graph, Tensor } from './graph.ts';
 import { ParamSet } from './params.ts';
 import { OrtTensorClass, Session, type OrtTensor, type SessionOptions } from './session.ts';
 
-/** Options for {@link TrainingStep.create}. */
+/**
+ * Options for {@link TrainingStep.create}. The graph's frozen parameters (the base model
+ * under LoRA) are session initializers taken from `weights`, default the step's ParamSet.
+ */
 export interface TrainingStepOptions extends SessionOptions {
   /** More tensors to fetch each step (e.g. token counts, accuracies), by output name. */
   extraOutputs?: Record<string, Tensor>;
@@ -24,7 +27,8 @@ export const gradName = (param: string): string => `grad::${param}`;
  * A compiled forward+backward pass: each `run` computes the loss and writes the gradients
  * of the trainable parameters straight into {@link grads} (an arena with the parameters'
  * layout, ready for an optimizer). Parameters are fed as views of their arena, so updates
- * made between steps need no copy.
+ * made between steps need no copy; frozen ones (`g.param(..., { frozen: true })`) live in
+ * the session and are not fed at all.
  */
 export class TrainingStep {
   /** Gradients of the last run (zero for frozen parameters and ones the loss does not use). */
@@ -69,7 +73,13 @@ export class TrainingStep {
     }
     if (loss.rank !== 0) throw new Error(`TrainingStep.create: loss must be a scalar, got ${loss}`);
     for (const p of graph.params) {
+      if (p.frozen && options.weights) continue;
       if (!params.has(p.name)) throw new Error(`TrainingStep.create: ParamSet has no '${p.name}'`);
+      if (p.frozen && params.entry(p.name).trainable) {
+        throw new Error(
+          `TrainingStep.create: '${p.name}' is frozen in the graph but trainable in the ParamSet (mark it with setTrainable, or declare it trainable)`,
+        );
+      }
       const shape = params.entry(p.name).shape;
       if (shape.join(',') !== p.shape.join(',')) {
         throw new Error(
@@ -77,7 +87,7 @@ export class TrainingStep {
         );
       }
     }
-    const trainable = graph.params.filter((p) => params.entry(p.name).trainable);
+    const trainable = graph.params.filter((p) => !p.frozen && params.entry(p.name).trainable);
     const grads = gradients(
       loss,
       trainable.map((p) => p.tensor),
@@ -91,7 +101,11 @@ export class TrainingStep {
       graph.output(g, gradName(trainable[i].name));
       differentiated.push(trainable[i].name);
     });
-    const session = await Session.create(graph, options);
+    const frozen = graph.params.some((p) => p.frozen);
+    const session = await Session.create(graph, {
+      ...options,
+      weights: options.weights ?? (frozen ? params : undefined),
+    });
     return new TrainingStep(
       session,
       params,

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.ts';
+import { SGD } from './sgd.ts';
+import { Graph } from './graph.ts';
+import { add, mul } from './ops-math.ts';
+import { matmul, reduceSum } from './ops-nn.ts';
+import { ParamSet } from './params.ts';
+import { modelBytes, Session } from './session.ts';
+import { feed } from './testing.ts';
+import { TrainingStep } from './train-step.ts';
+
+/** y = x @ w1 @ w2 + b, with w1 and w2 frozen (session-held) or fed as inputs. */
+function mlp(frozen: boolean): Graph {
+  const g = new Graph();
+  const x = g.input('x', 'float32', ['B', 8]);
+  const w1 = g.param('w1', [8, 16], { frozen, trainable: false });
+  const w2 = g.param('w2', [16, 4], { frozen, trainable: false });
+  const b = g.param('b', [4]);
+  g.output(add(matmul(matmul(x, w1), w2), b), 'y');
+  return g;
+}
+
+function weights(seed: number): ParamSet {
+  const p = ParamSet.fromGraph(mlp(false));
+  const rng = new Rng(seed);
+  for (const e of p.entries) p.fillNormal(e.name, rng, 0.5);
+  return p;
+}
+
+const x = feed(
+  'float32',
+  Array.from({ length: 24 }, (_, i) => Math.sin(i)),
+  [3, 8],
+);
+
+async function run(s: Session, p: ParamSet, fed: readonly string[]): Promise<number[]> {
+  const out = await s.run({ x, ...p.feeds(fed) });
+  return Array.from(out.y.data as Float32Array);
+}
+
+describe('frozen weights as session initializers', () => {
+  it('give the same outputs as weights fed as inputs, and only non-frozen parameters are inputs', async () => {
+    const p = weights(1);
+    const asInputs = await Session.create(mlp(false), { threads: 1 });
+    const held = await Session.create(mlp(true), { threads: 1, weights: p });
+    expect(held.inputNames).toEqual(['x', 'b']);
+    const want = await run(asInputs, p, ['w1', 'w2', 'b']);
+    const got = await run(held, p, ['b']);
+    for (let i = 0; i < want.length; i++)
+      expect(Math.abs(got[i] - want[i])).toBeLessThanOrEqual(1e-6);
+    await asInputs.dispose();
+    await held.dispose();
+  });
+
+  it('keep the model proto small: the weight bytes stay out of it', () => {
+    const g = new Graph();
+    const w = g.param('w', [512, 512], { frozen: true });
+    g.output(matmul(g.input('x', 'float32', ['B', 512]), w), 'y');
+    const p = ParamSet.fromGraph(g);
+    expect(p.entry('w').trainable).toBe(false);
+    expect(modelBytes(g, p).bytes.length).toBeLessThan(1000);
+  });
+
+  it('are copied at creation: later writes never reach the session, and tracked writes make it refuse to run', async () => {
+    const p = weights(2);
+    const s = await Session.create(mlp(true), { threads: 1, weights: p });
+    const before = await run(s, p, ['b']);
+    p.view('w1').fill(0); // an untracked write: ORT holds its own copy
+    expect(await run(s, p, ['b'])).toEqual(before);
+    p.fill('w2', 0);
+    await expect(run(s, p, ['b'])).rejects.toThrow(
+      /frozen weights changed since this session copied them \(params#\d+@\d+, now params#\d+@\d+\): create a new session/,
+    );
+    const fresh = await Session.create(mlp(true), { threads: 1, weights: p });
+    expect(fresh.cached).toBe(false);
+    const b = Array.from(p.view('b'));
+    expect(await run(fresh, p, ['b'])).toEqual([...b, ...b, ...b]);
+    await s.dispose();
+    await fresh.dispose();
+  });
+
+  it('share a cached session for the same weights only', async () => {
+    const p = weights(3);
+    const q = weights(3);
+    const a = await Session.create(mlp(true), { threads: 1, weights: p });
+    const again = await Session.create(mlp(true), { threads: 1, weights: p });
+    const other = await Session.create(mlp(true), { threads: 1, weights: q });
+    expect(again.cached).toBe(true);
+    expect(other.cached).toBe(false);
+    await Promise.all([a.dispose(), again.dispose(), other.dispose()]);
+  });
+
+  it('stay valid across optimizer steps on trainable parameters and a restored snapshot', async () => {
+    const p = weights(4);
+    const snap = p.snapshot();
+    const s = await Session.create(mlp(true), { threads: 1, weights: p });
+    const grads = ParamSet.zerosLike(p);
+    grads.fill('b', 1);
+    new SGD(p, { lr: 0.5 }).step(grads);
+    expect(await run(s, p, ['b'])).toHaveLength(12);
+    p.fill('w1', 3);
+    p.restore(snap);
+    expect(await run(s, p, ['b'])).toHaveLength(12);
+    await s.dispose();
+  });
+
+  it('must be passed: a graph with frozen parameters and no weights names the parameter', async () => {
+    await expect(Session.create(mlp(true), { threads: 1 })).rejects.toThrow(
+      /has frozen parameters \(w1, \.\.\.\): pass their values as Session.create's weights/,
+    );
+    const small = new ParamSet([{ name: 'w1', shape: [8, 16] }]);
+    await expect(Session.create(mlp(true), { threads: 1, weights: small })).rejects.toThrow(
+      /have no frozen parameter 'w2'/,
+    );
+  });
+});
+
+describe('TrainingStep with a frozen base (LoRA)', () => {
+  /** loss = sum((x @ (w + a @ bb))^2) with base w frozen or a non-trainable input. */
+  function lora(frozen: boolean): { g: Graph; loss: ReturnType<typeof reduceSum> } {
+    const g = new Graph();
+    const xin = g.input('x', 'float32', ['B', 8]);
+    const w = g.param('w', [8, 6], { frozen, trainable: false });
+    const a = g.param('lora_A', [8, 2]);
+    const bb = g.param('lora_B', [2, 6]);
+    const y = add(matmul(xin, w), matmul(matmul(xin, a), bb));
+    return { g, loss: reduceSum(mul(y, y), [0, 1], { keepdims: false }) };
+  }
+
+  it('feeds only the adapters and computes the same loss and gradients', async () => {
+    const ref = lora(false);
+    const params = ParamSet.fromGraph(ref.g);
+    const rng = new Rng(5);
+    for (const e of params.entries) params.fillNormal(e.name, rng, 0.3);
+    const inputs = await TrainingStep.create(ref.g, ref.loss, params, { threads: 1 });
+    const held = lora(true);
+    const step = await TrainingStep.create(held.g, held.loss, params, { threads: 1 });
+    expect([...step.session.inputNames].sort()).toEqual(['lora_A', 'lora_B', 'x']);
+    const r1 = await inputs.run({ x });
+    const gradA = Array.from(inputs.grads.view('lora_A'));
+    const gradB = Array.from(inputs.grads.view('lora_B'));
+    const r2 = await step.run({ x });
+    expect(Math.abs(r2.loss - r1.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(r1.loss));
+    const close = (got: Float32Array, want: number[]): void =>
+      want.forEach((v, i) =>
+        expect(Math.abs(got[i] - v)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(v))),
+      );
+    close(step.grads.view('lora_A'), gradA);
+    close(step.grads.view('lora_B'), gradB);
+    await inputs.dispose();
+    await step.dispose();
+  });
+
+  it('refuses a frozen graph parameter that the ParamSet marks trainable', async () => {
+    const { g, loss } = lora(true);
+    const params = new ParamSet([
+      { name: 'w', shape: [8, 6] },
+      { name: 'lora_A', shape: [8, 2] },
+      { name: 'lora_B', shape: [2, 6] },
+    ]);
+    await expect(TrainingStep.create(g, loss, params, { threads: 1 })).rejects.toThrow(
+      /'w' is frozen in the graph but trainable in the ParamSet/,
+    );
+  });
+});

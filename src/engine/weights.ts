@@ -1,0 +1,51 @@
+/**
+ * Frozen weights held by a session (issue 16).
+ *
+ * A parameter declared `g.param(name, shape, { frozen: true })` is not a graph input: it is
+ * serialized as an ONNX initializer whose data is *external*, at a byte range of one in-memory
+ * "file" ({@link WEIGHTS_FILE}) that `Session.create(graph, { weights })` hands to ONNX
+ * Runtime (`sessionOptions.externalData`). The model proto stays a few hundred KB whatever the
+ * model size (no 2 GB protobuf limit), ORT prepacks the weights for its CPU GEMM (or uploads
+ * them once to a GPU), and only trainable parameters and batches cross per run.
+ *
+ * Contract (measured on onnxruntime-node 1.30, see `session.test.ts`): ORT COPIES the weights
+ * while the session is created (prepacked or cast to float32 as its kernels need). Afterwards
+ * the session never reads the JS buffer again, so
+ * - the caller may drop its arena once every session it needs exists (the memory then held
+ *   is ORT's copy only); peak memory during creation is about JS arena + 1.2x its float32 size;
+ * - writes to the weights after creation never reach the session. They are tracked by
+ *   {@link FrozenWeights.weightsKey}: it changes whenever a tracked write changes a frozen
+ *   value, a session made from an older key refuses to run (an error naming both keys), and
+ *   `Session.create` with the new key compiles a new session instead of reusing the cache.
+ *   Writes made directly into views must be announced with `markWeightsChanged()`.
+ */
+
+/** The name of the in-memory external-data file in serialized models. */
+export const WEIGHTS_FILE = 'finemed-weights.bin';
+
+/** Storage types for frozen weights; `bfloat16` weights get a Cast to float32 (folded by ORT). */
+export type WeightDType = 'float32' | 'bfloat16';
+
+/** Where one weight lives inside {@link FrozenWeights.bytes}. */
+export interface WeightLocation {
+  /** Element type as stored (the graph always sees float32). */
+  dtype: WeightDType;
+  /** Byte offset into the file; a multiple of 64. */
+  byteOffset: number;
+  /** Static shape; must equal the graph's declaration. */
+  shape: readonly number[];
+}
+
+/** A source of frozen weights for `Session.create(graph, { weights })`: `ParamSet` is one. */
+export interface FrozenWeights {
+  /**
+   * Identity and version of the named weights' contents: two sources (or one source before
+   * and after a tracked write to one of them) with different values never share a key. Part
+   * of the session cache key, and checked before every run.
+   */
+  weightsKey(names: readonly string[]): string;
+  /** The external-data file: every weight's bytes at its {@link WeightLocation}. */
+  readonly bytes: Uint8Array;
+  /** The location of a weight, or undefined when this source does not have it. */
+  locate(name: string): WeightLocation | undefined;
+}
