@@ -163,3 +163,20 @@ describe('TrainingStep with a frozen base (LoRA)', () => {
     );
   });
 });
+
+describe('Graph.freeze', () => {
+  it('turns declared parameters into frozen ones after the graph is built', async () => {
+    const p = weights(6);
+    const g = mlp(false).freeze((d) => d.name.startsWith('w'));
+    expect(g.params.map((d) => [d.name, d.frozen, d.trainable])).toEqual([
+      ['w1', true, false],
+      ['w2', true, false],
+      ['b', false, true],
+    ]);
+    const s = await Session.create(g, { threads: 1, weights: p });
+    expect(s.inputNames).toEqual(['x', 'b']);
+    const ref = await Session.create(mlp(false), { threads: 1 });
+    expect(await run(s, p, ['b'])).toEqual(await run(ref, p, ['w1', 'w2', 'b']));
+    await Promise.all([s.dispose(), ref.dispose()]);
+  });
+});

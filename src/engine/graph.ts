@@ -214,6 +214,22 @@ export class Graph {
     return tensor;
   }
 
+  /**
+   * Turns the declared parameters `select` accepts (default all) into frozen ones: no longer
+   * graph inputs nor trainable, their values held by the session. For graphs built by code
+   * that declares ordinary parameters (a decoder), frozen afterwards for inference or LoRA.
+   */
+  freeze(select: (param: ParamDecl) => boolean = () => true): this {
+    for (const p of this.params) {
+      if (p.frozen || !select(p)) continue;
+      p.frozen = true;
+      p.trainable = false;
+      this.inputs.splice(this.inputs.indexOf(p.tensor), 1);
+      this.version++;
+    }
+    return this;
+  }
+
   /** The parameter declared under `name`. */
   paramByName(name: string): ParamDecl | undefined {
     return this.params.find((p) => p.name === name);
