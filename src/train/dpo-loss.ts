@@ -1,5 +1,4 @@
 import {
-  crossEntropy,
   defineGradient,
   div,
   gather,
@@ -86,9 +85,9 @@ export function pairLosses(policy: Tensor, reference: Tensor, o: DpoLossOptions)
 }
 
 function dpoHead(o: DpoLossOptions) {
-  return (g: Graph, logits: Tensor, targets: Tensor) => {
+  return (g: Graph, tokenLosses: Tensor) => {
     const reference = g.input('ref_logps', 'float32', ['N']);
-    const tokens = neg(crossEntropy(logits, targets, { reduction: 'none' }));
+    const tokens = neg(tokenLosses);
     let logps = reduceSum(tokens, [1], { keepdims: false });
     if (o.loss === 'ipo') logps = div(logps, g.input('lengths', 'float32', ['N']));
     return {
@@ -166,7 +165,14 @@ export class DpoLoss {
       graph,
       loss: total,
       extras,
-    } = lossGraph(model, 'finemed-dpo-train', true, options.dropoutSeed ?? 0, dpoHead(loss));
+    } = lossGraph(
+      model,
+      'finemed-dpo-train',
+      true,
+      options.dropoutSeed ?? 0,
+      dpoHead(loss),
+      options.headChunk,
+    );
     const step = await TrainingStep.create(graph, total, model.params, {
       ...options.session,
       extraOutputs: extras,
@@ -227,6 +233,7 @@ export class DpoLoss {
         false,
         0,
         dpoHead(this.loss),
+        this.options.headChunk,
       );
       graph.output(loss, 'loss');
       graph.output(extras.logps, 'logps');

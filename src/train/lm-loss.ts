@@ -1,6 +1,9 @@
 import {
-  crossEntropy,
   Graph,
+  lmHeadCrossEntropy,
+  reduceSum,
+  reshape,
+  reshapeLike,
   Session,
   TrainingStep,
   type OrtTensor,
@@ -56,6 +59,8 @@ export interface LossGraphOptions {
   session?: SessionOptions;
   /** Seed of LoRA dropout masks in the training graph. */
   dropoutSeed?: number;
+  /** Vocabulary columns of the output head's logits computed at once (default: the op's). */
+  headChunk?: number;
 }
 
 /** The padding id of a model: the tokenizer's, the config's, or 0. */
@@ -65,7 +70,9 @@ export function padIdOf(model: CausalLM): number {
 
 /**
  * Builds a graph over `input_ids` / `targets` `[B, T]` for the model, with `head` adding the
- * loss (a scalar) and any extra outputs from the decoder's logits.
+ * loss (a scalar) and any extra outputs from the per-token cross-entropy `[B, T]` (0 where the
+ * target is -100). The output head runs only at scored positions, one vocabulary chunk at a
+ * time ({@link lmHeadCrossEntropy}): `[B, T, vocab]` logits never exist.
  */
 export function lossGraph(
   model: CausalLM,
@@ -74,25 +81,34 @@ export function lossGraph(
   dropoutSeed: number,
   head: (
     g: Graph,
-    logits: Tensor,
+    tokenLosses: Tensor,
     targets: Tensor,
   ) => { loss: Tensor; extras?: Record<string, Tensor> },
+  headChunk?: number,
 ): { graph: Graph; loss: Tensor; extras: Record<string, Tensor> } {
   const graph = new Graph({ name });
   const inputIds = graph.input('input_ids', 'int64', ['B', 'T']);
   const targets = graph.input('targets', 'int64', ['B', 'T']);
-  const { logits } = buildDecoder(
+  const decoder = model.decoderOptions();
+  const { hidden } = buildDecoder(
     graph,
     model.config,
     { inputIds },
-    { ...model.decoderOptions(), training, dropoutSeed, logits: 'all' },
+    { ...decoder, training, dropoutSeed, logits: 'none' },
   );
-  const { loss, extras = {} } = head(graph, logits!, targets);
+  const { hiddenSize: d, vocabSize: V } = model.config;
+  const weight = model.config.tieWordEmbeddings
+    ? graph.paramByName('model.embed_tokens.weight')!.tensor
+    : graph.param('lm_head.weight', [V, d], { trainable: decoder.trainableBase ?? true });
+  const flat = lmHeadCrossEntropy(reshape(hidden, [-1, d]), weight, reshape(targets, [-1]), {
+    chunk: headChunk,
+  });
+  const { loss, extras = {} } = head(graph, reshapeLike(flat, targets), targets);
   return { graph, loss, extras };
 }
 
-const sumLoss = (_g: Graph, logits: Tensor, targets: Tensor) => ({
-  loss: crossEntropy(logits, targets, { reduction: 'sum' }),
+const sumLoss = (_g: Graph, tokenLosses: Tensor) => ({
+  loss: reduceSum(tokenLosses, undefined, { keepdims: false }),
 });
 
 /**
@@ -119,6 +135,7 @@ export class LmLoss {
       true,
       options.dropoutSeed ?? 0,
       sumLoss,
+      options.headChunk,
     );
     const step = await TrainingStep.create(graph, loss, model.params, options.session);
     return new LmLoss(model, step, options);
@@ -134,7 +151,14 @@ export class LmLoss {
   /** Summed loss and target count of rows, forward only (no dropout). */
   async evaluate(rows: readonly EncodedRow[]): Promise<MicroResult> {
     this.evalSession ??= (async () => {
-      const { graph, loss } = lossGraph(this.model, 'finemed-lm-eval', false, 0, sumLoss);
+      const { graph, loss } = lossGraph(
+        this.model,
+        'finemed-lm-eval',
+        false,
+        0,
+        sumLoss,
+        this.options.headChunk,
+      );
       graph.output(loss, 'loss');
       const session = await Session.create(graph, this.options.session);
       return { session, paramNames: graph.params.map((p) => p.name) };

@@ -48,12 +48,15 @@ export interface Adaptation {
  * Test-time training on nearest neighbours (FineMedLM-o1 step 5; Hardt & Sun's TTT-NN): for
  * a question, retrieve the k nearest training examples, take `steps` optimizer steps on each
  * (nearest first) with a fresh optimizer (one optimizer, reset per question), let the caller answer, then restore the weights
- * from a snapshot of the base weights and check they are bit-identical.
+ * from a snapshot of the base weights and check they are bit-identical. Under LoRA only the
+ * adapters train, so only they are snapshotted and restored: no full weight copy per question.
  */
 export class TestTimeTrainer {
   /** Resolved k, steps and lr. */
   readonly settings: { k: number; steps: number; lr: number; preset: TrainPreset };
   private readonly snapshot: Float32Array;
+  /** Arena ranges the snapshot covers: the trainable parameters (all of them without LoRA). */
+  private readonly ranges: readonly [number, number][];
   /** SHA-256 of the base weights (the parameter arena's bytes), taken before any adaptation. */
   readonly baseHash: string;
   private readonly encoded = new Map<number, EncodedRow | null>();
@@ -75,8 +78,10 @@ export class TestTimeTrainer {
       lr: options.lr ?? p.lr,
       preset,
     };
-    this.snapshot = model.params.snapshot();
-    this.baseHash = hashArena(this.snapshot);
+    const data = model.params.data;
+    this.ranges = model.lora ? model.params.trainableRanges() : [[0, data.length]];
+    this.snapshot = model.lora ? gatherRanges(data, this.ranges) : model.params.snapshot();
+    this.baseHash = hashArena(data);
   }
 
   /** Attaches adapters if asked, snapshots the base weights and compiles the training step. */
@@ -144,9 +149,20 @@ export class TestTimeTrainer {
 
   /** Puts the base weights back and reports whether they are bit-identical to the snapshot. */
   restore(): boolean {
-    this.model.params.restore(this.snapshot);
-    const a = this.model.params.data;
-    return Buffer.compare(bytesOf(a), bytesOf(this.snapshot)) === 0;
+    const params = this.model.params;
+    if (!this.model.lora) {
+      params.restore(this.snapshot);
+      return Buffer.compare(bytesOf(params.data), bytesOf(this.snapshot)) === 0;
+    }
+    let at = 0;
+    let same = true;
+    for (const [start, end] of this.ranges) {
+      const saved = this.snapshot.subarray(at, at + end - start);
+      params.data.set(saved, start);
+      same &&= Buffer.compare(bytesOf(params.data.subarray(start, end)), bytesOf(saved)) === 0;
+      at += end - start;
+    }
+    return same;
   }
 
   /** SHA-256 of the weights as they are now (the parameter arena's bytes). */
@@ -163,6 +179,17 @@ export class TestTimeTrainer {
   async dispose(): Promise<void> {
     await this.loss.dispose();
   }
+}
+
+/** The values in `ranges` of `data`, end to end. */
+function gatherRanges(data: Float32Array, ranges: readonly [number, number][]): Float32Array {
+  const out = new Float32Array(ranges.reduce((n, [s, e]) => n + e - s, 0));
+  let at = 0;
+  for (const [s, e] of ranges) {
+    out.set(data.subarray(s, e), at);
+    at += e - s;
+  }
+  return out;
 }
 
 function bytesOf(a: Float32Array): Uint8Array {
