@@ -1,8 +1,6 @@
 // Browser-safe: `wb`, the workbench API every notebook cell receives.
 import type { ArtifactMeta } from '../core/artifacts.ts';
-import { ladderSvg, type LadderOptions } from '../eval/ladder.ts';
-import { ladderCells, ladderFormat, type LadderRow } from '../eval/ladder-row.ts';
-import { pooledRows, poolSeeds, seedPoints, spread } from '../eval/seeds.ts';
+import { poolSeeds, spread } from '../eval/seeds.ts';
 import {
   accuracyCI,
   bootstrapMean,
@@ -23,6 +21,7 @@ import {
   type JobOutcome,
   type JobState,
 } from './job-run.ts';
+import { WORKBENCH_LADDER } from './wb-ladder.ts';
 
 /** The kernel job behind each named `wb` method. */
 export const WORKBENCH_JOBS = {
@@ -52,23 +51,6 @@ export const WORKBENCH_STATS = {
   quantile,
   poolSeeds,
   spread,
-} as const;
-
-/**
- * The gain ladder as cells draw and write it (`wb.ladder.chart(rows, { chance })`): the chart,
- * table and number formats of `finemed compare`, `finemed demo` and the reports, so the chart a
- * notebook shows is the one the tests snapshot.
- */
-export const WORKBENCH_LADDER = {
-  /** The chart, in the page's document (or jsdom's, headless) unless given another. */
-  chart: (
-    rows: readonly LadderRow[],
-    opts: Omit<LadderOptions, 'document'> & { document?: Document } = {},
-  ): SVGSVGElement => ladderSvg(rows, { ...opts, document: opts.document ?? document }),
-  cells: ladderCells,
-  format: ladderFormat,
-  pooledRows,
-  seedPoints,
 } as const;
 
 /** What a workbench needs from the notebook session that owns it. */
