@@ -44,6 +44,8 @@ export interface LoraTrainBenchOptions {
   warmup?: number;
   /** ONNX Runtime settings (fix `threads` to compare with PyTorch). */
   session?: SessionOptions;
+  /** Vocabulary chunk of the output head (default: the loss's). */
+  headChunk?: number;
 }
 
 /** LoRA training speed: input tokens per second, median step time and the RSS high-water mark. */
@@ -69,7 +71,7 @@ export async function benchLoraTrain(
 ): Promise<LoraTrainBench> {
   const { batch = 2, seqLen = 256, steps = 3, warmup = 1 } = o;
   await prepareLora(model, BENCH_LORA, 0);
-  const loss = await LmLoss.create(model, { session: o.session });
+  const loss = await LmLoss.create(model, { session: o.session, headChunk: o.headChunk });
   try {
     const optimizer = new AdamW(model.params, { lr: 1e-4, weightDecay: 0 });
     const rows: EncodedRow[] = Array.from({ length: batch }, (_, r) => ({
