@@ -57,7 +57,10 @@ export function torchEnv(threads: number): NodeJS.ProcessEnv {
 }
 
 /** Why a torch round is not a fair baseline, or undefined when it is. */
-export function baselineProblem(round: TorchRound, threads: number): string | undefined {
+export function baselineProblem(
+  round: Pick<TorchRound, 'blas' | 'threads'>,
+  threads: number,
+): string | undefined {
   const expected = expectedOpenblasCore();
   if (!round.blas.libraries.some((l) => l.includes('openblas'))) {
     return `torch is not using OpenBLAS (loaded: ${round.blas.libraries.join(', ') || 'none'}); install libopenblas0-openmp`;
@@ -69,7 +72,8 @@ export function baselineProblem(round: TorchRound, threads: number): string | un
   return undefined;
 }
 
-function runJson<T>(
+/** Runs a process and parses the JSON object on the last line of its output. */
+export function runJson<T>(
   command: string,
   args: string[],
   env: NodeJS.ProcessEnv,

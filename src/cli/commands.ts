@@ -2,6 +2,7 @@ import type { Command } from './command.ts';
 import { artifactsCommand } from './artifacts.ts';
 import { benchEvalCommand } from './bench-eval.ts';
 import { benchKernelCommand } from './bench-kernel.ts';
+import { benchModelCommand } from './bench-model.ts';
 import { benchGenerateCommand } from './bench-generate.ts';
 import { benchTrainCommand } from './bench.ts';
 import { benchTttCommand } from './bench-ttt.ts';
@@ -34,6 +35,7 @@ export const commands: Command[] = [
   benchTrainCommand,
   benchGenerateCommand,
   benchTttCommand,
+  benchModelCommand,
   installCudaCommand,
   serveCommand,
   runCommand,
