@@ -1,46 +1,35 @@
 import {
   add,
-  applyRotary,
-  attentionBias,
-  concat,
   constantOfShape,
   crossEntropy,
   declareLinear,
-  dimOf,
   embedding,
-  expand,
-  gemm,
+  END,
   equal,
   gather,
-  END,
+  gemm,
   linear,
-  matmul,
-  mergeHeads,
   mul,
   neg,
-  range,
   reshape,
   rmsNorm,
-  silu,
-  sizes,
-  slice,
-  softmax,
-  splitHeads,
-  squeeze,
-  unsqueeze,
   shape,
+  silu,
+  slice,
+  unsqueeze,
   type Graph,
   type Tensor,
 } from '../engine/index.ts';
+import { composedAttention, fusedAttention, sequenceLengths, unflattener } from './attention.ts';
 import type { ModelConfig } from './config.ts';
-import { groupedQueryAttention, rmsNormalization, rotaryEmbedding } from './inference-ops.ts';
+import { rmsNormalization } from './inference-ops.ts';
 import {
   headWeightName,
+  layerNorms,
   layerProjections,
   type LinearModule,
   type LoraGraphSpec,
 } from './param-layout.ts';
-import { rotaryAngles, rotaryTables } from './rope.ts';
 
 /** A layer's attention keys and values `[B, kvHeads, S, headDim]`. */
 export interface KeyValue {
@@ -131,14 +120,15 @@ export function buildDecoder(
   const presents: KeyValue[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = layerProjections(config, i);
-    const h = norm(x, `model.layers.${i}.input_layernorm.weight`);
+    const norms = layerNorms(i);
+    const h = norm(x, norms.self_attn);
     const q = project(h, p.q_proj); // [B*T, H*D]
     const k = project(h, p.k_proj); // [B*T, kvH*D]
     const v = project(h, p.v_proj); // [B*T, kvH*D]
     const attended = attend(q, k, v, i, to3d); // [B*T, H*D]
     presents.push(attended.present);
     x = add(x, project(attended.output, p.o_proj)); // [B*T, d]
-    const h2 = norm(x, `model.layers.${i}.post_attention_layernorm.weight`);
+    const h2 = norm(x, norms.mlp);
     const gate = project(h2, p.gate_proj); // [B*T, F]
     const up = project(h2, p.up_proj); // [B*T, F]
     x = add(x, project(mul(silu(gate), up), p.down_proj)); // [B*T, d]
@@ -193,34 +183,6 @@ export function loraDropoutSeed(graphSeed: number, index: number): number {
   return graphSeed * 7919 + index;
 }
 
-/** Query, past and key lengths (int64 `[1]`), and the positions of the new tokens `[1|B, T]`. */
-interface SequenceLengths {
-  query: Tensor;
-  past: Tensor | undefined;
-  key: Tensor;
-  positions: Tensor;
-}
-
-function sequenceLengths(inputs: DecoderInputs): SequenceLengths {
-  const query = dimOf(inputs.inputIds, 1);
-  const past = inputs.past ? dimOf(inputs.past[0].key, 2) : undefined;
-  const key = past ? add(past, query) : query;
-  const positions = inputs.positionIds ?? defaultPositions(query, past);
-  return { query, past, key, positions };
-}
-
-/** `[B*T, width]` -> `[B, T, width]`, one shape tensor per width. */
-type Unflatten = (t: Tensor, width: number) => Tensor;
-
-function unflattener(ids: Tensor, queryLength: Tensor): Unflatten {
-  const batch = dimOf(ids, 0);
-  const shapes = new Map<number, Tensor>();
-  return (t, width) => {
-    if (!shapes.has(width)) shapes.set(width, sizes([batch, queryLength, width]));
-    return reshape(t, shapes.get(width)!);
-  };
-}
-
 /**
  * `x W^T (+ b)` for one projection of the table, plus `scale · B (A x)` when LoRA adapts it
  * (A's input dropped out in training graphs).
@@ -245,107 +207,6 @@ function projector(g: Graph, options: DecoderOptions): (x: Tensor, m: LinearModu
       gemm(linear(input, { weight: a }), b, undefined, { transB: true, alpha: adapter.scale }),
     );
   };
-}
-
-/**
- * One layer's attention over its projected `q [B*T, H*D]`, `k`, `v [B*T, kvH*D]`: the output
- * `[B*T, H*D]` (before o_proj) and the keys/values to cache.
- */
-type Attend = (
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  layer: number,
-  to3d: Unflatten,
-) => { output: Tensor; present: KeyValue };
-
-/** The causal mask, with padding, as an additive bias `[B|1, 1, T, P+T]`. */
-function causalBias(g: Graph, inputs: DecoderInputs, lengths: SequenceLengths): Tensor {
-  // A static length without a cache gives a constant mask.
-  const ids = inputs.inputIds;
-  const staticLength = typeof ids.shape[1] === 'number' && !inputs.past ? ids.shape[1] : undefined;
-  return attentionBias(g, staticLength ?? lengths.query, staticLength ?? lengths.key, {
-    causal: true,
-    keyMask: inputs.attentionMask,
-  })!;
-}
-
-/** Attention of primitive ops (gradient rules for all): rotate-half RoPE, grouped softmax attention. */
-function composedAttention(
-  g: Graph,
-  config: ModelConfig,
-  inputs: DecoderInputs,
-  lengths: SequenceLengths,
-): Attend {
-  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
-  const rotary = rotaryTables(config, lengths.positions); // cos, sin [B|1, 1, T, D]
-  const bias = causalBias(g, inputs, lengths);
-  // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
-  const groups = heads / kvHeads;
-  const groupBias = groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
-  return (q, k, v, layer, to3d) => {
-    const past = inputs.past?.[layer];
-    let keys = applyRotary(splitHeads(to3d(k, kvHeads * headDim), kvHeads), rotary); // [B, kvH, T, D]
-    let values = splitHeads(to3d(v, kvHeads * headDim), kvHeads); // [B, kvH, T, D]
-    if (past) {
-      keys = concat([past.key, keys], 2); // [B, kvH, P+T, D]
-      values = concat([past.value, values], 2);
-    }
-    const queries = applyRotary(splitHeads(to3d(q, heads * headDim), heads), rotary); // [B, H, T, D]
-    const attended = groupedAttention(queries, keys, values, groupBias, config); // [B, H, T, D]
-    const output = reshape(mergeHeads(attended), [-1, heads * headDim]);
-    return { output, present: { key: keys, value: values } };
-  };
-}
-
-/** Attention of single-node ONNX kernels (RotaryEmbedding, Attention): no gradient rules. */
-function fusedAttention(
-  g: Graph,
-  config: ModelConfig,
-  inputs: DecoderInputs,
-  lengths: SequenceLengths,
-): Attend {
-  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
-  const ids = inputs.inputIds;
-  const angles = rotaryAngles(config, expand(lengths.positions, shape(ids))); // [B, T, D/2]
-  const bias = causalBias(g, inputs, lengths);
-  return (q, k, v, layer, to3d) => {
-    const past = inputs.past?.[layer];
-    const { cos, sin } = angles;
-    const result = groupedQueryAttention(
-      g,
-      rotaryEmbedding(to3d(q, heads * headDim), cos, sin, heads), // [B, T, H*D]
-      rotaryEmbedding(to3d(k, kvHeads * headDim), cos, sin, kvHeads), // [B, T, kvH*D]
-      to3d(v, kvHeads * headDim),
-      bias,
-      { heads, kvHeads, headDim, pastKey: past?.key, pastValue: past?.value },
-    );
-    const output = reshape(result.output, [-1, heads * headDim]);
-    return { output, present: { key: result.presentKey, value: result.presentValue } };
-  };
-}
-
-/** `softmax(q kᵀ / sqrt(d) + bias) v` with each KV head shared by `heads / kvHeads` query heads. */
-function groupedAttention(
-  q: Tensor,
-  k: Tensor,
-  v: Tensor,
-  bias: Tensor,
-  config: ModelConfig,
-): Tensor {
-  const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
-  // [B, H, T, D] -> [B, kvH, G*T, D]: heads of a group are adjacent, so this is a pure reshape
-  // and K/V are never copied per query head.
-  const grouped = heads === kvHeads ? q : reshape(q, [0, kvHeads, -1, headDim]);
-  const scores = matmul(grouped, k, { transB: true, alpha: 1 / Math.sqrt(headDim) });
-  const out = matmul(softmax(add(scores, bias), -1), v);
-  return heads === kvHeads ? out : reshape(out, [0, heads, -1, headDim]);
-}
-
-function defaultPositions(queryLength: Tensor, pastLength: Tensor | undefined): Tensor {
-  const start = pastLength ? squeeze(pastLength, [0]) : 0;
-  const end = squeeze(pastLength ? add(pastLength, queryLength) : queryLength, [0]);
-  return unsqueeze(range(start, end), [0]);
 }
 
 /**

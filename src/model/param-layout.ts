@@ -32,6 +32,15 @@ const PROJECTIONS = [
   ['mlp', 'down_proj', intermediate, hidden, 'mlpBias'],
 ] as const satisfies readonly (readonly [string, string, Width, Width, keyof ModelConfig])[];
 
+/** The RMSNorm in front of each block of a layer, by block. */
+const BLOCK_NORMS = { self_attn: 'input_layernorm', mlp: 'post_attention_layernorm' } as const;
+
+/** Layer `layer`'s RMSNorm weight names, by the block each feeds. */
+export function layerNorms(layer: number): Record<keyof typeof BLOCK_NORMS, string> {
+  const name = (norm: string) => `model.layers.${layer}.${norm}.weight`;
+  return { self_attn: name(BLOCK_NORMS.self_attn), mlp: name(BLOCK_NORMS.mlp) };
+}
+
 /** A projection's short name, as PEFT's `target_modules` spell it. */
 export type ProjectionName = (typeof PROJECTIONS)[number][1];
 
@@ -72,14 +81,16 @@ export function decoderParamSpecs(config: ModelConfig): ParamSpec[] {
   const d = config.hiddenSize;
   const specs: ParamSpec[] = [{ name: 'model.embed_tokens.weight', shape: [config.vocabSize, d] }];
   for (let i = 0; i < config.numLayers; i++) {
-    specs.push({ name: `model.layers.${i}.input_layernorm.weight`, shape: [d] });
-    for (const m of Object.values(layerProjections(config, i))) {
+    const norms = layerNorms(i);
+    const projections = layerProjections(config, i);
+    let previous: string | undefined;
+    for (const [block, name] of PROJECTIONS) {
+      // A block's RMSNorm comes before its projections.
+      if (block !== previous) specs.push({ name: norms[block], shape: [d] });
+      previous = block;
+      const m = projections[name];
       specs.push({ name: `${m.path}.weight`, shape: [m.outFeatures, m.inFeatures] });
       if (m.bias) specs.push({ name: `${m.path}.bias`, shape: [m.outFeatures] });
-      // The attention block ends at o_proj; the MLP's norm comes before its projections.
-      if (m.path.endsWith('o_proj')) {
-        specs.push({ name: `model.layers.${i}.post_attention_layernorm.weight`, shape: [d] });
-      }
     }
   }
   specs.push({ name: 'model.norm.weight', shape: [d] });
