@@ -74,9 +74,57 @@ export function initParams(config: ModelConfig, seed: number, std = 0.02): Param
   for (const { name } of params.entries) {
     if (name.endsWith('norm.weight')) params.fill(name, 1);
     else if (name.endsWith('.bias')) params.fill(name, 0);
-    else params.fillNormal(name, rng.fork(name), std);
+    else fillNormal(rng.fork(name), params.view(name), std);
   }
   return params;
+}
+
+/** One xoshiro128** step on a state held in an Int32Array: {@link Rng.uint32} without its method and field overhead. */
+function nextUint32(st: Int32Array): number {
+  const s0 = st[0];
+  const s1 = st[1];
+  const m = Math.imul(s1, 5);
+  const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+  const t = s1 << 9;
+  const s2 = st[2] ^ s0;
+  const s3 = st[3] ^ s1;
+  st[1] = s1 ^ s2;
+  st[0] = s0 ^ s3;
+  st[2] = s2 ^ t;
+  st[3] = (s3 << 11) | (s3 >>> 21);
+  return result;
+}
+
+/**
+ * `rng.fillNormal(out, std)` bit for bit, about twice as fast: the same xoshiro128** words and
+ * Box-Muller arithmetic in one loop over local state, written back to `rng` at the end (a
+ * pending second value included), so the stream continues exactly as the method would leave
+ * it. Initialising a 0.5B model is ~500M draws, which dominated `init-model --config`.
+ */
+export function fillNormal(rng: Rng, out: Float32Array, std: number): void {
+  const state = rng.getState();
+  const st = new Int32Array(state.s);
+  let spare = state.spareNormal;
+  const n = out.length;
+  let i = 0;
+  // `0 + x` as the method's `mean + std * x` with mean 0: it turns -0 into +0 the same way.
+  if (spare !== undefined && n > 0) {
+    out[i++] = 0 + std * spare;
+    spare = undefined;
+  }
+  const random53 = () =>
+    ((nextUint32(st) >>> 5) * 67108864 + (nextUint32(st) >>> 6)) / 9007199254740992;
+  while (i < n) {
+    let u = 0;
+    while (u === 0) u = random53();
+    const v = random53();
+    const r = Math.sqrt(-2 * Math.log(u));
+    out[i++] = 0 + std * (r * Math.cos(2 * Math.PI * v));
+    const second = r * Math.sin(2 * Math.PI * v);
+    if (i < n) out[i++] = 0 + std * second;
+    else spare = second;
+  }
+  rng.setState({ s: [...st], spareNormal: spare });
 }
 
 /** Options for {@link createModel}. */
