@@ -61,14 +61,11 @@ export function encodePair(
   return { prompt, completion };
 }
 
-/** Logits floats one shared-context forward may fetch (32 MB): beyond it, score sequences one by one. */
-const SHARED_CONTEXT_BUDGET = 8 * 1024 * 1024;
-
 /**
  * A {@link LoglikScorer} over a loaded model. Multiple-choice requests usually share one
  * context and differ in a one-token continuation (` A`..` D`): those are read off a single
- * forward's last logits row instead of one forward per option. Everything else goes through
- * the model's batched `sequenceLogprobs`.
+ * forward's last logits row (the head runs there only) instead of one forward per option.
+ * Everything else goes through the model's `sequenceLogprobs`, which also runs a shared prompt once.
  */
 export function modelScorer(model: CausalLM, harness: Harness = 'workbench'): LoglikScorer {
   return {
@@ -78,8 +75,7 @@ export function modelScorer(model: CausalLM, harness: Harness = 'workbench'): Lo
       const shared = new Map<string, number[]>();
       const rest: number[] = [];
       pairs.forEach((pair, i) => {
-        const fits = pair.prompt.length * model.config.vocabSize <= SHARED_CONTEXT_BUDGET;
-        if (pair.completion.length !== 1 || !fits) return rest.push(i);
+        if (pair.completion.length !== 1) return rest.push(i);
         const key = pair.prompt.join(',');
         shared.set(key, [...(shared.get(key) ?? []), i]);
       });
@@ -89,7 +85,7 @@ export function modelScorer(model: CausalLM, harness: Harness = 'workbench'): Lo
           continue;
         }
         if (signal?.aborted) throw signal.reason;
-        const lastRow = await lastLogits(model, pairs[indices[0]].prompt);
+        const lastRow = await model.nextTokenLogits(pairs[indices[0]].prompt);
         for (const i of indices) results[i] = tokenScore(lastRow, pairs[i].completion[0]);
       }
       const scored = await model.sequenceLogprobs(
@@ -106,12 +102,6 @@ export function modelScorer(model: CausalLM, harness: Harness = 'workbench'): Lo
       return results;
     },
   };
-}
-
-async function lastLogits(model: CausalLM, prompt: number[]): Promise<Float32Array> {
-  const { data, dims } = await model.logits([prompt]);
-  const vocab = dims[2];
-  return data.subarray((prompt.length - 1) * vocab, prompt.length * vocab);
 }
 
 /** The log-softmax of `token` in a logits row, and whether it is the row's argmax. */
