@@ -7,6 +7,7 @@ import { matmul, reduceSum } from './ops-nn.ts';
 import { ParamSet } from './params.ts';
 import { modelBytes, Session } from './session.ts';
 import { feed } from './testing.ts';
+import type { FrozenWeights } from './weights.ts';
 import { TrainingStep } from './train-step.ts';
 
 /** y = x @ w1 @ w2 + b, with w1 and w2 frozen (session-held) or fed as inputs. */
@@ -112,6 +113,43 @@ describe('frozen weights as session initializers', () => {
     await expect(Session.create(mlp(true), { threads: 1, weights: small })).rejects.toThrow(
       /have no frozen parameter 'w2'/,
     );
+  });
+});
+
+/** The same values stored as bfloat16 (the float32 values' top halves, exact for these). */
+function asBf16(p: ParamSet): FrozenWeights {
+  const bits = new Uint32Array(p.data.buffer, p.data.byteOffset, p.data.length);
+  const half = Uint16Array.from(bits, (b) => b >>> 16);
+  return {
+    weightsKey: () => 'bf16-test',
+    bytes: new Uint8Array(half.buffer),
+    locate: (name) => {
+      const e = p.entries.find((x) => x.name === name);
+      return e && { dtype: 'bfloat16', byteOffset: e.offset * 2, shape: e.shape };
+    },
+  };
+}
+
+describe('frozen weights stored as bfloat16', () => {
+  it('are widened by a Cast ORT folds, giving the float32 results bit for bit', async () => {
+    const p = weights(7);
+    const bits = new Uint32Array(p.data.buffer);
+    for (let i = 0; i < bits.length; i++) bits[i] &= 0xffff0000; // bf16-representable
+    const f32 = await Session.create(mlp(true), { threads: 1, weights: p });
+    const bf16 = await Session.create(mlp(true), { threads: 1, weights: asBf16(p) });
+    expect(await run(bf16, p, ['b'])).toEqual(await run(f32, p, ['b']));
+    await Promise.all([f32.dispose(), bf16.dispose()]);
+  });
+});
+
+describe('prepack: false', () => {
+  it('compiles a separate session computing the same outputs', async () => {
+    const p = weights(8);
+    const packed = await Session.create(mlp(true), { threads: 1, weights: p });
+    const plain = await Session.create(mlp(true), { threads: 1, weights: p, prepack: false });
+    expect(plain.cached).toBe(false);
+    expect(await run(plain, p, ['b'])).toEqual(await run(packed, p, ['b']));
+    await Promise.all([packed.dispose(), plain.dispose()]);
   });
 });
 

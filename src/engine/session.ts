@@ -43,6 +43,12 @@ export interface SessionOptions {
    * training step it raised peak memory by ~40% for no measurable speed.
    */
   memoryPattern?: boolean;
+  /**
+   * Let ORT prepack constant GEMM weights (default true). Prepacking keeps a second,
+   * GEMM-ready copy of each frozen weight it packs, and a tied embedding (Gather + head) stays
+   * held twice; off, a session holds one copy of its frozen weights.
+   */
+  prepack?: boolean;
   /** Write an ORT profile (Chrome trace JSON) with this file prefix; never cached. */
   profilePrefix?: string;
 }
@@ -166,7 +172,7 @@ export interface OpenedSession {
 const cache = new Map<string, CacheEntry>();
 const bytesCache = new WeakMap<
   Graph,
-  { revision: number; weights?: FrozenWeights; bytes: Uint8Array; hash: string }
+  { revision: number; weights?: WeakRef<FrozenWeights>; bytes: Uint8Array; hash: string }
 >();
 
 /**
@@ -178,9 +184,14 @@ export function modelBytes(
   weights?: FrozenWeights,
 ): { bytes: Uint8Array; hash: string } {
   const hit = bytesCache.get(graph);
-  if (hit && hit.revision === graph.revision && hit.weights === weights) return hit;
+  if (hit && hit.revision === graph.revision && hit.weights?.deref() === weights) return hit;
   const bytes = toOnnxBytes(graph, weights);
-  const entry = { revision: graph.revision, weights, bytes, hash: sha256(bytes) };
+  const entry = {
+    revision: graph.revision,
+    weights: weights && new WeakRef(weights),
+    bytes,
+    hash: sha256(bytes),
+  };
   bytesCache.set(graph, entry);
   return entry;
 }
@@ -201,6 +212,8 @@ function ortOptions(
     enableProfiling: o.profilePrefix !== undefined,
     profileFilePrefix: o.profilePrefix,
     logSeverityLevel: 3,
+    // The binding rejects `extra: undefined`, so the key is absent unless needed.
+    ...(o.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {}),
   };
 }
 
@@ -246,9 +259,12 @@ export async function openOrtSession(
   }
 }
 
-/** What a session checks before each run: its frozen weights are still the ones it copied. */
+/**
+ * What a session checks before each run: its frozen weights are still the ones it copied.
+ * Weakly held, so that dropping the weights (once ORT has its copy) frees them.
+ */
 interface WeightsCheck {
-  weights: FrozenWeights;
+  weights: WeakRef<FrozenWeights>;
   names: readonly string[];
   key: string;
 }
@@ -287,7 +303,7 @@ export class Session {
     const check =
       options.weights && frozen.length > 0
         ? {
-            weights: options.weights,
+            weights: new WeakRef(options.weights),
             names: frozen.map((p) => p.name),
             key: options.weights.weightsKey(frozen.map((p) => p.name)),
           }
@@ -302,6 +318,7 @@ export class Session {
       options.threads ?? availableParallelism(),
       options.optimization ?? 'all',
       options.memoryPattern ?? false,
+      options.prepack ?? true,
     ].join('|');
     const hit = profiling ? undefined : cache.get(key);
     if (hit) {
@@ -340,8 +357,9 @@ export class Session {
   ): Promise<Record<string, OrtTensor>> {
     if (this.disposed) throw new Error('session was disposed');
     const check = this.weightsCheck;
-    if (check) {
-      const now = check.weights.weightsKey(check.names);
+    const weights = check?.weights.deref();
+    if (check && weights) {
+      const now = weights.weightsKey(check.names);
       if (now !== check.key) {
         throw new Error(
           `the frozen weights changed since this session copied them (${check.key}, now ${now}): create a new session (Session.create) to run with the new values`,
