@@ -41,7 +41,7 @@ export function seedsReportHtml(results: SeedsResults, chartSvg: string): string
 <body>
 <h1>FineMedLM-o1 over seeds ${seeds} (preset ${escape(results.preset)})</h1>
 <p class="notice">Not for clinical use: a small model trained on synthetic data, to study the recipe.</p>
-<p>${escape(results.note)} Each rung is the mean accuracy over seeds, its whisker the range over seeds, each dot one seed; the label under a rung is the mean change from the previous stage with the pooled McNemar p.</p>
+<p>${escape(results.note)} Each rung is the mean accuracy over seeds, its whisker the range over seeds, each dot one seed; the label under a rung is the mean change from the previous stage, \u00b1 its sd over seeds, with the pooled McNemar p.</p>
 ${chartSvg}
 <h2>Pooled over seeds</h2>
 <p>Questions are items \u00d7 seeds; the accuracy and the change are means over seeds, the change \u00b1 its sd over seeds.</p>
