@@ -1,4 +1,5 @@
 import { CancelledError, UsageError } from '../core/errors.ts';
+import { RetryLoop, retryableStatus, retryAfterMs, type Attempt } from '../core/retry.ts';
 
 /** How to reach an OpenAI-compatible server and how hard to push it. */
 export interface EndpointOptions {
@@ -76,18 +77,15 @@ export function endpointModelKey(url: string, servedModel: string): string {
   return `remote:${url}#${servedModel}`;
 }
 
-const RETRYABLE = new Set([408, 409, 429, 500, 502, 503, 504]);
-
 /**
- * POSTs JSON to an OpenAI-compatible server: at most `concurrency` requests in flight, retries
- * with exponential backoff (0.5 s doubling to 10 s, or the server's Retry-After) on 429, 5xx,
- * timeouts and network errors, a token budget over the responses' `usage`, and an abort that
- * stops waiting, retrying and sending.
+ * POSTs JSON to an OpenAI-compatible server through the shared {@link RetryLoop}: at most
+ * `concurrency` requests in flight, retries with exponential backoff (0.5 s doubling to 10 s,
+ * or the server's Retry-After) on 429, 5xx, timeouts and network errors, a token budget over
+ * the responses' `usage`, and an abort that stops waiting, retrying and sending.
  */
 export class EndpointClient {
   readonly url: string;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly loop: RetryLoop;
   private readonly spent: EndpointUsage = {
     requests: 0,
     retries: 0,
@@ -100,6 +98,13 @@ export class EndpointClient {
     private readonly seams: EndpointSeams = {},
   ) {
     this.url = normalizeEndpoint(options.url);
+    this.loop = new RetryLoop({
+      concurrency: options.concurrency ?? 4,
+      maxRetries: options.maxRetries ?? 5,
+      backoffMs: 500,
+      maxBackoffMs: 10_000,
+      sleep: seams.sleep,
+    });
   }
 
   /** What the run has spent so far. */
@@ -109,57 +114,53 @@ export class EndpointClient {
 
   /** The parsed JSON answer of `POST {url}{path}`. */
   async post(path: string, body: object, signal?: AbortSignal): Promise<Record<string, unknown>> {
-    await this.acquire(signal);
-    try {
-      return await this.attempts(path, body, signal);
-    } finally {
-      this.release();
-    }
+    const where = `${this.url}${path}`;
+    return this.loop.run(
+      () => this.attempt(where, body, signal),
+      (failure, attempts) =>
+        new EndpointError(`${where}: failed after ${attempts} attempts: ${failure.why}`),
+      signal,
+      { onRetry: () => void this.spent.retries++ },
+    );
   }
 
-  private async attempts(path: string, body: object, signal?: AbortSignal) {
-    const where = `${this.url}${path}`;
-    const maxRetries = this.options.maxRetries ?? 5;
-    for (let attempt = 0; ; attempt++) {
-      this.checkBudget(true);
+  private async attempt(
+    where: string,
+    body: object,
+    signal?: AbortSignal,
+  ): Promise<Attempt<Record<string, unknown>>> {
+    this.checkBudget(true);
+    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 300_000);
+    try {
+      const res = await (this.seams.fetch ?? fetch)(where, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
+        },
+        body: JSON.stringify({ model: this.options.servedModel, ...body }),
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      const text = await res.text();
+      if (res.ok) return { ok: true, value: this.account(where, text) };
+      const message = serverMessage(text);
+      if (res.status === 401 || res.status === 403)
+        throw new EndpointError(
+          `${where}: ${res.status} ${res.status === 401 ? 'unauthorized: the API key was refused' : 'forbidden'} (set --api-key or OPENAI_API_KEY): ${message}`,
+          res.status,
+        );
+      if (!retryableStatus(res.status))
+        throw new EndpointError(`${where}: ${res.status}: ${message}`, res.status);
+      const waitMs = retryAfterMs(res.headers.get('retry-after'));
+      return { ok: false, retry: true, why: `${res.status}: ${message}`, waitMs };
+    } catch (error) {
+      if (error instanceof EndpointError || error instanceof TokenBudgetError) throw error;
       if (signal?.aborted) throw signal.reason ?? new CancelledError();
-      let failure: string;
-      let wait = Math.min(10_000, 500 * 2 ** attempt);
-      const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 300_000);
-      try {
-        const res = await (this.seams.fetch ?? fetch)(where, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            ...(this.options.apiKey ? { authorization: `Bearer ${this.options.apiKey}` } : {}),
-          },
-          body: JSON.stringify({ model: this.options.servedModel, ...body }),
-          signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-        });
-        const text = await res.text();
-        if (res.ok) return this.account(where, text);
-        const message = serverMessage(text);
-        if (res.status === 401 || res.status === 403)
-          throw new EndpointError(
-            `${where}: ${res.status} ${res.status === 401 ? 'unauthorized: the API key was refused' : 'forbidden'} (set --api-key or OPENAI_API_KEY): ${message}`,
-            res.status,
-          );
-        if (!RETRYABLE.has(res.status))
-          throw new EndpointError(`${where}: ${res.status}: ${message}`, res.status);
-        failure = `${res.status}: ${message}`;
-        wait = retryAfter(res.headers.get('retry-after')) ?? wait;
-      } catch (error) {
-        if (error instanceof EndpointError || error instanceof TokenBudgetError) throw error;
-        if (signal?.aborted) throw signal.reason ?? new CancelledError();
-        const cause = (error as { cause?: { code?: string } }).cause?.code;
-        failure = timeout.aborted
-          ? 'timed out'
-          : `network error (${(error as Error).message}${cause ? `: ${cause}` : ''}): is the server running?`;
-      }
-      if (attempt >= maxRetries)
-        throw new EndpointError(`${where}: failed after ${attempt + 1} attempts: ${failure}`);
-      this.spent.retries++;
-      await (this.seams.sleep ?? sleep)(wait, signal);
+      const cause = (error as { cause?: { code?: string } }).cause?.code;
+      const why = timeout.aborted
+        ? 'timed out'
+        : `network error (${(error as Error).message}${cause ? `: ${cause}` : ''}): is the server running?`;
+      return { ok: false, retry: true, why };
     }
   }
 
@@ -187,28 +188,6 @@ export class EndpointClient {
         `token budget exceeded at ${this.url}: ${used} of ${budget} tokens spent (raise --token-budget or score fewer items with --limit)`,
       );
   }
-
-  private async acquire(signal?: AbortSignal): Promise<void> {
-    const limit = Math.max(1, this.options.concurrency ?? 4);
-    if (this.active < limit) {
-      this.active++;
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason ?? new CancelledError());
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      });
-    });
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
-  }
 }
 
 /** The `error.message` of an OpenAI error body, else the start of the body. */
@@ -221,26 +200,4 @@ function serverMessage(text: string): string {
     // Not JSON: the raw text says what it says.
   }
   return text.slice(0, 200) || '(empty body)';
-}
-
-/** Retry-After in milliseconds (seconds or an HTTP date), capped at a minute. */
-function retryAfter(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - Date.now();
-  return Number.isFinite(ms) ? Math.min(60_000, Math.max(0, ms)) : undefined;
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason ?? new CancelledError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -2,13 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  BudgetExhaustedError,
-  ChatClient,
-  LlmRequestError,
-  retryAfterMs,
-  type ClientSeams,
-} from './client.ts';
+import { BudgetExhaustedError, ChatClient, LlmRequestError, type ClientSeams } from './client.ts';
 import { startFakeLlmServer, type FakeLlmServer, type FaultPlan } from './fake-server.ts';
 import type { LlmSettings } from '../presets.ts';
 
@@ -152,16 +146,5 @@ describe('ChatClient authentication', () => {
       process.env = saved;
     }
     expect(seen).toEqual(['Bearer sk-finemed', 'Bearer sk-openai', null]);
-  });
-});
-
-describe('retryAfterMs(header)', () => {
-  it('reads seconds and HTTP dates', () => {
-    expect(retryAfterMs('3')).toBe(3000);
-    expect(retryAfterMs('0.5')).toBe(500);
-    expect(retryAfterMs(null)).toBeUndefined();
-    expect(retryAfterMs('soon')).toBeUndefined();
-    const inTwoMinutes = new Date(Date.now() + 120_000).toUTCString();
-    expect(retryAfterMs(inTwoMinutes)).toBeGreaterThan(100_000);
   });
 });

@@ -3,8 +3,8 @@ import { CancelledError } from '../../core/errors.ts';
 import { canonicalJson } from '../../core/hash.ts';
 import { finemedHome } from '../../core/home.ts';
 import type { LlmSettings } from '../presets.ts';
+import { RetryLoop, retryableStatus, retryAfterMs, type Attempt } from '../../core/retry.ts';
 import { ResponseCache } from './cache.ts';
-import { afterAbort, Semaphore, sleep } from './flow.ts';
 
 /** A chat message. */
 export interface ChatMessage {
@@ -77,17 +77,7 @@ export interface ClientSeams {
  */
 const DRAIN_MS = 10_000;
 
-/** Seconds or an HTTP date, as milliseconds from now; undefined when absent or unreadable. */
-export function retryAfterMs(header: string | null): number | undefined {
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-type Outcome =
-  { ok: true; body: unknown } | { ok: false; retry: boolean; why: string; waitMs?: number };
+type Outcome = Attempt<unknown>;
 
 /**
  * An OpenAI-compatible chat client built for paid batch work: at most `concurrency` requests
@@ -99,21 +89,10 @@ type Outcome =
  */
 export class ChatClient {
   private readonly cache: ResponseCache;
-  private readonly gate: Semaphore;
+  private readonly loop: RetryLoop;
   private readonly inflight = new Map<string, Promise<string>>();
   private readonly sending = new Set<Promise<Outcome>>();
-  private readonly counts: ClientStats = {
-    requests: 0,
-    successes: 0,
-    cacheHits: 0,
-    retries: 0,
-    failures: 0,
-    timeouts: 0,
-    overBudget: 0,
-    errors: {},
-    promptTokens: 0,
-    completionTokens: 0,
-  };
+  private readonly counts = emptyStats();
   private readonly url: string;
   private readonly path: string;
 
@@ -126,7 +105,15 @@ export class ChatClient {
     this.url = `${settings.baseUrl.replace(/\/+$/, '')}/chat/completions`;
     this.path = new URL(this.url).pathname;
     this.cache = new ResponseCache(settings.cacheDir ?? join(finemedHome(), 'llm-cache'));
-    this.gate = new Semaphore(Math.max(1, settings.concurrency ?? 4));
+    this.loop = new RetryLoop({
+      concurrency: settings.concurrency ?? 4,
+      maxRetries: settings.maxRetries ?? 5,
+      backoffMs: settings.backoffMs ?? 500,
+      maxBackoffMs: 30_000,
+      random: seams.random ?? Math.random,
+      sleep: seams.sleep,
+      cancelled: () => new CancelledError('synthesis cancelled'),
+    });
   }
 
   /** Request accounting so far. */
@@ -159,44 +146,30 @@ export class ChatClient {
       this.onAnswer?.(this.stats());
       return replyText(cached)!;
     }
-    const maxRetries = this.settings.maxRetries ?? 5;
-    for (let attempt = 0; ; attempt++) {
-      if (signal?.aborted) throw new CancelledError('synthesis cancelled');
-      await this.gate.acquire();
-      let outcome: Outcome;
-      try {
-        if (signal?.aborted) throw new CancelledError('synthesis cancelled');
-        if (
-          this.settings.maxRequests !== undefined &&
-          this.counts.requests >= this.settings.maxRequests
-        ) {
+    const answer = await this.loop.run(
+      async () => {
+        const budget = this.settings.maxRequests;
+        if (budget !== undefined && this.counts.requests >= budget) {
           this.counts.overBudget++;
-          throw new BudgetExhaustedError(`request budget of ${this.settings.maxRequests} spent`);
+          throw new BudgetExhaustedError(`request budget of ${budget} spent`);
         }
         this.counts.requests++;
-        outcome = await this.track(this.send(key, body, signal));
-      } finally {
-        this.gate.release();
-      }
-      if (outcome.ok) {
-        this.onAnswer?.(this.stats());
-        return replyText(outcome.body)!;
-      }
-      this.counts.errors[outcome.why] = (this.counts.errors[outcome.why] ?? 0) + 1;
-      if (!outcome.retry || attempt >= maxRetries) {
+        return this.track(this.send(key, body, signal));
+      },
+      (failure, attempts) => {
         this.counts.failures++;
-        throw new LlmRequestError(
-          `chat request failed (${outcome.why}) after ${attempt + 1} attempt(s)`,
+        return new LlmRequestError(
+          `chat request failed (${failure.why}) after ${attempts} attempt(s)`,
         );
-      }
-      this.counts.retries++;
-      const base = (this.settings.backoffMs ?? 500) * 2 ** attempt;
-      const jittered = base * (0.5 + 0.5 * (this.seams.random ?? Math.random)());
-      await (this.seams.sleep ?? sleep)(
-        Math.min(60_000, outcome.waitMs ?? Math.min(30_000, jittered)),
-        signal,
-      );
-    }
+      },
+      signal,
+      {
+        onFailure: ({ why }) => void (this.counts.errors[why] = (this.counts.errors[why] ?? 0) + 1),
+        onRetry: () => void this.counts.retries++,
+      },
+    );
+    this.onAnswer?.(this.stats());
+    return replyText(answer)!;
   }
 
   /** One attempt; a usable answer is counted and cached before this settles. */
@@ -204,12 +177,12 @@ export class ChatClient {
     const outcome = await this.attempt(body, signal);
     if (outcome.ok) {
       this.counts.successes++;
-      const usage = (outcome.body as { usage?: Record<string, unknown> }).usage;
+      const usage = (outcome.value as { usage?: Record<string, unknown> }).usage;
       const tokens = (x: unknown): number =>
         typeof x === 'number' && Number.isFinite(x) && x >= 0 ? x : 0;
       this.counts.promptTokens += tokens(usage?.prompt_tokens);
       this.counts.completionTokens += tokens(usage?.completion_tokens);
-      await this.cache.put(key, { request: { path: this.path, body }, response: outcome.body });
+      await this.cache.put(key, { request: { path: this.path, body }, response: outcome.value });
     }
     return outcome;
   }
@@ -243,7 +216,7 @@ export class ChatClient {
         signal: drain ? AbortSignal.any([drain.signal, timeout.signal]) : timeout.signal,
       });
       const text = await response.text();
-      if (response.status === 429 || response.status === 408 || response.status >= 500) {
+      if (retryableStatus(response.status)) {
         return {
           ok: false,
           retry: true,
@@ -260,7 +233,7 @@ export class ChatClient {
       }
       return replyText(parsed) === undefined
         ? { ok: false, retry: true, why: 'bad-body' }
-        : { ok: true, body: parsed };
+        : { ok: true, value: parsed };
     } catch {
       if (drain?.signal.aborted) throw new CancelledError('synthesis cancelled');
       if (timeout.signal.aborted) {
@@ -273,6 +246,40 @@ export class ChatClient {
       drain?.clear();
     }
   }
+}
+
+/** Accounting before any call. */
+export function emptyStats(): ClientStats {
+  return {
+    requests: 0,
+    successes: 0,
+    cacheHits: 0,
+    retries: 0,
+    failures: 0,
+    timeouts: 0,
+    overBudget: 0,
+    errors: {},
+    promptTokens: 0,
+    completionTokens: 0,
+  };
+}
+
+/** An AbortSignal that fires `ms` after `signal` does. */
+function afterAbort(signal: AbortSignal, ms: number): { signal: AbortSignal; clear(): void } {
+  const later = new AbortController();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const onAbort = (): void => {
+    timer = setTimeout(() => later.abort(), ms);
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return {
+    signal: later.signal,
+    clear: () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    },
+  };
 }
 
 /** The assistant text of a chat-completions response body, if it has one. */

@@ -7,7 +7,7 @@ import type { ProgressEvent } from '../../core/progress.ts';
 import { toJsonl } from '../export.ts';
 import type { LlmSettings, SynthesisOptions } from '../presets.ts';
 import { synthesize, type SynthesisResult } from '../synthesize.ts';
-import type { ClientStats } from './client.ts';
+import { emptyStats, type ClientStats } from './client.ts';
 import { startFakeLlmServer, type FakeLlmServer, type FakeServerOptions } from './fake-server.ts';
 import { LlmProgress } from './progress.ts';
 
@@ -105,19 +105,7 @@ describe('LLM synthesis at scale', () => {
 });
 
 describe('LlmProgress', () => {
-  const stats = (over: Partial<ClientStats>): ClientStats => ({
-    requests: 0,
-    successes: 0,
-    cacheHits: 0,
-    retries: 0,
-    failures: 0,
-    timeouts: 0,
-    overBudget: 0,
-    errors: {},
-    promptTokens: 0,
-    completionTokens: 0,
-    ...over,
-  });
+  const stats = (over: Partial<ClientStats>): ClientStats => ({ ...emptyStats(), ...over });
 
   it('derives rates from the first answer and shows the cost only when priced', () => {
     let ms = 0;
