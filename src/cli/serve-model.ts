@@ -1,9 +1,10 @@
 import { basename, resolve } from 'node:path';
-import { InputError, UsageError } from '../core/errors.ts';
+import { UsageError } from '../core/errors.ts';
 import { isLoopbackHost, newToken } from '../core/http-guard.ts';
 import { assertServable, servedModel, startModelServer } from '../model-server/server.ts';
 import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
 import { loadModelFromFlags, modelFlags } from './model-flags.ts';
+import { explainListenError } from './port-in-use.ts';
 
 /** `finemed serve-model`: an OpenAI-compatible HTTP API over a model, until Ctrl-C. */
 export const serveModelCommand: Command = {
@@ -55,10 +56,7 @@ export const serveModelCommand: Command = {
       log: (line) => ctx.stderr.write(`${new Date().toISOString()} ${line}\n`),
     }).catch(async (error: NodeJS.ErrnoException) => {
       await model.dispose();
-      if (error.code !== 'EADDRINUSE') throw error;
-      throw new InputError(`port ${port} is in use; pick another (--port 0 picks a free one)`, {
-        field: '--port',
-      });
+      explainListenError(error, port);
     });
     if (!isLoopbackHost(host)) {
       ctx.stderr.write(

@@ -1,8 +1,8 @@
-import { InputError } from '../core/errors.ts';
 import { isLoopbackHost } from '../core/http-guard.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
 import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+import { explainListenError } from './port-in-use.ts';
 
 /** `finemed serve`: the workbench UI and its kernel, served to a browser. */
 export const serveCommand: Command = {
@@ -53,12 +53,7 @@ export const serveCommand: Command = {
       notebooksDir: stringFlag(ctx, 'notebooks'),
       allowRead: (ctx.flags['allow-read'] as string[] | undefined) ?? [],
       jobs: [...defaultJobs(), ...(await loadJobModules(jobModules))],
-    }).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EADDRINUSE') throw error;
-      throw new InputError(`port ${port} is in use; pick another (--port 0 picks a free one)`, {
-        field: '--port',
-      });
-    });
+    }).catch((error: NodeJS.ErrnoException) => explainListenError(error, port));
     if (!isLoopbackHost(host)) {
       ctx.stderr.write(
         `finemed serve: WARNING: listening on ${host}, reachable from other machines; ` +

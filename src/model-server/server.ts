@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { UsageError } from '../core/errors.ts';
 import { HttpGuard, isLoopbackHost, newToken } from '../core/http-guard.ts';
+import { listen } from '../core/listen.ts';
 import type { ServedModel } from './served-model.ts';
 import type { ScoringModel } from './logprobs.ts';
 import { chatRequestSchema, completionRequestSchema, requestPrompts } from './api.ts';
@@ -63,7 +63,6 @@ export async function startModelServer(
   const host = options.host ?? '127.0.0.1';
   const token = options.token === undefined ? newToken() : options.token;
   assertServable(host, token);
-  let guard!: HttpGuard;
   let queue: Promise<unknown> = Promise.resolve();
   const serial = <T>(job: () => Promise<T>): Promise<T> => {
     const run = queue.then(job, job);
@@ -219,17 +218,11 @@ export async function startModelServer(
     }
   }
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8000, host, () => {
-      guard = new HttpGuard(token, (server.address() as AddressInfo).port, isLoopbackHost(host));
-      resolve();
-    });
-  });
-  const port = guard.port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const { port, urlHost } = await listen(server, host, options.port ?? 8000);
+  // Made once the port is known; no request is handled before `listen` resolves.
+  const guard = new HttpGuard(token, port, isLoopbackHost(host));
   return {
-    url: `http://${shownHost}:${port}/v1`,
+    url: `http://${urlHost}:${port}/v1`,
     port,
     token,
     close: () =>

@@ -1,9 +1,9 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { AccessError, InputError, UsageError } from '../../core/errors.ts';
 import { isLoopbackHost, newToken } from '../../core/http-guard.ts';
+import { listen } from '../../core/listen.ts';
 import type { Kernel } from '../../kernel/kernel.ts';
 import { attachKernelToWebSocket } from '../../kernel/serve.ts';
 import type { UiBundle } from './bundle.ts';
@@ -57,7 +57,6 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   Promise.resolve(options.bundle).catch(() => undefined);
   const http = createServer();
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_BODY });
-  let guard!: RequestGuard;
 
   http.on('request', (req, res) => {
     const refusal = guard.check(req);
@@ -77,17 +76,11 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
     sockets.handleUpgrade(req, socket, head, (ws) => attachKernelToWebSocket(options.kernel, ws));
   });
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject);
-    http.listen(options.port ?? 0, host, () => {
-      guard = new RequestGuard(token, (http.address() as AddressInfo).port, loopback);
-      resolve();
-    });
-  });
-  const port = guard.port;
-  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const { port, urlHost } = await listen(http, host, options.port ?? 0);
+  // Made once the port is known; no request is handled before `listen` resolves.
+  const guard = new RequestGuard(token, port, loopback);
   return {
-    url: `http://${shownHost}:${port}/?token=${token}`,
+    url: `http://${urlHost}:${port}/?token=${token}`,
     host,
     port,
     token,
