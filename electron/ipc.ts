@@ -22,7 +22,7 @@ export const shellCallSchemas = {
   'kernel.connect': z.object({ restart: z.boolean() }).strict(),
 } satisfies Record<(typeof bridgeShellCalls)[keyof typeof bridgeShellCalls], z.ZodType>;
 
-/** The name of a shell call. */
+/** A call the renderer may ask of the Electron shell (each checked by its schema above). */
 export type ShellCallName = keyof typeof shellCallSchemas;
 
 /** A validated IPC call. */

@@ -8,7 +8,7 @@ export const projectRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '
 
 let cached: string | undefined;
 
-/** The package version. */
+/** `version` from package.json, read once. */
 export function packageVersion(): string {
   return (
     JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }

@@ -24,7 +24,7 @@ export const DATASETS = {
   },
 } as const satisfies Record<string, { rows: (r: SynthesisResult) => object[]; schema: z.ZodType }>;
 
-/** A dataset name. */
+/** A dataset `finemed export` can write: `pretrain`, `sft_common`, `sft_complex`, ... */
 export type DatasetName = keyof typeof DATASETS;
 
 /** Checks every row of every dataset against its schema; throws naming the file, row and field. */

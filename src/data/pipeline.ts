@@ -64,7 +64,7 @@ export interface ScoredPair {
 
 /** A common instruction with its two answers, their rewards and the kept one. */
 export interface CommonItem {
-  /** The instruction. */
+  /** The instruction as selected, with its scores and department. */
   instruction: SelectedInstruction;
   /** The two direct answers. */
   answers: [string, string];
@@ -76,7 +76,7 @@ export interface CommonItem {
 
 /** A complex instruction with its long answer and the rejected answer of its preference pair. */
 export interface ComplexItem {
-  /** The instruction. */
+  /** The instruction as selected, with its scores and department. */
   instruction: SelectedInstruction;
   /** The long `## Thought` / `## Summarization` answer. */
   answer: string;

@@ -119,9 +119,9 @@ export const mcqRowSchema = z
 export type Provenance = z.infer<typeof provenanceSchema>;
 /** A `pretrain.jsonl` row. */
 export type PretrainRow = z.infer<typeof pretrainRowSchema>;
-/** An SFT row. */
+/** An `sft_common` or `sft_complex` row: a chat (`messages`) with its category. */
 export type SftRow = z.infer<typeof sftRowSchema>;
-/** A DPO row. */
+/** A `dpo` row: a prompt with its chosen and rejected answers. */
 export type DpoRow = z.infer<typeof dpoRowSchema>;
 /** An evaluation row. */
 export type McqRow = z.infer<typeof mcqRowSchema>;

@@ -87,7 +87,7 @@ export interface SelectedInstruction extends Candidate, DepartmentLabel {
   id: string;
   /** The source document's id. */
   sourceId: string;
-  /** Its scores. */
+  /** The judge's quality, difficulty and relevance scores. */
   scores: InstructionScores;
   /** `complex` when difficulty is 9-10, else `common`. */
   category: 'common' | 'complex';

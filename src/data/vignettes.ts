@@ -9,7 +9,7 @@ export interface Vignette {
   conditionId: string;
   /** Age in years (fractions for infants). */
   age: number;
-  /** Sex. */
+  /** Drawn at random when the condition allows either; sets the noun and pronouns. */
   sex: 'female' | 'male';
   /** Context such as `at 34 weeks of gestation`. */
   setting?: string;

@@ -50,9 +50,9 @@ export interface EndpointUsage {
   requests: number;
   /** Retries after failed attempts. */
   retries: number;
-  /** Prompt tokens. */
+  /** Prompt tokens, as the servers' `usage` counts them. */
   promptTokens: number;
-  /** Completion tokens. */
+  /** Completion tokens, likewise. */
   completionTokens: number;
 }
 

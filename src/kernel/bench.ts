@@ -32,7 +32,7 @@ export async function runEcho(params: { events: number }, ctx: JobContext): Prom
 
 /** What `finemed bench kernel` measures on one transport. */
 export interface TransportBench {
-  /** The transport. */
+  /** The loopback transport's name (in-process, MessageChannel or WebSocket). */
   transport: string;
   /** Median round trip of a `hello` request, in microseconds. */
   helloMedianUs: number;

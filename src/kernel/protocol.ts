@@ -147,7 +147,7 @@ export type JobEvent =
 export interface WireError {
   /** The error class name (`InputError`, `AccessError` for a workspace-policy refusal, `CancelledError`, ...). */
   name: string;
-  /** Its message. */
+  /** The error's message; for input errors it starts with the file, line or field. */
   message: string;
   /** For input errors: the reason without the location prefix. */
   reason?: string;

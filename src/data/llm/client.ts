@@ -6,7 +6,7 @@ import type { LlmSettings } from '../presets.ts';
 import { RetryLoop, retryableStatus, retryAfterMs, type Attempt } from '../../core/retry.ts';
 import { ResponseCache } from './cache.ts';
 
-/** A chat message. */
+/** One turn of an OpenAI chat-completions conversation. */
 export interface ChatMessage {
   /** Who speaks. */
   role: 'system' | 'user' | 'assistant';

@@ -4,7 +4,7 @@ import { JSDOM } from 'jsdom';
 export interface HeadlessDom {
   /** The jsdom window. */
   window: JSDOM['window'];
-  /** Its document. */
+  /** `window.document`, where cells render. */
   document: Document;
   /** A parser for notebook files. */
   parser: DOMParser;

@@ -67,7 +67,7 @@ export interface ManifestInput {
   path: string;
   /** Its hash. */
   sha256: string;
-  /** The preset. */
+  /** The preset the run used (`tiny`, `demo`, ...). */
   preset: string;
   /** The run seed. */
   seed: number;

@@ -19,7 +19,7 @@ export function readRoute(hash = location.hash): Route {
   return { view: 'notebook', preset, ...(path ? { path } : {}) };
 }
 
-/** The hash for a route. */
+/** The `#...` fragment that opens `route`; `readRoute` reads it back. */
 export function routeHash(route: Route): string {
   const params = new URLSearchParams();
   if (route.view === 'artifacts') params.set('artifacts', '');

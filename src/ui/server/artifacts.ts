@@ -16,7 +16,7 @@ export interface ArtifactSummary {
   summary: unknown;
   /** The configuration it was made with. */
   config: unknown;
-  /** Its files. */
+  /** Its files with sizes and hashes, as the store's manifest lists them. */
   files: ArtifactFile[];
 }
 
