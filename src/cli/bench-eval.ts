@@ -3,14 +3,14 @@ import { terminalProgress } from '../core/progress.ts';
 import { sharedDataDir } from '../core/shared-data.ts';
 import { projectRoot } from '../core/version.ts';
 import { benchEval } from '../eval/bench.ts';
-import { loadBench } from '../eval/loaders/load.ts';
+import { loadBenchmark } from '../eval/loaders/load.ts';
 import { loadEvalModel, modelGenerator, modelScorer } from '../eval/model-adapter.ts';
-import { BENCH_FORMATS } from '../eval/types.ts';
+import { BENCHMARK_FORMATS } from '../eval/types.ts';
 import { createModel, MODEL_PRESETS } from '../model/init.ts';
 import { boolFlag, choiceFlag, intFlag, stringFlag, type Command } from './command.ts';
 
 /** The benchmark timed by default: the shared MedQA sample when present, else our fixture. */
-function defaultBench(): string {
+function defaultBenchmarkFile(): string {
   const shared = sharedDataDir();
   return shared
     ? join(shared, 'benchmarks', 'medqa', 'us4_sample.jsonl')
@@ -36,7 +36,7 @@ export const benchEvalCommand: Command = {
       default: 'demo',
     },
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file (default: MedQA sample)' },
-    format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
+    format: { type: 'string', value: BENCHMARK_FORMATS.join('|'), description: 'Benchmark format' },
     items: { type: 'string', value: 'N', description: 'Items timed per mode', default: '20' },
     'max-tokens': {
       type: 'string',
@@ -48,8 +48,8 @@ export const benchEvalCommand: Command = {
     json: { type: 'boolean', description: 'Print one JSON object on the last line' },
   },
   async run(ctx) {
-    const benchFile = stringFlag(ctx, 'bench') ?? defaultBench();
-    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS));
+    const benchFile = stringFlag(ctx, 'bench') ?? defaultBenchmarkFile();
+    const benchmark = await loadBenchmark(benchFile, choiceFlag(ctx, 'format', BENCHMARK_FORMATS));
     const preset = choiceFlag(ctx, 'preset', MODEL_PRESETS) ?? 'demo';
     const modelDir = stringFlag(ctx, 'model');
     const model = modelDir
@@ -57,7 +57,7 @@ export const benchEvalCommand: Command = {
       : (() => {
           const lm = createModel({
             preset,
-            texts: bench.items.map((i) => [i.question, ...i.options].join('\n')),
+            texts: benchmark.items.map((i) => [i.question, ...i.options].join('\n')),
           });
           return {
             key: `preset:${preset}`,
@@ -68,7 +68,7 @@ export const benchEvalCommand: Command = {
         })();
     const progress = terminalProgress(ctx.stderr);
     try {
-      const result = await benchEval(model, bench, {
+      const result = await benchEval(model, benchmark, {
         items: intFlag(ctx, 'items', { min: 1 }) ?? 20,
         maxTokens: intFlag(ctx, 'max-tokens', { min: 1 }) ?? 32,
         batchSize: intFlag(ctx, 'batch', { min: 1, max: 256 }) ?? 1,
@@ -78,7 +78,7 @@ export const benchEvalCommand: Command = {
       progress.done();
       const report = {
         bench: benchFile,
-        format: bench.format,
+        format: benchmark.format,
         model: modelDir ?? `preset:${preset} (random weights)`,
         ...result,
       };
@@ -87,7 +87,7 @@ export const benchEvalCommand: Command = {
       } else {
         ctx.stdout.write(
           [
-            `${report.model} on ${bench.format} (${benchFile})`,
+            `${report.model} on ${benchmark.format} (${benchFile})`,
             `warm-up ${result.warmup_s.toFixed(2)} s`,
             `loglik    ${result.loglik.items_per_s.toFixed(2)} questions/s (${result.loglik.items} in ${result.loglik.seconds.toFixed(2)} s)`,
             `generate  ${result.generate.items_per_s.toFixed(2)} questions/s (${result.generate.items} in ${result.generate.seconds.toFixed(2)} s, up to ${result.generate.max_tokens} tokens)`,

@@ -5,7 +5,7 @@ import { UsageError } from '../core/errors.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { sharedDataDir } from '../core/shared-data.ts';
 import { projectRoot } from '../core/version.ts';
-import { loadBench } from '../eval/loaders/load.ts';
+import { loadBenchmark } from '../eval/loaders/load.ts';
 import { createModel } from '../model/init.ts';
 import { benchTtt } from '../train/bench.ts';
 import { readJsonlRecords } from '../train/examples.ts';
@@ -84,8 +84,11 @@ export const benchTttCommand: Command = {
   async run(ctx) {
     const found = defaults();
     const benchFile = stringFlag(ctx, 'bench') ?? found.bench;
-    const bench = await loadBench(benchFile);
-    const docs = await documents(stringFlag(ctx, 'bench') ? undefined : found.corpus, bench.items);
+    const benchmark = await loadBenchmark(benchFile);
+    const docs = await documents(
+      stringFlag(ctx, 'bench') ? undefined : found.corpus,
+      benchmark.items,
+    );
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 }) ?? availableParallelism();
     const preset = stringFlag(ctx, 'preset') === 'tiny' ? 'tiny' : 'demo';
     const modelDir = stringFlag(ctx, 'model');
@@ -95,7 +98,7 @@ export const benchTttCommand: Command = {
           preset,
           texts: [
             ...docs.map((d) => d.text),
-            ...bench.items.map((i) => [i.question, ...i.options].join('\n')),
+            ...benchmark.items.map((i) => [i.question, ...i.options].join('\n')),
           ],
         });
     const ks = (stringFlag(ctx, 'k') ?? '1,8').split(',').map((k) => Number(k));
@@ -104,7 +107,7 @@ export const benchTttCommand: Command = {
     const progress = terminalProgress(ctx.stderr);
     try {
       const index = await buildIndex(docs);
-      const results = await benchTtt(model, bench, index, {
+      const results = await benchTtt(model, benchmark, index, {
         ks,
         items: intFlag(ctx, 'items', { min: 1 }) ?? 10,
         warmup: intFlag(ctx, 'warmup', { min: 0 }) ?? 3,

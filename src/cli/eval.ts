@@ -2,14 +2,14 @@ import { ArtifactStore } from '../core/artifacts.ts';
 import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
-import { loadBench, type LoadOptions } from '../eval/loaders/load.ts';
+import { loadBenchmark, type LoadOptions } from '../eval/loaders/load.ts';
 import { endpointModel, remoteNote } from '../eval/endpoint.ts';
 import { loadEvalModel } from '../eval/model-adapter.ts';
 import { formatSummary } from '../eval/report.ts';
 import { writeEvalResult } from '../eval/results.ts';
 import { DEFAULT_HARNESS, HARNESSES } from '../eval/harness.ts';
 import { runEval } from '../eval/run.ts';
-import { BENCH_FORMATS } from '../eval/types.ts';
+import { BENCHMARK_FORMATS } from '../eval/types.ts';
 import {
   boolFlag,
   choiceFlag,
@@ -72,7 +72,7 @@ export const evalCommand: Command = {
       description: 'endpoint: stop with an error past N prompt+completion tokens',
     },
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
-    format: { type: 'string', value: BENCH_FORMATS.join('|'), description: 'Benchmark format' },
+    format: { type: 'string', value: BENCHMARK_FORMATS.join('|'), description: 'Benchmark format' },
     harness: {
       type: 'string',
       value: HARNESSES.join('|'),
@@ -146,7 +146,7 @@ export const evalCommand: Command = {
       copBase: copBase === undefined ? 'auto' : copBase === '0' ? 0 : 1,
       truthFile: stringFlag(ctx, 'truth'),
     };
-    const format = choiceFlag(ctx, 'format', BENCH_FORMATS);
+    const format = choiceFlag(ctx, 'format', BENCHMARK_FORMATS);
     const shotsFile = stringFlag(ctx, 'shots-file');
     const harness = choiceFlag(ctx, 'harness', HARNESSES) ?? DEFAULT_HARNESS;
     const workbench = harness === 'workbench';
@@ -166,10 +166,10 @@ export const evalCommand: Command = {
       resamples: intFlag(ctx, 'resamples', { min: 100 }) ?? 2000,
       signal: ctx.signal,
     };
-    const bench = await loadBench(benchFile, format, load);
+    const bench = await loadBenchmark(benchFile, format, load);
     printSkipped(ctx, bench.skipped);
     const shots = shotsFile
-      ? await loadBench(shotsFile, bench.format, { ...load, truthFile: undefined })
+      ? await loadBenchmark(shotsFile, bench.format, { ...load, truthFile: undefined })
       : undefined;
     if (shots) printSkipped(ctx, shots.skipped);
     const shotPool = shots?.items;

@@ -2,8 +2,8 @@ import { ArtifactStore } from '../core/artifacts.ts';
 import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
-import { loadBench } from '../eval/loaders/load.ts';
-import { BENCH_FORMATS } from '../eval/types.ts';
+import { loadBenchmark } from '../eval/loaders/load.ts';
+import { BENCHMARK_FORMATS } from '../eval/types.ts';
 import { TRAIN_PRESETS } from '../train/presets.ts';
 import { RETRIEVERS } from '../train/retrieve/index.ts';
 import { runTtt, type EmbedderSpec } from '../train/ttt-run.ts';
@@ -56,7 +56,7 @@ export const tttCommand: Command = {
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
     format: {
       type: 'string',
-      value: BENCH_FORMATS.join('|'),
+      value: BENCHMARK_FORMATS.join('|'),
       description: 'Benchmark format (detected when omitted)',
     },
     out: { type: 'string', value: 'DIR', description: 'Where records and summary go' },
@@ -144,7 +144,11 @@ export const tttCommand: Command = {
     const benchFile = requiredFlag(ctx, 'bench');
     const out = requiredFlag(ctx, 'out');
     const rows = rowOptions(ctx);
-    const bench = await loadBench(benchFile, choiceFlag(ctx, 'format', BENCH_FORMATS), rows);
+    const bench = await loadBenchmark(
+      benchFile,
+      choiceFlag(ctx, 'format', BENCHMARK_FORMATS),
+      rows,
+    );
     printSkipped(ctx, bench.skipped);
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 });
     const rank = intFlag(ctx, 'lora-rank', { min: 1 });

@@ -3,14 +3,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { benchEval, cycleItems } from './bench.ts';
 import { functionGenerator, functionScorer } from './fixtures/models.ts';
-import { loadBench } from './loaders/load.ts';
+import { loadBenchmark } from './loaders/load.ts';
 
 const fixture = (name: string): string =>
   join(fileURLToPath(import.meta.url), '..', 'fixtures', name);
 
 describe('cycleItems(items, count)', () => {
   it('repeats items round-robin with unique ids', async () => {
-    const { items } = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const { items } = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     expect(cycleItems(items, 7).map((i) => i.id)).toEqual([
       'L1',
       'L2',
@@ -25,7 +25,7 @@ describe('cycleItems(items, count)', () => {
 
 describe('benchEval(model, bench, opts)', () => {
   it('warms up on one item, then times the requested items in both modes', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const scorer = functionScorer(() => -1);
     const generator = functionGenerator(() => 'The answer is (A).');
     const result = await benchEval({ key: 'fixture', scorer, generator }, bench, {

@@ -1,6 +1,6 @@
 import type { ProgressSink } from '../core/progress.ts';
 import { evaluate, type EvalModel } from './run.ts';
-import type { EvalItem, LoadedBench } from './types.ts';
+import type { EvalItem, LoadedBenchmark } from './types.ts';
 
 /** How to time an evaluation. */
 export interface EvalBenchOptions {
@@ -51,11 +51,11 @@ export function cycleItems(items: readonly EvalItem[], count: number): EvalItem[
  */
 export async function benchEval(
   model: EvalModel,
-  bench: LoadedBench,
+  benchmark: LoadedBenchmark,
   opts: EvalBenchOptions,
 ): Promise<EvalBenchResult> {
-  const timed = { ...bench, items: cycleItems(bench.items, opts.items) };
-  const warm = { ...bench, items: bench.items.slice(0, 1) };
+  const timed = { ...benchmark, items: cycleItems(benchmark.items, opts.items) };
+  const warm = { ...benchmark, items: benchmark.items.slice(0, 1) };
   const common = { batchSize: opts.batchSize, signal: opts.signal, resamples: 100 };
   const began = performance.now();
   await evaluate(warm, model, { ...common, mode: 'loglik' });

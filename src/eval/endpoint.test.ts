@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createModel } from '../model/init.ts';
 import { servedModel, startModelServer, type RunningServer } from '../model-server/server.ts';
 import { EndpointError, TokenBudgetError, endpointModel, normalizeEndpoint } from './endpoint.ts';
-import { loadBench } from './loaders/load.ts';
+import { loadBenchmark } from './loaders/load.ts';
 import { modelGenerator, modelScorer } from './model-adapter.ts';
 import { evaluate } from './run.ts';
 
@@ -35,7 +35,7 @@ describe('evaluating a model served by serve-model equals evaluating it locally'
 
   for (const choiceStyle of ['letter', 'text'] as const) {
     it(`loglik mode (${choiceStyle}s): same choice per item, logprobs within 1e-4`, async () => {
-      const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+      const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
       const opts = { mode: 'loglik' as const, choiceStyle, shots: 1, batchSize: 2 };
       const remote = served();
       const there = await evaluate(bench, remote, opts);
@@ -55,7 +55,7 @@ describe('evaluating a model served by serve-model equals evaluating it locally'
   }
 
   it('generate mode gives the same greedy replies', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const opts = { mode: 'generate' as const, maxTokens: 12, batchSize: 3 };
     const there = await evaluate(bench, served(), opts);
     const here = await evaluate(bench, local, opts);
@@ -65,7 +65,7 @@ describe('evaluating a model served by serve-model equals evaluating it locally'
 
   it('a wrong key is a clear 401 naming the endpoint', async () => {
     const wrong = endpointModel({ url: server.url, servedModel: 'tiny', apiKey: 'nope' });
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const run = evaluate(bench, wrong, { limit: 1 });
     await expect(run).rejects.toThrow(EndpointError);
     await expect(run).rejects.toThrow(

@@ -2,7 +2,7 @@ import type { EvalOptions } from './run.ts';
 import { lmEvalDefaultShots } from './harness.ts';
 import { PUBMEDQA_TEST_PMIDS } from './harness-pubmedqa.ts';
 import type { EvalSummary } from './results.ts';
-import type { EvalItem, LoadedBench } from './types.ts';
+import type { EvalItem, LoadedBenchmark } from './types.ts';
 
 /** Whether an `lm-eval` result can stand beside a published lm-evaluation-harness number. */
 export interface Conformance {
@@ -23,7 +23,7 @@ function where(item: EvalItem): string {
  * scores, a partial run, and few-shot examples lm-eval would draw at random.
  */
 export function lmEvalConformance(
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   scored: readonly EvalItem[],
   opts: Pick<EvalOptions, 'shots'>,
 ): Conformance {

@@ -9,7 +9,7 @@ import type {
   ChatGenerator,
   EvalItem,
   GenerateRequest,
-  LoadedBench,
+  LoadedBenchmark,
   LoglikRequest,
   LoglikScorer,
 } from './types.ts';
@@ -72,7 +72,7 @@ describe('lm-eval generate mode (mmlu_pro)', () => {
     category: 'health',
     source: { file: 'test.jsonl', line: i + 1 },
   }));
-  const bench: LoadedBench = { format: 'mmlupro', file: 'test.jsonl', items, skipped: [] };
+  const bench: LoadedBenchmark = { format: 'mmlupro', file: 'test.jsonl', items, skipped: [] };
   const replies = [
     'First, the answer is (B). On reflection the answer is (C).',
     'So the answer is C',

@@ -22,7 +22,7 @@ import {
 import { defaultChoiceStyle } from './prompts.ts';
 import type { EvalMode, EvalRecord } from './results.ts';
 import type { EvalModel, EvalOptions } from './run.ts';
-import type { BenchFormat, ChatGenerator, EvalItem, LoglikScorer } from './types.ts';
+import type { BenchmarkFormat, ChatGenerator, EvalItem, LoglikScorer } from './types.ts';
 
 /** Options of the `lm-eval` profile's scoring. */
 export interface LmEvalScoreOptions extends Omit<ScoreOptions, 'seed'> {
@@ -106,7 +106,7 @@ export async function scoreLmEvalGenerate(
 }
 
 /** The options `lm-eval` fixes itself: asking for another value is refused, naming it. */
-function refuseWorkbenchOptions(format: BenchFormat, opts: EvalOptions): void {
+function refuseWorkbenchOptions(format: BenchmarkFormat, opts: EvalOptions): void {
   const wanted = lmEvalMode(format);
   const clashes: string[] = [];
   if (opts.mode !== undefined && opts.mode !== wanted) {
@@ -128,7 +128,7 @@ function refuseWorkbenchOptions(format: BenchFormat, opts: EvalOptions): void {
 
 /** An `lm-eval` run's records, with the mode and shot count lm-eval's task decided. */
 export async function lmEvalRecords(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   items: readonly EvalItem[],
   model: EvalModel,
   opts: EvalOptions,

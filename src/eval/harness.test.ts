@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { lmEvalConformance } from './harness-conformance.ts';
 import { lmEvalContext, lmEvalExtract, lmEvalShots } from './harness.ts';
-import type { BenchFormat, EvalItem, LoadedBench } from './types.ts';
+import type { BenchmarkFormat, EvalItem, LoadedBenchmark } from './types.ts';
 
 // Expected strings are written by hand from lm-evaluation-harness v0.4.12-48-g4e7e0d47f:
 // the tasks' doc_to_text (yaml / preprocess_*.py / utils.py), `description`, and
@@ -179,7 +179,7 @@ describe("lm-eval's mmlu_pro filter (regex 'answer is \\(?([ABCDEFGHIJ])\\)?', t
 });
 
 describe('lm-eval conformance', () => {
-  const bench = (format: BenchFormat, items: EvalItem[]): LoadedBench => ({
+  const bench = (format: BenchmarkFormat, items: EvalItem[]): LoadedBenchmark => ({
     format,
     file: 'bench.jsonl',
     items,

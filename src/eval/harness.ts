@@ -1,7 +1,7 @@
 import { InputError } from '../core/errors.ts';
 import { optionLetter } from './loaders/common.ts';
 import type { EvalMode } from './results.ts';
-import type { BenchFormat, EvalItem } from './types.ts';
+import type { BenchmarkFormat, EvalItem } from './types.ts';
 
 /**
  * How a benchmark is prompted and scored: `lm-eval` reproduces lm-evaluation-harness's task
@@ -37,17 +37,17 @@ export const INVALID = '[invalid]';
 const MMLU_PRO_LETTERS = 10;
 
 /** lm-eval's output type per task: only `mmlu_pro` generates. */
-export function lmEvalMode(format: BenchFormat): EvalMode {
+export function lmEvalMode(format: BenchmarkFormat): EvalMode {
   return format === 'mmlupro' ? 'generate' : 'loglik';
 }
 
 /** `num_fewshot` in the task yaml: 5 for `mmlu_pro`, else none (0). */
-export function lmEvalDefaultShots(format: BenchFormat): number {
+export function lmEvalDefaultShots(format: BenchmarkFormat): number {
   return format === 'mmlupro' ? 5 : 0;
 }
 
 /** The split lm-eval takes few-shot examples from, for error messages. */
-const FEWSHOT_SPLIT: Record<BenchFormat, string> = {
+const FEWSHOT_SPLIT: Record<BenchmarkFormat, string> = {
   medqa: 'train',
   medmcqa: 'train',
   pubmedqa: 'train',
@@ -64,7 +64,7 @@ function lettered(options: readonly string[], clean: (o: string) => string): str
  * pubmedqa `preprocess_pubmedqa.py`, mmlu's jinja (question stripped), mmlu_pro's
  * `format_cot_example(including_answer=False)` (question as is, options stripped, ten at most).
  */
-export function lmEvalQuestion(format: BenchFormat, item: EvalItem): string {
+export function lmEvalQuestion(format: BenchmarkFormat, item: EvalItem): string {
   switch (format) {
     case 'medqa':
       return `Question: ${item.question}\n${lettered(item.options, (o) => o)}Answer:`;
@@ -85,7 +85,7 @@ export function lmEvalQuestion(format: BenchFormat, item: EvalItem): string {
  * The task's `description` (the per-subject yaml), or '' for tasks without one. MMLU names the
  * subject with spaces for underscores; MMLU-Pro names its `category`.
  */
-export function lmEvalDescription(format: BenchFormat, item: EvalItem): string {
+export function lmEvalDescription(format: BenchmarkFormat, item: EvalItem): string {
   if (format === 'mmlu') {
     if (!item.subject) throw itemError(item, 'subject', "MMLU's description names the subject");
     return `The following are multiple choice questions (with answers) about ${item.subject.replace(/_/g, ' ')}.\n\n`;
@@ -105,7 +105,7 @@ export function lmEvalDescription(format: BenchFormat, item: EvalItem): string {
  * indexed by `doc_to_target`), MMLU-Pro's `format_cot_target` (its `cot_content` without the
  * opening "A: Let's think step by step. ").
  */
-export function lmEvalTarget(format: BenchFormat, item: EvalItem): string {
+export function lmEvalTarget(format: BenchmarkFormat, item: EvalItem): string {
   if (format === 'mmlupro') {
     if (!item.explanation) {
       throw itemError(item, 'cot_content', 'an MMLU-Pro few-shot example needs its worked answer');
@@ -116,7 +116,7 @@ export function lmEvalTarget(format: BenchFormat, item: EvalItem): string {
 }
 
 /** `doc_to_choice`: the letters, or PubMedQA's yes/no/maybe as the file lists them. */
-export function lmEvalChoices(format: BenchFormat, item: EvalItem): string[] {
+export function lmEvalChoices(format: BenchmarkFormat, item: EvalItem): string[] {
   return format === 'pubmedqa' ? [...item.options] : item.options.map((_, i) => optionLetter(i));
 }
 
@@ -126,7 +126,7 @@ export function lmEvalChoices(format: BenchFormat, item: EvalItem): string[] {
  * delimiter `\n\n`, then the item's question with nothing after it.
  */
 export function lmEvalContext(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   item: EvalItem,
   shots: readonly EvalItem[],
 ): string {
@@ -143,7 +143,7 @@ export function lmEvalContext(
  * evaluated items.
  */
 export function lmEvalShots(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   item: EvalItem,
   pool: readonly EvalItem[] | undefined,
   k: number,

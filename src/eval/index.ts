@@ -3,9 +3,9 @@
  * stage-by-stage comparison behind the gain ladder.
  *
  * ```ts
- * import { loadBench, loadEvalModel, runEval, compareStages, stageTable, ladderSvg, ladderText } from '../eval/index.ts';
+ * import { loadBenchmark, loadEvalModel, runEval, compareStages, stageTable, ladderSvg, ladderText } from '../eval/index.ts';
  *
- * const bench = await loadBench('medqa/us4_sample.jsonl');           // format detected; or pass 'medqa'
+ * const bench = await loadBenchmark('medqa/us4_sample.jsonl');           // format detected; or pass 'medqa'
  * const model = await loadEvalModel('checkpoints/sft');                // LoglikScorer + ChatGenerator
  * const { result } = await runEval(store, bench, model, { mode: 'loglik', shots: 3, seed: 1 });
  * result.summary.accuracy; result.summary.ci95;                        // and one record per item
@@ -20,7 +20,7 @@ export { compareStages, stageTable, type CompareOptions, type Stage } from './co
 export { extractAnswer, type Extraction, type ExtractionRule } from './extract.ts';
 export { ladderSvg, type LadderOptions, type LadderPoint } from './ladder.ts';
 export { ladderCells, ladderFormat, ladderText, type LadderRow } from './ladder-row.ts';
-export { detectFormat, loadBench, type LoadOptions } from './loaders/load.ts';
+export { detectFormat, loadBenchmark, type LoadOptions } from './loaders/load.ts';
 export {
   chatTemplateOf,
   loadEvalModel,

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { createModel } from '../model/init.ts';
-import { loadBench } from './loaders/load.ts';
+import { loadBenchmark } from './loaders/load.ts';
 import {
   cutAtStop,
   encodePair,
@@ -118,7 +118,7 @@ describe('model adapters on a tiny random model', () => {
     try {
       expect(evalModel.key).toBe(await modelKey(dir));
       expect(evalModel.key).toMatch(/^model:[0-9a-f]{32}$/);
-      const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+      const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
       const first = await evaluate(bench, evalModel, { seed: 1 });
       const again = await evaluate(bench, evalModel, { seed: 1 });
       expect(first.summary.n_scored).toBe(3);

@@ -1,12 +1,12 @@
 import { Rng } from '../core/rng.ts';
 import { optionLetter } from './loaders/common.ts';
-import type { BenchFormat, ChatMessage, EvalItem } from './types.ts';
+import type { BenchmarkFormat, ChatMessage, EvalItem } from './types.ts';
 
 /** What a log-likelihood continuation holds: the option's letter (` B`) or its text (` yes`). */
 export type ChoiceStyle = 'letter' | 'text';
 
 /** lm-evaluation-harness scores letters for lettered benchmarks and the words for PubMedQA. */
-export function defaultChoiceStyle(format: BenchFormat): ChoiceStyle {
+export function defaultChoiceStyle(format: BenchmarkFormat): ChoiceStyle {
   return format === 'pubmedqa' ? 'text' : 'letter';
 }
 
@@ -19,7 +19,7 @@ function lettered(options: readonly string[]): string {
  * MedQA `Question: ..\nA. ..\nAnswer:`, MedMCQA with a `Choices:` line, MMLU and MMLU-Pro the
  * bare question and options, PubMedQA `Abstract: ..\nQuestion: ..\nAnswer:`.
  */
-export function loglikPrompt(format: BenchFormat, item: EvalItem): string {
+export function loglikPrompt(format: BenchmarkFormat, item: EvalItem): string {
   switch (format) {
     case 'medqa':
       return `Question: ${item.question}\n${lettered(item.options)}Answer:`;
@@ -44,7 +44,7 @@ export function choices(item: EvalItem, style: ChoiceStyle): string[] {
  * does.
  */
 export function loglikContext(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   item: EvalItem,
   shots: readonly EvalItem[],
   style: ChoiceStyle,
@@ -74,7 +74,7 @@ export interface ChatScoring {
  * reply opened with `answerPrefix`; the option is scored as the rest of the reply.
  */
 export function chatLoglikContext(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   item: EvalItem,
   shots: readonly EvalItem[],
   style: ChoiceStyle,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedDataDir } from '../core/shared-data.ts';
 import { functionGenerator, functionScorer } from './fixtures/models.ts';
-import { loadBench } from './loaders/load.ts';
+import { loadBenchmark } from './loaders/load.ts';
 import { evaluate } from './run.ts';
 
 const dir = sharedDataDir();
@@ -26,7 +26,7 @@ describe.skipIf(!dir)(
         ['mmlu_medical/anatomy_test.csv', 'mmlu', 25, 135],
       ] as const;
       for (const [path, format, right, n] of cases) {
-        const loaded = await loadBench(bench(path), format);
+        const loaded = await loadBenchmark(bench(path), format);
         const { summary } = await evaluate(loaded, { key: 'first', scorer: firstOption });
         expect([summary.n_scored, summary.accuracy]).toEqual([n, right / n]);
         const [lo, hi] = summary.ci95 as [number, number];
@@ -36,7 +36,7 @@ describe.skipIf(!dir)(
     });
 
     it('generate: an oracle that states the answer scores 100% on MMLU-Pro, by subject too', async () => {
-      const loaded = await loadBench(bench('mmlu_pro_health/health_sample.jsonl'), 'mmlupro');
+      const loaded = await loadBenchmark(bench('mmlu_pro_health/health_sample.jsonl'), 'mmlupro');
       const byQuestion = new Map(loaded.items.map((i) => [i.question.trim(), i.answerIndex]));
       const generator = functionGenerator((messages) => {
         const text = messages[messages.length - 1].content;

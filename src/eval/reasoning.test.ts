@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { evaluate } from './run.ts';
 import { clipReply, readReasoning, reasoningMessages, type ReasoningReading } from './reasoning.ts';
-import type { ChatGenerator, EvalItem, GenerateRequest, LoadedBench } from './types.ts';
+import type { ChatGenerator, EvalItem, GenerateRequest, LoadedBenchmark } from './types.ts';
 
 const OPTIONS = ['ureteric stone', 'acute pyelonephritis', 'appendicitis', 'migraine with aura'];
 
@@ -145,7 +145,7 @@ function item(id: string, answerIndex: number): EvalItem {
 }
 
 describe('evaluate with reasoning answers', () => {
-  const bench: LoadedBench = {
+  const bench: LoadedBenchmark = {
     format: 'medqa',
     file: 'bench.jsonl',
     items: [item('1', 0), item('2', 1), item('3', 2), item('4', 3)],

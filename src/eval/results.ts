@@ -8,7 +8,13 @@ import type { ExtractionRule } from './extract.ts';
 import type { Conformance } from './harness-conformance.ts';
 import type { Harness } from './harness.ts';
 import type { InvalidReason } from './reasoning.ts';
-import type { BenchFormat, ChatMessage, ItemSource, LoglikResult, SkippedRecord } from './types.ts';
+import type {
+  BenchmarkFormat,
+  ChatMessage,
+  ItemSource,
+  LoglikResult,
+  SkippedRecord,
+} from './types.ts';
 
 /** How items are scored: option log-likelihoods, or a generated reply read for its answer. */
 export type EvalMode = 'loglik' | 'generate';
@@ -78,7 +84,7 @@ export interface SubjectSummary {
 /** The headline figures of an evaluation (what `finemed eval --json` prints). */
 export interface EvalSummary {
   /** The benchmark format. */
-  format: BenchFormat;
+  format: BenchmarkFormat;
   /** The benchmark file. */
   bench: string;
   /** The scoring mode. */

@@ -7,7 +7,7 @@ import { ArtifactStore } from '../core/artifacts.ts';
 import { CancelledError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 import { functionGenerator, functionScorer } from './fixtures/models.ts';
-import { loadBench } from './loaders/load.ts';
+import { loadBenchmark } from './loaders/load.ts';
 import { readEvalResult } from './results.ts';
 import { evaluate, runEval } from './run.ts';
 
@@ -20,7 +20,7 @@ const letterScorer = (pick: (context: string) => string) =>
 
 describe('evaluate(bench, model, opts) in loglik mode', () => {
   it('scores each option and gives the exact accuracy of known answers', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     // Right on the anemia and MI questions (B, C), wrong on scurvy (answers A, truth D).
     const scorer = letterScorer((ctx) =>
       ctx.includes('pallor') ? 'B' : ctx.includes('ST elevation') ? 'C' : 'A',
@@ -55,7 +55,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
     // Ground truth yes, maybe, maybe. Every item scores yes -3.0, no -2.5, maybe -4.0:
     // acc picks "no" (0 of 3); per byte yes -1.0, no -1.25, maybe -0.8, so acc_norm picks
     // "maybe" (2 of 3).
-    const bench = await loadBench(fixture('pubmedqa.json'), 'pubmedqa', {
+    const bench = await loadBenchmark(fixture('pubmedqa.json'), 'pubmedqa', {
       truthFile: fixture('pubmedqa-truth.json'),
     });
     const table: Record<string, number> = { ' yes': -3, ' no': -2.5, ' maybe': -4 };
@@ -70,7 +70,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
   });
 
   it('with chat, scores each option as the assistant reply after the answer prefix', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const render = (messages: readonly { role: string; content: string }[]): string =>
       messages.map((m) => `<${m.role}>${m.content}</${m.role}>`).join('') + '<assistant>';
     // Right only when the option's text follows the prefix in the assistant's turn.
@@ -93,7 +93,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
   });
 
   it('limits, counts skipped rows and batches several items per call', async () => {
-    const bench = await loadBench(fixture('medqa-bad.jsonl'), 'medqa', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('medqa-bad.jsonl'), 'medqa', { skipBadRows: true });
     const scorer = letterScorer(() => 'B');
     const { summary } = await evaluate(
       bench,
@@ -106,7 +106,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
   });
 
   it('adds few-shot examples drawn from the benchmark, never the item itself', async () => {
-    const bench = await loadBench(fixture('medmcqa-1based.jsonl'), 'medmcqa');
+    const bench = await loadBenchmark(fixture('medmcqa-1based.jsonl'), 'medmcqa');
     const scorer = letterScorer(() => 'A');
     const { records } = await evaluate(bench, { key: 'fixture', scorer }, { shots: 2, seed: 4 });
     for (const record of records) {
@@ -118,7 +118,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
   });
 
   it('reports progress after each batch and stops when aborted', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const events: ProgressEvent[] = [];
     const controller = new AbortController();
     const scorer = functionScorer(() => {
@@ -142,7 +142,7 @@ describe('evaluate(bench, model, opts) in loglik mode', () => {
 
 describe('evaluate(bench, model, opts) in generate mode', () => {
   it('reads answers off replies and counts the unparseable ones', async () => {
-    const bench = await loadBench(fixture('mmlupro.jsonl'), 'mmlupro');
+    const bench = await loadBenchmark(fixture('mmlupro.jsonl'), 'mmlupro');
     const replies: Record<string, string> = {
       'community-acquired': 'Pneumococcus is most common, so the answer is (B).',
       'resting heart rate': 'Answer: C',
@@ -180,7 +180,7 @@ describe('evaluate(bench, model, opts) in generate mode', () => {
 describe('runEval(store, bench, model, opts, inputs)', () => {
   it('stores the result as an eval artifact and reuses it for the same recipe', async () => {
     const store = new ArtifactStore(mkdtempSync(join(tmpdir(), 'finemed-eval-')));
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     const scorer = letterScorer(() => 'B');
     const first = await runEval(store, bench, { key: 'model-a', scorer }, { seed: 1 });
     expect(first.reused).toBe(false);

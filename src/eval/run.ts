@@ -22,7 +22,13 @@ import {
 } from './reasoning.ts';
 import { scoreGenerate, scoreLoglik } from './scoring.ts';
 import { accuracyCI, bySubject, type AccuracyEstimate } from './stats.ts';
-import type { ChatGenerator, ChatMessage, EvalItem, LoadedBench, LoglikScorer } from './types.ts';
+import type {
+  ChatGenerator,
+  ChatMessage,
+  EvalItem,
+  LoadedBenchmark,
+  LoglikScorer,
+} from './types.ts';
 
 /** The model under evaluation: its identity and whichever interfaces the mode needs. */
 export interface EvalModel {
@@ -85,7 +91,7 @@ export interface EvalOptions {
 
 /** Scores a loaded benchmark with a model and summarizes it. */
 export async function evaluate(
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   model: EvalModel,
   opts: EvalOptions = {},
 ): Promise<EvalResult> {
@@ -161,7 +167,7 @@ function nullIfNaN(value: number): number | null {
 
 /** The headline figures of a set of records. */
 export function summarize(
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   records: readonly EvalRecord[],
   model: string,
   mode: EvalMode,
@@ -259,7 +265,7 @@ export interface StoredEval {
  */
 export async function runEval(
   store: ArtifactStore,
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   model: EvalModel,
   opts: EvalOptions = {},
   inputs: EvalInputs = {},

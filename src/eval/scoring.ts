@@ -13,12 +13,12 @@ import {
   type ChoiceStyle,
 } from './prompts.ts';
 import type { EvalRecord } from './results.ts';
-import type { BenchFormat, ChatGenerator, EvalItem, LoglikScorer } from './types.ts';
+import type { BenchmarkFormat, ChatGenerator, EvalItem, LoglikScorer } from './types.ts';
 
 /** What both scoring modes share. */
 export interface ScoreOptions {
   /** The benchmark format (it decides the prompt layout). */
-  format: BenchFormat;
+  format: BenchmarkFormat;
   /** Few-shot examples per item (default 0). */
   shots?: number;
   /** Where few-shot examples come from (default: the evaluated items themselves). */

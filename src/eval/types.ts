@@ -1,8 +1,8 @@
 /** The benchmark file formats the loaders read. */
-export type BenchFormat = 'medqa' | 'medmcqa' | 'pubmedqa' | 'mmlu' | 'mmlupro';
+export type BenchmarkFormat = 'medqa' | 'medmcqa' | 'pubmedqa' | 'mmlu' | 'mmlupro';
 
-/** Every {@link BenchFormat}, in the order help texts list them. */
-export const BENCH_FORMATS: readonly BenchFormat[] = [
+/** Every {@link BenchmarkFormat}, in the order help texts list them. */
+export const BENCHMARK_FORMATS: readonly BenchmarkFormat[] = [
   'medqa',
   'medmcqa',
   'pubmedqa',
@@ -54,9 +54,9 @@ export interface SkippedRecord {
 }
 
 /** What a loader returns: the good items and the records it skipped. */
-export interface LoadedBench {
+export interface LoadedBenchmark {
   /** The format the file was read as. */
-  format: BenchFormat;
+  format: BenchmarkFormat;
   /** The file. */
   file: string;
   /** The valid items in file order. */

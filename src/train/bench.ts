@@ -1,5 +1,5 @@
 import type { ProgressSink } from '../core/progress.ts';
-import type { LoadedBench } from '../eval/index.ts';
+import type { LoadedBenchmark } from '../eval/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import type { SessionOptions } from '../engine/index.ts';
 import type { RetrievalIndex } from './retrieve/index.ts';
@@ -60,13 +60,13 @@ const total = (r: TttRecord): number =>
  */
 export async function benchTtt(
   model: CausalLM,
-  bench: LoadedBench,
+  benchmark: LoadedBenchmark,
   index: RetrievalIndex,
   o: BenchTttOptions = {},
 ): Promise<TttLatency[]> {
   const results: TttLatency[] = [];
   const warmup = o.warmup ?? 3;
-  const items = Math.min(o.items ?? 10, bench.items.length - warmup);
+  const items = Math.min(o.items ?? 10, benchmark.items.length - warmup);
   for (const k of o.ks ?? [1, 8]) {
     const ttt = await TestTimeTrainer.create(model, index, {
       k,
@@ -76,7 +76,7 @@ export async function benchTtt(
     });
     try {
       const { records } = await evaluateWithTtt(
-        { ...bench, items: bench.items.slice(0, warmup + items) },
+        { ...benchmark, items: benchmark.items.slice(0, warmup + items) },
         ttt,
         { onProgress: o.onProgress, signal: o.signal },
       );

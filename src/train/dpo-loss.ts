@@ -1,4 +1,3 @@
-import type { Session } from '../engine/index.ts';
 import {
   defineGradient,
   div,
@@ -9,6 +8,7 @@ import {
   reduceSum,
   relu,
   reshape,
+  Session,
   sigmoid,
   sub,
   TrainingStep,
@@ -20,13 +20,7 @@ import {
 import type { CausalLM } from '../model/causal-lm.ts';
 import { collate } from './batches.ts';
 import type { EncodedRow } from './encode.ts';
-import {
-  lossGraph,
-  openEval,
-  padIdOf,
-  type LossGraphOptions,
-  type MicroResult,
-} from './lm-loss.ts';
+import { lossGraph, padIdOf, type LossGraphOptions, type MicroResult } from './lm-loss.ts';
 
 /** DPO loss variants (TRL's `loss_type`). */
 export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge'] as const;
@@ -243,7 +237,8 @@ export class DpoLoss {
       );
       graph.output(loss, 'loss');
       graph.output(extras.logps, 'logps');
-      return openEval(graph, this.model, this.options);
+      const session = await Session.create(graph, this.options.session);
+      return { session, paramNames: graph.params.map((p) => p.name) };
     })();
     const { session, paramNames } = await this.evalSession;
     const { feeds, ref, tokens } = this.feeds(pairs, reference);

@@ -14,7 +14,7 @@
  * ], { outDir: 'runs/sft', preset: 'demo', onProgress });          // each stage continues the last
  * const { summary } = await dpo(model, { data: 'dpo.jsonl', outDir: 'runs/dpo' });
  * summary['rewards/margins'];
- * const bench = await loadBench('eval_mcq.jsonl');
+ * const bench = await loadBenchmark('eval_mcq.jsonl');
  * const ttt = await runTtt(model, bench, { index: 'sft_complex.jsonl', k: 1, steps: 1 });
  * ttt.summary.accuracy_before; ttt.summary.accuracy_after; ttt.summary.weights_restored;
  * ```

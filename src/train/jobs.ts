@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { ArtifactStore } from '../core/artifacts.ts';
 import type { ProgressSink } from '../core/progress.ts';
 import type { ScheduleKind } from '../engine/index.ts';
-import { loadBench } from '../eval/index.ts';
-import type { BenchFormat } from '../eval/types.ts';
+import { loadBenchmark } from '../eval/index.ts';
+import type { BenchmarkFormat } from '../eval/types.ts';
 import { loadModel, type CausalLM } from '../model/causal-lm.ts';
 import { dpo } from './dpo.ts';
 import type { DpoLossType } from './dpo-loss.ts';
@@ -182,7 +182,7 @@ export interface TttJobParams {
   /** The benchmark file. */
   bench: string;
   /** Its format (detected when absent). */
-  format?: BenchFormat;
+  format?: BenchmarkFormat;
   /** Preset of k/steps/lr. */
   preset?: TrainPreset;
   /** Neighbours per question. */
@@ -231,7 +231,7 @@ export async function tttIntoFolder(
   ctx: StageJobContext,
 ): Promise<Record<string, unknown>> {
   const rows = { skipBadRows: p.skipBadRows, maxRowBytes: p.maxRowBytes };
-  const bench = await loadBench(p.bench, p.format, rows);
+  const bench = await loadBenchmark(p.bench, p.format, rows);
   const { summary } = await withModel(p.model, p.threads, (model) =>
     runTtt(model, bench, {
       ...{

@@ -10,7 +10,7 @@ import {
   type EvalItem,
   type EvalOptions,
   type EvalResult,
-  type LoadedBench,
+  type LoadedBenchmark,
   type LoglikResult,
   type LoglikScorer,
 } from '../eval/index.ts';
@@ -223,7 +223,7 @@ const mean = (xs: readonly number[]): number =>
  * adapted answers) and one {@link TttRecord} per item.
  */
 export async function evaluateWithTtt(
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   ttt: TestTimeTrainer,
   options: EvalOptions = {},
 ): Promise<{ summary: TttSummary; records: TttRecord[]; result: EvalResult }> {

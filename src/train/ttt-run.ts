@@ -5,7 +5,7 @@ import {
   writeEvalResult,
   type EvalOptions,
   type EvalResult,
-  type LoadedBench,
+  type LoadedBenchmark,
 } from '../eval/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { modelEmbedder, onnxEmbedder, type Embedder } from './retrieve/dense.ts';
@@ -71,7 +71,7 @@ async function embedderOf(spec: EmbedderSpec, o: TttRunOptions): Promise<Embedde
  */
 export async function runTtt(
   model: CausalLM,
-  bench: LoadedBench,
+  bench: LoadedBenchmark,
   o: TttRunOptions,
 ): Promise<TttRunResult> {
   let index: RetrievalIndex;

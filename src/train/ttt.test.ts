@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../core/artifacts.ts';
-import { loadBench } from '../eval/index.ts';
+import { loadBenchmark } from '../eval/index.ts';
 import { gather, Graph, toOnnxBytes } from '../engine/index.ts';
 import { clinicModel, remedyFacts, remedyQuestions } from './fixtures/clinic.ts';
 import { modelEmbedder, onnxEmbedder } from './retrieve/dense.ts';
@@ -33,7 +33,7 @@ describe('evaluateWithTtt(bench, ttt, options)', () => {
   afterAll(() => model.dispose());
 
   it('answers from the retrieved neighbour (accuracy rises) and restores the weights bit for bit after every question', async () => {
-    const bench = await loadBench(join(dir, 'questions.jsonl'), 'medqa');
+    const bench = await loadBenchmark(join(dir, 'questions.jsonl'), 'medqa');
     const base = model.params.snapshot();
     const ttt = await TestTimeTrainer.create(model, await buildIndex(docs), {
       k: 1,
@@ -73,7 +73,7 @@ describe('evaluateWithTtt(bench, ttt, options)', () => {
   });
 
   it('in generate mode, records the replies before and after adaptation', async () => {
-    const bench = await loadBench(join(dir, 'questions.jsonl'), 'medqa');
+    const bench = await loadBenchmark(join(dir, 'questions.jsonl'), 'medqa');
     const base = model.params.snapshot();
     const ttt = await TestTimeTrainer.create(model, await buildIndex(docs), {
       k: 1,
@@ -98,7 +98,7 @@ describe('evaluateWithTtt(bench, ttt, options)', () => {
 
   it('with LoRA adapts only the adapters and resets them after every question', async () => {
     const fresh = clinicModel(12);
-    const bench = await loadBench(join(dir, 'questions.jsonl'), 'medqa');
+    const bench = await loadBenchmark(join(dir, 'questions.jsonl'), 'medqa');
     const ttt = await TestTimeTrainer.create(fresh, await buildIndex(docs), {
       k: 1,
       steps: 2,

@@ -1,6 +1,12 @@
 import { InputError } from '../../core/errors.ts';
 import { firstChar, readLines, readTextFile, type ReadLimits } from '../../core/lines.ts';
-import type { BenchFormat, EvalItem, ItemSource, LoadedBench, SkippedRecord } from '../types.ts';
+import type {
+  BenchmarkFormat,
+  EvalItem,
+  ItemSource,
+  LoadedBenchmark,
+  SkippedRecord,
+} from '../types.ts';
 
 /** Options every loader takes; the limits bound what one row (or a whole-file format) may hold. */
 export interface LoadOptions extends ReadLimits {
@@ -37,7 +43,7 @@ export class ItemCollector {
   private readonly ids = new Set<string>();
 
   constructor(
-    readonly format: BenchFormat,
+    readonly format: BenchmarkFormat,
     readonly file: string,
     private readonly skipBadRows = false,
   ) {}
@@ -70,7 +76,7 @@ export class ItemCollector {
   }
 
   /** The finished load. */
-  result(): LoadedBench {
+  result(): LoadedBenchmark {
     return { format: this.format, file: this.file, items: this.items, skipped: this.skipped };
   }
 }
@@ -121,12 +127,12 @@ export async function readJsonRecords(
  * {@link BadRecord} for what is wrong with it; unparseable lines and non-objects are bad too.
  */
 export function collectJsonItems(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   file: string,
   records: readonly JsonRecord[],
   skipBadRows: boolean | undefined,
   build: (record: Record<string, unknown>, source: ItemSource) => EvalItem,
-): LoadedBench {
+): LoadedBenchmark {
   const collector = new ItemCollector(format, file, skipBadRows);
   for (const { source, value, error } of records) {
     collector.add(source, () => {
@@ -139,11 +145,11 @@ export function collectJsonItems(
 
 /** Reads a JSON Lines or JSON array file and builds its items (see {@link collectJsonItems}). */
 export async function loadJsonItems(
-  format: BenchFormat,
+  format: BenchmarkFormat,
   file: string,
   opts: LoadOptions,
   build: (record: Record<string, unknown>, source: ItemSource) => EvalItem,
-): Promise<LoadedBench> {
+): Promise<LoadedBenchmark> {
   const records = await readJsonRecords(file, opts);
   return collectJsonItems(format, file, records, opts.skipBadRows, build);
 }

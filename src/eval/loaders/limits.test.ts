@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { detectFormat, loadBench } from './load.ts';
+import { detectFormat, loadBenchmark } from './load.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-bench-limits-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -32,12 +32,12 @@ describe('MMLU columns', () => {
       'Which bone forms the heel?,Talus,Calcaneus,Navicular,Cuboid,B\n' +
         'Which lobe holds the visual cortex?,Frontal,Parietal,Occipital,C\n',
     );
-    const error = await failure(loadBench(file, 'mmlu'));
+    const error = await failure(loadBenchmark(file, 'mmlu'));
     expect(error.message).toBe(
       `${file}:2: expected 6 columns (question, options A-D, answer), found 5`,
     );
     const seven = write('seven_test.csv', 'Q?,a,b,c,d,e,B\n');
-    expect((await failure(loadBench(seven, 'mmlu'))).message).toMatch(/found 7$/);
+    expect((await failure(loadBenchmark(seven, 'mmlu'))).message).toMatch(/found 7$/);
   });
 });
 
@@ -47,15 +47,15 @@ describe('row and file limits', () => {
       'medqa.jsonl',
       [medqa('short?'), medqa('x'.repeat(20_000)), medqa('after?')].join('\n') + '\n',
     );
-    const error = await failure(loadBench(file, 'medqa', { maxRowBytes: 16 << 10 }));
+    const error = await failure(loadBenchmark(file, 'medqa', { maxRowBytes: 16 << 10 }));
     expect([error.file, error.line]).toEqual([file, 2]);
     expect(error.message).toMatch(
       /medqa\.jsonl:2: row is 20,\d{3} bytes, over the 16 KiB row limit \(--max-row-bytes\)$/,
     );
-    const bench = await loadBench(file, 'medqa', { maxRowBytes: 16 << 10, skipBadRows: true });
+    const bench = await loadBenchmark(file, 'medqa', { maxRowBytes: 16 << 10, skipBadRows: true });
     expect(bench.items.map((i) => i.id)).toEqual(['L1', 'L3']);
     expect(bench.skipped.map((s) => s.source.line)).toEqual([2]);
-    expect((await loadBench(file, 'medqa')).items).toHaveLength(3);
+    expect((await loadBenchmark(file, 'medqa')).items).toHaveLength(3);
   });
 
   it('detects the format from the first line only, and names an oversized first line', async () => {
@@ -71,16 +71,18 @@ describe('row and file limits', () => {
       'medmcqa.json',
       JSON.stringify([{ id: 'a', question: 'q?', opa: 'w', opb: 'x', opc: 'y', opd: 'z', cop: 0 }]),
     );
-    expect((await loadBench(array, 'medmcqa')).items).toHaveLength(1);
-    expect((await failure(loadBench(array, 'medmcqa', { maxFileBytes: 64 }))).message).toMatch(
+    expect((await loadBenchmark(array, 'medmcqa')).items).toHaveLength(1);
+    expect((await failure(loadBenchmark(array, 'medmcqa', { maxFileBytes: 64 }))).message).toMatch(
       /medmcqa\.json: file is \d+ bytes, over the 64 bytes limit for formats read whole/,
     );
     const pubmed = write('pubmedqa.json', JSON.stringify({ 1: { QUESTION: 'q?' } }));
-    await expect(loadBench(pubmed, 'pubmedqa', { maxFileBytes: 16 })).rejects.toThrow(
+    await expect(loadBenchmark(pubmed, 'pubmedqa', { maxFileBytes: 16 })).rejects.toThrow(
       /pubmedqa\.json: file is \d+ bytes, over the 16 bytes limit/,
     );
     const csv = write('genetics_test.csv', 'Q?,a,b,c,d,B\n');
-    await expect(loadBench(csv, 'mmlu', { maxFileBytes: 8 })).rejects.toThrow(/over the 8 bytes/);
+    await expect(loadBenchmark(csv, 'mmlu', { maxFileBytes: 8 })).rejects.toThrow(
+      /over the 8 bytes/,
+    );
   });
 
   it('reads a pretty-printed JSON document whose first line is not a record', async () => {
@@ -93,12 +95,12 @@ describe('row and file limits', () => {
       ),
     );
     expect(await detectFormat(pubmed)).toBe('pubmedqa');
-    expect((await loadBench(pubmed)).items.map((i) => i.id)).toEqual(['7']);
+    expect((await loadBenchmark(pubmed)).items.map((i) => i.id)).toEqual(['7']);
   });
 
   it('accepts a BOM and CRLF line ends', async () => {
     const file = write('crlf.jsonl', `\uFEFF${medqa('one?')}\r\n${medqa('two?')}\r\n`);
-    const bench = await loadBench(file);
+    const bench = await loadBenchmark(file);
     expect(bench.items.map((i) => [i.id, i.question])).toEqual([
       ['L1', 'one?'],
       ['L2', 'two?'],

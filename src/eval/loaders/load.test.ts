@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.ts';
-import { detectFormat, loadBench } from './load.ts';
+import { detectFormat, loadBenchmark } from './load.ts';
 
 const fixtures = join(fileURLToPath(import.meta.url), '..', '..', 'fixtures');
 const fixture = (name: string): string => join(fixtures, name);
@@ -16,9 +16,9 @@ async function loadError(promise: Promise<unknown>): Promise<InputError> {
   return error as InputError;
 }
 
-describe('loadBench(file, "medqa")', () => {
+describe('loadBenchmark(file, "medqa")', () => {
   it('reads 4- and 5-option items, answer_idx or answer text, ids by line', async () => {
-    const bench = await loadBench(fixture('medqa.jsonl'), 'medqa');
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
     expect(bench.items.map((i) => [i.id, i.options.length, i.answerIndex, i.subject])).toEqual([
       ['L1', 4, 1, 'step1'],
       ['L2', 5, 2, 'step2&3'],
@@ -29,14 +29,14 @@ describe('loadBench(file, "medqa")', () => {
   });
 
   it('names file, line and field of the first bad row', async () => {
-    const error = await loadError(loadBench(fixture('medqa-bad.jsonl'), 'medqa'));
+    const error = await loadError(loadBenchmark(fixture('medqa-bad.jsonl'), 'medqa'));
     expect(error.file).toBe(fixture('medqa-bad.jsonl'));
     expect(error.line).toBe(2);
     expect(error.message).toMatch(/medqa-bad\.jsonl:2: .*not valid JSON/);
   });
 
   it('skips and counts bad rows with skipBadRows', async () => {
-    const bench = await loadBench(fixture('medqa-bad.jsonl'), 'medqa', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('medqa-bad.jsonl'), 'medqa', { skipBadRows: true });
     expect(bench.items.map((i) => i.id)).toEqual(['L1', 'L5']);
     expect(bench.skipped.map((s) => [s.source.line, s.reason])).toEqual([
       [2, expect.stringMatching(/not valid JSON/)],
@@ -46,9 +46,9 @@ describe('loadBench(file, "medqa")', () => {
   });
 });
 
-describe('loadBench(file, "medmcqa")', () => {
+describe('loadBenchmark(file, "medmcqa")', () => {
   it('infers a 1-based cop from a 4 and keeps subject and explanation', async () => {
-    const bench = await loadBench(fixture('medmcqa-1based.jsonl'), 'medmcqa');
+    const bench = await loadBenchmark(fixture('medmcqa-1based.jsonl'), 'medmcqa');
     expect(bench.items.map((i) => [i.id, i.answerIndex, i.subject])).toEqual([
       ['f1a0', 3, 'Pharmacology'],
       ['f1a1', 0, 'Pathology'],
@@ -65,7 +65,7 @@ describe('loadBench(file, "medmcqa")', () => {
   });
 
   it('infers a 0-based cop from a 0 in a JSON array, keyed by index', async () => {
-    const bench = await loadBench(fixture('medmcqa-0based.json'), 'medmcqa');
+    const bench = await loadBenchmark(fixture('medmcqa-0based.json'), 'medmcqa');
     expect(bench.items.map((i) => [i.id, i.options[i.answerIndex], i.source.key])).toEqual([
       ['h0', 'Measles', '[0]'],
       ['h1', 'Appendix', '[1]'],
@@ -73,18 +73,20 @@ describe('loadBench(file, "medmcqa")', () => {
   });
 
   it('refuses to guess the cop base when only 1-3 appear, and obeys copBase', async () => {
-    const error = await loadError(loadBench(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa'));
+    const error = await loadError(loadBenchmark(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa'));
     expect(error.message).toMatch(/--cop-base/);
-    const zero = await loadBench(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa', { copBase: 0 });
-    const one = await loadBench(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa', { copBase: 1 });
+    const zero = await loadBenchmark(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa', { copBase: 0 });
+    const one = await loadBenchmark(fixture('medmcqa-ambiguous.jsonl'), 'medmcqa', { copBase: 1 });
     expect(zero.items.map((i) => i.options[i.answerIndex])).toEqual(['Rubella', 'Phenobarbitone']);
     expect(one.items.map((i) => i.options[i.answerIndex])).toEqual(['Measles', 'Ethosuximide']);
   });
 
   it('rejects unlabelled and incomplete rows, naming line and field', async () => {
-    const error = await loadError(loadBench(fixture('medmcqa-bad.jsonl'), 'medmcqa'));
+    const error = await loadError(loadBenchmark(fixture('medmcqa-bad.jsonl'), 'medmcqa'));
     expect([error.line, error.field]).toEqual([2, 'cop']);
-    const bench = await loadBench(fixture('medmcqa-bad.jsonl'), 'medmcqa', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('medmcqa-bad.jsonl'), 'medmcqa', {
+      skipBadRows: true,
+    });
     expect(bench.items.map((i) => i.id)).toEqual(['b0', 'b3']);
     expect(bench.skipped.map((s) => [s.source.line, s.reason.split(':')[0]])).toEqual([
       [2, 'cop'],
@@ -93,9 +95,9 @@ describe('loadBench(file, "medmcqa")', () => {
   });
 });
 
-describe('loadBench(file, "pubmedqa")', () => {
+describe('loadBenchmark(file, "pubmedqa")', () => {
   it('keys items by PMID with yes/no/maybe options and the abstract as context', async () => {
-    const bench = await loadBench(fixture('pubmedqa.json'), 'pubmedqa');
+    const bench = await loadBenchmark(fixture('pubmedqa.json'), 'pubmedqa');
     expect(bench.items.map((i) => [i.id, i.answerIndex])).toEqual([
       ['90000001', 0],
       ['90000002', 1],
@@ -109,16 +111,18 @@ describe('loadBench(file, "pubmedqa")', () => {
   });
 
   it('takes labels from a ground-truth file when one is given', async () => {
-    const bench = await loadBench(fixture('pubmedqa.json'), 'pubmedqa', {
+    const bench = await loadBenchmark(fixture('pubmedqa.json'), 'pubmedqa', {
       truthFile: fixture('pubmedqa-truth.json'),
     });
     expect(bench.items.map((i) => i.options[i.answerIndex])).toEqual(['yes', 'maybe', 'maybe']);
   });
 
   it('names the PMID of a bad record, or skips it', async () => {
-    const error = await loadError(loadBench(fixture('pubmedqa-bad.json'), 'pubmedqa'));
+    const error = await loadError(loadBenchmark(fixture('pubmedqa-bad.json'), 'pubmedqa'));
     expect(error.message).toMatch(/pubmedqa-bad\.json: key 90000012: CONTEXTS: /);
-    const bench = await loadBench(fixture('pubmedqa-bad.json'), 'pubmedqa', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('pubmedqa-bad.json'), 'pubmedqa', {
+      skipBadRows: true,
+    });
     expect(bench.items.map((i) => i.id)).toEqual(['90000011']);
     expect(bench.skipped.map((s) => [s.source.key, s.reason])).toEqual([
       ['90000012', 'CONTEXTS: expected an array of strings'],
@@ -127,9 +131,9 @@ describe('loadBench(file, "pubmedqa")', () => {
   });
 });
 
-describe('loadBench(file, "mmlu")', () => {
+describe('loadBenchmark(file, "mmlu")', () => {
   it('parses RFC 4180 quoting and gives each item the line it starts on', async () => {
-    const bench = await loadBench(fixture('anatomy_test.csv'), 'mmlu');
+    const bench = await loadBenchmark(fixture('anatomy_test.csv'), 'mmlu');
     expect(bench.items.map((i) => [i.id, i.answerIndex, i.subject])).toEqual([
       ['L1', 1, 'anatomy'],
       ['L2', 0, 'anatomy'],
@@ -148,10 +152,10 @@ describe('loadBench(file, "mmlu")', () => {
   });
 
   it('counts columns before reading the answer, and rejects an answer past the options', async () => {
-    const error = await loadError(loadBench(fixture('mmlu-bad.csv'), 'mmlu'));
+    const error = await loadError(loadBenchmark(fixture('mmlu-bad.csv'), 'mmlu'));
     expect([error.line, error.field]).toEqual([2, undefined]);
     expect(error.message).toMatch(/mmlu-bad\.csv:2: expected 6 columns .*, found 4$/);
-    const bench = await loadBench(fixture('mmlu-bad.csv'), 'mmlu', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('mmlu-bad.csv'), 'mmlu', { skipBadRows: true });
     expect(bench.items.map((i) => i.id)).toEqual(['L1', 'L4']);
     expect(bench.skipped.map((s) => [s.source.line, s.reason])).toEqual([
       [2, expect.stringMatching(/^expected 6 columns .*, found 4$/)],
@@ -160,15 +164,15 @@ describe('loadBench(file, "mmlu")', () => {
   });
 
   it('reports an unclosed quote as an input error with a line', async () => {
-    const error = await loadError(loadBench(fixture('mmlu-unclosed.csv'), 'mmlu'));
+    const error = await loadError(loadBenchmark(fixture('mmlu-unclosed.csv'), 'mmlu'));
     expect(error.file).toBe(fixture('mmlu-unclosed.csv'));
     expect(error.line).toBeGreaterThan(0);
   });
 });
 
-describe('loadBench(file, "mmlupro")', () => {
+describe('loadBenchmark(file, "mmlupro")', () => {
   it('reads 3 to 10 options, answer letter or index, subject from src', async () => {
-    const bench = await loadBench(fixture('mmlupro.jsonl'), 'mmlupro');
+    const bench = await loadBenchmark(fixture('mmlupro.jsonl'), 'mmlupro');
     expect(bench.items.map((i) => [i.id, i.options.length, i.answerIndex, i.subject])).toEqual([
       ['91001', 10, 1, 'clinical_knowledge'],
       ['91002', 3, 1, 'anatomy'],
@@ -179,7 +183,9 @@ describe('loadBench(file, "mmlupro")', () => {
   });
 
   it('rejects 11 options and disagreeing answer fields', async () => {
-    const bench = await loadBench(fixture('mmlupro-bad.jsonl'), 'mmlupro', { skipBadRows: true });
+    const bench = await loadBenchmark(fixture('mmlupro-bad.jsonl'), 'mmlupro', {
+      skipBadRows: true,
+    });
     expect(bench.items.map((i) => i.id)).toEqual(['92003']);
     expect(bench.skipped.map((s) => s.reason)).toEqual([
       'options: expected 3-10 options, got 11',

@@ -1,7 +1,7 @@
 import { extname } from 'node:path';
 import { InputError } from '../../core/errors.ts';
 import { firstChar, readLines, readTextFile, type ReadLimits } from '../../core/lines.ts';
-import type { BenchFormat, LoadedBench } from '../types.ts';
+import type { BenchmarkFormat, LoadedBenchmark } from '../types.ts';
 import type { LoadOptions } from './common.ts';
 import { loadMedMCQA } from './medmcqa.ts';
 import { loadMedQA } from './medqa.ts';
@@ -11,7 +11,10 @@ import { loadPubMedQA } from './pubmedqa.ts';
 
 export type { LoadOptions } from './common.ts';
 
-const LOADERS: Record<BenchFormat, (file: string, opts: LoadOptions) => Promise<LoadedBench>> = {
+const LOADERS: Record<
+  BenchmarkFormat,
+  (file: string, opts: LoadOptions) => Promise<LoadedBenchmark>
+> = {
   medqa: loadMedQA,
   medmcqa: loadMedMCQA,
   pubmedqa: loadPubMedQA,
@@ -20,11 +23,11 @@ const LOADERS: Record<BenchFormat, (file: string, opts: LoadOptions) => Promise<
 };
 
 /** Loads a benchmark file in `format`, or in the format {@link detectFormat} sees when omitted. */
-export async function loadBench(
+export async function loadBenchmark(
   file: string,
-  format?: BenchFormat,
+  format?: BenchmarkFormat,
   opts: LoadOptions = {},
-): Promise<LoadedBench> {
+): Promise<LoadedBenchmark> {
   return LOADERS[format ?? (await detectFormat(file, opts))](file, opts);
 }
 
@@ -34,7 +37,10 @@ export async function loadBench(
  * options array -> MMLU-Pro, an options object -> MedQA). Only the first line is read
  * unless the file is one JSON document spread over several lines.
  */
-export async function detectFormat(file: string, limits: ReadLimits = {}): Promise<BenchFormat> {
+export async function detectFormat(
+  file: string,
+  limits: ReadLimits = {},
+): Promise<BenchmarkFormat> {
   if (extname(file).toLowerCase() === '.csv') return 'mmlu';
   const first = await firstRecord(file, limits);
   if (first && typeof first === 'object' && !Array.isArray(first)) {

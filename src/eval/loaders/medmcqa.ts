@@ -1,5 +1,5 @@
 import { InputError } from '../../core/errors.ts';
-import type { LoadedBench } from '../types.ts';
+import type { LoadedBenchmark } from '../types.ts';
 import {
   BadRecord,
   collectJsonItems,
@@ -20,7 +20,7 @@ const OPTION_FIELDS = ['opa', 'opb', 'opc', 'opd'] as const;
  * 1-based) and a file showing neither or both is refused rather than guessed. Unlabelled
  * records (`cop` -1 or null, as in the test split) are bad records.
  */
-export async function loadMedMCQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
+export async function loadMedMCQA(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
   const records = await readJsonRecords(file, opts);
   const base =
     opts.copBase === 0 || opts.copBase === 1 ? opts.copBase : inferCopBase(file, records);

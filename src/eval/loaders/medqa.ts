@@ -1,4 +1,4 @@
-import type { LoadedBench } from '../types.ts';
+import type { LoadedBenchmark } from '../types.ts';
 import {
   BadRecord,
   loadJsonItems,
@@ -17,7 +17,7 @@ import {
  * missing, `answer` must equal one option's text. Items have no id field, so the id is the
  * line (`L12`).
  */
-export async function loadMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
+export async function loadMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
   return loadJsonItems('medqa', file, opts, (record, source) => {
     const question = stringField(record, 'question');
     const rawOptions = record.options;

@@ -2,7 +2,7 @@ import { basename } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { InputError } from '../../core/errors.ts';
 import { readTextFile } from '../../core/lines.ts';
-import type { LoadedBench } from '../types.ts';
+import type { LoadedBenchmark } from '../types.ts';
 import {
   BadRecord,
   ItemCollector,
@@ -26,7 +26,7 @@ const COLUMNS = 6;
  * (`medical_genetics_test.csv` -> `medical_genetics`) unless given. A first row whose answer
  * column reads `answer` is taken as a header and passed over.
  */
-export async function loadMMLU(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
+export async function loadMMLU(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
   const text = await readTextFile(file, opts);
   let rows: CsvRow[];
   try {

@@ -1,4 +1,4 @@
-import type { LoadedBench } from '../types.ts';
+import type { LoadedBenchmark } from '../types.ts';
 import {
   BadRecord,
   loadJsonItems,
@@ -17,7 +17,7 @@ import {
  * when both are given they must agree. The subject is the source subject named in `src`
  * (`ori_mmlu-anatomy` -> `anatomy`), else `category`.
  */
-export async function loadMMLUPro(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
+export async function loadMMLUPro(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
   return loadJsonItems('mmlupro', file, opts, (record, source) => {
     if (!Array.isArray(record.options)) throw new BadRecord('expected an array', 'options');
     const options = checkOptions(record.options, 'options', 3, 10);

@@ -1,6 +1,6 @@
 import { InputError } from '../../core/errors.ts';
 import { readTextFile, type ReadLimits } from '../../core/lines.ts';
-import type { LoadedBench } from '../types.ts';
+import type { LoadedBenchmark } from '../types.ts';
 import {
   BadRecord,
   ItemCollector,
@@ -20,7 +20,7 @@ export const PUBMEDQA_OPTIONS = ['yes', 'no', 'maybe'] as const;
  * (joined by newlines, as the harness does). A ground-truth file `{pmid: label}` (the
  * official test split ships one) overrides `final_decision`.
  */
-export async function loadPubMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBench> {
+export async function loadPubMedQA(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
   const data = parseWhole(file, await readTextFile(file, opts));
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new InputError('expected a JSON object keyed by PMID', { file });

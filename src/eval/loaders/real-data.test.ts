@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { sharedDataDir } from '../../core/shared-data.ts';
 import type { EvalItem } from '../types.ts';
-import { detectFormat, loadBench } from './load.ts';
+import { detectFormat, loadBenchmark } from './load.ts';
 
 const dir = sharedDataDir();
 const reason = 'no ../shared/data on this machine (set FINEMED_SHARED_DATA to run these)';
@@ -19,9 +19,9 @@ function expectWellFormed(items: EvalItem[]): void {
 }
 
 describe.skipIf(!dir)(`loaders on the real benchmark files (${dir ? 'present' : reason})`, () => {
-  it('loadBench(medqa/us4_sample.jsonl): 150 four-option USMLE items', async () => {
+  it('loadBenchmark(medqa/us4_sample.jsonl): 150 four-option USMLE items', async () => {
     const file = bench('medqa/us4_sample.jsonl');
-    const { items, skipped } = await loadBench(file, 'medqa');
+    const { items, skipped } = await loadBenchmark(file, 'medqa');
     expect([items.length, skipped.length]).toEqual([150, 0]);
     expectWellFormed(items);
     expect(items.every((i) => i.options.length === 4)).toBe(true);
@@ -30,9 +30,9 @@ describe.skipIf(!dir)(`loaders on the real benchmark files (${dir ? 'present' : 
     expect(await detectFormat(file)).toBe('medqa');
   });
 
-  it('loadBench(medmcqa/dev_sample.jsonl): 300 items, cop read as 1-based', async () => {
+  it('loadBenchmark(medmcqa/dev_sample.jsonl): 300 items, cop read as 1-based', async () => {
     const file = bench('medmcqa/dev_sample.jsonl');
-    const { items, skipped } = await loadBench(file, 'medmcqa');
+    const { items, skipped } = await loadBenchmark(file, 'medmcqa');
     expect([items.length, skipped.length]).toEqual([300, 0]);
     expectWellFormed(items);
     const first = items[0];
@@ -40,14 +40,14 @@ describe.skipIf(!dir)(`loaders on the real benchmark files (${dir ? 'present' : 
     expect(first.options[0]).toMatch(/^Before performing the ABG/);
     expect(first.explanation).toMatch(/^Ans: A\./);
     expect(new Set(items.map((i) => i.subject)).size).toBe(19);
-    const explicit = await loadBench(file, 'medmcqa', { copBase: 1 });
+    const explicit = await loadBenchmark(file, 'medmcqa', { copBase: 1 });
     expect(explicit.items.map((i) => i.answerIndex)).toEqual(items.map((i) => i.answerIndex));
     expect(await detectFormat(file)).toBe('medmcqa');
   });
 
-  it('loadBench(pubmedqa/pqal_dev.json): 500 PMIDs with abstracts', async () => {
+  it('loadBenchmark(pubmedqa/pqal_dev.json): 500 PMIDs with abstracts', async () => {
     const file = bench('pubmedqa/pqal_dev.json');
-    const { items, skipped } = await loadBench(file, 'pubmedqa');
+    const { items, skipped } = await loadBenchmark(file, 'pubmedqa');
     expect([items.length, skipped.length]).toEqual([500, 0]);
     expectWellFormed(items);
     expect(items.every((i) => /^\d+$/.test(i.id) && (i.context ?? '').length > 100)).toBe(true);
@@ -56,24 +56,24 @@ describe.skipIf(!dir)(`loaders on the real benchmark files (${dir ? 'present' : 
     expect(await detectFormat(file)).toBe('pubmedqa');
   });
 
-  it('loadBench(mmlu_medical/*.csv): anatomy 135 and medical genetics 100', async () => {
+  it('loadBenchmark(mmlu_medical/*.csv): anatomy 135 and medical genetics 100', async () => {
     for (const [name, count, subject] of [
       ['anatomy_test.csv', 135, 'anatomy'],
       ['medical_genetics_test.csv', 100, 'medical_genetics'],
     ] as const) {
       const file = bench(`mmlu_medical/${name}`);
-      const { items, skipped } = await loadBench(file, 'mmlu');
+      const { items, skipped } = await loadBenchmark(file, 'mmlu');
       expect([items.length, skipped.length]).toEqual([count, 0]);
       expectWellFormed(items);
       expect(items.every((i) => i.options.length === 4 && i.subject === subject)).toBe(true);
     }
-    const { items } = await loadBench(bench('mmlu_medical/anatomy_test.csv'), 'mmlu');
+    const { items } = await loadBenchmark(bench('mmlu_medical/anatomy_test.csv'), 'mmlu');
     expect(items[1].question).toBe('A "dished face" profile is often associated with');
   });
 
-  it('loadBench(mmlu_pro_health/health_sample.jsonl): 100 items with 4 to 10 options', async () => {
+  it('loadBenchmark(mmlu_pro_health/health_sample.jsonl): 100 items with 4 to 10 options', async () => {
     const file = bench('mmlu_pro_health/health_sample.jsonl');
-    const { items, skipped } = await loadBench(file, 'mmlupro');
+    const { items, skipped } = await loadBenchmark(file, 'mmlupro');
     expect([items.length, skipped.length]).toEqual([100, 0]);
     expectWellFormed(items);
     const sizes = items.map((i) => i.options.length);

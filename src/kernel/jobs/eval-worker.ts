@@ -1,13 +1,13 @@
 // Runs in a job's worker thread: the evaluation and model layers load here.
 import { join } from 'node:path';
 import { compareStages } from '../../eval/compare.ts';
-import { loadBench } from '../../eval/loaders/load.ts';
+import { loadBenchmark } from '../../eval/loaders/load.ts';
 import { endpointModel, remoteNote } from '../../eval/endpoint.ts';
 import { loadEvalModel } from '../../eval/model-adapter.ts';
 import { readEvalResult, writeEvalResult } from '../../eval/results.ts';
 import { evaluate } from '../../eval/run.ts';
 import type { Harness } from '../../eval/harness.ts';
-import type { BenchFormat } from '../../eval/types.ts';
+import type { BenchmarkFormat } from '../../eval/types.ts';
 import type { JobContext } from '../job.ts';
 import type { ArtifactRef } from '../protocol.ts';
 import type { z } from 'zod';
@@ -26,13 +26,13 @@ export async function evaluateModel(
     copBase: params.copBase,
     truthFile: params.truth ? sourcePath(params.truth, ctx) : undefined,
   };
-  const bench = await loadBench(
+  const bench = await loadBenchmark(
     sourcePath(params.bench, ctx),
-    params.format as BenchFormat | undefined,
+    params.format as BenchmarkFormat | undefined,
     load,
   );
   const shots = params.shotsFile
-    ? await loadBench(sourcePath(params.shotsFile, ctx), bench.format, {
+    ? await loadBenchmark(sourcePath(params.shotsFile, ctx), bench.format, {
         ...load,
         truthFile: undefined,
       })

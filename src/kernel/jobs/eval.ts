@@ -3,7 +3,7 @@ import { InputError } from '../../core/errors.ts';
 import { endpointModelKey, normalizeEndpoint } from '../../eval/endpoint-client.ts';
 import { DEFAULT_HARNESS, HARNESSES } from '../../eval/harness.ts';
 import { DEFAULT_REASONING_TOKENS } from '../../eval/reasoning.ts';
-import { BENCH_FORMATS } from '../../eval/types.ts';
+import { BENCHMARK_FORMATS } from '../../eval/types.ts';
 import { defineJob } from '../job.ts';
 import { artifactRefSchema } from '../protocol.ts';
 import { fileSource, sourcePath } from './files.ts';
@@ -28,7 +28,7 @@ export const evalParams = z.object({
   /** With `endpoint`: stop with an error past this many prompt+completion tokens. */
   tokenBudget: z.number().int().min(1).optional(),
   bench: fileSource,
-  format: z.enum(BENCH_FORMATS as [string, ...string[]]).optional(),
+  format: z.enum(BENCHMARK_FORMATS as [string, ...string[]]).optional(),
   /** `lm-eval` (default) reproduces lm-evaluation-harness; `workbench` takes mode, chat, cot... */
   harness: z.enum(HARNESSES as [string, ...string[]]).default(DEFAULT_HARNESS),
   /** workbench: default loglik; lm-eval decides it per task. */
