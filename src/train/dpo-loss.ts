@@ -1,3 +1,4 @@
+import type { Session } from '../engine/index.ts';
 import {
   defineGradient,
   div,
@@ -8,7 +9,6 @@ import {
   reduceSum,
   relu,
   reshape,
-  Session,
   sigmoid,
   sub,
   TrainingStep,
@@ -20,7 +20,13 @@ import {
 import type { CausalLM } from '../model/causal-lm.ts';
 import { collate } from './batches.ts';
 import type { EncodedRow } from './encode.ts';
-import { lossGraph, padIdOf, type LossGraphOptions, type MicroResult } from './lm-loss.ts';
+import {
+  lossGraph,
+  openEval,
+  padIdOf,
+  type LossGraphOptions,
+  type MicroResult,
+} from './lm-loss.ts';
 
 /** DPO loss variants (TRL's `loss_type`). */
 export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge'] as const;
@@ -237,8 +243,7 @@ export class DpoLoss {
       );
       graph.output(loss, 'loss');
       graph.output(extras.logps, 'logps');
-      const session = await Session.create(graph, this.options.session);
-      return { session, paramNames: graph.params.map((p) => p.name) };
+      return openEval(graph, this.model, this.options);
     })();
     const { session, paramNames } = await this.evalSession;
     const { feeds, ref, tokens } = this.feeds(pairs, reference);

@@ -72,7 +72,8 @@ export function padIdOf(model: CausalLM): number {
  * Builds a graph over `input_ids` / `targets` `[B, T]` for the model, with `head` adding the
  * loss (a scalar) and any extra outputs from the per-token cross-entropy `[B, T]` (0 where the
  * target is -100). The output head runs only at scored positions, one vocabulary chunk at a
- * time ({@link lmHeadCrossEntropy}): `[B, T, vocab]` logits never exist.
+ * time ({@link lmHeadCrossEntropy}): `[B, T, vocab]` logits never exist. Under LoRA the base
+ * parameters are frozen (session initializers).
  */
 export function lossGraph(
   model: CausalLM,
@@ -104,6 +105,8 @@ export function lossGraph(
     chunk: headChunk,
   });
   const { loss, extras = {} } = head(graph, reshapeLike(flat, targets), targets);
+  // Under LoRA the base is frozen: the session holds it, and only adapters cross per run.
+  if (model.lora) graph.freeze((p) => !p.trainable);
   return { graph, loss, extras };
 }
 
@@ -160,8 +163,7 @@ export class LmLoss {
         this.options.headChunk,
       );
       graph.output(loss, 'loss');
-      const session = await Session.create(graph, this.options.session);
-      return { session, paramNames: graph.params.map((p) => p.name) };
+      return openEval(graph, this.model, this.options);
     })();
     const { session, paramNames } = await this.evalSession;
     const batch = collate(rows, padIdOf(this.model));
@@ -185,6 +187,20 @@ export class LmLoss {
     await this.step.dispose();
     if (this.evalSession) await (await this.evalSession).session.dispose();
   }
+}
+
+/** A forward-only session of a loss graph, and the parameters it is fed (the non-frozen ones). */
+export async function openEval(
+  graph: Graph,
+  model: CausalLM,
+  options: LossGraphOptions,
+): Promise<{ session: Session; paramNames: string[] }> {
+  const frozen = graph.params.some((p) => p.frozen);
+  const session = await Session.create(graph, {
+    ...options.session,
+    ...(frozen ? { weights: model.params } : {}),
+  });
+  return { session, paramNames: graph.params.filter((p) => !p.frozen).map((p) => p.name) };
 }
 
 function sum(values: readonly number[]): number {
