@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { projectRoot } from '../core/version.ts';
 import { CausalLM } from './causal-lm.ts';
 import { parameterCount } from './config.ts';
-import { floatData, int64Matrix } from './feeds.ts';
 import { initParams, presetConfig, type ModelPreset } from './init.ts';
 
 /** Settings of a generation benchmark. */
@@ -62,17 +61,7 @@ async function measureOurs(
     prompt.map((_, i) => (i * 37 + b) % vocab),
   );
   const long = Array.from({ length: o.prefillTokens }, (_, i) => (i * 91) % vocab);
-  const { session, paramNames } = await model.compiled('prefill');
-  const prefillOnce = () =>
-    timed(async () => {
-      const out = await session.run({
-        input_ids: int64Matrix([long]),
-        attention_mask: int64Matrix([long.map(() => 1)]),
-        position_ids: int64Matrix([long.map((_, i) => i)]),
-        ...model.params.feeds(paramNames),
-      });
-      floatData(out.logits);
-    });
+  const prefillOnce = () => timed(() => model.nextTokenLogits(long));
   // Decode time runs from the first token (prefill done) to the last, as in the PyTorch script.
   const decodeOnce = async (): Promise<number> => {
     tokens.length = 0;

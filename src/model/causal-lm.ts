@@ -6,7 +6,7 @@ import { readCheckpoint, writeCheckpoint, type SaveOptions } from './checkpoint.
 import type { ModelConfig } from './config.ts';
 import type { DecoderOptions } from './decoder.ts';
 import type { LoraGraphSpec } from './param-layout.ts';
-import { floatData, int64Matrix } from './feeds.ts';
+import { floatData } from './feeds.ts';
 import {
   generateBatch,
   generateTokens,
@@ -14,7 +14,8 @@ import {
   type GenerateOptions,
   type GenerationResult,
 } from './generation.ts';
-import { GraphCache, type CompiledGraph, type GraphKind } from './graphs.ts';
+import { runForward } from './forward.ts';
+import { GraphCache, type CompiledGraph } from './graphs.ts';
 import type { LoraConfig } from './lora-io.ts';
 import { scoreSequences, type ScoredSequence, type SequenceLogprob } from './prefix-scoring.ts';
 import { TextTokenizer } from './tokenizer.ts';
@@ -55,7 +56,12 @@ export class CausalLM {
     readonly rawConfig: Record<string, unknown> = {},
     sessionOptions: SessionOptions = {},
   ) {
-    this.graphs = new GraphCache(config, () => this.decoderOptions(), sessionOptions);
+    this.graphs = new GraphCache(
+      config,
+      () => this.decoderOptions(),
+      () => this.params,
+      sessionOptions,
+    );
   }
 
   /** Loads a Hugging Face model folder (config.json, safetensors weights, optional tokenizer). */
@@ -84,12 +90,15 @@ export class CausalLM {
     return this.lora ? { trainableBase: false, lora: this.lora.spec } : { trainableBase: true };
   }
 
-  /** The compiled graph of a kind (compiled on first use). */
-  compiled(kind: GraphKind): Promise<CompiledGraph> {
-    return this.graphs.get(kind);
+  /** The compiled inference graph (compiled on first use; see `runForward`). */
+  compiled(): Promise<CompiledGraph> {
+    return this.graphs.get();
   }
 
-  /** Drops compiled graphs (needed after the parameter layout changes, e.g. LoRA attached). */
+  /**
+   * Drops the compiled graph (needed after the parameter layout changes, e.g. LoRA attached;
+   * changed weight values are noticed without it).
+   */
   async resetGraphs(): Promise<void> {
     await this.graphs.clear();
   }
@@ -123,18 +132,9 @@ export class CausalLM {
       throw new RangeError('logits: rows must be non-empty and of equal length');
     this.checkContext(width, 'ids');
     this.checkIds(rows.flat(), 'ids');
-    const { session, paramNames } = await this.compiled('logits');
-    const positions = rows.map(() => Array.from({ length: width }, (_, i) => i));
-    const out = await session.run(
-      {
-        input_ids: int64Matrix(rows),
-        attention_mask: int64Matrix(rows.map((r) => r.map(() => 1))),
-        position_ids: int64Matrix(positions),
-        ...this.params.feeds(paramNames),
-      },
-      ['logits'],
-    );
-    return { data: floatData(out.logits), dims: [...out.logits.dims] };
+    const all = Array.from({ length: rows.length * width }, (_, i) => i);
+    const out = await runForward(this, { ids: rows, headRows: all }, ['logits']);
+    return { data: floatData(out.logits), dims: [rows.length, width, this.config.vocabSize] };
   }
 
   /** The logits `[V]` of the token after `ids`: the head runs at the last position only. */
@@ -142,16 +142,7 @@ export class CausalLM {
     if (ids.length === 0) throw new RangeError('nextTokenLogits: ids must be non-empty');
     this.checkContext(ids.length, 'ids');
     this.checkIds(ids, 'ids');
-    const { session, paramNames } = await this.compiled('prefill');
-    const out = await session.run(
-      {
-        input_ids: int64Matrix([ids]),
-        attention_mask: int64Matrix([ids.map(() => 1)]),
-        position_ids: int64Matrix([ids.map((_, t) => t)]),
-        ...this.params.feeds(paramNames),
-      },
-      ['logits'],
-    );
+    const out = await runForward(this, { ids: [ids], headRows: [ids.length - 1] }, ['logits']);
     return floatData(out.logits);
   }
 

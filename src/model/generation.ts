@@ -1,6 +1,7 @@
 import { CancelledError, InputError } from '../core/errors.ts';
 import type { CausalLM } from './causal-lm.ts';
-import { floatData, int64Matrix } from './feeds.ts';
+import { floatData } from './feeds.ts';
+import { runForward } from './forward.ts';
 import { KvCache } from './kv-cache.ts';
 import { Sampler, type SamplingOptions } from './sampler.ts';
 
@@ -45,17 +46,15 @@ async function step(
   positions: number[][],
   cache: KvCache | undefined,
 ): Promise<Float32Array> {
-  const { session, paramNames } = await model.compiled(
-    cache && cache.length > 0 ? 'decode' : 'prefill',
-  );
   const added = rows[0].length;
-  const out = await session.run(
+  const out = await runForward(
+    model,
     {
-      input_ids: int64Matrix(rows),
-      attention_mask: int64Matrix(mask),
-      position_ids: int64Matrix(positions),
-      ...cache?.pastFeeds(),
-      ...model.params.feeds(paramNames),
+      ids: rows,
+      mask,
+      positions,
+      past: cache && cache.length > 0 ? cache.pastFeeds() : undefined,
+      headRows: rows.map((_, r) => r * added + added - 1),
     },
     { logits: null, ...cache?.presentFetches(added) },
   );

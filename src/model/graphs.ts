@@ -1,7 +1,5 @@
 import {
   cast,
-  dimOf,
-  expand,
   gather,
   gatherElements,
   Graph,
@@ -12,128 +10,133 @@ import {
   reduceMax,
   reshape,
   Session,
-  sizes,
   unsqueeze,
   type SessionOptions,
-  type Tensor,
+  type ParamSet,
 } from '../engine/index.ts';
 import type { ModelConfig } from './config.ts';
 import { buildDecoder, headWeight, type DecoderOptions, type KeyValue } from './decoder.ts';
 
 /**
- * The inference graphs of a model:
- * - `logits`: `input_ids`, `attention_mask`, `position_ids` `[B, T]` -> `logits [B, T, V]`;
- * - `prefill`: the same inputs -> last-position `logits [B, 1, V]` and `present.{i}.key|value`;
- * - `decode`: plus `past.{i}.key|value [B, kvH, P, D]`, mask over `P+T` keys -> the same outputs;
- * - `logprobs`: `input_ids [B, T]` (right-padded), `positions [N]` (flat `b*T + t` of the rows
- *   that predict a target) and `targets [N]` -> `logprobs [N]` and `greedy [N]` (1 where the
- *   target is the row's argmax); the head runs on those N rows only;
- * - `continuation`: `logprobs` on top of one cached prefix `past.{i}.key|value [1, kvH, P, D]`,
- *   shared by every row (positions continue from P).
+ * The one inference graph of a model, so that a session (and the frozen weights it copies) is
+ * made once for logits, generation and scoring alike:
+ * - inputs `input_ids`, `position_ids` `[B, T]`; `attention_mask [B, P+T]` (1 = real key);
+ *   `past.{i}.key|value [B, kvH, P, D]` (P = 0 for a first pass); `head_rows [N]`, the flat
+ *   positions `b*T + t` whose logits are wanted (the output head runs on those rows only);
+ *   `targets [N]`, a token id per such row (any valid id when only logits are wanted);
+ * - outputs `logits [N, V]`, `logprobs [N]` (log-softmax at the target), `greedy [N]` (1 where
+ *   the target is the row's argmax) and `present.{i}.key|value [B, kvH, P+T, D]`.
  */
-export type GraphKind = 'logits' | 'prefill' | 'decode' | 'logprobs' | 'continuation';
-
-/** Builds one inference graph (the decoder plus the kind's inputs and outputs). */
-export function buildInferenceGraph(
-  config: ModelConfig,
-  kind: GraphKind,
-  decoder: DecoderOptions,
-): Graph {
-  const g = new Graph({ name: `finemed-${config.modelType}-${kind}` });
+export function buildInferenceGraph(config: ModelConfig, decoder: DecoderOptions): Graph {
+  const g = new Graph({ name: `finemed-${config.modelType}-inference` });
   const options: DecoderOptions = {
     ...decoder,
     training: false,
     trainableBase: false,
     fused: true,
+    logits: 'none',
   };
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
-  if (kind === 'logprobs' || kind === 'continuation') {
-    const past = kind === 'continuation' ? sharedPast(g, config, inputIds) : undefined;
-    const positions = g.input('positions', 'int64', ['N']);
-    const targets = g.input('targets', 'int64', ['N']);
-    const { hidden } = buildDecoder(g, config, { inputIds, past }, { ...options, logits: 'none' });
-    const rows = gather(reshape(hidden, [-1, config.hiddenSize]), positions, 0);
-    const logp = logSoftmax(linear(rows, { weight: headWeight(g, config, false) }), -1);
-    const picked = gatherElements(logp, unsqueeze(targets, [1]), 1);
-    g.output(reshape(picked, [-1]), 'logprobs');
-    const beaten = greater(reduceMax(logp, [-1]), picked);
-    g.output(cast(reshape(not(beaten), [-1]), 'int64'), 'greedy');
-    return g;
-  }
-  const keyLength = kind === 'decode' ? 'S' : 'T';
-  const attentionMask = g.input('attention_mask', 'int64', ['B', keyLength]);
+  const attentionMask = g.input('attention_mask', 'int64', ['B', 'S']);
   const positionIds = g.input('position_ids', 'int64', ['B', 'T']);
-  let past: KeyValue[] | undefined;
-  if (kind === 'decode') {
-    const shape = ['B', config.numKvHeads, 'P', config.headDim];
-    past = Array.from({ length: config.numLayers }, (_, i) => ({
-      key: g.input(`past.${i}.key`, 'float32', shape),
-      value: g.input(`past.${i}.value`, 'float32', shape),
-    }));
-  }
-  const out = buildDecoder(
-    g,
-    config,
-    { inputIds, attentionMask, positionIds, past },
-    { ...options, logits: kind === 'logits' ? 'all' : 'last' },
-  );
-  g.output(out.logits as Tensor, 'logits');
-  if (kind !== 'logits') {
-    out.presents.forEach((kv, i) => {
-      g.output(kv.key, `present.${i}.key`);
-      g.output(kv.value, `present.${i}.value`);
-    });
-  }
+  const shape = ['B', config.numKvHeads, 'P', config.headDim];
+  const past: KeyValue[] = Array.from({ length: config.numLayers }, (_, i) => ({
+    key: g.input(`past.${i}.key`, 'float32', shape),
+    value: g.input(`past.${i}.value`, 'float32', shape),
+  }));
+  const headRows = g.input('head_rows', 'int64', ['N']);
+  const targets = g.input('targets', 'int64', ['N']);
+  const out = buildDecoder(g, config, { inputIds, attentionMask, positionIds, past }, options);
+  const rows = gather(reshape(out.hidden, [-1, config.hiddenSize]), headRows, 0);
+  const logits = linear(rows, { weight: headWeight(g, config, false) });
+  g.output(logits, 'logits');
+  const logp = logSoftmax(logits, -1);
+  const picked = gatherElements(logp, unsqueeze(targets, [1]), 1);
+  g.output(reshape(picked, [-1]), 'logprobs');
+  const beaten = greater(reduceMax(logp, [-1]), picked);
+  g.output(cast(reshape(not(beaten), [-1]), 'int64'), 'greedy');
+  out.presents.forEach((kv, i) => {
+    g.output(kv.key, `present.${i}.key`);
+    g.output(kv.value, `present.${i}.value`);
+  });
   return g;
 }
 
-/** `past.{i}.key|value [1, kvH, P, D]` inputs, broadcast to the batch of `inputIds`. */
-function sharedPast(g: Graph, config: ModelConfig, inputIds: Tensor): KeyValue[] {
-  const shape = [1, config.numKvHeads, 'P', config.headDim];
-  const rows = sizes([dimOf(inputIds, 0), 1, 1, 1]);
-  return Array.from({ length: config.numLayers }, (_, i) => ({
-    key: expand(g.input(`past.${i}.key`, 'float32', shape), rows),
-    value: expand(g.input(`past.${i}.value`, 'float32', shape), rows),
-  }));
-}
+/** LoRA adapters stay graph inputs (they train, and TTT swaps them); everything else is frozen. */
+const isAdapter = (name: string): boolean => /\.lora_[AB]\.weight$/.test(name);
 
 /** A compiled inference graph and the parameters it reads. */
 export interface CompiledGraph {
   /** The ORT session. */
   session: Session;
-  /** Names of the parameters to feed. */
+  /** Names of the parameters to feed each run (those the session does not hold). */
   paramNames: string[];
 }
 
-/** Compiles the graphs of one model on demand and keeps them until {@link GraphCache.clear}. */
+interface Compiled extends CompiledGraph {
+  /** The set the frozen weights were copied from, and its weights key then. */
+  params: ParamSet;
+  frozenNames: string[];
+  key?: string;
+}
+
+/**
+ * Compiles a model's inference graph on first use and keeps it until {@link GraphCache.clear}.
+ * Base weights are session initializers (ORT copies and prepacks them once; only adapters and
+ * data cross per run) for as long as they stay unchanged. When a tracked write changes them
+ * (full-parameter training, TTT without LoRA), the session is rebuilt with every weight as a
+ * per-run input, which follows any later write without recompiling.
+ */
 export class GraphCache {
-  private readonly compiled = new Map<GraphKind, Promise<CompiledGraph>>();
+  private compiled?: Promise<Compiled>;
+  /** Set once the base weights changed under a session: from then on they are fed per run. */
+  private mutable = false;
 
   constructor(
     private readonly config: ModelConfig,
     private readonly decoderOptions: () => DecoderOptions,
+    private readonly params: () => ParamSet,
     private readonly sessionOptions: SessionOptions = {},
   ) {}
 
-  /** The compiled graph of a kind. */
-  get(kind: GraphKind): Promise<CompiledGraph> {
-    let hit = this.compiled.get(kind);
-    if (!hit) {
-      const graph = buildInferenceGraph(this.config, kind, this.decoderOptions());
-      hit = Session.create(graph, this.sessionOptions).then((session) => ({
-        session,
-        paramNames: graph.params.map((p) => p.name),
-      }));
-      hit.catch(() => this.compiled.delete(kind));
-      this.compiled.set(kind, hit);
+  /** The compiled graph, current for the model's parameters. */
+  async get(): Promise<CompiledGraph> {
+    const hit = await this.compiled?.catch(() => undefined);
+    if (hit && hit.frozenNames.length > 0) {
+      const params = this.params();
+      const same = hit.params === params;
+      if (same && hit.key === params.weightsKey(hit.frozenNames)) return hit;
+      // The same set written since: it is being trained, so stop copying it into sessions.
+      if (same) this.mutable = true;
+      await this.clear();
     }
-    return hit;
+    this.compiled ??= this.compile();
+    return this.compiled;
   }
 
-  /** Releases every session (after the model's parameter layout changed, or when done). */
+  private async compile(): Promise<Compiled> {
+    const graph = buildInferenceGraph(this.config, this.decoderOptions());
+    const params = this.params();
+    if (!this.mutable) graph.freeze((p) => !isAdapter(p.name));
+    const frozenNames = graph.params.filter((p) => p.frozen).map((p) => p.name);
+    const promise = Session.create(graph, {
+      ...this.sessionOptions,
+      weights: frozenNames.length > 0 ? params : undefined,
+    }).then((session) => ({
+      session,
+      params,
+      frozenNames,
+      paramNames: graph.params.filter((p) => !p.frozen).map((p) => p.name),
+      key: frozenNames.length > 0 ? params.weightsKey(frozenNames) : undefined,
+    }));
+    promise.catch(() => (this.compiled = undefined));
+    return promise;
+  }
+
+  /** Releases the session (after the model's parameter layout changed, or when done). */
   async clear(): Promise<void> {
-    const all = [...this.compiled.values()];
-    this.compiled.clear();
-    for (const c of all) await (await c.catch(() => undefined))?.session.dispose();
+    const hit = this.compiled;
+    this.compiled = undefined;
+    await (await hit?.catch(() => undefined))?.session.dispose();
   }
 }

@@ -6,6 +6,7 @@ import { Graph, Session } from '../engine/index.ts';
 import { loadModel, type CausalLM } from './causal-lm.ts';
 import { buildDecoder } from './decoder.ts';
 import { floatData, int64Matrix } from './feeds.ts';
+import { runForward } from './forward.ts';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
 
@@ -60,14 +61,14 @@ describe.each(cases)('logits parity with PyTorch: %s', (name) => {
   });
 
   it('matches on a left-padded batch with attention mask and positions', async () => {
-    const { session, paramNames } = await model.compiled('logits');
-    const positions = positionsOf(expected.padded_mask);
-    const out = await session.run(
+    const ids = expected.padded_ids;
+    const out = await runForward(
+      model,
       {
-        input_ids: int64Matrix(expected.padded_ids),
-        attention_mask: int64Matrix(expected.padded_mask),
-        position_ids: int64Matrix(positions),
-        ...model.params.feeds(paramNames),
+        ids,
+        mask: expected.padded_mask,
+        positions: positionsOf(expected.padded_mask),
+        headRows: Array.from({ length: ids.length * ids[0].length }, (_, i) => i),
       },
       ['logits'],
     );

@@ -1,7 +1,8 @@
 import { CancelledError } from '../core/errors.ts';
 import { OrtTensorClass, type OrtTensor } from '../engine/index.ts';
 import type { CausalLM } from './causal-lm.ts';
-import { floatData, int64Matrix, intData } from './feeds.ts';
+import { floatData, intData } from './feeds.ts';
+import { runForward } from './forward.ts';
 
 /** A prompt and a continuation whose log-probability is wanted. */
 export interface ScoredSequence {
@@ -25,9 +26,9 @@ export interface SequenceLogprob {
 
 /** Floats of head output (scored positions x vocabulary) one batch may hold. */
 const SCORE_BUDGET = 32 * 1024 * 1024;
-/** Positions one batch may run through the decoder: its activations grow with them. */
-const TOKEN_BUDGET = 8192;
-/** Floats of cached keys/values one continuation batch may broadcast over its rows. */
+/** Positions one batch may run through the decoder: its activations and cache grow with them. */
+const TOKEN_BUDGET = 4096;
+/** Floats of cached keys/values one continuation batch may repeat over its rows. */
 const PAST_BUDGET = 64 * 1024 * 1024;
 const MAX_ROWS = 64;
 
@@ -93,21 +94,25 @@ function wholeRow(item: ScoredSequence, index: number): Row {
 
 /** The keys/values of `ids` (one row), as `past.{i}.key|value` feeds. */
 async function prefill(model: CausalLM, ids: number[]): Promise<Record<string, OrtTensor>> {
-  const { session, paramNames } = await model.compiled('prefill');
   const names = Array.from({ length: model.config.numLayers }, (_, i) => [
-    `present.${i}.key`,
-    `present.${i}.value`,
+    `present.${i}.key` as const,
+    `present.${i}.value` as const,
   ]).flat();
-  const out = await session.run(
-    {
-      input_ids: int64Matrix([ids]),
-      attention_mask: int64Matrix([ids.map(() => 1)]),
-      position_ids: int64Matrix([ids.map((_, t) => t)]),
-      ...model.params.feeds(paramNames),
-    },
-    names,
-  );
+  const out = await runForward(model, { ids: [ids], headRows: [] }, names);
   return Object.fromEntries(names.map((n) => [n.replace('present.', 'past.'), out[n]]));
+}
+
+/** `past` (one row) repeated for `rows` rows. */
+function repeatPast(past: Record<string, OrtTensor>, rows: number): Record<string, OrtTensor> {
+  if (rows === 1) return past;
+  const out: Record<string, OrtTensor> = {};
+  for (const [name, tensor] of Object.entries(past)) {
+    const one = floatData(tensor);
+    const data = new Float32Array(one.length * rows);
+    for (let r = 0; r < rows; r++) data.set(one, r * one.length);
+    out[name] = new OrtTensorClass('float32', data, [rows, ...tensor.dims.slice(1)]);
+  }
+  return out;
 }
 
 /**
@@ -150,24 +155,21 @@ async function runBatch(
   results: SequenceLogprob[],
   past: Record<string, OrtTensor> | undefined,
 ): Promise<void> {
-  const positions: bigint[] = [];
-  const targets: bigint[] = [];
+  const headRows: number[] = [];
+  const targets: number[] = [];
   batch.forEach((row, r) => {
     row.targets.forEach((target, k) => {
-      positions.push(BigInt(r * width + row.from + k));
-      targets.push(BigInt(target));
+      headRows.push(r * width + row.from + k);
+      targets.push(target);
     });
   });
-  const vector = (values: bigint[]) =>
-    new OrtTensorClass('int64', BigInt64Array.from(values), [values.length]);
-  const { session, paramNames } = await model.compiled(past ? 'continuation' : 'logprobs');
-  const out = await session.run(
+  const out = await runForward(
+    model,
     {
-      input_ids: int64Matrix(batch.map((row) => padRight(row.ids, width))),
-      positions: vector(positions),
-      targets: vector(targets),
-      ...past,
-      ...model.params.feeds(paramNames),
+      ids: batch.map((row) => padRight(row.ids, width)),
+      past: past && repeatPast(past, batch.length),
+      headRows,
+      targets,
     },
     ['logprobs', 'greedy'],
   );

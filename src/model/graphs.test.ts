@@ -1,0 +1,54 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { Rng } from '../core/rng.ts';
+import { loadModel, type CausalLM } from './causal-lm.ts';
+import { attachLora, detachLora } from './lora.ts';
+
+const fixture = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'qwen2_gqa_untied');
+const ids = [[3, 14, 15, 9, 26, 5, 35]];
+const load = (): Promise<CausalLM> => loadModel(fixture, { session: { threads: 1 } });
+const logits = async (m: CausalLM): Promise<Float32Array> => (await m.logits(ids)).data;
+const fed = async (m: CausalLM): Promise<string[]> => (await m.compiled()).paramNames;
+
+describe('inference graph weights', () => {
+  it('holds the base weights in the session, and feeds every weight once they change', async () => {
+    const model = await load();
+    const before = await logits(model);
+    expect(await fed(model)).toEqual([]);
+    // An optimizer-like tracked write: the next call must see it.
+    model.params.fillNormal('model.layers.0.mlp.down_proj.weight', new Rng(1), 0.5);
+    const after = await logits(model);
+    expect(after).not.toEqual(before);
+    expect(await fed(model)).toHaveLength(model.params.entries.length);
+    const fresh = await load();
+    fresh.params.copyFrom(model.params);
+    expect(await logits(fresh)).toEqual(after);
+    // Later writes reach the per-run feeds without a new session.
+    const session = (await model.compiled()).session;
+    model.params.fill('model.norm.weight', 0.5);
+    fresh.params.fill('model.norm.weight', 0.5);
+    expect(await logits(model)).toEqual(await logits(fresh));
+    expect((await model.compiled()).session).toBe(session);
+    await Promise.all([model.dispose(), fresh.dispose()]);
+  });
+
+  it('under LoRA feeds only the adapters; detaching gives the base model back', async () => {
+    const model = await load();
+    const base = await logits(model);
+    await attachLora(model, { r: 2, alpha: 4, targetModules: ['q_proj', 'down_proj'], seed: 3 });
+    const adapters = model.params.entries.filter((e) => e.name.includes('.lora_'));
+    expect((await fed(model)).sort()).toEqual(adapters.map((e) => e.name).sort());
+    // Adapter writes (training, TTT's restore) go straight into the arena, untracked.
+    const rng = new Rng(2);
+    for (const e of adapters) rng.fillNormal(model.params.view(e.name), 0.3);
+    const adapted = await logits(model);
+    expect(adapted).not.toEqual(base);
+    for (const e of adapters) model.params.view(e.name).fill(0);
+    expect(await logits(model)).toEqual(base);
+    await detachLora(model);
+    expect(await fed(model)).toEqual([]);
+    expect(await logits(model)).toEqual(base);
+    await model.dispose();
+  });
+});
