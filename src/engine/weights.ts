@@ -8,16 +8,17 @@
  * model size (no 2 GB protobuf limit), ORT prepacks the weights for its CPU GEMM (or uploads
  * them once to a GPU), and only trainable parameters and batches cross per run.
  *
- * Contract (measured on onnxruntime-node 1.30, see `session.test.ts`): ORT COPIES the weights
- * while the session is created (prepacked or cast to float32 as its kernels need). Afterwards
- * the session never reads the JS buffer again, so
+ * Contract (measured on onnxruntime-node 1.30, see `frozen-weights.test.ts` and the engine
+ * README): ORT COPIES the weights while the session is created (prepacked or cast to float32
+ * as its kernels need), and every session holds its own copy. Afterwards the session never
+ * reads the JS buffer again and holds its source only weakly, so
  * - the caller may drop its arena once every session it needs exists (the memory then held
- *   is ORT's copy only); peak memory during creation is about JS arena + 1.2x its float32 size;
+ *   is ORT's copies only);
  * - writes to the weights after creation never reach the session. They are tracked by
  *   {@link FrozenWeights.weightsKey}: it changes whenever a tracked write changes a frozen
  *   value, a session made from an older key refuses to run (an error naming both keys), and
  *   `Session.create` with the new key compiles a new session instead of reusing the cache.
- *   Writes made directly into views must be announced with `markWeightsChanged()`.
+ *   Writes made directly into a ParamSet's views must be announced with `markWeightsChanged()`.
  */
 
 /** The name of the in-memory external-data file in serialized models. */
