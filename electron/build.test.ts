@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,6 +16,9 @@ describe('buildElectron(out)', () => {
     const required = [...preload.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
     expect([...new Set(required)]).toEqual(['electron']);
     expect(preload).toContain('exposeInMainWorld("finemed"');
+    // electron-builder require()s the hook and calls its default export.
+    const hook = createRequire(import.meta.url)(join(out, 'electron', 'after-pack.cjs'));
+    expect(typeof hook.default).toBe('function');
     for (const name of ['index.html', 'app.js', 'app.css', 'favicon.svg']) {
       expect([name, existsSync(join(out, 'renderer', name))]).toEqual([name, true]);
     }

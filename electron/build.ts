@@ -1,5 +1,5 @@
-// Builds the desktop app into out/: the main process (ESM) and the sandboxed preload (CommonJS)
-// from electron/, and the renderer bundle the browser UI uses too.
+// Builds the desktop app into out/: the main process (ESM), the sandboxed preload (CommonJS) and
+// electron-builder's afterPack hook from electron/, and the renderer bundle the browser UI uses too.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -10,7 +10,7 @@ import { bundleRenderer } from '../src/ui/server/bundle.ts';
 /** Where the build goes (gitignored). */
 export const outDir = join(projectRoot, 'out');
 
-/** Builds main, preload and renderer into `out` (default `out/`); returns the main script's path. */
+/** Builds main, preload, the packaging hook and renderer into `out` (default `out/`); returns main's path. */
 export async function buildElectron(out: string = outDir): Promise<string> {
   const electronOut = join(out, 'electron');
   const rendererOut = join(out, 'renderer');
@@ -39,6 +39,13 @@ export async function buildElectron(out: string = outDir): Promise<string> {
       // A sandboxed preload is a classic script that may only require('electron').
       format: 'cjs',
       external: ['electron'],
+    }),
+    build({
+      ...common,
+      entryPoints: [join(projectRoot, 'electron', 'after-pack.ts')],
+      outfile: join(electronOut, 'after-pack.cjs'),
+      // electron-builder require()s its hooks.
+      format: 'cjs',
     }),
     bundleRenderer().then(async (files) => {
       for (const [name, file] of files) await writeFile(join(rendererOut, name), file.body);
