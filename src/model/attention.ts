@@ -38,6 +38,7 @@ export interface SequenceLengths {
   positions: Tensor;
 }
 
+/** Read off the graph's inputs; positions default to `P .. P+T-1` when none are fed. */
 export function sequenceLengths(inputs: DecoderInputs): SequenceLengths {
   const query = dimOf(inputs.inputIds, 1);
   const past = inputs.past ? dimOf(inputs.past[0].key, 2) : undefined;
@@ -49,6 +50,7 @@ export function sequenceLengths(inputs: DecoderInputs): SequenceLengths {
 /** `[B*T, width]` -> `[B, T, width]`, one shape tensor per width. */
 export type Unflatten = (t: Tensor, width: number) => Tensor;
 
+/** The {@link Unflatten} of a batch of `ids [B, T]`. */
 export function unflattener(ids: Tensor, queryLength: Tensor): Unflatten {
   const batch = dimOf(ids, 0);
   const shapes = new Map<number, Tensor>();
@@ -153,6 +155,7 @@ function groupedAttention(
   return heads === kvHeads ? out : reshape(out, [0, heads, -1, headDim]);
 }
 
+/** `P .. P+T-1` as `[1, T]`: the new tokens follow the cached ones. */
 function defaultPositions(queryLength: Tensor, pastLength: Tensor | undefined): Tensor {
   const start = pastLength ? squeeze(pastLength, [0]) : 0;
   const end = squeeze(pastLength ? add(pastLength, queryLength) : queryLength, [0]);
