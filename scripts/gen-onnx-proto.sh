@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates src/engine/onnx/onnx_pb.ts from src/engine/onnx/onnx.proto. Run by hand after
-# replacing onnx.proto; `npm ci` never runs it, the generated file is checked in.
+# Regenerates src/engine/vendor/onnx/onnx_pb.ts from src/engine/vendor/onnx/onnx.proto (vendor/:
+# ONNX's schema and code generated from it, not ours to edit). Run by hand after replacing
+# onnx.proto; `npm ci` never runs it, the generated file is checked in.
 #
 # onnx.proto is onnx/onnx.proto of github.com/onnx/onnx at commit
 # f7546912001bc31e92a238b17068a21b373d882e (ONNX 1.23.0 development, IR version 13).
@@ -19,7 +20,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 mkdir -p "$work/proto"
-cp src/engine/onnx/onnx.proto "$work/proto/onnx.proto"
+cp src/engine/vendor/onnx/onnx.proto "$work/proto/onnx.proto"
 cat >"$work/buf.gen.yaml" <<YAML
 version: v2
 inputs:
@@ -38,5 +39,5 @@ YAML
   echo "// f7546912001bc31e92a238b17068a21b373d882e): do not edit, regenerate."
   # The generated code passes our lint rules, and an unused disable directive is itself a warning.
   grep -v '^/\* eslint-disable \*/$' "$work/out/onnx_pb.ts"
-} >src/engine/onnx/onnx_pb.ts
-npx prettier --log-level warn --write src/engine/onnx/onnx_pb.ts
+} >src/engine/vendor/onnx/onnx_pb.ts
+npx prettier --log-level warn --write src/engine/vendor/onnx/onnx_pb.ts

@@ -5,7 +5,7 @@ import {
   AttributeProto_AttributeType as AttrType,
   ModelProtoSchema,
   TensorProto_DataType as DataType,
-} from './onnx/onnx_pb.ts';
+} from './vendor/onnx/onnx_pb.ts';
 import { toOnnxBytes } from './serialize.ts';
 import { evaluate, feed } from './testing.ts';
 

@@ -18,7 +18,7 @@ import {
   type NodeProtoSchema,
   type TensorProtoSchema,
   type ValueInfoProtoSchema,
-} from './onnx/onnx_pb.ts';
+} from './vendor/onnx/onnx_pb.ts';
 
 /** ONNX IR version written into models (ONNX 1.16+, which ORT 1.30 reads). */
 const IR_VERSION = 10n;
