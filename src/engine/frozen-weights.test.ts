@@ -189,6 +189,29 @@ describe('TrainingStep with a frozen base (LoRA)', () => {
     await step.dispose();
   });
 
+  it('takes the base from options.weights, so the adapters can live in a ParamSet of their own', async () => {
+    const { g, loss } = lora(true);
+    const base = new ParamSet([{ name: 'w', shape: [8, 6], trainable: false }]);
+    const adapters = new ParamSet([
+      { name: 'lora_A', shape: [8, 2] },
+      { name: 'lora_B', shape: [2, 6] },
+    ]);
+    const rng = new Rng(9);
+    base.fillNormal('w', rng, 0.3);
+    adapters.fillNormal('lora_A', rng, 0.3);
+    adapters.fillNormal('lora_B', rng, 0.3);
+    const step = await TrainingStep.create(g, loss, adapters, { threads: 1, weights: base });
+    const ref = lora(false);
+    const all = ParamSet.fromGraph(ref.g);
+    all.copyFrom(base);
+    all.copyFrom(adapters);
+    const refStep = await TrainingStep.create(ref.g, ref.loss, all, { threads: 1 });
+    const [got, want] = [await step.run({ x }), await refStep.run({ x })];
+    expect(Math.abs(got.loss - want.loss)).toBeLessThanOrEqual(1e-6 * Math.abs(want.loss));
+    expect(step.grads.data.length).toBe(adapters.data.length);
+    await Promise.all([step.dispose(), refStep.dispose()]);
+  });
+
   it('refuses a frozen graph parameter that the ParamSet marks trainable', async () => {
     const { g, loss } = lora(true);
     const params = new ParamSet([
