@@ -11,7 +11,7 @@ const V = 11;
 const TARGETS = [3, -100, 10, 0, -100, 7];
 
 /** Loss and gradients of the summed head loss, by the op (`chunk`) or by full logits. */
-async function run(chunk: number | 'full') {
+async function run(chunk: number | 'full', fuseHiddenGrad = false) {
   const g = new Graph();
   const h = g.input('h', 'float32', ['N', D]);
   const w = g.input('w', 'float32', [V, D]);
@@ -19,7 +19,7 @@ async function run(chunk: number | 'full') {
   const losses =
     chunk === 'full'
       ? crossEntropy(gemm(h, w, undefined, { transB: true }), t, { reduction: 'none' })
-      : lmHeadCrossEntropy(h, w, t, { chunk });
+      : lmHeadCrossEntropy(h, w, t, { chunk, fuseHiddenGrad });
   const loss = reduceSum(losses, undefined, { keepdims: false });
   const [dh, dw] = gradients(loss, [h, w]);
   g.output(losses, 'losses');
@@ -37,8 +37,14 @@ describe('lmHeadCrossEntropy', () => {
   it('gives the full-logits cross-entropy and its gradients, in one chunk or many', async () => {
     const full = await run('full');
     expect(full.losses[1]).toBe(0);
-    for (const chunk of [V, 4, 1]) {
-      const c = await run(chunk);
+    for (const [chunk, fuse] of [
+      [V, false],
+      [4, false],
+      [1, false],
+      [4, true],
+      [1, true],
+    ] as const) {
+      const c = await run(chunk, fuse);
       expect(c.losses[1]).toBe(0);
       expect(c.losses[4]).toBe(0);
       expect(maxAbsDiff(c.losses, full.losses)).toBeLessThan(1e-5);
@@ -49,10 +55,14 @@ describe('lmHeadCrossEntropy', () => {
     expect(await run(64)).toEqual(full);
   });
 
-  it('has float64 gradients matching finite differences (chunked and whole)', async () => {
-    for (const chunk of [3, V]) {
+  it('has float64 gradients matching finite differences (chunked, fused and whole)', async () => {
+    for (const [chunk, fuseHiddenGrad] of [
+      [3, false],
+      [3, true],
+      [V, false],
+    ] as const) {
       const worst = await checkGradients(
-        ([h, w, t]) => lmHeadCrossEntropy(h, w, t, { chunk }),
+        ([h, w, t]) => lmHeadCrossEntropy(h, w, t, { chunk, fuseHiddenGrad }),
         [
           { name: 'h', shape: ['N', D], dims: [N, D] },
           { name: 'w', shape: [V, D] },

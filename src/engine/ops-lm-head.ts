@@ -1,5 +1,5 @@
 import { defineGradient, int, str, type Attr, type Tensor } from './graph.ts';
-import { add, equal, exp, log, maximum, mul, neg, not, sub, sum } from './ops-math.ts';
+import { add, div, equal, exp, log, maximum, mul, neg, not, sub, sum } from './ops-math.ts';
 import { constantOfShape, gather, gatherElements, slice } from './ops-index.ts';
 import { concat, reshape, shape, unsqueeze } from './ops-shape.ts';
 import { gemm, logSoftmax, reduceMax, reduceSum } from './ops-nn.ts';
@@ -15,6 +15,13 @@ export interface LmHeadOptions {
   chunk?: number;
   /** Targets equal to this carry no loss (default -100, as PyTorch and Hugging Face). */
   ignoreIndex?: number;
+  /**
+   * Accumulate each scored row's d loss / d hidden during the forward's pass over the chunks
+   * (a row's loss depends on its own hidden row only), so the backward scales it by the
+   * incoming gradient instead of a second pass over the vocabulary: one GEMM per chunk fewer.
+   * For graphs that will be differentiated; a forward-only graph would pay that GEMM for nothing.
+   */
+  fuseHiddenGrad?: boolean;
 }
 
 /** The default vocabulary chunk: 512 scored positions x 8192 columns = 16 MB of logits. */
@@ -34,7 +41,7 @@ export function lmHeadCrossEntropy(
   targets: Tensor,
   options: LmHeadOptions = {},
 ): Tensor {
-  const { chunk = LM_HEAD_CHUNK, ignoreIndex = -100 } = options;
+  const { chunk = LM_HEAD_CHUNK, ignoreIndex = -100, fuseHiddenGrad = false } = options;
   const [V, d] = weight.shape;
   if (hidden.rank !== 2 || weight.rank !== 2 || targets.rank !== 1)
     throw new Error(
@@ -64,18 +71,40 @@ export function lmHeadCrossEntropy(
   let scored: Tensor;
   let logProb: Tensor | undefined;
   let lse: Tensor | undefined;
+  let rowGrad: Tensor | undefined;
   if (parts.length === 1) {
     // The whole vocabulary in one chunk: the same float math as crossEntropy over the logits.
     logProb = logSoftmax(logits(weight), -1);
     scored = neg(reshape(gatherElements(logProb, at, 1), [-1]));
   } else {
-    const stats = parts.map((w) => {
-      const z = logits(w);
-      const m = reduceMax(z, [1]);
-      return { m, s: reduceSum(exp(sub(z, m)), [1]) };
-    });
-    const top = stats.map((x) => x.m).reduce((a, b) => maximum(a, b));
-    lse = add(top, log(sum(stats.map((x) => mul(x.s, exp(sub(x.m, top)))))));
+    if (fuseHiddenGrad) {
+      // Online softmax as in flash attention: a running max rescales the running sum and the
+      // running softmax-weighted sum of weight rows, whose ratio is E_p[W] = d lse / d h.
+      const z0 = logits(parts[0]);
+      let top = reduceMax(z0, [1]);
+      let e = exp(sub(z0, top));
+      let total = reduceSum(e, [1]);
+      let acc = gemm(e, parts[0]);
+      for (const w of parts.slice(1)) {
+        const z = logits(w);
+        const next = maximum(top, reduceMax(z, [1]));
+        const scale = exp(sub(top, next));
+        e = exp(sub(z, next));
+        total = add(mul(total, scale), reduceSum(e, [1]));
+        acc = gemm(e, w, mul(acc, scale));
+        top = next;
+      }
+      lse = add(top, log(total));
+      rowGrad = div(acc, total);
+    } else {
+      const stats = parts.map((w) => {
+        const z = logits(w);
+        const m = reduceMax(z, [1]);
+        return { m, s: reduceSum(exp(sub(z, m)), [1]) };
+      });
+      const top = stats.map((x) => x.m).reduce((a, b) => maximum(a, b));
+      lse = add(top, log(sum(stats.map((x) => mul(x.s, exp(sub(x.m, top)))))));
+    }
     const picked = reduceSum(mul(h, gather(weight, t, 0)), [1], { keepdims: false });
     scored = sub(reshape(lse, [-1]), picked);
   }
@@ -102,9 +131,11 @@ export function lmHeadCrossEntropy(
       } else {
         // Each chunk's probabilities straight from the log-sum-exp: exp(h Wcᵀ - lse).
         const negLse = neg(lse!);
-        dz = parts.map((p) => mul(exp(logits(p, negLse)), w));
-        if (needs[0])
-          dh = sub(sum(dz.map((z, c) => gemm(z, parts[c]))), mul(gather(weight, t, 0), w));
+        dz = needs[1] || !rowGrad ? parts.map((p) => mul(exp(logits(p, negLse)), w)) : [];
+        if (needs[0]) {
+          const expected = rowGrad ? mul(rowGrad, w) : sum(dz.map((z, c) => gemm(z, parts[c])));
+          dh = sub(expected, mul(gather(weight, t, 0), w));
+        }
         dTarget = neg(mul(h, w));
       }
       const dHidden = dh && scatterRows(constantOfShape(shape(hidden), 0, hidden.dtype), dh);

@@ -103,6 +103,7 @@ export function lossGraph(
     : graph.param('lm_head.weight', [V, d], { trainable: decoder.trainableBase ?? true });
   const flat = lmHeadCrossEntropy(reshape(hidden, [-1, d]), weight, reshape(targets, [-1]), {
     chunk: headChunk,
+    fuseHiddenGrad: training,
   });
   const { loss, extras = {} } = head(graph, reshapeLike(flat, targets), targets);
   // Under LoRA the base is frozen: the session holds it, and only adapters cross per run.
