@@ -1,14 +1,22 @@
-import { DPO_LOSSES } from '../train/dpo-loss.ts';
 import { dpo } from '../train/dpo.ts';
+import { DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
+import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import {
   boolFlag,
-  choiceFlag,
-  numberFlag,
   requiredFlag,
   stringFlag,
   type Command,
+  type CommandContext,
 } from './command.ts';
 import { modelFrom, runStage, stageFlags } from './train-flags.ts';
+
+/** DPO's own knobs from the flags (`--raw-strings` is `chat: false`). */
+export function dpoKnobsFromFlags(ctx: CommandContext) {
+  return {
+    ...knobsFromFlags(DPO_ONLY_KNOBS, ctx.flags),
+    chat: boolFlag(ctx, 'raw-strings') ? false : undefined,
+  };
+}
 
 /** `finemed train dpo`: direct preference optimization against a frozen reference. */
 export const trainDpoCommand: Command = {
@@ -24,18 +32,7 @@ export const trainDpoCommand: Command = {
   ].join('\n'),
   flags: {
     ...stageFlags,
-    beta: { type: 'string', value: 'B', description: 'KL strength (preset default 0.1)' },
-    loss: {
-      type: 'string',
-      value: DPO_LOSSES.join('|'),
-      description: 'Loss variant',
-      default: 'sigmoid',
-    },
-    'label-smoothing': {
-      type: 'string',
-      value: 'E',
-      description: 'Label smoothing of the sigmoid loss',
-    },
+    ...knobFlags(DPO_ONLY_KNOBS),
     'ref-model': {
       type: 'string',
       value: 'DIR',
@@ -55,12 +52,8 @@ export const trainDpoCommand: Command = {
           ...options,
           data,
           evalData: stringFlag(ctx, 'eval-data'),
-          evalSplit: numberFlag(ctx, 'eval-split', { min: 0, max: 0.5 }),
-          beta: numberFlag(ctx, 'beta', { min: 0 }),
-          loss: choiceFlag(ctx, 'loss', DPO_LOSSES),
-          labelSmoothing: numberFlag(ctx, 'label-smoothing', { min: 0, max: 0.5 }),
+          ...dpoKnobsFromFlags(ctx),
           reference,
-          chat: boolFlag(ctx, 'raw-strings') ? false : undefined,
         }),
       );
     } finally {

@@ -1,5 +1,7 @@
+import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
+import { SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
 import { sft } from '../train/sft.ts';
-import { boolFlag, numberFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { requiredFlag, stringFlag, type Command } from './command.ts';
 import { runStage, stageFlags } from './train-flags.ts';
 
 /** `finemed train sft`: supervised fine-tuning (and pretraining on `text` rows). */
@@ -15,15 +17,7 @@ export const trainSftCommand: Command = {
     'go to OUT. Presets: tiny/demo for the built-in models, paper = lr 5e-6, cosine, warmup 0.1,',
     'weight decay 0.01.',
   ].join('\n'),
-  flags: {
-    ...stageFlags,
-    packing: {
-      type: 'boolean',
-      description:
-        'Concatenate rows and cut them into rows of --max-length tokens (nothing truncated)',
-    },
-    'train-on-prompt': { type: 'boolean', description: 'Loss on prompt tokens too' },
-  },
+  flags: { ...stageFlags, ...knobFlags(SFT_ONLY_KNOBS) },
   async run(ctx) {
     const data = requiredFlag(ctx, 'data');
     await runStage(ctx, (model, options) =>
@@ -31,9 +25,7 @@ export const trainSftCommand: Command = {
         ...options,
         data,
         evalData: stringFlag(ctx, 'eval-data'),
-        evalSplit: numberFlag(ctx, 'eval-split', { min: 0, max: 0.5 }),
-        packing: boolFlag(ctx, 'packing'),
-        trainOnPrompt: boolFlag(ctx, 'train-on-prompt'),
+        ...knobsFromFlags(SFT_ONLY_KNOBS, ctx.flags),
       }),
     );
   },

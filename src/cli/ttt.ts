@@ -3,15 +3,12 @@ import { UsageError } from '../core/errors.ts';
 import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { loadBenchmark } from '../eval/loaders/load.ts';
-import { BENCHMARK_FORMATS } from '../eval/types.ts';
-import { TRAIN_PRESETS } from '../train/presets.ts';
-import { RETRIEVERS } from '../train/retrieve/index.ts';
+import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
+import { TTT_KNOBS, tttOptions } from '../train/knobs/ttt.ts';
 import { runTtt, type EmbedderSpec } from '../train/ttt-run.ts';
 import {
   boolFlag,
-  choiceFlag,
   intFlag,
-  numberFlag,
   requiredFlag,
   stringFlag,
   type Command,
@@ -54,43 +51,8 @@ export const tttCommand: Command = {
       description: 'Training examples to retrieve from (JSONL)',
     },
     bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
-    format: {
-      type: 'string',
-      value: BENCHMARK_FORMATS.join('|'),
-      description: 'Benchmark format (detected when omitted)',
-    },
     out: { type: 'string', value: 'DIR', description: 'Where records and summary go' },
-    preset: {
-      type: 'string',
-      value: TRAIN_PRESETS.join('|'),
-      description: 'k/steps/lr preset (default by model shape)',
-    },
-    k: { type: 'string', value: 'K', description: 'Neighbours per question' },
-    steps: { type: 'string', value: 'N', description: 'Optimizer steps per neighbour' },
-    lr: { type: 'string', value: 'LR', description: 'Learning rate' },
-    optimizer: {
-      type: 'string',
-      value: 'adamw|sgd',
-      description: 'Optimizer (fresh per question)',
-      default: 'adamw',
-    },
-    'lora-rank': {
-      type: 'string',
-      value: 'R',
-      description: 'Adapt LoRA adapters of this rank instead of all weights',
-    },
-    retriever: {
-      type: 'string',
-      value: RETRIEVERS.join('|'),
-      description: 'Retriever',
-      default: 'bm25',
-    },
-    field: {
-      type: 'string',
-      value: 'all|prompt',
-      description: 'Index text: the whole example or its prompt',
-      default: 'all',
-    },
+    ...knobFlags(TTT_KNOBS),
     'embed-model': {
       type: 'string',
       value: 'DIR',
@@ -111,25 +73,6 @@ export const tttCommand: Command = {
       value: 'NAME',
       description: 'dense: the ONNX output to read (default: the first)',
     },
-    mode: {
-      type: 'string',
-      value: 'loglik|generate',
-      description: 'Scoring mode',
-      default: 'loglik',
-    },
-    'choice-style': {
-      type: 'string',
-      value: 'letter|text',
-      description: 'loglik: score letters or option texts',
-    },
-    limit: { type: 'string', value: 'N', description: 'Only the first N items' },
-    shots: { type: 'string', value: 'K', description: 'Few-shot examples per item', default: '0' },
-    seed: {
-      type: 'string',
-      value: 'N',
-      description: 'Seed of shot draws and bootstrap',
-      default: '0',
-    },
     ...rowFlags,
     ...fileFlags,
     threads: {
@@ -144,42 +87,24 @@ export const tttCommand: Command = {
     const benchFile = requiredFlag(ctx, 'bench');
     const out = requiredFlag(ctx, 'out');
     const rows = rowOptions(ctx);
-    const bench = await loadBenchmark(
-      benchFile,
-      choiceFlag(ctx, 'format', BENCHMARK_FORMATS),
-      rows,
-    );
+    const knobs = knobsFromFlags(TTT_KNOBS, ctx.flags);
+    const bench = await loadBenchmark(benchFile, knobs.format, rows);
     printSkipped(ctx, bench.skipped);
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 });
-    const rank = intFlag(ctx, 'lora-rank', { min: 1 });
     const model = await modelFrom(ctx);
     const embedder = await embedderFrom(ctx);
     const progress = terminalProgress(ctx.stderr);
     try {
+      const o = tttOptions(knobs);
       const { summary, indexSkipped } = await runTtt(model, bench, {
+        ...o,
         index,
-        retriever: choiceFlag(ctx, 'retriever', RETRIEVERS),
         embedder,
-        field: choiceFlag(ctx, 'field', ['all', 'prompt'] as const),
         ...rows,
         store: new ArtifactStore(finemedHome()),
-        preset: choiceFlag(ctx, 'preset', TRAIN_PRESETS),
-        k: intFlag(ctx, 'k', { min: 1 }),
-        steps: intFlag(ctx, 'steps', { min: 0 }),
-        lr: numberFlag(ctx, 'lr', { min: 0 }),
-        optimizer: choiceFlag(ctx, 'optimizer', ['adamw', 'sgd'] as const),
-        lora: rank ? { r: rank } : undefined,
         session: threads ? { threads } : undefined,
         outDir: out,
-        eval: {
-          mode: choiceFlag(ctx, 'mode', ['loglik', 'generate'] as const),
-          choiceStyle: choiceFlag(ctx, 'choice-style', ['letter', 'text'] as const),
-          limit: intFlag(ctx, 'limit', { min: 1 }),
-          shots: intFlag(ctx, 'shots', { min: 0 }),
-          seed: intFlag(ctx, 'seed') ?? 0,
-          onProgress: progress,
-          signal: ctx.signal,
-        },
+        eval: { ...o.eval, seed: knobs.seed, onProgress: progress, signal: ctx.signal },
       });
       progress.done();
       printSkipped(ctx, indexSkipped, summary.index.skipped);

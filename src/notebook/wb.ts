@@ -9,7 +9,9 @@ import {
   mcnemarExact,
   quantile,
 } from '../eval/stats.ts';
+import type { z } from 'zod';
 import type { KernelClient } from '../kernel/client.ts';
+import type { dpoParams, sftParams, tttParams } from '../kernel/jobs/train.ts';
 import type { ArtifactRef, FileContent, InputFile, JobInfo, JobPlan } from '../kernel/protocol.ts';
 import {
   JobRun,
@@ -81,6 +83,14 @@ export interface WorkbenchHost {
 export type ArtifactLike = ArtifactRef | JobOutcome | JobState;
 
 /**
+ * A job's parameters as a cell passes them: the kernel schema's input (the stage's knobs,
+ * declared once in `train/knobs/`), where an artifact may also be an upstream job's value.
+ */
+export type JobParams<S extends z.ZodType> = {
+  [K in keyof z.input<S>]: z.input<S>[K] | Exclude<ArtifactLike, ArtifactRef>;
+};
+
+/**
  * The workbench API. Job methods return a {@link JobRun} at once: an async iterator of job
  * states that the notebook runtime follows, so dependents re-run on every progress step.
  * Pass a job's value (state or result) into the next job to chain them.
@@ -148,12 +158,12 @@ export class Workbench {
   }
 
   /** Supervised fine-tuning. */
-  sft(params: unknown): JobRun {
+  sft(params: JobParams<typeof sftParams>): JobRun {
     return this.run(WORKBENCH_JOBS.sft, params);
   }
 
   /** Direct preference optimization against a frozen reference. */
-  dpo(params: unknown): JobRun {
+  dpo(params: JobParams<typeof dpoParams>): JobRun {
     return this.run(WORKBENCH_JOBS.dpo, params);
   }
 
@@ -166,7 +176,7 @@ export class Workbench {
   }
 
   /** Test-time training on retrieved neighbours. */
-  ttt(params: unknown): JobRun {
+  ttt(params: JobParams<typeof tttParams>): JobRun {
     return this.run(WORKBENCH_JOBS.ttt, params);
   }
 

@@ -1,9 +1,9 @@
 import type { ScheduleKind, Warmup } from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { presetConfig } from '../model/init.ts';
+import { TRAIN_PRESETS } from './knobs/loop.ts';
 
-/** Hyper-parameter presets: `tiny` and `demo` for the built-in models, `paper` for real ones. */
-export const TRAIN_PRESETS = ['tiny', 'demo', 'paper'] as const;
+export { TRAIN_PRESETS };
 
 /** A hyper-parameter preset name. */
 export type TrainPreset = (typeof TRAIN_PRESETS)[number];

@@ -10,10 +10,6 @@ import { Kernel } from '../kernel.ts';
 import type { ArtifactRef, JobEvent } from '../protocol.ts';
 import { defaultJobs } from './index.ts';
 import { MODEL_PRESET_NAMES } from './model.ts';
-import { DPO_LOSS_NAMES, RETRIEVER_NAMES, TRAIN_PRESET_NAMES } from './train.ts';
-import { DPO_LOSSES } from '../../train/dpo-loss.ts';
-import { TRAIN_PRESETS } from '../../train/presets.ts';
-import { RETRIEVERS } from '../../train/retrieve/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'finemed-jobs-'));
 const corpus = join(dir, 'corpus.txt');
@@ -40,11 +36,8 @@ async function pairedCounts(
 }
 
 describe('defaultJobs()', () => {
-  it('offers the presets and choices the model and training layers have', () => {
+  it('offers the presets the model layer has', () => {
     expect([...MODEL_PRESET_NAMES]).toEqual([...MODEL_PRESETS]);
-    expect([...TRAIN_PRESET_NAMES]).toEqual([...TRAIN_PRESETS]);
-    expect([...DPO_LOSS_NAMES]).toEqual([...DPO_LOSSES]);
-    expect([...RETRIEVER_NAMES]).toEqual([...RETRIEVERS]);
   });
 
   let dataset: ArtifactRef;

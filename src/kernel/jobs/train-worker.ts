@@ -13,7 +13,7 @@ import { sourcePath } from './files.ts';
 import type { dpoLogpsParams, dpoParams, sftParams, tttParams } from './train.ts';
 
 /** Stage parameters with artifacts and file sources turned into the paths the training layer reads. */
-function stagePaths<P extends z.infer<typeof sftParams> | z.infer<typeof dpoParams>>(
+export function stagePaths<P extends z.infer<typeof sftParams> | z.infer<typeof dpoParams>>(
   p: P,
   ctx: JobContext,
 ) {

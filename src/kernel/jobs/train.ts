@@ -3,67 +3,29 @@ import { z } from 'zod';
 import { parameterCount, readModelConfig } from '../../model/config.ts';
 import { defineJob, type JobRecipe, type RecipeContext } from '../job.ts';
 import { artifactRefSchema, type ArtifactRef, type CostEstimate } from '../protocol.ts';
+import { DPO_KNOBS } from '../../train/knobs/dpo.ts';
+import { knobShape } from '../../train/knobs/knob.ts';
+import { SFT_KNOBS } from '../../train/knobs/sft.ts';
+import { TTT_KNOBS } from '../../train/knobs/ttt.ts';
 import { fileSource, sourcePath } from './files.ts';
 
 const worker = new URL('./train-worker.ts', import.meta.url).href;
 
-/**
- * The training layer's preset, DPO loss and retriever names, repeated because importing those
- * modules would load ONNX Runtime into the kernel's thread (a test keeps the lists equal).
- */
-export const TRAIN_PRESET_NAMES = ['tiny', 'demo', 'paper'] as const;
-/** See {@link TRAIN_PRESET_NAMES}. */
-export const DPO_LOSS_NAMES = ['sigmoid', 'ipo', 'hinge'] as const;
-/** See {@link TRAIN_PRESET_NAMES}. */
-export const RETRIEVER_NAMES = ['bm25', 'dense'] as const;
-
-const lora = z.object({
-  r: z.number().int().min(1),
-  alpha: z.number().positive().optional(),
-  dropout: z.number().min(0).max(1).optional(),
-  targetModules: z.array(z.string()).optional(),
-});
-
-/** Settings every training stage takes (`wb.sft`, `wb.dpo`). */
-const stageParams = z.object({
+/** The inputs every training stage reads: a model artifact and its data files. */
+const stageInputs = {
   model: artifactRefSchema,
   data: fileSource,
   evalData: fileSource.optional(),
-  evalSplit: z.number().min(0).max(0.5).optional(),
-  preset: z.enum(TRAIN_PRESET_NAMES).optional(),
-  seed: z.number().int().default(0),
-  lr: z.number().positive().optional(),
-  epochs: z.number().positive().optional(),
-  maxSteps: z.number().int().min(1).optional(),
-  batchSize: z.number().int().min(1).optional(),
-  gradAccum: z.number().int().min(1).optional(),
-  maxLength: z.number().int().min(8).optional(),
-  truncation: z.enum(['error', 'truncate']).optional(),
-  schedule: z.enum(['constant', 'linear', 'cosine']).optional(),
-  warmup: z.number().min(0).optional(),
-  weightDecay: z.number().min(0).optional(),
-  maxGradNorm: z.number().min(0).optional(),
-  optimizer: z.enum(['adamw', 'sgd']).optional(),
-  lora: lora.optional(),
-  evalEvery: z.number().int().min(1).optional(),
-  saveEvery: z.number().int().min(1).optional(),
-  skipBadRows: z.boolean().default(false),
-  maxRowBytes: z.number().int().min(1).optional(),
-});
+};
 
-/** `wb.sft` parameters. */
-export const sftParams = stageParams.extend({
-  packing: z.boolean().optional(),
-  trainOnPrompt: z.boolean().optional(),
-});
+/** `wb.sft` parameters: the inputs and the knobs declared in `train/knobs/sft.ts`. */
+export const sftParams = z.object({ ...stageInputs, ...knobShape(SFT_KNOBS) });
 
 /** `wb.dpo` parameters; `reference` defaults to the starting model, frozen. */
-export const dpoParams = stageParams.extend({
+export const dpoParams = z.object({
+  ...stageInputs,
   reference: artifactRefSchema.optional(),
-  beta: z.number().positive().optional(),
-  loss: z.enum(DPO_LOSS_NAMES).optional(),
-  labelSmoothing: z.number().min(0).max(0.5).optional(),
-  chat: z.boolean().optional(),
+  ...knobShape(DPO_KNOBS),
 });
 
 /** `wb.ttt` parameters: test-time training on retrieved neighbours, evaluated before and after. */
@@ -71,28 +33,7 @@ export const tttParams = z.object({
   model: artifactRefSchema,
   index: fileSource,
   bench: fileSource,
-  format: z.enum(['medqa', 'medmcqa', 'pubmedqa', 'mmlu', 'mmlupro']).optional(),
-  preset: z.enum(TRAIN_PRESET_NAMES).optional(),
-  seed: z.number().int().default(0),
-  k: z.number().int().min(1).optional(),
-  steps: z.number().int().min(1).optional(),
-  lr: z.number().positive().optional(),
-  optimizer: z.enum(['adamw', 'sgd']).optional(),
-  lora: lora.optional(),
-  retriever: z.enum(RETRIEVER_NAMES).optional(),
-  field: z.enum(['prompt', 'all']).optional(),
-  /** TTT scores with the workbench profile; named so one scoring object serves wb.evaluate too. */
-  harness: z.literal('workbench').optional(),
-  mode: z.enum(['loglik', 'generate']).optional(),
-  answer: z.enum(['letter', 'reasoning']).optional(),
-  maxTokens: z.number().int().min(1).optional(),
-  choiceStyle: z.enum(['letter', 'text']).optional(),
-  chat: z.boolean().optional(),
-  answerPrefix: z.string().optional(),
-  limit: z.number().int().min(1).optional(),
-  shots: z.number().int().min(0).optional(),
-  skipBadRows: z.boolean().default(false),
-  maxRowBytes: z.number().int().min(1).optional(),
+  ...knobShape(TTT_KNOBS),
 });
 
 /** The recipe of a job that reads a model artifact and some files. */
@@ -119,7 +60,7 @@ async function recipeOf(
 
 /**
  * About 6 x parameters x tokens floating-point operations per pass, at 1e11 per second on
- * 2 cores (ENGINE-NOTES measured 1.5e11 for a 4M-parameter model), with ~3 bytes per token.
+ * 2 cores, with ~3 bytes per token.
  */
 function trainingCost(
   parameters: number,
@@ -136,7 +77,7 @@ function trainingCost(
 }
 
 async function stageRecipe(
-  p: z.infer<typeof stageParams> & Record<string, unknown>,
+  p: z.infer<typeof sftParams> & Record<string, unknown>,
   ctx: RecipeContext,
 ): Promise<JobRecipe> {
   const { model, data, evalData, ...config } = p;
@@ -144,7 +85,7 @@ async function stageRecipe(
 }
 
 function stageEstimate(
-  p: z.infer<typeof stageParams>,
+  p: z.infer<typeof sftParams>,
   recipe: JobRecipe,
   factor: number,
 ): CostEstimate {

@@ -18,6 +18,7 @@ import {
 } from '../examples.ts';
 import { Bm25Index, type Bm25Json, type Bm25Options } from './bm25.ts';
 import { DenseIndex, type Embedder } from './dense.ts';
+import { RETRIEVERS } from '../knobs/ttt.ts';
 
 /** A training example TTT can retrieve and train on. */
 export interface IndexDocument {
@@ -32,8 +33,7 @@ export interface IndexDocument {
 /** Which text of a conversation is indexed: the prompt turns, or the whole example (default). */
 export type IndexField = 'prompt' | 'all';
 
-/** The retrievers behind one interface. */
-export const RETRIEVERS = ['bm25', 'dense'] as const;
+export { RETRIEVERS };
 
 /** A retriever kind. */
 export type RetrieverKind = (typeof RETRIEVERS)[number];

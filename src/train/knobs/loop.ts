@@ -1,0 +1,132 @@
+// Browser-safe and free of ONNX Runtime (see knob.ts).
+import { z } from 'zod';
+import type { Warmup } from '../../engine/index.ts';
+import { PROJECTION_NAMES } from '../../model/param-layout.ts';
+import { knob, type KnobValues } from './knob.ts';
+
+/** Hyper-parameter presets: `tiny` and `demo` for the built-in models, `paper` for real ones. */
+export const TRAIN_PRESETS = ['tiny', 'demo', 'paper'] as const;
+
+const positiveInt = z.number().int().min(1);
+
+/** LoRA settings (PEFT's names), given on the command line as `--lora-*` flags. */
+export const LORA_KNOBS = {
+  r: knob(positiveInt, 'Train LoRA adapters of this rank instead of all weights', {
+    flag: 'lora-rank',
+    value: 'R',
+  }),
+  alpha: knob(z.number().positive().optional(), 'LoRA scale numerator (default 2 x rank)', {
+    flag: 'lora-alpha',
+    value: 'A',
+  }),
+  dropout: knob(
+    z.number().min(0).max(1).optional(),
+    'Dropout on LoRA inputs (default 0; above 0 a resumed run is not bit-identical)',
+    { flag: 'lora-dropout', value: 'P' },
+  ),
+  targetModules: knob(
+    z.array(z.string().min(1)).optional(),
+    `Comma-separated modules to adapt (default ${PROJECTION_NAMES.join(',')})`,
+    { flag: 'lora-targets', value: 'LIST' },
+  ),
+};
+
+/** The `lora` knob every trainable stage takes. */
+export const loraKnob = knob(
+  z
+    .object({
+      r: LORA_KNOBS.r.schema,
+      alpha: LORA_KNOBS.alpha.schema,
+      dropout: LORA_KNOBS.dropout.schema,
+      targetModules: LORA_KNOBS.targetModules.schema,
+    })
+    .optional(),
+  'LoRA adapters instead of full parameters',
+  { flag: null, fields: LORA_KNOBS },
+);
+
+/** The optimizer knob (a fresh one per question in TTT). */
+export const optimizerKnob = knob(z.enum(['adamw', 'sgd']).optional(), 'Optimizer', {
+  shown: 'adamw',
+});
+
+/** Row-reading knobs; the CLI's shared `--skip-bad-rows`/`--max-row-bytes` flags set them. */
+export const ROW_KNOBS = {
+  skipBadRows: knob(z.boolean().default(false), 'Skip malformed rows (counted)', { flag: null }),
+  maxRowBytes: knob(positiveInt.optional(), 'Longest row in bytes (default 8 MiB)', {
+    flag: null,
+  }),
+};
+
+/** The optimizer-loop knobs SFT and DPO share (`wb.sft`, `wb.dpo`, `finemed train`). */
+export const LOOP_KNOBS = {
+  evalSplit: knob(
+    z.number().min(0).max(0.5).optional(),
+    'Hold out this fraction of --data instead (seeded)',
+    {
+      value: 'F',
+    },
+  ),
+  preset: knob(
+    z.enum(TRAIN_PRESETS).optional(),
+    'Hyper-parameter preset (default: tiny/demo when the model has that shape, else paper)',
+  ),
+  seed: knob(z.number().int().default(0), 'Seed of data order, split and adapters', { value: 'N' }),
+  lr: knob(z.number().positive().optional(), 'Peak learning rate', { value: 'LR' }),
+  epochs: knob(z.number().positive().optional(), 'Passes over the data (may be fractional)', {
+    value: 'N',
+  }),
+  maxSteps: knob(positiveInt.optional(), 'Stop after N optimizer steps', { value: 'N' }),
+  batchSize: knob(positiveInt.optional(), 'Rows (pairs) per micro-batch', { value: 'N' }),
+  gradAccum: knob(positiveInt.optional(), 'Micro-batches per optimizer step', { value: 'N' }),
+  maxLength: knob(z.number().int().min(8).optional(), 'Longest row in tokens', { value: 'N' }),
+  truncation: knob(
+    z.enum(['truncate', 'error']).optional(),
+    'Rows over --max-length: cut (counted) or stop',
+  ),
+  schedule: knob(
+    z.enum(['cosine', 'linear', 'constant']).optional(),
+    'Learning-rate schedule after warmup',
+  ),
+  warmup: knob(
+    z
+      .number()
+      .min(0)
+      .refine((w) => w < 1 || Number.isInteger(w), 'a fraction below 1 or a whole step count')
+      .optional(),
+    'Warmup: a fraction of the steps (< 1) or a step count',
+    { value: 'F|N' },
+  ),
+  weightDecay: knob(z.number().min(0).optional(), 'Decoupled weight decay', { value: 'W' }),
+  maxGradNorm: knob(z.number().min(0).optional(), 'Global gradient-norm clipping (0 = off)', {
+    value: 'C',
+  }),
+  optimizer: optimizerKnob,
+  lora: loraKnob,
+  evalEvery: knob(positiveInt.optional(), 'Evaluate every N steps (default: at the end)', {
+    value: 'N',
+  }),
+  saveEvery: knob(positiveInt.optional(), 'Checkpoint every N steps (default: only on Ctrl-C)', {
+    value: 'N',
+  }),
+  ...ROW_KNOBS,
+};
+
+/** The loop knobs' values. */
+export type LoopKnobs = KnobValues<typeof LOOP_KNOBS>;
+
+/** A warmup knob's number as the schedule reads it. */
+export function warmupOf(warmup: number | undefined): Warmup | undefined {
+  if (warmup === undefined) return undefined;
+  return warmup < 1 ? { fraction: warmup } : { steps: warmup };
+}
+
+/**
+ * The stage options the loop knobs set: the one mapping from knobs to a run, whichever way
+ * (CLI, job, notebook) they were given. Other fields (a stage's own knobs, data) pass through.
+ */
+export function loopOptions<K extends Partial<LoopKnobs>>(
+  knobs: K,
+): Omit<K, 'warmup'> & { warmup?: Warmup } {
+  return { ...knobs, warmup: warmupOf(knobs.warmup) };
+}
