@@ -62,7 +62,7 @@ describe('seedsReportHtml(results, chart)', () => {
       '30.0% \u2013 60.0%',
       '+20.0 \u00b1 14.1 pts',
     ]);
-    expect(sft.slice(5)).toEqual(['+10.0 pts \u2013 +30.0 pts', '41 / 1', '<0.001']);
+    expect(sft.slice(5)).toEqual(['+10.0 \u2013 +30.0 pts', '41 / 1', '<0.001']);
   });
 
   it('writes each seed with its own interval and p, stage names escaped', () => {

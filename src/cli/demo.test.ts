@@ -31,10 +31,10 @@ describe('ladderText(rows)', () => {
       { label: 'DPO', n: 200, acc: 0.2, lo: 0.15, hi: 0.26, ...change, delta: -0.2, p: 0.0412 },
     ];
     expect(ladderText(rows).split('\n')).toEqual([
-      'stage      n  accuracy         95% CI  vs previous         change 95% CI  gained / lost  McNemar p',
-      'Base     200     15.5%  10.5% \u2013 21.0%                                                             ',
-      'DPO+TTT  200     40.0%  33.5% \u2013 47.0%    +12.5 pts  +5.0 pts \u2013 +20.0 pts         28 / 3     <0.001',
-      'DPO      200     20.0%  15.0% \u2013 26.0%    \u221220.0 pts  +5.0 pts \u2013 +20.0 pts         28 / 3      0.041',
+      'stage      n  accuracy         95% CI  vs previous     change 95% CI  gained / lost  McNemar p',
+      'Base     200     15.5%  10.5% \u2013 21.0%                                                         ',
+      'DPO+TTT  200     40.0%  33.5% \u2013 47.0%    +12.5 pts  +5.0 \u2013 +20.0 pts         28 / 3     <0.001',
+      'DPO      200     20.0%  15.0% \u2013 26.0%    \u221220.0 pts  +5.0 \u2013 +20.0 pts         28 / 3      0.041',
     ]);
   });
 

@@ -12,6 +12,7 @@ describe('ladderFormat', () => {
       '\u00b10.0 pts',
     ]);
     expect(f.gain(0.3, 0.2)).toBe('+30.0 \u00b1 20.0 pts');
+    expect(f.gains(-0.02, 0.08)).toBe('\u22122.0 \u2013 +8.0 pts');
     expect([f.p(0.0227), f.p(0.0004), f.p(null)]).toEqual(['0.023', '<0.001', '']);
     expect([f.pLabel(0.0227), f.pLabel(0.0004)]).toEqual(['p = 0.023', 'p < 0.001']);
     expect(f.change({ delta: 0.08, p: 0.0227 })).toBe('+8.0 pts (p = 0.023)');
@@ -48,7 +49,7 @@ describe('ladderCells(rows)', () => {
       accuracy: '50.0%',
       'seeds min \u2013 max': '50.0% \u2013 50.0%',
       'vs previous': '+20.0 \u00b1 14.1 pts',
-      'change min \u2013 max': '+10.0 pts \u2013 +30.0 pts',
+      'change min \u2013 max': '+10.0 \u2013 +30.0 pts',
       'gained / lost': '7 / 3',
       'pooled McNemar p': f.p(pooled[1].p),
     });

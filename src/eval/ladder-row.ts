@@ -39,7 +39,9 @@ export interface LadderRow {
 
 const finite = (x: number | null | undefined): x is number =>
   typeof x === 'number' && Number.isFinite(x);
-const signOf = (x: number): string => (x > 0 ? '+' : x < 0 ? '\u2212' : '\u00b1');
+/** Signed points, the minus a real minus sign: `+8.0`, `−2.0`, `±0.0`. */
+const points = (x: number): string =>
+  `${x > 0 ? '+' : x < 0 ? '\u2212' : '\u00b1'}${Math.abs(100 * x).toFixed(1)}`;
 
 /** The one way the ladder writes its numbers, in tables, charts, reports and prose. */
 export const ladderFormat = {
@@ -50,7 +52,9 @@ export const ladderFormat = {
     `${ladderFormat.pct(lo)} \u2013 ${ladderFormat.pct(hi)}`,
   /** A change in points, with its sd over seeds when given: `+8.0 pts`, `−2.0 ± 1.5 pts`. */
   gain: (delta: number, sd?: number): string =>
-    `${signOf(delta)}${Math.abs(100 * delta).toFixed(1)}${finite(sd) ? ` \u00b1 ${(100 * sd).toFixed(1)}` : ''} pts`,
+    `${points(delta)}${finite(sd) ? ` \u00b1 ${(100 * sd).toFixed(1)}` : ''} pts`,
+  /** An interval of changes: `−2.0 – +8.0 pts`. */
+  gains: (lo: number, hi: number): string => `${points(lo)} \u2013 ${points(hi)} pts`,
   /** A p-value in a column headed by what it is: `0.023`, `<0.001`; empty when there is none. */
   p: (p: number | null): string => (p === null ? '' : p < 0.001 ? '<0.001' : p.toFixed(3)),
   /** A p-value in running text or on a chart: `p = 0.023`, `p < 0.001`. */
@@ -72,17 +76,14 @@ export const ladderFormat = {
 export function ladderCells(rows: readonly LadderRow[]): Record<string, string>[] {
   const f = ladderFormat;
   const pooled = rows.some((r) => r.deltaSd !== undefined);
-  const gains = (r: LadderRow): string =>
-    r.deltaLo === null || r.deltaHi === null
-      ? ''
-      : `${f.gain(r.deltaLo)} \u2013 ${f.gain(r.deltaHi)}`;
   return rows.map((r) => ({
     stage: r.label,
     n: String(r.n),
     accuracy: f.pct(r.acc),
     [pooled ? 'seeds min \u2013 max' : '95% CI']: f.interval(r.lo, r.hi),
     'vs previous': r.delta === null ? '' : f.gain(r.delta, r.deltaSd),
-    [pooled ? 'change min \u2013 max' : 'change 95% CI']: gains(r),
+    [pooled ? 'change min \u2013 max' : 'change 95% CI']:
+      r.deltaLo === null || r.deltaHi === null ? '' : f.gains(r.deltaLo, r.deltaHi),
     'gained / lost': r.delta === null ? '' : `${r.c ?? '?'} / ${r.b ?? '?'}`,
     [pooled ? 'pooled McNemar p' : 'McNemar p']: f.p(r.p),
   }));
