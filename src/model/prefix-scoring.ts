@@ -56,7 +56,9 @@ export async function scoreSequences(
   const byPrompt = new Map<string, number[]>();
   items.forEach((item, i) => {
     const key = item.prompt.join(',');
-    byPrompt.set(key, [...(byPrompt.get(key) ?? []), i]);
+    const group = byPrompt.get(key);
+    if (group) group.push(i);
+    else byPrompt.set(key, [i]);
   });
   const alone: Row[] = [];
   for (const group of byPrompt.values()) {
