@@ -144,10 +144,16 @@ describe('ladderSvg(rows, { width, height, document })', () => {
     expect(svg.querySelector('.chance')).toBeNull();
     expect(svg.querySelectorAll('line.rung')).toHaveLength(4);
     expect(svg.querySelectorAll('line.ci')).toHaveLength(4);
-    expect([...svg.querySelectorAll('text.gain')].map((t) => t.textContent)).toEqual([
+    const gains = [...svg.querySelectorAll('text.gain')];
+    // Read as one label; drawn as two lines, the change over its p.
+    expect(gains.map((t) => t.getAttribute('aria-label'))).toEqual([
       '+8.0 pts (p = 0.023)',
       '+3.0 pts (p = 0.424)',
       '\u22122.0 pts (p = 0.453)',
+    ]);
+    expect([...gains[0].querySelectorAll('tspan')].map((t) => t.textContent)).toEqual([
+      '+8.0 pts',
+      'p = 0.023',
     ]);
   });
 

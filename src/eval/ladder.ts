@@ -29,6 +29,8 @@ export interface LadderPoint {
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const MARGIN = { top: 36, right: 20, bottom: 36, left: 48 };
+/** Right margin with a chance line: room for its label beside the plot. */
+const CHANCE_RIGHT = 84;
 /** Tenths of a pixel: enough for any screen, and snapshots stay readable. */
 const px = (v: number): number => Math.round(v * 10) / 10;
 
@@ -41,6 +43,7 @@ const px = (v: number): number => Math.round(v * 10) / 10;
 export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGSVGElement {
   const width = opts.width ?? 640;
   const height = opts.height ?? 320;
+  const marginRight = opts.chance === undefined ? MARGIN.right : CHANCE_RIGHT;
   const svgNode = opts.document.createElementNS(SVG_NS, 'svg') as SVGSVGElement;
   const svg = select(svgNode)
     .attr('xmlns', SVG_NS)
@@ -60,7 +63,7 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
   const high = Math.min(1, Math.ceil((Math.max(0, ...finite) + 0.05) * 10) / 10);
   const x = scaleBand<string>()
     .domain(rows.map((r) => r.label))
-    .range([MARGIN.left, width - MARGIN.right])
+    .range([MARGIN.left, width - marginRight])
     .padding(0.3);
   const y = scaleLinear()
     .domain([low, high])
@@ -83,7 +86,7 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
   const centre = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth() / 2);
   const right = (r: LadderRow): number => px((x(r.label) ?? 0) + x.bandwidth());
   const at = (v: number): number => px(y(v));
-  if (opts.chance !== undefined) drawChance(svg, opts.chance, at(opts.chance), width);
+  if (opts.chance !== undefined) drawChance(svg, opts.chance, at(opts.chance), width - marginRight);
   const rungs = svg
     .append('g')
     .attr('class', 'rungs')
@@ -115,16 +118,28 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('y', (r) => at(r.hi) - 4)
     .attr('text-anchor', 'middle')
     .text((r) => ladderFormat.pct(r.acc));
-  rungs
+  // Two lines (the change, then its p) fit under a rung where one line would run into the next.
+  const gains = rungs
     .filter((r) => r.delta !== null)
     .append('text')
     .attr('class', 'gain')
+    .attr('aria-label', ladderFormat.change)
     .attr('font-size', 10)
     .attr('x', centre)
-    .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 2))
+    .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 14))
     .attr('text-anchor', 'middle')
     .attr('fill', (r) => ((r.delta ?? 0) >= 0 ? '#1a7f37' : '#cf222e'))
-    .text(ladderFormat.change);
+    // A white halo keeps the label legible where a whisker, step or chance line runs under it.
+    .attr('stroke', '#fff')
+    .attr('stroke-width', 3)
+    .attr('paint-order', 'stroke');
+  gains.append('tspan').text((r) => ladderFormat.gain(r.delta ?? 0, r.deltaSd));
+  gains
+    .filter((r) => r.p !== null)
+    .append('tspan')
+    .attr('x', centre)
+    .attr('dy', 12)
+    .text((r) => ladderFormat.pLabel(r.p ?? 1));
   const steps = rows.slice(1).map((r, i) => {
     const prev = rows[i];
     const [x0, x1, mid] = [right(prev), left(r), px((right(prev) + left(r)) / 2)];
@@ -165,25 +180,24 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
   return svgNode;
 }
 
-/** The line of guessing's accuracy `chance` at height `y`, labelled at its right end. */
+/** The line of guessing's accuracy `chance` at height `y` across the plot to `end`, labelled beyond it. */
 function drawChance(
   svg: Selection<SVGSVGElement, unknown, null, undefined>,
   chance: number,
   y: number,
-  width: number,
+  end: number,
 ): void {
   const g = svg.append('g').attr('class', 'chance');
   g.append('line')
     .attr('x1', MARGIN.left)
-    .attr('x2', width - MARGIN.right)
+    .attr('x2', end)
     .attr('y1', y)
     .attr('y2', y)
     .attr('stroke', '#999')
     .attr('stroke-dasharray', '4,3');
   g.append('text')
-    .attr('x', width - MARGIN.right)
-    .attr('y', y - 3)
-    .attr('text-anchor', 'end')
+    .attr('x', end + 4)
+    .attr('y', y + 4)
     .attr('fill', '#777')
     .text(`chance ${ladderFormat.pct(chance)}`);
 }

@@ -119,7 +119,9 @@ describe('pooledRows(pooled) and seedPoints(pooled) drawn by ladderSvg', () => {
     // Higher accuracy sits higher: seed 3's SFT dot (60%) above seed 2's (40%).
     expect(Number(dots[5].getAttribute('cy'))).toBeLessThan(Number(dots[4].getAttribute('cy')));
     expect(svg.querySelectorAll('line.rung')).toHaveLength(3);
-    expect([...svg.querySelectorAll('text.gain')].map((t) => t.textContent)).toEqual([
+    const gains = [...svg.querySelectorAll('text.gain')];
+    // Read as one label; drawn as two lines, the change over its p.
+    expect(gains.map((t) => t.getAttribute('aria-label'))).toEqual([
       '+30.0 \u00b1 20.0 pts (p = 0.035)',
       '\u00b10.0 \u00b1 17.3 pts (p = 1.000)',
     ]);
