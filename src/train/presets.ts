@@ -1,34 +1,11 @@
-import type { ScheduleKind, Warmup } from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { presetConfig } from '../model/init.ts';
-import { TRAIN_PRESETS } from './knobs/loop.ts';
+import { TRAIN_PRESETS, type LoopHyper } from './knobs/loop.ts';
 
-export { TRAIN_PRESETS };
+export { TRAIN_PRESETS, type LoopHyper };
 
 /** A hyper-parameter preset name. */
 export type TrainPreset = (typeof TRAIN_PRESETS)[number];
-
-/** Optimizer-loop settings every stage shares. */
-export interface LoopHyper {
-  /** Peak learning rate. */
-  lr: number;
-  /** Passes over the data (may be fractional). */
-  epochs: number;
-  /** Rows (or pairs) per micro-batch. */
-  batchSize: number;
-  /** Micro-batches per optimizer step. */
-  gradAccum: number;
-  /** Longest row in tokens (capped at the model's context). */
-  maxLength: number;
-  /** Schedule after warmup. */
-  schedule: ScheduleKind;
-  /** Linear warmup. */
-  warmup: Warmup;
-  /** Decoupled weight decay. */
-  weightDecay: number;
-  /** Gradient clipping threshold (0 = off). */
-  maxGradNorm: number;
-}
 
 /** DPO's own settings. */
 export interface DpoHyper extends LoopHyper {

@@ -105,18 +105,13 @@ export function trainerOptions(
   options: StageOptions,
   fingerprint: unknown,
 ): TrainerOptions {
+  // The context length shapes the rows, not the loop.
+  const { maxLength: _rows, ...loop } = hyper;
   return {
+    ...loop,
     checkpointDir: options.checkpointDir ?? options.outDir,
     seed: options.seed ?? 0,
-    lr: hyper.lr,
     optimizer: options.optimizer,
-    schedule: hyper.schedule,
-    warmup: hyper.warmup,
-    weightDecay: hyper.weightDecay,
-    maxGradNorm: hyper.maxGradNorm,
-    batchSize: hyper.batchSize,
-    gradAccum: hyper.gradAccum,
-    epochs: hyper.epochs,
     maxSteps: options.maxSteps,
     evalEvery: options.evalEvery,
     evalOnStart: options.evalOnStart,

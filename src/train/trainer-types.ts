@@ -1,6 +1,7 @@
 import type { ProgressSink } from '../core/progress.ts';
-import type { ParamSet, ScheduleKind, Warmup } from '../engine/index.ts';
+import type { ParamSet } from '../engine/index.ts';
 import type { EvalRecord, StepRecord } from './checkpoints.ts';
+import type { LoopHyper } from './knobs/loop.ts';
 import type { MicroResult } from './lm-loss.ts';
 
 /** A training stage as the trainer drives it: units (rows or pairs) in, gradients out. */
@@ -17,30 +18,27 @@ export interface TrainTask {
   evaluate?(signal?: AbortSignal): Promise<Omit<EvalRecord, 'step'>>;
 }
 
-/** Hyper-parameters and bookkeeping of a training run. */
-export interface TrainerOptions {
+/**
+ * Hyper-parameters and bookkeeping of a training run. The loop knobs keep their meaning from
+ * `knobs/loop.ts`; unset, the trainer uses schedule `cosine`, no warmup, weight decay 0.01
+ * (biases and norm weights exempt, as in HF), clipping at norm 1 (0 turns it off), one
+ * micro-batch per step and one epoch (possibly fractional, as in Hugging Face).
+ */
+export interface TrainerOptions
+  extends
+    Pick<LoopHyper, 'lr' | 'batchSize'>,
+    Partial<
+      Pick<
+        LoopHyper,
+        'schedule' | 'warmup' | 'weightDecay' | 'maxGradNorm' | 'gradAccum' | 'epochs'
+      >
+    > {
   /** Where checkpoints go (`checkpoint-<step>/`). */
   checkpointDir: string;
-  /** Seed of the data order and the trainer's generator. */
+  /** Seed of the data order. */
   seed: number;
-  /** Peak learning rate. */
-  lr: number;
   /** `adamw` (default) or `sgd`. */
   optimizer?: 'adamw' | 'sgd';
-  /** Schedule after warmup (default `cosine`). */
-  schedule?: ScheduleKind;
-  /** Linear warmup (default none). */
-  warmup?: Warmup;
-  /** Decoupled weight decay (default 0.01); biases and norm weights are exempt, as in HF. */
-  weightDecay?: number;
-  /** Global gradient-norm clipping threshold (default 1; 0 turns clipping off). */
-  maxGradNorm?: number;
-  /** Units per micro-batch. */
-  batchSize: number;
-  /** Micro-batches per optimizer step (default 1). */
-  gradAccum?: number;
-  /** Passes over the data, possibly fractional as in Hugging Face (default 1). */
-  epochs?: number;
   /** Stop after this many optimizer steps (overrides epochs for the schedule length). */
   maxSteps?: number;
   /** Shuffle units each epoch (default true). */

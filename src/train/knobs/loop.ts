@@ -115,6 +115,29 @@ export const LOOP_KNOBS = {
 /** The loop knobs' values. */
 export type LoopKnobs = KnobValues<typeof LOOP_KNOBS>;
 
+/** The loop knobs a preset gives a value (the rest default per run, not per model size). */
+export const PRESET_KNOBS = [
+  'lr',
+  'epochs',
+  'batchSize',
+  'gradAccum',
+  'maxLength',
+  'schedule',
+  'warmup',
+  'weightDecay',
+  'maxGradNorm',
+] as const;
+
+type PresetKnob = (typeof PRESET_KNOBS)[number];
+
+/**
+ * The optimizer-loop settings of a preset, every one set (`maxLength` is capped at the
+ * model's context when resolved; warmup as the schedule reads it).
+ */
+export type LoopHyper = {
+  [K in Exclude<PresetKnob, 'warmup'>]-?: Exclude<LoopKnobs[K], undefined>;
+} & { warmup: Warmup };
+
 /** A warmup knob's number as the schedule reads it. */
 export function warmupOf(warmup: number | undefined): Warmup | undefined {
   if (warmup === undefined) return undefined;
