@@ -126,7 +126,7 @@ export function ladderSvg(rows: readonly LadderRow[], opts: LadderOptions): SVGS
     .attr('aria-label', ladderFormat.change)
     .attr('font-size', 10)
     .attr('x', centre)
-    .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 14))
+    .attr('y', (r) => Math.min(at(r.lo) + 14, height - MARGIN.bottom - 17))
     .attr('text-anchor', 'middle')
     .attr('fill', (r) => ((r.delta ?? 0) >= 0 ? '#1a7f37' : '#cf222e'))
     // A white halo keeps the label legible where a whisker, step or chance line runs under it.
