@@ -105,6 +105,26 @@ describe('frozen weights as session initializers', () => {
     await s.dispose();
   });
 
+  it('come from several in-memory files when the arena is larger than one file may be', async () => {
+    const saved = ParamSet.weightsFileBytes;
+    ParamSet.weightsFileBytes = 600; // w1 (512 B) alone, then w2 (256 B) and b
+    try {
+      const p = weights(10);
+      expect(p.files().map((f) => [f.path, f.data.byteLength])).toEqual([
+        ['finemed-weights-0.bin', 512],
+        ['finemed-weights-1.bin', 320],
+      ]);
+      expect(p.locate('w2')).toMatchObject({ file: 'finemed-weights-1.bin', byteOffset: 0 });
+      expect(p.locate('b')).toMatchObject({ file: 'finemed-weights-1.bin', byteOffset: 256 });
+      const held = await Session.create(mlp(true), { threads: 1, weights: p });
+      const ref = await Session.create(mlp(false), { threads: 1 });
+      expect(await run(held, p, ['b'])).toEqual(await run(ref, p, ['w1', 'w2', 'b']));
+      await Promise.all([held.dispose(), ref.dispose()]);
+    } finally {
+      ParamSet.weightsFileBytes = saved;
+    }
+  });
+
   it('must be passed: a graph with frozen parameters and no weights names the parameter', async () => {
     await expect(Session.create(mlp(true), { threads: 1 })).rejects.toThrow(
       /has frozen parameters \(w1, \.\.\.\): pass their values as Session.create's weights/,
@@ -122,10 +142,10 @@ function asBf16(p: ParamSet): FrozenWeights {
   const half = Uint16Array.from(bits, (b) => b >>> 16);
   return {
     weightsKey: () => 'bf16-test',
-    bytes: new Uint8Array(half.buffer),
+    files: () => [{ path: 'half.bin', data: new Uint8Array(half.buffer) }],
     locate: (name) => {
       const e = p.entries.find((x) => x.name === name);
-      return e && { dtype: 'bfloat16', byteOffset: e.offset * 2, shape: e.shape };
+      return e && { file: 'half.bin', dtype: 'bfloat16', byteOffset: e.offset * 2, shape: e.shape };
     },
   };
 }

@@ -68,10 +68,11 @@ export {
 } from './session.ts';
 export { ParamSet, type ParamEntry, type ParamSpec } from './params.ts';
 export {
-  WEIGHTS_FILE,
+  WEIGHTS_FILE_BYTES,
   type FrozenWeights,
   type WeightDType,
   type WeightLocation,
+  type WeightsFile,
 } from './weights.ts';
 export { clipGradNorm, gradNorm, type Optimizer, type OptimizerState } from './optim.ts';
 export { AdamW, type AdamWOptions } from './adamw.ts';

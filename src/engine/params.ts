@@ -2,7 +2,12 @@ import type { Rng } from '../core/rng.ts';
 import { numel } from './dims.ts';
 import type { Graph } from './graph.ts';
 import { OrtTensorClass, type OrtTensor } from './session.ts';
-import type { FrozenWeights, WeightLocation } from './weights.ts';
+import {
+  WEIGHTS_FILE_BYTES,
+  type FrozenWeights,
+  type WeightLocation,
+  type WeightsFile,
+} from './weights.ts';
 
 /** A parameter to lay out in a {@link ParamSet}. */
 export interface ParamSpec {
@@ -242,15 +247,53 @@ export class ParamSet implements FrozenWeights {
     return `params#${this.id}@${newest}`;
   }
 
-  /** The arena as bytes: the external-data file sessions copy frozen weights from. */
-  get bytes(): Uint8Array {
-    return new Uint8Array(this.data.buffer, this.data.byteOffset, this.data.byteLength);
+  /**
+   * The arena as external-data files (views, no copy) sessions copy frozen weights from: runs
+   * of whole parameters of up to {@link ParamSet.weightsFileBytes} (a larger one alone).
+   */
+  files(): readonly WeightsFile[] {
+    return this.fileLayout().files;
   }
 
-  /** Where a parameter lies in {@link bytes}, or undefined when absent. */
+  /** Where a parameter lies among {@link files}, or undefined when absent. */
   locate(name: string): WeightLocation | undefined {
-    const e = this.byName.get(name);
-    return e && { dtype: 'float32', byteOffset: e.offset * 4, shape: e.shape };
+    const i = this.indexByName.get(name);
+    if (i === undefined) return undefined;
+    const e = this.entries[i];
+    const { files, firstFloat, fileOf } = this.fileLayout();
+    const k = fileOf[i];
+    return {
+      file: files[k].path,
+      dtype: 'float32',
+      byteOffset: (e.offset - firstFloat[k]) * 4,
+      shape: e.shape,
+    };
+  }
+
+  /** Where {@link files} splits arenas (a static so tests can split small sets). */
+  static weightsFileBytes = WEIGHTS_FILE_BYTES;
+
+  private layout?: { files: WeightsFile[]; firstFloat: number[]; fileOf: number[] };
+
+  private fileLayout(): { files: WeightsFile[]; firstFloat: number[]; fileOf: number[] } {
+    if (this.layout) return this.layout;
+    const maxFloats = ParamSet.weightsFileBytes / 4;
+    const firstFloat: number[] = [];
+    const fileOf = this.entries.map((e) => {
+      const start = firstFloat[firstFloat.length - 1];
+      if (start === undefined || e.offset + e.size - start > maxFloats) firstFloat.push(e.offset);
+      return firstFloat.length - 1;
+    });
+    const files = firstFloat.map((start, k) => {
+      const end = firstFloat[k + 1] ?? this.data.length;
+      const bytes = this.data.subarray(start, end);
+      return {
+        path: `finemed-weights-${k}.bin`,
+        data: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+      };
+    });
+    this.layout = { files, firstFloat, fileOf };
+    return this.layout;
   }
 
   private index(name: string): number {

@@ -8,7 +8,7 @@ import {
   type Graph,
   type Tensor,
 } from './graph.ts';
-import { WEIGHTS_FILE, type FrozenWeights } from './weights.ts';
+import type { FrozenWeights } from './weights.ts';
 import {
   AttributeProto_AttributeType as AttrType,
   ModelProtoSchema,
@@ -69,7 +69,7 @@ function tensorProto(name: string, c: ConstantData): MessageInitShape<typeof Ten
 
 /**
  * Initializers (and a Cast for bf16 storage) for the frozen parameters the model uses, their
- * data external at byte ranges of {@link WEIGHTS_FILE}.
+ * data external at byte ranges of the weights' files.
  */
 function frozenInitializers(
   graph: Graph,
@@ -105,7 +105,7 @@ function frozenInitializers(
       dataType: bf16 ? DataType.BFLOAT16 : DataType.FLOAT,
       dataLocation: DataLocation.EXTERNAL,
       externalData: [
-        { key: 'location', value: WEIGHTS_FILE },
+        { key: 'location', value: at.file },
         { key: 'offset', value: String(at.byteOffset) },
         { key: 'length', value: String(length) },
       ],

@@ -4,7 +4,7 @@ import { sha256 } from '../core/hash.ts';
 import type { Graph } from './graph.ts';
 import { chooseProvider, gpuRefusal, type ExecutionProvider } from './providers.ts';
 import { toOnnxBytes } from './serialize.ts';
-import { WEIGHTS_FILE, type FrozenWeights } from './weights.ts';
+import type { FrozenWeights } from './weights.ts';
 
 /** An ONNX Runtime tensor (what sessions take and return). */
 export type OrtTensor = ort.Tensor;
@@ -103,7 +103,7 @@ function ortOptions(
   return {
     executionProviders: [provider],
     // ORT copies the weights out of this buffer during creation (see weights.ts).
-    externalData: o.weights ? [{ path: WEIGHTS_FILE, data: o.weights.bytes }] : undefined,
+    externalData: o.weights ? [...o.weights.files()] : undefined,
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',

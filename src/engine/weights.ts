@@ -2,9 +2,9 @@
  * Frozen weights held by a session (issue 16).
  *
  * A parameter declared `g.param(name, shape, { frozen: true })` is not a graph input: it is
- * serialized as an ONNX initializer whose data is *external*, at a byte range of one in-memory
- * "file" ({@link WEIGHTS_FILE}) that `Session.create(graph, { weights })` hands to ONNX
- * Runtime (`sessionOptions.externalData`). The model proto stays a few hundred KB whatever the
+ * serialized as an ONNX initializer whose data is *external*, at a byte range of an in-memory
+ * "file" that `Session.create(graph, { weights })` hands to ONNX Runtime
+ * (`sessionOptions.externalData`). The model proto stays a few hundred KB whatever the
  * model size (no 2 GB protobuf limit), ORT prepacks the weights for its CPU GEMM (or uploads
  * them once to a GPU), and only trainable parameters and batches cross per run.
  *
@@ -21,17 +21,30 @@
  *   Writes made directly into a ParamSet's views must be announced with `markWeightsChanged()`.
  */
 
-/** The name of the in-memory external-data file in serialized models. */
-export const WEIGHTS_FILE = 'finemed-weights.bin';
+/**
+ * The largest in-memory file a source should hand out: Node 20 caps a Uint8Array at 4 GiB, so
+ * a larger arena (a 1B+ model in float32) is split into files of about this size.
+ */
+export const WEIGHTS_FILE_BYTES = 2 ** 30;
+
+/** One in-memory external-data file. */
+export interface WeightsFile {
+  /** The name initializers refer to, e.g. `finemed-weights-0.bin`. */
+  path: string;
+  /** Its bytes (a view; not copied until ORT copies the weights). */
+  data: Uint8Array;
+}
 
 /** Storage types for frozen weights; `bfloat16` weights get a Cast to float32 (folded by ORT). */
 export type WeightDType = 'float32' | 'bfloat16';
 
-/** Where one weight lives inside {@link FrozenWeights.bytes}. */
+/** Where one weight lives among {@link FrozenWeights.files}. */
 export interface WeightLocation {
+  /** The {@link WeightsFile.path} holding it. */
+  file: string;
   /** Element type as stored (the graph always sees float32). */
   dtype: WeightDType;
-  /** Byte offset into the file; a multiple of 64. */
+  /** Byte offset into that file; a multiple of 64. */
   byteOffset: number;
   /** Static shape; must equal the graph's declaration. */
   shape: readonly number[];
@@ -45,8 +58,8 @@ export interface FrozenWeights {
    * of the session cache key, and checked before every run.
    */
   weightsKey(names: readonly string[]): string;
-  /** The external-data file: every weight's bytes at its {@link WeightLocation}. */
-  readonly bytes: Uint8Array;
+  /** The external-data files: every weight's bytes at its {@link WeightLocation}. */
+  files(): readonly WeightsFile[];
   /** The location of a weight, or undefined when this source does not have it. */
   locate(name: string): WeightLocation | undefined;
 }
