@@ -30,6 +30,11 @@ describe('inference graph weights', () => {
     fresh.params.fill('model.norm.weight', 0.5);
     expect(await logits(model)).toEqual(await logits(fresh));
     expect((await model.compiled()).session).toBe(session);
+    // A new parameter set (LoRA attached) has its base frozen again.
+    await attachLora(model, { r: 2, alpha: 4, targetModules: ['o_proj'] });
+    const adapters = await fed(model);
+    expect(adapters.length > 0 && adapters.every((name) => name.includes('.lora_'))).toBe(true);
+    expect(await logits(model)).toEqual(await logits(fresh));
     await Promise.all([model.dispose(), fresh.dispose()]);
   });
 

@@ -82,15 +82,16 @@ interface Compiled extends CompiledGraph {
 
 /**
  * Compiles a model's inference graph on first use and keeps it until {@link GraphCache.clear}.
- * Base weights are session initializers (ORT copies and prepacks them once; only adapters and
- * data cross per run) for as long as they stay unchanged. When a tracked write changes them
- * (full-parameter training, TTT without LoRA), the session is rebuilt with every weight as a
- * per-run input, which follows any later write without recompiling.
+ * Base weights are session initializers (ORT copies them once; only adapters and data cross
+ * per run) for as long as they stay unchanged. When a tracked write changes them
+ * (full-parameter training, TTT without LoRA), the session is rebuilt with every weight of that
+ * set as a per-run input, which follows any later write without recompiling; a new set (LoRA
+ * attached or detached) starts frozen again.
  */
 export class GraphCache {
   private compiled?: Promise<Compiled>;
-  /** Set once the base weights changed under a session: from then on they are fed per run. */
-  private mutable = false;
+  /** A set whose base weights changed under a session: they are fed per run from then on. */
+  private mutable?: ParamSet;
 
   constructor(
     private readonly config: ModelConfig,
@@ -107,7 +108,7 @@ export class GraphCache {
       const same = hit.params === params;
       if (same && hit.key === params.weightsKey(hit.frozenNames)) return hit;
       // The same set written since: it is being trained, so stop copying it into sessions.
-      if (same) this.mutable = true;
+      if (same) this.mutable = params;
       await this.clear();
     }
     this.compiled ??= this.compile();
@@ -117,7 +118,7 @@ export class GraphCache {
   private async compile(): Promise<Compiled> {
     const graph = buildInferenceGraph(this.config, this.decoderOptions());
     const params = this.params();
-    if (!this.mutable) graph.freeze((p) => !isAdapter(p.name));
+    if (this.mutable !== params) graph.freeze((p) => !isAdapter(p.name));
     const frozenNames = graph.params.filter((p) => p.frozen).map((p) => p.name);
     // No prepacked second copy: on 2 CPU cores it bought no measurable speed for scoring
     // (one 511-token forward of a 2-layer Qwen2.5-0.5B-shaped model) and costs the weights again.
