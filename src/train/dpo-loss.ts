@@ -20,6 +20,7 @@ import {
 import type { CausalLM } from '../model/causal-lm.ts';
 import { collate } from './batches.ts';
 import type { EncodedRow } from './encode.ts';
+import { DPO_LOSSES } from './knobs/dpo.ts';
 import {
   lossGraph,
   openEval,
@@ -28,8 +29,7 @@ import {
   type MicroResult,
 } from './lm-loss.ts';
 
-/** DPO loss variants (TRL's `loss_type`). */
-export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge'] as const;
+export { DPO_LOSSES };
 
 /** A DPO loss variant. */
 export type DpoLossType = (typeof DPO_LOSSES)[number];
