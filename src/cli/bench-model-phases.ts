@@ -128,22 +128,10 @@ const PHASES: Record<Exclude<ModelPhase, 'load'>, PhaseRun> = {
   // TTT with LoRA: one step on a ~300-token neighbour, four options after a ~300-token question, restore.
   async ttt(model, o) {
     const tokenizer = tokenizerOf(model);
-    const text = (words: number, salt: number) => medicalText(words, salt);
-    const question = fitTokens(
-      (w) => text(w, 1),
-      300,
-      (s) => tokenizer.encode(s).length,
-    );
-    const neighbourPrompt = fitTokens(
-      (w) => text(w, 2),
-      100,
-      (s) => tokenizer.encode(s).length,
-    );
-    const neighbourAnswer = fitTokens(
-      (w) => text(w, 3),
-      200,
-      (s) => tokenizer.encode(s).length,
-    );
+    const count = (s: string) => tokenizer.encode(s).length;
+    const question = fitTokens((w) => medicalText(w, 1), 300, count);
+    const neighbourPrompt = fitTokens((w) => medicalText(w, 2), 100, count);
+    const neighbourAnswer = fitTokens((w) => medicalText(w, 3), 200, count);
     const index = await buildIndex([
       parseIndexRecord(
         { prompt: `${neighbourPrompt} ${question.slice(0, 80)}`, chosen: neighbourAnswer },
