@@ -1,4 +1,7 @@
 import type { DpoLossType } from '../dpo-loss.ts';
+import { DPO_ONLY_KNOBS } from '../knobs/dpo.ts';
+import { trlFields } from '../knobs/knob.ts';
+import { LOOP_KNOBS } from '../knobs/loop.ts';
 import type { LoopHyper, TrainPreset } from '../presets.ts';
 import { ALL_LINEAR, type StageLora } from '../stage.ts';
 
@@ -44,20 +47,13 @@ const SCHEDULES = { cosine: 'cosine', linear: 'linear', constant: 'constant_with
 export function trainerConfig(s: ResolvedStage): Record<string, unknown> {
   const h = s.hyper;
   const shared: Record<string, unknown> = {
-    learning_rate: h.lr,
+    ...trlFields(LOOP_KNOBS, { ...h, seed: s.seed }),
     lr_scheduler_type: SCHEDULES[h.schedule],
     ...('fraction' in h.warmup
       ? { warmup_ratio: h.warmup.fraction }
       : { warmup_steps: h.warmup.steps }),
-    weight_decay: h.weightDecay,
-    max_grad_norm: h.maxGradNorm,
-    num_train_epochs: h.epochs,
     max_steps: s.maxSteps ?? -1,
-    per_device_train_batch_size: h.batchSize,
-    gradient_accumulation_steps: h.gradAccum,
     optim: s.optimizer === 'sgd' ? 'sgd' : 'adamw_torch',
-    max_length: h.maxLength,
-    seed: s.seed,
     logging_steps: 1,
     report_to: 'none',
   };
@@ -69,7 +65,7 @@ export function trainerConfig(s: ResolvedStage): Record<string, unknown> {
     };
   return {
     ...shared,
-    beta: h.beta,
+    ...trlFields(DPO_ONLY_KNOBS, h),
     loss_type: [s.loss ?? 'sigmoid'],
     label_smoothing: s.labelSmoothing ?? 0,
     // The workbench scores the frozen reference once per pair before training, as this does.

@@ -10,6 +10,7 @@ export const DPO_LOSSES = ['sigmoid', 'ipo', 'hinge'] as const;
 export const DPO_ONLY_KNOBS = {
   beta: knob(z.number().positive().optional(), 'KL strength (preset default 0.1)', {
     value: 'B',
+    trl: 'beta',
   }),
   loss: knob(z.enum(DPO_LOSSES).optional(), 'Loss variant', { shown: 'sigmoid' }),
   labelSmoothing: knob(

@@ -20,6 +20,8 @@ export interface Knob<S extends z.ZodType = z.ZodType> {
   shown?: string;
   /** An object-valued knob given on the command line as these flags, one per field. */
   fields?: Knobs;
+  /** The TRL `SFTConfig`/`DPOConfig` field it sets as is, for an exported bundle. */
+  trl?: string;
 }
 
 /** A stage's knobs by parameter name. */
@@ -54,6 +56,16 @@ export interface KnobFlag {
   value?: string;
   /** Shown in help as the default. */
   default?: string;
+}
+
+/** The TRL config fields of the knobs that map one to one (`maxGradNorm` -> `max_grad_norm`). */
+export function trlFields(knobs: Knobs, values: object): Record<string, unknown> {
+  const given = values as Record<string, unknown>;
+  return Object.fromEntries(
+    Object.entries(knobs).flatMap(([name, k]) =>
+      k.trl !== undefined && given[name] !== undefined ? [[k.trl, given[name]]] : [],
+    ),
+  );
 }
 
 /** The flag name a knob has on the command line, or null. */

@@ -71,15 +71,31 @@ export const LOOP_KNOBS = {
     z.enum(TRAIN_PRESETS).optional(),
     'Hyper-parameter preset (default: tiny/demo when the model has that shape, else paper)',
   ),
-  seed: knob(z.number().int().default(0), 'Seed of data order, split and adapters', { value: 'N' }),
-  lr: knob(z.number().positive().optional(), 'Peak learning rate', { value: 'LR' }),
+  seed: knob(z.number().int().default(0), 'Seed of data order, split and adapters', {
+    value: 'N',
+    trl: 'seed',
+  }),
+  lr: knob(z.number().positive().optional(), 'Peak learning rate', {
+    value: 'LR',
+    trl: 'learning_rate',
+  }),
   epochs: knob(z.number().positive().optional(), 'Passes over the data (may be fractional)', {
     value: 'N',
+    trl: 'num_train_epochs',
   }),
   maxSteps: knob(positiveInt.optional(), 'Stop after N optimizer steps', { value: 'N' }),
-  batchSize: knob(positiveInt.optional(), 'Rows (pairs) per micro-batch', { value: 'N' }),
-  gradAccum: knob(positiveInt.optional(), 'Micro-batches per optimizer step', { value: 'N' }),
-  maxLength: knob(z.number().int().min(8).optional(), 'Longest row in tokens', { value: 'N' }),
+  batchSize: knob(positiveInt.optional(), 'Rows (pairs) per micro-batch', {
+    value: 'N',
+    trl: 'per_device_train_batch_size',
+  }),
+  gradAccum: knob(positiveInt.optional(), 'Micro-batches per optimizer step', {
+    value: 'N',
+    trl: 'gradient_accumulation_steps',
+  }),
+  maxLength: knob(z.number().int().min(8).optional(), 'Longest row in tokens', {
+    value: 'N',
+    trl: 'max_length',
+  }),
   truncation: knob(
     z.enum(['truncate', 'error']).optional(),
     'Rows over --max-length: cut (counted) or stop',
@@ -97,9 +113,13 @@ export const LOOP_KNOBS = {
     'Warmup: a fraction of the steps (< 1) or a step count',
     { value: 'F|N' },
   ),
-  weightDecay: knob(z.number().min(0).optional(), 'Decoupled weight decay', { value: 'W' }),
+  weightDecay: knob(z.number().min(0).optional(), 'Decoupled weight decay', {
+    value: 'W',
+    trl: 'weight_decay',
+  }),
   maxGradNorm: knob(z.number().min(0).optional(), 'Global gradient-norm clipping (0 = off)', {
     value: 'C',
+    trl: 'max_grad_norm',
   }),
   optimizer: optimizerKnob,
   lora: loraKnob,
