@@ -207,6 +207,11 @@ describe('a misspelt knob', () => {
     const result = sftJob.params.safeParse({ model: MODEL, data: 'rows.jsonl', maxGradNrm: 1 });
     expect(result.success).toBe(false);
     expect(result.error?.issues[0].message).toContain('maxGradNrm');
+    const lora = tttJob.params.safeParse({
+      ...{ model: MODEL, index: 'index.jsonl', bench: 'bench.jsonl' },
+      lora: { r: 2, alpah: 4 },
+    });
+    expect(lora.error?.issues[0]).toMatchObject({ path: ['lora'], keys: ['alpah'] });
   });
 
   it('fails the CLI naming the flag, for a bad value too', () => {

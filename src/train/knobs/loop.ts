@@ -2,12 +2,13 @@
 import { z } from 'zod';
 import type { Warmup } from '../../engine/index.ts';
 import { PROJECTION_NAMES } from '../../model/param-layout.ts';
-import { knob, type KnobValues } from './knob.ts';
+import { knob, knobShape, type KnobValues } from './knob.ts';
 
 /** Hyper-parameter presets: `tiny` and `demo` for the built-in models, `paper` for real ones. */
 export const TRAIN_PRESETS = ['tiny', 'demo', 'paper'] as const;
 
-const positiveInt = z.number().int().min(1);
+/** A count of one or more. */
+export const positiveInt = z.number().int().min(1);
 
 /** LoRA settings (PEFT's names), given on the command line as `--lora-*` flags. */
 export const LORA_KNOBS = {
@@ -33,14 +34,8 @@ export const LORA_KNOBS = {
 
 /** The `lora` knob every trainable stage takes. */
 export const loraKnob = knob(
-  z
-    .object({
-      r: LORA_KNOBS.r.schema,
-      alpha: LORA_KNOBS.alpha.schema,
-      dropout: LORA_KNOBS.dropout.schema,
-      targetModules: LORA_KNOBS.targetModules.schema,
-    })
-    .optional(),
+  // Strict, as the job's top level is: a misspelt field fails instead of being dropped.
+  z.strictObject(knobShape(LORA_KNOBS)).optional(),
   'LoRA adapters instead of full parameters',
   { flag: null, fields: LORA_KNOBS },
 );

@@ -4,12 +4,10 @@ import type { EvalOptions } from '../../eval/index.ts';
 import { BENCHMARK_FORMATS, type BenchmarkFormat } from '../../eval/types.ts';
 import type { TttRunOptions } from '../ttt-run.ts';
 import { knob, type KnobValues } from './knob.ts';
-import { loraKnob, optimizerKnob, ROW_KNOBS, TRAIN_PRESETS } from './loop.ts';
+import { loraKnob, optimizerKnob, positiveInt, ROW_KNOBS, TRAIN_PRESETS } from './loop.ts';
 
 /** The retrievers TTT can find neighbours with. */
 export const RETRIEVERS = ['bm25', 'dense'] as const;
-
-const positiveInt = z.number().int().min(1);
 
 /** How TTT adapts to each question: retrieval and the steps taken on the neighbours. */
 export const TTT_ADAPT_KNOBS = {
