@@ -222,7 +222,7 @@ describe('a misspelt knob', () => {
       "--warmup must be a fraction below 1 or a whole step count, got '2.5'",
     );
     expect(() => cliStageOptions(cli(trainSftCommand, { 'lora-alpha': '8' }))).toThrow(
-      '--lora-rank must be given (not given)',
+      '--lora-rank is required with the other lora flags',
     );
   });
 });

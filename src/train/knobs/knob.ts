@@ -157,8 +157,10 @@ function flagError(name: string, k: Knob, flags: Record<string, unknown>, error:
   const sub = k.fields && typeof field === 'string' ? k.fields[field] : undefined;
   const flag = sub ? flagOf(String(field), sub) : flagOf(name, k);
   const given = flag === null ? undefined : flags[flag];
-  const got =
-    typeof given === 'string' ? `, got '${given}'` : given === undefined ? ' (not given)' : '';
+  // Only a field of an object knob can be missing: its sibling flags were given.
+  if (given === undefined)
+    return new UsageError(`--${flag} is required with the other ${name} flags`);
+  const got = typeof given === 'string' ? `, got '${given}'` : '';
   return new UsageError(`--${flag} ${rule(issue)}${got}`);
 }
 
@@ -168,6 +170,5 @@ function rule(issue: z.core.$ZodIssue): string {
   if (issue.code === 'too_small') return `must be ${issue.inclusive ? '>=' : '>'} ${issue.minimum}`;
   if (issue.code === 'too_big') return `must be ${issue.inclusive ? '<=' : '<'} ${issue.maximum}`;
   if (issue.code === 'invalid_type' && issue.expected === 'int') return 'must be an integer';
-  if (issue.code === 'invalid_type') return `must be given`;
   return `must be ${issue.message}`;
 }
