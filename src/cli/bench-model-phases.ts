@@ -21,8 +21,13 @@ export interface PhaseResult {
   value: number;
   /** Peak resident memory of the process, MB (loading included). */
   peakRssMb: number;
-  /** Parameters of the model. */
+  /** Parameters of the model as loaded (adapters not counted). */
   parameters: number;
+  /**
+   * CPU seconds per wall second over the phase (ONNX Runtime's threads included): about the
+   * thread count on an idle machine, lower when other processes took the cores.
+   */
+  cpuPerWall: number;
 }
 
 /** How a phase runs. */
@@ -70,13 +75,19 @@ export async function runModelPhase(
   o: PhaseOptions,
 ): Promise<PhaseResult> {
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   const model = await loadModel(dir, { session: { threads: o.threads } });
   const loadSeconds = (performance.now() - start) / 1000;
+  const parameters = model.params.count;
   try {
+    const phaseStart = phase === 'load' ? start : performance.now();
+    const cpuFrom = phase === 'load' ? cpuStart : process.cpuUsage();
     const [key, value] =
       phase === 'load' ? ['load_seconds', loadSeconds] : await PHASES[phase](model, o);
+    const cpu = process.cpuUsage(cpuFrom);
+    const cpuPerWall = (cpu.user + cpu.system) / 1000 / (performance.now() - phaseStart);
     const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
-    return { phase, key, value, peakRssMb, parameters: model.params.count };
+    return { phase, key, value, peakRssMb, parameters, cpuPerWall };
   } finally {
     await model.dispose();
   }

@@ -20,6 +20,7 @@ const FIGURES = [
 
 describe('finemed bench model', () => {
   let dir: string;
+  let parameters: number;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'finemed-bench-model-'));
     const texts = Array.from(
@@ -27,6 +28,7 @@ describe('finemed bench model', () => {
       (_, i) => `patient ${i} presents with chest pain and fever; the most likely diagnosis`,
     );
     const model = createModel({ preset: 'tiny', texts });
+    parameters = model.params.count;
     await model.save(dir);
     await model.dispose();
   });
@@ -44,7 +46,9 @@ describe('finemed bench model', () => {
     expect(Object.keys(byPhase)).toEqual(['load', 'score', 'options', 'lora', 'ttt']);
     expect(run.json.peak_rss_mb).toBe(Math.max(...Object.values(byPhase)));
     expect(byPhase.load).toBeGreaterThan(50);
-    expect(run.json.parameters).toBeGreaterThan(800_000);
+    expect(run.json.parameters).toBe(parameters);
+    for (const ratio of Object.values(run.json.cpu_per_wall_by_phase as Record<string, number>))
+      expect(ratio).toBeGreaterThan(0);
     expect(run.json.torch).toBeNull();
     expect(run.json.ratio_vs_torch).toBeNull();
   }, 300_000);
@@ -72,6 +76,7 @@ describe('bench model summary', () => {
       value: value * scale,
       peakRssMb: phase === 'lora' ? 4000 : 2000,
       parameters: 10,
+      cpuPerWall: 2,
     }));
   const torch = (corename: string) => ({
     torch: '1.13',

@@ -124,7 +124,7 @@ export const benchModelCommand: Command = {
       for (const phase of MODEL_PHASES) {
         const result = await enginePhase(dir, phase, o, ctx.signal);
         ctx.stderr.write(
-          `round ${r + 1}/${rounds} ${result.key}: ${round(result.value)} (peak RSS ${result.peakRssMb} MB)\n`,
+          `round ${r + 1}/${rounds} ${result.key}: ${round(result.value)} (peak RSS ${result.peakRssMb} MB, ${round(result.cpuPerWall, 2)} CPU s per s)\n`,
         );
         results.push(result);
       }
@@ -174,6 +174,13 @@ export function summarize(
   for (const key of Object.keys(FIGURES) as Figure[]) report[key] = round(figure(key));
   report.peak_rss_mb = Math.max(...Object.values(perPhase));
   report.peak_rss_mb_by_phase = perPhase;
+  // Contention shows here: with N threads an undisturbed phase keeps about N cores busy.
+  report.cpu_per_wall_by_phase = Object.fromEntries(
+    MODEL_PHASES.map((p) => [
+      p,
+      round(Math.min(...all.filter((r) => r.phase === p).map((r) => r.cpuPerWall)), 2),
+    ]),
+  );
   report.torch = null;
   report.ratio_vs_torch = null;
   report.options_vs_torch_score = null;
