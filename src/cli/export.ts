@@ -1,10 +1,12 @@
 import { UsageError } from '../core/errors.ts';
 import { exportTrl } from '../train/export-trl/bundle.ts';
 import { EXPORT_STAGES } from '../train/export-trl/trainer-config.ts';
+import { DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
+import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
+import { SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
 import {
   boolFlag,
   choiceFlag,
-  numberFlag,
   requiredFlag,
   stringFlag,
   type Command,
@@ -13,7 +15,6 @@ import {
 import { trainDpoCommand } from './train-dpo.ts';
 import { stageOptions } from './train-flags.ts';
 import { trainSftCommand } from './train-sft.ts';
-import { DPO_LOSSES } from '../train/dpo-loss.ts';
 
 // Flags of `finemed train` that steer the local run itself, not what is trained: TRL has its
 // own checkpointing, evaluation and threads; rows over the length are always cut by TRL; and
@@ -29,8 +30,8 @@ const RUN_ONLY = [
   'truncation',
   'raw-strings',
 ];
-const SFT_ONLY = ['packing', 'train-on-prompt'];
-const DPO_ONLY = ['beta', 'loss', 'label-smoothing', 'ref-model'];
+const SFT_ONLY = Object.keys(knobFlags(SFT_ONLY_KNOBS));
+const DPO_ONLY = [...Object.keys(knobFlags(DPO_ONLY_KNOBS)), 'ref-model'];
 
 const trainFlags: Record<string, FlagSpec> = Object.fromEntries(
   Object.entries({ ...trainSftCommand.flags, ...trainDpoCommand.flags }).filter(
@@ -80,11 +81,7 @@ export const exportTrlCommand: Command = {
       stage,
       model: requiredFlag(ctx, 'model'),
       data: requiredFlag(ctx, 'data'),
-      packing: boolFlag(ctx, 'packing'),
-      trainOnPrompt: boolFlag(ctx, 'train-on-prompt'),
-      beta: numberFlag(ctx, 'beta', { min: 0 }),
-      loss: choiceFlag(ctx, 'loss', DPO_LOSSES),
-      labelSmoothing: numberFlag(ctx, 'label-smoothing', { min: 0, max: 0.5 }),
+      ...knobsFromFlags(stage === 'sft' ? SFT_ONLY_KNOBS : DPO_ONLY_KNOBS, ctx.flags),
       refModel: stringFlag(ctx, 'ref-model'),
     });
     if (boolFlag(ctx, 'json')) {
