@@ -62,10 +62,16 @@ export function lmHeadCrossEntropy(
   const at = unsqueeze(t, [1]);
   const bounds: [number, number][] = [];
   for (let s = 0; s < V; s += chunk) bounds.push([s, Math.min(V, s + chunk)]);
-  // One slice per chunk, shared by the forward and the backward: a frozen weight's slices fold
-  // into initializers once, and a fed weight is copied once per run.
+  // Chunk bounds offset by a run-time zero: ORT cannot fold the slices of a frozen weight into
+  // initializers (a second, prepacked copy of the head), so each chunk is copied when used.
+  const zero = sub(shape(targets, 0, 1), shape(targets, 0, 1));
   const parts =
-    bounds.length === 1 ? [weight] : bounds.map(([s, e]) => slice(weight, [s], [e], [0]));
+    bounds.length === 1
+      ? [weight]
+      : bounds.map(([s, e]) => {
+          const part = slice(weight, add(zero, s), add(zero, e), [0]);
+          return reshape(part, [e - s, d]);
+        });
   const logits = (w: Tensor, c?: Tensor): Tensor => gemm(h, w, c, { transB: true });
 
   let scored: Tensor;

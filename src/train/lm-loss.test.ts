@@ -6,6 +6,7 @@ import { collate } from './batches.ts';
 import type { EncodedRow } from './encode.ts';
 import { clinicModel } from './fixtures/clinic.ts';
 import { LmLoss, padIdOf } from './lm-loss.ts';
+import { prepareLora } from './stage.ts';
 
 const session = { threads: 2 };
 
@@ -51,6 +52,23 @@ describe('LmLoss', () => {
     expect(maxAbsDiff(chunked.step.grads.data, wantGrads)).toBeLessThan(1e-5);
     expect(chunked.step.grads.data.some((v, i) => v !== wantGrads[i])).toBe(true);
     await chunked.dispose();
+    await model.dispose();
+  });
+
+  it('under LoRA (base frozen in the session) gives the same loss and adapter gradients in one chunk or many', async () => {
+    const model = clinicModel(4);
+    await prepareLora(model, { r: 4 }, 0);
+    const data = rows(model.config.vocabSize);
+    const whole = await LmLoss.create(model, { session });
+    const chunked = await LmLoss.create(model, { session, headChunk: 100 });
+    expect(whole.step.session.inputNames).not.toContain('model.embed_tokens.weight');
+    const a = await whole.forwardBackward(data);
+    const b = await chunked.forwardBackward(data);
+    expect(Math.abs(a.lossSum - b.lossSum)).toBeLessThan(1e-4 * Math.abs(a.lossSum));
+    expect(chunked.step.grads.data.some((v) => v !== 0)).toBe(true);
+    expect(maxAbsDiff(chunked.step.grads.data, whole.step.grads.data)).toBeLessThan(1e-5);
+    expect((await chunked.evaluate(data)).lossSum).toBeCloseTo(a.lossSum, 3);
+    await Promise.all([whole.dispose(), chunked.dispose()]);
     await model.dispose();
   });
 });
