@@ -145,6 +145,26 @@ describe('Semaphore', () => {
     await c;
     expect(order).toEqual(['b: gone', 'a', 'c']);
   });
+
+  it('keeps one abort listener per signal however many wait on it', async () => {
+    const gate = new Semaphore(1);
+    await gate.acquire();
+    const controller = new AbortController();
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    const waiters = Array.from({ length: 50 }, () =>
+      gate.acquire(controller.signal).then(
+        () => 'granted',
+        () => 'left',
+      ),
+    );
+    controller.abort();
+    expect(await Promise.all(waiters)).toEqual(Array(50).fill('left'));
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
 });
 
 describe('retryAfterMs(header) and retryableStatus(status)', () => {

@@ -62,7 +62,10 @@ export function sleep(
 /** At most `limit` holders at once; waiters are served first come, first served. */
 export class Semaphore {
   private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  private readonly waiting: { signal?: AbortSignal; grant(): void; abort(): void }[] = [];
+  // One abort listener per signal, not per waiter: hundreds of queued requests share a run's
+  // signal, and a listener each would trip Node's MaxListenersExceededWarning.
+  private readonly watched = new WeakSet<AbortSignal>();
   constructor(private readonly limit: number) {}
 
   /** Resolves with a slot; an abort while waiting gives up the place in line. */
@@ -73,23 +76,26 @@ export class Semaphore {
       return;
     }
     await new Promise<void>((resolve, reject) => {
-      const grant = (): void => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      };
-      const onAbort = (): void => {
-        this.waiting.splice(this.waiting.indexOf(grant), 1);
-        reject(cancelled(signal!));
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiting.push(grant);
+      this.waiting.push({ signal, grant: resolve, abort: () => reject(cancelled(signal!)) });
+      if (signal && !this.watched.has(signal)) {
+        this.watched.add(signal);
+        signal.addEventListener('abort', () => this.dropWaitersOf(signal), { once: true });
+      }
     });
   }
 
   release(): void {
     const next = this.waiting.shift();
-    if (next) next();
+    if (next) next.grant();
     else this.active--;
+  }
+
+  private dropWaitersOf(signal: AbortSignal): void {
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (this.waiting[i].signal !== signal) continue;
+      const [waiter] = this.waiting.splice(i, 1);
+      waiter.abort();
+    }
   }
 }
 

@@ -162,11 +162,11 @@ describe('frozen weights stored as bfloat16', () => {
   });
 });
 
-describe('prepack: false', () => {
+describe('prepack: true', () => {
   it('compiles a separate session computing the same outputs', async () => {
     const p = weights(8);
-    const packed = await Session.create(mlp(true), { threads: 1, weights: p });
-    const plain = await Session.create(mlp(true), { threads: 1, weights: p, prepack: false });
+    const packed = await Session.create(mlp(true), { threads: 1, weights: p, prepack: true });
+    const plain = await Session.create(mlp(true), { threads: 1, weights: p });
     expect(plain.cached).toBe(false);
     expect(await run(plain, p, ['b'])).toEqual(await run(packed, p, ['b']));
     await Promise.all([packed.dispose(), plain.dispose()]);

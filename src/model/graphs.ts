@@ -120,10 +120,7 @@ export class GraphCache {
     const params = this.params();
     if (this.mutable !== params) graph.freeze((p) => !isAdapter(p.name));
     const frozenNames = graph.params.filter((p) => p.frozen).map((p) => p.name);
-    // No prepacked second copy: on 2 CPU cores it bought no measurable speed for scoring
-    // (one 511-token forward of a 2-layer Qwen2.5-0.5B-shaped model) and costs the weights again.
     const promise = Session.create(graph, {
-      prepack: false,
       ...this.sessionOptions,
       weights: frozenNames.length > 0 ? params : undefined,
     }).then((session) => ({
