@@ -7,7 +7,7 @@ import { loadBenchmark } from '../eval/loaders/load.ts';
 import { loadEvalModel, modelGenerator, modelScorer } from '../eval/model-adapter.ts';
 import { BENCHMARK_FORMATS } from '../eval/types.ts';
 import { createModel, MODEL_PRESETS } from '../model/init.ts';
-import { boolFlag, choiceFlag, intFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, choiceFlag, intFlag, jsonFlag, stringFlag, type Command } from './command.ts';
 
 /** The benchmark timed by default: the shared MedQA sample when present, else our fixture. */
 function defaultBenchmarkFile(): string {
@@ -45,7 +45,7 @@ export const benchEvalCommand: Command = {
       default: '32',
     },
     batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const benchFile = stringFlag(ctx, 'bench') ?? defaultBenchmarkFile();

@@ -1,6 +1,6 @@
 import { MODEL_PRESETS } from '../model/init.ts';
 import { benchGenerate } from '../model/bench-generate.ts';
-import { boolFlag, choiceFlag, intFlag, type Command } from './command.ts';
+import { boolFlag, choiceFlag, intFlag, jsonFlag, type Command } from './command.ts';
 
 /** `finemed bench generate`: decode/prefill throughput with the KV cache, against PyTorch eager. */
 export const benchGenerateCommand: Command = {
@@ -30,7 +30,7 @@ export const benchGenerateCommand: Command = {
     },
     batch: { type: 'string', value: 'N', description: 'Rows of the batched decode', default: '8' },
     'no-torch': { type: 'boolean', description: 'Skip the PyTorch reference' },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const result = await benchGenerate({

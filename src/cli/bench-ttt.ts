@@ -10,7 +10,7 @@ import { createModel } from '../model/init.ts';
 import { benchTtt } from '../train/bench.ts';
 import { readJsonlRecords } from '../train/examples.ts';
 import { buildIndex, parseIndexRecord, type IndexDocument } from '../train/retrieve/index.ts';
-import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, jsonFlag, stringFlag, threadsFlag, type Command } from './command.ts';
 import { modelFrom } from './train-flags.ts';
 
 /** The shared MedQA sample and MedlinePlus corpus when present, else our fixtures. */
@@ -74,12 +74,8 @@ export const benchTttCommand: Command = {
       description: 'Untimed questions first per k',
       default: '3',
     },
-    threads: {
-      type: 'string',
-      value: 'N',
-      description: 'ONNX Runtime threads (default: all cores)',
-    },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    threads: threadsFlag,
+    json: jsonFlag,
   },
   async run(ctx) {
     const found = defaults();

@@ -15,6 +15,19 @@ export interface FlagSpec {
 }
 
 /** What a command's `run` receives. */
+/** `--json`, worded alike in every command's help. */
+export const jsonFlag: FlagSpec = {
+  type: 'boolean',
+  description: 'Print one JSON object on the last line',
+};
+
+/** `--threads N`: ONNX Runtime's intra-op threads. */
+export const threadsFlag: FlagSpec = {
+  type: 'string',
+  value: 'N',
+  description: 'ONNX Runtime threads (default: all cores)',
+};
+
 export interface CommandContext {
   /** Parsed flag values. */
   flags: Record<string, string | boolean | string[] | undefined>;

@@ -8,7 +8,7 @@ import { compareStages } from '../eval/compare.ts';
 import { ladderSvg } from '../eval/ladder.ts';
 import { ladderText } from '../eval/ladder-row.ts';
 import { readEvalResult } from '../eval/results.ts';
-import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, jsonFlag, stringFlag, type Command } from './command.ts';
 
 /** `finemed compare`: paired statistics between saved evaluation results. */
 export const compareCommand: Command = {
@@ -34,7 +34,7 @@ export const compareCommand: Command = {
     seed: { type: 'string', value: 'N', description: 'Bootstrap seed', default: '0' },
     resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
     svg: { type: 'string', value: 'FILE', description: 'Write the gain-ladder chart as SVG' },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const then = (ctx.flags.then as string[] | undefined) ?? [];

@@ -14,6 +14,7 @@ import {
   boolFlag,
   choiceFlag,
   intFlag,
+  jsonFlag,
   requiredFlag,
   stringFlag,
   type Command,
@@ -132,7 +133,7 @@ export const evalCommand: Command = {
       value: 'DIR',
       description: 'Also write summary.json and items.jsonl here',
     },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const modelDir = stringFlag(ctx, 'model');

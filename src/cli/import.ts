@@ -7,7 +7,7 @@ import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { importModelJob } from '../kernel/jobs/import.ts';
 import { Kernel } from '../kernel/kernel.ts';
-import { boolFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, jsonFlag, requiredFlag, stringFlag, type Command } from './command.ts';
 
 /** What `model.import` says about the model it made. */
 interface ImportSummary {
@@ -56,7 +56,7 @@ export const importCommand: Command = {
       value: 'DIR',
       description: 'The export bundle that produced it (default: DIR/finemed-bundle.json)',
     },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const from = requiredFlag(ctx, 'from');

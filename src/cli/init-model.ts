@@ -11,6 +11,7 @@ import {
   boolFlag,
   choiceFlag,
   intFlag,
+  jsonFlag,
   requiredFlag,
   stringFlag,
   type Command,
@@ -60,7 +61,7 @@ export const initModelCommand: Command = {
       default: 'text',
     },
     bf16: { type: 'boolean', description: 'Store weights as bfloat16 (default float32)' },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    json: jsonFlag,
   },
   async run(ctx) {
     const preset = choiceFlag(ctx, 'preset', MODEL_PRESETS);

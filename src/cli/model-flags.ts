@@ -6,6 +6,7 @@ import {
   numberFlag,
   requiredFlag,
   stringFlag,
+  threadsFlag,
   type CommandContext,
   type FlagSpec,
 } from './command.ts';
@@ -22,7 +23,7 @@ export const modelFlags: Record<string, FlagSpec> = {
     value: 'DIR',
     description: 'PEFT LoRA adapter folder to apply on top',
   },
-  threads: { type: 'string', value: 'N', description: 'ONNX Runtime threads (default: all cores)' },
+  threads: threadsFlag,
 };
 
 /** Sampling flags shared by `generate` (the server takes them per request instead). */

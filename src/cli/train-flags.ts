@@ -4,7 +4,15 @@ import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import { LOOP_KNOBS, loopOptions } from '../train/knobs/loop.ts';
 import type { TrainSummary } from '../train/output.ts';
 import type { StageOptions } from '../train/stage.ts';
-import { boolFlag, intFlag, requiredFlag, type CommandContext, type FlagSpec } from './command.ts';
+import {
+  boolFlag,
+  intFlag,
+  jsonFlag,
+  requiredFlag,
+  threadsFlag,
+  type CommandContext,
+  type FlagSpec,
+} from './command.ts';
 import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** Flags every training stage takes: its inputs, the loop knobs, and the run's bookkeeping. */
@@ -33,8 +41,8 @@ export const stageFlags: Record<string, FlagSpec> = {
   },
   'keep-checkpoints': { type: 'string', value: 'K', description: 'Checkpoints kept', default: '2' },
   ...rowFlags,
-  threads: { type: 'string', value: 'N', description: 'ONNX Runtime threads (default: all cores)' },
-  json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+  threads: threadsFlag,
+  json: jsonFlag,
 };
 
 /** The options every stage shares, from the flags: the loop knobs mapped as a job maps them. */

@@ -9,8 +9,10 @@ import { runTtt, type EmbedderSpec } from '../train/ttt-run.ts';
 import {
   boolFlag,
   intFlag,
+  jsonFlag,
   requiredFlag,
   stringFlag,
+  threadsFlag,
   type Command,
   type CommandContext,
 } from './command.ts';
@@ -75,12 +77,8 @@ export const tttCommand: Command = {
     },
     ...rowFlags,
     ...fileFlags,
-    threads: {
-      type: 'string',
-      value: 'N',
-      description: 'ONNX Runtime threads (default: all cores)',
-    },
-    json: { type: 'boolean', description: 'Print one JSON object on the last line' },
+    threads: threadsFlag,
+    json: jsonFlag,
   },
   async run(ctx) {
     const index = requiredFlag(ctx, 'index');

@@ -25,7 +25,7 @@ function scaleGraph(factor: number): Graph {
   return g;
 }
 
-// These machines have no GPU adapter Dawn accepts (see ENGINE-NOTES.md "GPUs"), so ORT
+// Debian 12's software Vulkan (lavapipe) is refused by Dawn, so on a machine without a GPU ORT
 // refuses WebGPU: on a machine with one, the session is real and these tests are skipped.
 const webgpuWorks = await Session.create(scaleGraph(9), { threads: 1, provider: 'webgpu' }).then(
   async (s) => (await s.dispose(), true),
