@@ -2,6 +2,7 @@ import type { DpoLossType } from '../dpo-loss.ts';
 import { DPO_ONLY_KNOBS } from '../knobs/dpo.ts';
 import { trlFields } from '../knobs/knob.ts';
 import { LOOP_KNOBS } from '../knobs/loop.ts';
+import { SFT_ONLY_KNOBS } from '../knobs/sft.ts';
 import type { LoopHyper, TrainPreset } from '../presets.ts';
 import { ALL_LINEAR, type StageLora } from '../stage.ts';
 
@@ -37,39 +38,22 @@ export interface ResolvedStage {
   lora?: StageLora;
 }
 
-/** The workbench's schedules under their transformers names (ours warm up, then follow the kind). */
-const SCHEDULES = { cosine: 'cosine', linear: 'linear', constant: 'constant_with_warmup' } as const;
-
 /**
  * The keyword arguments of TRL's `SFTConfig`/`DPOConfig` for a resolved stage: every value
  * that changes the optimisation is set explicitly, so TRL's own defaults never decide it.
+ * Each knob maps itself (its `trl` field); only the settings no knob stands for are here.
  */
 export function trainerConfig(s: ResolvedStage): Record<string, unknown> {
-  const h = s.hyper;
-  const shared: Record<string, unknown> = {
-    ...trlFields(LOOP_KNOBS, { ...h, seed: s.seed }),
-    lr_scheduler_type: SCHEDULES[h.schedule],
-    ...('fraction' in h.warmup
-      ? { warmup_ratio: h.warmup.fraction }
-      : { warmup_steps: h.warmup.steps }),
-    max_steps: s.maxSteps ?? -1,
-    optim: s.optimizer === 'sgd' ? 'sgd' : 'adamw_torch',
+  const { stage, hyper, conversational, ...settings } = s;
+  const values = { ...hyper, ...settings };
+  const context = { conversational };
+  return {
+    ...trlFields(LOOP_KNOBS, values, context),
     logging_steps: 1,
     report_to: 'none',
-  };
-  if (s.stage === 'sft')
-    return {
-      ...shared,
-      packing: s.packing ?? false,
-      assistant_only_loss: s.conversational && !s.trainOnPrompt,
-    };
-  return {
-    ...shared,
-    ...trlFields(DPO_ONLY_KNOBS, h),
-    loss_type: [s.loss ?? 'sigmoid'],
-    label_smoothing: s.labelSmoothing ?? 0,
+    ...trlFields(stage === 'sft' ? SFT_ONLY_KNOBS : DPO_ONLY_KNOBS, values, context),
     // The workbench scores the frozen reference once per pair before training, as this does.
-    precompute_ref_log_probs: true,
+    ...(stage === 'dpo' ? { precompute_ref_log_probs: true } : {}),
   };
 }
 

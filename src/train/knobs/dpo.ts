@@ -1,5 +1,6 @@
 // Browser-safe and free of ONNX Runtime (see knob.ts).
 import { z } from 'zod';
+import type { DpoLossType } from '../dpo-loss.ts';
 import { knob, type KnobValues } from './knob.ts';
 import { LOOP_KNOBS } from './loop.ts';
 
@@ -12,19 +13,22 @@ export const DPO_ONLY_KNOBS = {
     value: 'B',
     trl: 'beta',
   }),
-  loss: knob(z.enum(DPO_LOSSES).optional(), 'Loss variant', { shown: 'sigmoid' }),
+  // TRL takes a list of losses to sum.
+  loss: knob(z.enum(DPO_LOSSES).optional(), 'Loss variant', {
+    shown: 'sigmoid',
+    trl: (l?: DpoLossType) => ({ loss_type: [l ?? 'sigmoid'] }),
+  }),
   labelSmoothing: knob(
     z.number().min(0).max(0.5).optional(),
     'Label smoothing of the sigmoid loss',
-    {
-      value: 'E',
-    },
+    { value: 'E', trl: (e?: number) => ({ label_smoothing: e ?? 0 }) },
   ),
-  // The CLI's switch is the opposite, `--raw-strings` (chat: false).
+  // The CLI's switch is the opposite, `--raw-strings` (chat: false). A bundle's rows are
+  // conversations either way.
   chat: knob(
     z.boolean().optional(),
     "Render plain-string rows with the model's chat template (default true)",
-    { flag: null },
+    { flag: null, trl: null },
   ),
 };
 

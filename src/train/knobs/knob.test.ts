@@ -66,8 +66,31 @@ describe('knobsFromFlags', () => {
 });
 
 describe('trlFields', () => {
+  const context = { conversational: true };
+
   it('maps the knobs that declare a TRL name, when they have a value', () => {
-    expect(trlFields(KNOBS, { maxGradNorm: 0.3, kind: 'a' })).toEqual({ max_grad_norm: 0.3 });
-    expect(trlFields(KNOBS, {})).toEqual({});
+    expect(trlFields(KNOBS, { maxGradNorm: 0.3, kind: 'a' }, context)).toEqual({
+      max_grad_norm: 0.3,
+    });
+    expect(trlFields(KNOBS, {}, context)).toEqual({});
+  });
+
+  it('calls a mapping function with the value, set or not, and the context, in knob order', () => {
+    const mapped = {
+      steps: knob(z.number().optional(), 'Steps', {
+        trl: (n?: number) => ({ max_steps: n ?? -1 }),
+      }),
+      name: knob(z.string().optional(), 'Name', { trl: 'run_name' }),
+      all: knob(z.boolean().optional(), 'All', {
+        trl: (all: boolean | undefined, c) => ({ only: c.conversational && !all }),
+      }),
+    };
+    const config = trlFields(mapped, { name: 'x' }, context);
+    expect(config).toEqual({ max_steps: -1, run_name: 'x', only: true });
+    expect(Object.keys(config)).toEqual(['max_steps', 'run_name', 'only']);
+    expect(trlFields(mapped, { steps: 7, all: true }, { conversational: false })).toEqual({
+      max_steps: 7,
+      only: false,
+    });
   });
 });

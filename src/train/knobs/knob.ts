@@ -20,9 +20,28 @@ export interface Knob<S extends z.ZodType = z.ZodType> {
   shown?: string;
   /** An object-valued knob given on the command line as these flags, one per field. */
   fields?: Knobs;
-  /** The TRL `SFTConfig`/`DPOConfig` field it sets as is, for an exported bundle. */
-  trl?: string;
+  /**
+   * How it reaches TRL's `SFTConfig`/`DPOConfig` in an exported bundle (see {@link TrlMapping});
+   * every SFT and DPO knob declares one, so a new knob cannot be left out of the export.
+   */
+  trl?: TrlMapping;
 }
+
+/** What a trainer config needs besides the knobs' values: what the exported rows are. */
+export interface TrlContext {
+  /** SFT rows are conversations (`messages`), not plain `text`. */
+  conversational: boolean;
+}
+
+/**
+ * A knob's place in a TRL config: the field its value sets as is (left out while unset); a
+ * function from its value as the run reads it (after presets; unset is `undefined`) to the
+ * fields it sets, where TRL names, shapes or defaults it otherwise; or `null` where it is not a
+ * trainer setting (the knob says where it goes instead).
+ */
+// `never`: each knob's function takes its own value type (a warmup reads as `Warmup`).
+export type TrlMapping =
+  string | ((value: never, context: TrlContext) => Record<string, unknown>) | null;
 
 /** A stage's knobs by parameter name. */
 export type Knobs = Record<string, Knob>;
@@ -58,13 +77,21 @@ export interface KnobFlag {
   default?: string;
 }
 
-/** The TRL config fields of the knobs that map one to one (`maxGradNorm` -> `max_grad_norm`). */
-export function trlFields(knobs: Knobs, values: object): Record<string, unknown> {
+/** The TRL config fields a set of knobs' values set, in the knobs' order (see {@link TrlMapping}). */
+export function trlFields(
+  knobs: Knobs,
+  values: object,
+  context: TrlContext,
+): Record<string, unknown> {
   const given = values as Record<string, unknown>;
   return Object.fromEntries(
-    Object.entries(knobs).flatMap(([name, k]) =>
-      k.trl !== undefined && given[name] !== undefined ? [[k.trl, given[name]]] : [],
-    ),
+    Object.entries(knobs).flatMap(([name, k]): [string, unknown][] => {
+      if (typeof k.trl === 'function') {
+        const map = k.trl as (value: unknown, context: TrlContext) => Record<string, unknown>;
+        return Object.entries(map(given[name], context));
+      }
+      return typeof k.trl === 'string' && given[name] !== undefined ? [[k.trl, given[name]]] : [];
+    }),
   );
 }
 

@@ -37,34 +37,53 @@ export const loraKnob = knob(
   // Strict, as the job's top level is: a misspelt field fails instead of being dropped.
   z.strictObject(knobShape(LORA_KNOBS)).optional(),
   'LoRA adapters instead of full parameters',
-  { flag: null, fields: LORA_KNOBS },
+  { flag: null, fields: LORA_KNOBS, trl: null },
 );
 
 /** The optimizer knob (a fresh one per question in TTT). */
 export const optimizerKnob = knob(z.enum(['adamw', 'sgd']).optional(), 'Optimizer', {
   shown: 'adamw',
+  trl: (o?: 'adamw' | 'sgd') => ({ optim: o === 'sgd' ? 'sgd' : 'adamw_torch' }),
 });
 
-/** Row-reading knobs; the CLI's shared `--skip-bad-rows`/`--max-row-bytes` flags set them. */
+/**
+ * Row-reading knobs; the CLI's shared `--skip-bad-rows`/`--max-row-bytes` flags set them (an
+ * export applies them while it writes the rows).
+ */
 export const ROW_KNOBS = {
-  skipBadRows: knob(z.boolean().default(false), 'Skip malformed rows (counted)', { flag: null }),
+  skipBadRows: knob(z.boolean().default(false), 'Skip malformed rows (counted)', {
+    flag: null,
+    trl: null,
+  }),
   maxRowBytes: knob(positiveInt.optional(), 'Longest row in bytes (default 8 MiB)', {
     flag: null,
+    trl: null,
   }),
 };
 
-/** The optimizer-loop knobs SFT and DPO share (`wb.sft`, `wb.dpo`, `finemed train`). */
+/** The workbench's schedules under their transformers names (ours warm up, then follow the kind). */
+const TRL_SCHEDULES = {
+  cosine: 'cosine',
+  linear: 'linear',
+  constant: 'constant_with_warmup',
+} as const;
+
+/**
+ * The optimizer-loop knobs SFT and DPO share (`wb.sft`, `wb.dpo`, `finemed train`), in the
+ * order an exported TRL config lists them.
+ */
 export const LOOP_KNOBS = {
+  // Local run only: a bundle trains on all its rows.
   evalSplit: knob(
     z.number().min(0).max(0.5).optional(),
     'Hold out this fraction of --data instead (seeded)',
-    {
-      value: 'F',
-    },
+    { value: 'F', trl: null },
   ),
+  // Resolved into the knobs below before a bundle is written.
   preset: knob(
     z.enum(TRAIN_PRESETS).optional(),
     'Hyper-parameter preset (default: tiny/demo when the model has that shape, else paper)',
+    { trl: null },
   ),
   seed: knob(z.number().int().default(0), 'Seed of data order, split and adapters', {
     value: 'N',
@@ -78,7 +97,6 @@ export const LOOP_KNOBS = {
     value: 'N',
     trl: 'num_train_epochs',
   }),
-  maxSteps: knob(positiveInt.optional(), 'Stop after N optimizer steps', { value: 'N' }),
   batchSize: knob(positiveInt.optional(), 'Rows (pairs) per micro-batch', {
     value: 'N',
     trl: 'per_device_train_batch_size',
@@ -91,22 +109,11 @@ export const LOOP_KNOBS = {
     value: 'N',
     trl: 'max_length',
   }),
+  // TRL always cuts rows over max_length.
   truncation: knob(
     z.enum(['truncate', 'error']).optional(),
     'Rows over --max-length: cut (counted) or stop',
-  ),
-  schedule: knob(
-    z.enum(['cosine', 'linear', 'constant']).optional(),
-    'Learning-rate schedule after warmup',
-  ),
-  warmup: knob(
-    z
-      .number()
-      .min(0)
-      .refine((w) => w < 1 || Number.isInteger(w), 'a fraction below 1 or a whole step count')
-      .optional(),
-    'Warmup: a fraction of the steps (< 1) or a step count',
-    { value: 'F|N' },
+    { trl: null },
   ),
   weightDecay: knob(z.number().min(0).optional(), 'Decoupled weight decay', {
     value: 'W',
@@ -116,13 +123,40 @@ export const LOOP_KNOBS = {
     value: 'C',
     trl: 'max_grad_norm',
   }),
+  schedule: knob(
+    z.enum(['cosine', 'linear', 'constant']).optional(),
+    'Learning-rate schedule after warmup',
+    { trl: (s: keyof typeof TRL_SCHEDULES) => ({ lr_scheduler_type: TRL_SCHEDULES[s] }) },
+  ),
+  warmup: knob(
+    z
+      .number()
+      .min(0)
+      .refine((w) => w < 1 || Number.isInteger(w), 'a fraction below 1 or a whole step count')
+      .optional(),
+    'Warmup: a fraction of the steps (< 1) or a step count',
+    {
+      value: 'F|N',
+      trl: (w: Warmup) =>
+        'fraction' in w ? { warmup_ratio: w.fraction } : { warmup_steps: w.steps },
+    },
+  ),
+  // TRL's default, -1, runs the epochs; ours is unset.
+  maxSteps: knob(positiveInt.optional(), 'Stop after N optimizer steps', {
+    value: 'N',
+    trl: (n?: number) => ({ max_steps: n ?? -1 }),
+  }),
   optimizer: optimizerKnob,
+  // PEFT's LoraConfig, beside the trainer's.
   lora: loraKnob,
+  // TRL evaluates and checkpoints on its own.
   evalEvery: knob(positiveInt.optional(), 'Evaluate every N steps (default: at the end)', {
     value: 'N',
+    trl: null,
   }),
   saveEvery: knob(positiveInt.optional(), 'Checkpoint every N steps (default: only on Ctrl-C)', {
     value: 'N',
+    trl: null,
   }),
   ...ROW_KNOBS,
 };

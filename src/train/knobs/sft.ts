@@ -8,8 +8,14 @@ export const SFT_ONLY_KNOBS = {
   packing: knob(
     z.boolean().optional(),
     'Concatenate rows and cut them into rows of --max-length tokens (nothing truncated)',
+    { trl: (p?: boolean) => ({ packing: p ?? false }) },
   ),
-  trainOnPrompt: knob(z.boolean().optional(), 'Loss on prompt tokens too'),
+  // Only conversations have assistant turns to limit the loss to.
+  trainOnPrompt: knob(z.boolean().optional(), 'Loss on prompt tokens too', {
+    trl: (all: boolean | undefined, { conversational }) => ({
+      assistant_only_loss: conversational && !all,
+    }),
+  }),
 };
 
 /** Every SFT knob. */
