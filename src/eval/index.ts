@@ -37,14 +37,8 @@ export {
   type AnswerStyle,
   type ReasoningReading,
 } from './reasoning.ts';
-export {
-  readEvalResult,
-  writeEvalResult,
-  type EvalMode,
-  type EvalRecord,
-  type EvalResult,
-  type EvalSummary,
-} from './results.ts';
+// The saved-result format is public as a whole: its types, files, reader and writer.
+export * from './results.ts';
 export { evaluate, runEval, type EvalModel, type EvalOptions, type StoredEval } from './run.ts';
 export {
   accuracyCI,

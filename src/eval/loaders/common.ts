@@ -228,7 +228,21 @@ export function checkOptions(
   });
 }
 
-/** An item id: the record's own id when it has one, else its place in the file. */
+/** An item id from its place in the file: the JSON array index or object key, else `L<line>`. */
 export function placeId(source: ItemSource): string {
   return source.key ?? `L${source.line}`;
+}
+
+/** The record's own id (a string or a number in `field`), else its place in the file. */
+export function recordId(
+  record: Record<string, unknown>,
+  field: string,
+  source: ItemSource,
+): string {
+  const value = record[field];
+  if (typeof value === 'number') return String(value);
+  if (value !== undefined && value !== null && typeof value !== 'string') {
+    throw new BadRecord('expected a string or a number', field);
+  }
+  return optionalString(record, field) ?? placeId(source);
 }

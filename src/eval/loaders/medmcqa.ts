@@ -5,8 +5,8 @@ import {
   collectJsonItems,
   checkOptions,
   optionalString,
-  placeId,
   readJsonRecords,
+  recordId,
   stringField,
   type LoadOptions,
 } from './common.ts';
@@ -44,7 +44,7 @@ export async function loadMedMCQA(file: string, opts: LoadOptions = {}): Promise
       );
     }
     return {
-      id: optionalString(record, 'id') ?? placeId(source),
+      id: recordId(record, 'id', source),
       question: stringField(record, 'question'),
       options,
       answerIndex: cop - base,

@@ -1,15 +1,5 @@
-import type { LoadedBenchmark } from '../types.ts';
-import {
-  BadRecord,
-  loadJsonItems,
-  checkOptions,
-  letterIndex,
-  optionLetter,
-  optionalString,
-  placeId,
-  stringField,
-  type LoadOptions,
-} from './common.ts';
+import { choiceLoader } from './choice.ts';
+import { BadRecord, letterIndex, optionLetter, optionalString } from './common.ts';
 
 /**
  * MMLU-Pro JSON Lines or JSON array: `{question_id, question, options: [3..10 strings],
@@ -17,58 +7,43 @@ import {
  * when both are given they must agree. The subject is the source subject named in `src`
  * (`ori_mmlu-anatomy` -> `anatomy`), else `category`.
  */
-export async function loadMMLUPro(file: string, opts: LoadOptions = {}): Promise<LoadedBenchmark> {
-  return loadJsonItems('mmlupro', file, opts, (record, source) => {
-    if (!Array.isArray(record.options)) throw new BadRecord('expected an array', 'options');
-    const options = checkOptions(record.options, 'options', 3, 10);
-    return {
-      id: idOf(record.question_id) ?? placeId(source),
-      question: stringField(record, 'question'),
-      options,
-      answerIndex: answerOf(record, options.length),
-      subject: subjectOf(record),
-      category: optionalString(record, 'category'),
-      explanation: optionalString(record, 'cot_content'),
-      source,
-    };
-  });
-}
-
-function idOf(raw: unknown): string | undefined {
-  return typeof raw === 'number' || (typeof raw === 'string' && raw !== '')
-    ? String(raw)
-    : undefined;
-}
-
-function answerOf(record: Record<string, unknown>, optionCount: number): number {
-  const hasLetter = record.answer !== undefined && record.answer !== null;
-  const hasIndex = record.answer_index !== undefined && record.answer_index !== null;
-  const byLetter = hasLetter ? letterIndex(record.answer, optionCount, 'answer') : undefined;
-  let byIndex: number | undefined;
-  if (hasIndex) {
-    const index = record.answer_index;
-    if (
-      typeof index !== 'number' ||
-      !Number.isInteger(index) ||
-      index < 0 ||
-      index >= optionCount
-    ) {
+export const loadMMLUPro = choiceLoader({
+  format: 'mmlupro',
+  idField: 'question_id',
+  optionCount: [3, 10],
+  answer: (record, options) => {
+    const count = options.length;
+    const byLetter = given(record.answer) ? letterIndex(record.answer, count, 'answer') : undefined;
+    const byIndex = given(record.answer_index) ? indexOf(record.answer_index, count) : undefined;
+    if (byLetter !== undefined && byIndex !== undefined && byLetter !== byIndex) {
       throw new BadRecord(
-        `expected 0-${optionCount - 1}, got ${JSON.stringify(index)}`,
-        'answer_index',
+        `answer ${optionLetter(byLetter)} disagrees with answer_index ${byIndex}`,
+        'answer',
       );
     }
-    byIndex = index;
-  }
-  if (byLetter !== undefined && byIndex !== undefined && byLetter !== byIndex) {
+    const answer = byLetter ?? byIndex;
+    if (answer === undefined) throw new BadRecord('missing', 'answer');
+    return answer;
+  },
+  extras: (record) => ({
+    subject: subjectOf(record),
+    category: optionalString(record, 'category'),
+    explanation: optionalString(record, 'cot_content'),
+  }),
+});
+
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function indexOf(index: unknown, optionCount: number): number {
+  if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= optionCount) {
     throw new BadRecord(
-      `answer ${optionLetter(byLetter)} disagrees with answer_index ${byIndex}`,
-      'answer',
+      `expected 0-${optionCount - 1}, got ${JSON.stringify(index)}`,
+      'answer_index',
     );
   }
-  const answer = byLetter ?? byIndex;
-  if (answer === undefined) throw new BadRecord('missing', 'answer');
-  return answer;
+  return index;
 }
 
 function subjectOf(record: Record<string, unknown>): string | undefined {
