@@ -2,30 +2,17 @@ import { join } from 'node:path';
 import { hashValue } from '../core/hash.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { readSftFile, sftExamples, type SftExample } from './examples.ts';
-import { encodeSft, packRows, type EncodedRow } from './encode.ts';
-import { evaluateInBatches, LmLoss } from './lm-loss.ts';
-import { finishStage, runSummary, type TrainSummary } from './output.ts';
+import { encodeSft, packRows } from './encode.ts';
+import { LmLoss } from './lm-loss.ts';
 import { SFT_PRESETS } from './presets.ts';
-import {
-  prepareLora,
-  resolveHyper,
-  tokenizerOf,
-  trainerOptions,
-  trainingRows,
-  type DataInput,
-  type StageOptions,
-} from './stage.ts';
-import { runTrainer } from './trainer.ts';
-import type { TrainRun, TrainTask } from './trainer-types.ts';
+import type { DataInput, RowReader } from './stage.ts';
+import { runStage, stageInputs, type RowStageOptions, type StageResult } from './stage-run.ts';
 
-/** Options of supervised fine-tuning (and language-model pretraining on `text` rows). */
-export interface SftOptions extends StageOptions {
-  /** Training rows: TRL `{"messages": [...]}` or `{"text": ...}`. */
-  data: DataInput<SftExample>;
-  /** Held-out rows for the evaluation loss. */
-  evalData?: DataInput<SftExample>;
-  /** Without `evalData`, hold out this fraction of the training rows (seeded; default 0). */
-  evalSplit?: number;
+/**
+ * Options of supervised fine-tuning (and language-model pretraining on `text` rows); rows are
+ * TRL `{"messages": [...]}` or `{"text": ...}`.
+ */
+export interface SftOptions extends RowStageOptions<SftExample> {
   /** Loss on every token of conversations, prompts included (default: assistant tokens only). */
   trainOnPrompt?: boolean;
   /** Concatenate rows and cut them into rows of `maxLength` tokens (no row is truncated). */
@@ -35,38 +22,9 @@ export interface SftOptions extends StageOptions {
 }
 
 /** What an SFT run did. */
-export interface SftResult {
-  /** The JSON summary (`finemed train sft --json`). */
-  summary: TrainSummary;
-  /** The full run: loss curve and evaluations. */
-  run: TrainRun;
-}
+export type SftResult = StageResult;
 
-/** A task over encoded rows: the SFT loss in micro-batches, held-out loss in batches. */
-export function lmTask(
-  stage: string,
-  loss: LmLoss,
-  rows: readonly EncodedRow[],
-  heldOut: readonly EncodedRow[],
-  batchSize: number,
-): TrainTask {
-  return {
-    stage,
-    size: rows.length,
-    grads: loss.step.grads,
-    forwardBackward: (units) => loss.forwardBackward(units.map((i) => rows[i])),
-    evaluate:
-      heldOut.length === 0
-        ? undefined
-        : (signal) =>
-            evaluateInBatches(
-              heldOut.length,
-              batchSize,
-              (indices) => loss.evaluate(indices.map((i) => heldOut[i])),
-              signal,
-            ),
-  };
-}
+const SFT_ROWS: RowReader<SftExample> = { file: readSftFile, records: sftExamples };
 
 /**
  * Supervised fine-tuning as TRL's SFTTrainer: conversations rendered by the model's chat
@@ -76,10 +34,7 @@ export function lmTask(
  */
 export async function sft(model: CausalLM, options: SftOptions): Promise<SftResult> {
   const stage = options.stage ?? 'sft';
-  const tokenizer = tokenizerOf(model);
-  const hyper = resolveHyper(model, options, SFT_PRESETS);
-  const seed = options.seed ?? 0;
-  const split = await trainingRows(options, { file: readSftFile, records: sftExamples });
+  const { tokenizer, hyper, split } = await stageInputs(model, options, SFT_PRESETS, SFT_ROWS);
   // Packing is the alternative to truncation (TRL): rows are cut only where a packed row ends,
   // and the rest of a long example continues in the next packed row instead of being lost.
   const encodeOptions = {
@@ -95,24 +50,18 @@ export async function sft(model: CausalLM, options: SftOptions): Promise<SftResu
     throw new Error(
       'no training row has a loss token left (every row was dropped by truncation or has no assistant turn)',
     );
-  await prepareLora(model, options.lora, seed);
-  const fingerprint = {
+  return runStage(model, options, {
     stage,
-    model: model.config,
-    lora: model.lora?.config ?? null,
-    rows: hashValue(rows.map((r) => [r.ids, Array.from(r.mask)])),
-    held: hashValue(heldRows.map((r) => r.ids)),
     hyper,
-    optimizer: options.optimizer ?? 'adamw',
-    maxSteps: options.maxSteps ?? null,
-  };
-  const loss = await LmLoss.create(model, { session: options.session, dropoutSeed: seed });
-  try {
-    const task = lmTask(stage, loss, rows, heldRows, hyper.batchSize);
-    const run = await runTrainer(model, task, trainerOptions(hyper, options, fingerprint));
-    const summary: TrainSummary = {
-      ...runSummary(stage, run, options.outDir),
-      preset: hyper.preset,
+    identity: {
+      rows: hashValue(rows.map((r) => [r.ids, Array.from(r.mask)])),
+      held: hashValue(heldRows.map((r) => r.ids)),
+    },
+    units: { train: rows.length, held: heldRows.length },
+    createLoss: (graph) => LmLoss.create(model, graph),
+    forwardBackward: (loss, units) => loss.forwardBackward(units.map((i) => rows[i])),
+    evaluate: (loss, units) => loss.evaluate(units.map((i) => heldRows[i])),
+    summary: () => ({
       rows: rows.length,
       eval_rows: heldRows.length,
       skipped_rows: split.skipped,
@@ -120,11 +69,8 @@ export async function sft(model: CausalLM, options: SftOptions): Promise<SftResu
       dropped_rows: train.dropped + held.dropped,
       loss_tokens: train.lossTokens,
       lora: model.lora ? { r: model.lora.config.r, alpha: model.lora.config.alpha } : null,
-    };
-    return await finishStage(model, options, summary, run);
-  } finally {
-    await loss.dispose();
-  }
+    }),
+  });
 }
 
 /** One stage of an SFT curriculum: its data and any settings that differ from the shared ones. */
