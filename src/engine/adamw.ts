@@ -37,7 +37,7 @@ export class AdamW implements Optimizer {
     private readonly params: ParamSet,
     private readonly options: AdamWOptions,
   ) {
-    const n = params.data.length;
+    const n = params.length;
     const kernels = options.residentState === false ? undefined : residentKernels(n);
     this.resident = kernels !== undefined;
     this.kernels = kernels ?? scratchKernels();
@@ -71,7 +71,8 @@ export class AdamW implements Optimizer {
       [this.params.trainableRanges((e) => !noDecay(e.name)), 1 - lr * weightDecay],
       [this.params.trainableRanges((e) => noDecay(e.name)), 1],
     ];
-    const p = this.params.data;
+    // `storage`: a released frozen base (LoRA) is not read back for an update it takes no part in.
+    const p = this.params.storage;
     const g = grads.data;
     this.params.markWeightsChanged((e) => e.trainable);
     for (const [ranges, decay] of groups) {

@@ -73,6 +73,7 @@ export {
   type WeightDType,
   type WeightLocation,
   type WeightsFile,
+  type WeightsSource,
 } from './weights.ts';
 export { clipGradNorm, gradNorm, type Optimizer, type OptimizerState } from './optim.ts';
 export { AdamW, type AdamWOptions } from './adamw.ts';

@@ -36,9 +36,9 @@ export interface Optimizer {
 
 /** Throws unless `other` has the parameters' arena length. */
 export function checkLayout(params: ParamSet, other: ParamSet | Float32Array, what: string): void {
-  const n = other instanceof Float32Array ? other.length : other.data.length;
-  if (n !== params.data.length)
-    throw new Error(`${what} has ${n} floats, parameters have ${params.data.length}`);
+  const n = other.length;
+  if (n !== params.length)
+    throw new Error(`${what} has ${n} floats, parameters have ${params.length}`);
 }
 
 /** The global L2 norm of the trainable parameters' gradients (float64 accumulation). */

@@ -25,7 +25,7 @@ export class SGD implements Optimizer {
     private readonly params: ParamSet,
     options: SGDOptions,
   ) {
-    this.buf = new Float32Array(params.data.length);
+    this.buf = new Float32Array(params.length);
     this.config = { momentum: 0, dampening: 0, weightDecay: 0, nesterov: false, ...options };
   }
 
@@ -41,7 +41,8 @@ export class SGD implements Optimizer {
     const lr = Math.fround(options.lr ?? this.config.lr);
     const scale = Math.fround(options.gradScale ?? 1);
     const first = this.steps === 0;
-    const p = this.params.data;
+    // `storage`: a released frozen base (LoRA) is not read back for an update it takes no part in.
+    const p = this.params.storage;
     const g = grads.data;
     const b = this.buf;
     const f = Math.fround;

@@ -19,6 +19,14 @@
  *   value, a session made from an older key refuses to run (an error naming both keys), and
  *   `Session.create` with the new key compiles a new session instead of reusing the cache.
  *   Writes made directly into a ParamSet's views must be announced with `markWeightsChanged()`.
+ *
+ * Releasing (issue 16: LoRA on a 0.5B model within 5 GB): a ParamSet loaded from a model folder
+ * knows its {@link WeightsSource}. Frozen parameters whose values still equal the source's
+ * (no tracked write since) need not stay in JS at all: a LoRA set adopts them *released*
+ * (`copyFrom`), `files()` then reads them into short-lived buffers for the session being
+ * created, and the session frees those at once ({@link FrozenWeights.releaseFiles}). Anything
+ * that later reads a released value in JS (`view`, `data`, `snapshot`...) re-reads it from
+ * the source, which refuses (naming the file and the operation) if the file changed since.
  */
 
 /**
@@ -50,6 +58,18 @@ export interface WeightLocation {
   shape: readonly number[];
 }
 
+/** Where a parameter set's values can be read again: the model folder they were loaded from. */
+export interface WeightsSource {
+  /** Names the origin in errors (e.g. the folder's path). */
+  readonly label: string;
+  /**
+   * Reads one weight, widened to float32, into `dest` (exactly its element count). Synchronous
+   * because a released value can be needed by a synchronous accessor (`ParamSet.view`). Throws
+   * naming the file when the weight is missing or the file changed since it was first read.
+   */
+  readSync(name: string, dest: Float32Array): void;
+}
+
 /** A source of frozen weights for `Session.create(graph, { weights })`: `ParamSet` is one. */
 export interface FrozenWeights {
   /**
@@ -62,4 +82,10 @@ export interface FrozenWeights {
   files(): readonly WeightsFile[];
   /** The location of a weight, or undefined when this source does not have it. */
   locate(name: string): WeightLocation | undefined;
+  /**
+   * Called once a session has copied {@link files}: a source that read them just for that
+   * session (released weights) frees them now rather than at some later garbage collection,
+   * so the next allocation (the session's activations) does not stack on top of them.
+   */
+  releaseFiles?(files: readonly WeightsFile[]): void;
 }

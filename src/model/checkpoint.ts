@@ -34,13 +34,15 @@ export async function readCheckpoint(dir: string): Promise<LoadedCheckpoint> {
     throw new InputError('not a model folder: no config.json', { file: dir });
   const { config, raw } = await readModelConfig(configPath);
   const specs = decoderParamSpecs(config);
-  const params = await withAllocationCheck(config, dir, () => new ParamSet(specs));
+  // Releasable: attaching LoRA frees it at once (prepareLora), the base then living in sessions.
+  const params = await withAllocationCheck(config, dir, () => ParamSet.releasable(specs));
   const weights = await WeightsFolder.open(dir);
   try {
     // Straight into the arena: the only large allocation is the arena itself.
     await weights.readAllInto(
       specs.map((spec) => ({ name: spec.name, shape: spec.shape, dest: params.view(spec.name) })),
     );
+    params.adoptSource(weights.source());
   } finally {
     await weights.close();
   }

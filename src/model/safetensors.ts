@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { mkdir, open, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { tempPathFor } from '../core/atomic.ts';
@@ -52,6 +53,8 @@ export class SafetensorsFile {
     readonly tensors: Map<string, TensorEntry>,
     /** The `__metadata__` string map. */
     readonly metadata: Record<string, string>,
+    /** Size and modification time at open: {@link readSyncInto} refuses a file changed since. */
+    private readonly version: { size: number; mtimeMs: number },
   ) {}
 
   /** Opens `path` and validates its header; a bad header is an error naming the file (and tensor). */
@@ -65,8 +68,9 @@ export class SafetensorsFile {
       });
     }
     try {
+      const { size, mtimeMs } = await handle.stat();
       const { tensors, metadata } = await readHeader(path, handle);
-      return new SafetensorsFile(path, handle, tensors, metadata);
+      return new SafetensorsFile(path, handle, tensors, metadata, { size, mtimeMs });
     } catch (error) {
       await handle.close();
       throw error;
@@ -96,6 +100,48 @@ export class SafetensorsFile {
    * that widens them, so a caller can read the next tensor while this one is widened.
    */
   async loadInto(name: string, dest: Float32Array): Promise<() => void> {
+    const { entry, raw } = this.destination(name, dest);
+    await this.readFully(raw, entry.offset, name);
+    const dtype = entry.dtype;
+    return () => {
+      if (dtype !== 'F32') widenInPlace(dest, dtype);
+    };
+  }
+
+  /**
+   * {@link readInto}, synchronously, through a fresh file descriptor (the file may have been
+   * closed since): for re-reading weights a model released. A file whose size or modification
+   * time changed since {@link open} holds other weights now, and is refused.
+   */
+  readSyncInto(name: string, dest: Float32Array): void {
+    const { entry, raw } = this.destination(name, dest);
+    const fd = openSync(this.path, 'r');
+    try {
+      const now = fstatSync(fd);
+      if (now.size !== this.version.size || now.mtimeMs !== this.version.mtimeMs)
+        throw new InputError('the file changed since the model was loaded from it', {
+          file: this.path,
+          field: name,
+        });
+      let done = 0;
+      while (done < raw.length) {
+        const length = Math.min(raw.length - done, READ_CHUNK);
+        const read = readSync(fd, raw, done, length, entry.offset + done);
+        if (read === 0)
+          throw new InputError(`file is truncated: read ${done} of ${raw.length} bytes`, {
+            file: this.path,
+            field: name,
+          });
+        done += read;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (entry.dtype !== 'F32') widenInPlace(dest, entry.dtype);
+  }
+
+  /** Checks `dest` fits `name` and where its file bytes land in it (the upper half for 16-bit types). */
+  private destination(name: string, dest: Float32Array): { entry: TensorEntry; raw: Uint8Array } {
     const entry = this.entry(name);
     const n = entry.bytes / ITEM_BYTES[entry.dtype];
     if (dest.length !== n) {
@@ -105,12 +151,7 @@ export class SafetensorsFile {
       });
     }
     const rawOffset = entry.dtype === 'F32' ? 0 : entry.bytes;
-    const raw = new Uint8Array(dest.buffer, dest.byteOffset + rawOffset, entry.bytes);
-    await this.readFully(raw, entry.offset, name);
-    const dtype = entry.dtype;
-    return () => {
-      if (dtype !== 'F32') widenInPlace(dest, dtype);
-    };
+    return { entry, raw: new Uint8Array(dest.buffer, dest.byteOffset + rawOffset, entry.bytes) };
   }
 
   private entry(name: string): TensorEntry {

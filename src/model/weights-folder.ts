@@ -3,6 +3,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/atomic.ts';
 import { InputError } from '../core/errors.ts';
+import type { WeightsSource } from '../engine/index.ts';
 import { readJsonObject } from './json-file.ts';
 import {
   SafetensorsFile,
@@ -95,6 +96,17 @@ export class WeightsFolder {
       );
     }
     return file;
+  }
+
+  /**
+   * The folder as a source parameters can be re-read from after they were released: synchronous
+   * reads that work after {@link close}, refusing a file changed since it was opened.
+   */
+  source(): WeightsSource {
+    return {
+      label: this.dir,
+      readSync: (name, dest) => this.fileOf(name).readSyncInto(name, dest),
+    };
   }
 
   /** Closes every file. */

@@ -132,6 +132,7 @@ export async function prepareLora(
   seed: number,
 ): Promise<void> {
   if (!lora || model.lora) return;
+  const base = model.params;
   await attachLora(model, {
     r: lora.r,
     alpha: lora.alpha ?? 2 * lora.r,
@@ -139,6 +140,9 @@ export async function prepareLora(
     targetModules: lora.targetModules ?? ALL_LINEAR,
     seed,
   });
+  // The LoRA set holds the base (or adopted it released, re-read from the folder when a session
+  // needs it): a large loaded arena goes now rather than at V8's next full collection.
+  base.freeArena('LoRA adapters were attached: the model has a new parameter set');
 }
 
 /** A model's tokenizer, or an error saying training needs one. */
