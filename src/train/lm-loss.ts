@@ -61,6 +61,12 @@ export interface LossGraphOptions {
   dropoutSeed?: number;
   /** Vocabulary columns of the output head's logits computed at once (default: the op's). */
   headChunk?: number;
+  /**
+   * Under LoRA, feed the frozen base per run from the model's arena instead of the session
+   * holding a copy (on CPU no slower, and the base is then in memory once; on a GPU it would
+   * cross per run). Default false.
+   */
+  feedBase?: boolean;
 }
 
 /** The padding id of a model: the tokenizer's, the config's, or 0. */
@@ -73,7 +79,7 @@ export function padIdOf(model: CausalLM): number {
  * loss (a scalar) and any extra outputs from the per-token cross-entropy `[B, T]` (0 where the
  * target is -100). The output head runs only at scored positions, one vocabulary chunk at a
  * time ({@link lmHeadCrossEntropy}): `[B, T, vocab]` logits never exist. Under LoRA the base
- * parameters are frozen (session initializers).
+ * parameters are frozen (session initializers) unless `feedBase`.
  */
 export function lossGraph(
   model: CausalLM,
@@ -86,6 +92,7 @@ export function lossGraph(
     targets: Tensor,
   ) => { loss: Tensor; extras?: Record<string, Tensor> },
   headChunk?: number,
+  feedBase = false,
 ): { graph: Graph; loss: Tensor; extras: Record<string, Tensor> } {
   const graph = new Graph({ name });
   const inputIds = graph.input('input_ids', 'int64', ['B', 'T']);
@@ -106,8 +113,8 @@ export function lossGraph(
     fuseHiddenGrad: training,
   });
   const { loss, extras = {} } = head(graph, reshapeLike(flat, targets), targets);
-  // Under LoRA the base is frozen: the session holds it, and only adapters cross per run.
-  if (model.lora) graph.freeze((p) => !p.trainable);
+  // Under LoRA the session holds the frozen base (unless fed), so only adapters cross per run.
+  if (model.lora && !feedBase) graph.freeze((p) => !p.trainable);
   return { graph, loss, extras };
 }
 
@@ -140,6 +147,7 @@ export class LmLoss {
       options.dropoutSeed ?? 0,
       sumLoss,
       options.headChunk,
+      options.feedBase,
     );
     const step = await TrainingStep.create(graph, loss, model.params, options.session);
     return new LmLoss(model, step, options);
@@ -162,6 +170,7 @@ export class LmLoss {
         0,
         sumLoss,
         this.options.headChunk,
+        this.options.feedBase,
       );
       graph.output(loss, 'loss');
       return openEval(graph, this.model, this.options);

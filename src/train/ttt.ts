@@ -1,6 +1,14 @@
 import { CancelledError } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
-import { AdamW, gradNorm, SGD, type Optimizer, type SessionOptions } from '../engine/index.ts';
+import {
+  AdamW,
+  gradNorm,
+  ParamSet,
+  providerFromEnv,
+  SGD,
+  type Optimizer,
+  type SessionOptions,
+} from '../engine/index.ts';
 import type { CausalLM } from '../model/causal-lm.ts';
 import { encodeSft, type EncodedRow } from './encode.ts';
 import { LmLoss } from './lm-loss.ts';
@@ -61,6 +69,8 @@ export class TestTimeTrainer {
   readonly baseHash: string;
   private readonly encoded = new Map<number, EncodedRow | null>();
   private optimizer?: Optimizer;
+  /** What the optimizer steps: the model's parameters and gradients, or under LoRA views of their adapters. */
+  private readonly trained: { params: ParamSet; grads: ParamSet };
 
   private constructor(
     /** The model being adapted (its weights change between `adapt` and `restore`). */
@@ -82,9 +92,16 @@ export class TestTimeTrainer {
     this.ranges = model.lora ? model.params.trainableRanges() : [[0, data.length]];
     this.snapshot = model.lora ? gatherRanges(data, this.ranges) : model.params.snapshot();
     this.baseHash = hashArena(data);
+    this.trained = model.lora
+      ? adapterViews(model.params, loss.step.grads)
+      : { params: model.params, grads: loss.step.grads };
   }
 
-  /** Attaches adapters if asked, snapshots the base weights and compiles the training step. */
+  /**
+   * Attaches adapters if asked, snapshots the base weights and compiles the training step.
+   * Under LoRA on CPU the training step reads the frozen base from the model's arena per run
+   * rather than holding one more copy of it (as fast on CPU; on a GPU it would cross per run).
+   */
   static async create(
     model: CausalLM,
     index: RetrievalIndex,
@@ -92,7 +109,10 @@ export class TestTimeTrainer {
   ): Promise<TestTimeTrainer> {
     tokenizerOf(model);
     await prepareLora(model, options.lora, 0);
-    const loss = await LmLoss.create(model, { session: options.session });
+    const feedBase =
+      model.lora !== undefined &&
+      (options.session?.provider ?? providerFromEnv().provider) === 'cpu';
+    const loss = await LmLoss.create(model, { session: options.session, feedBase });
     return new TestTimeTrainer(model, index, loss, options);
   }
 
@@ -115,10 +135,11 @@ export class TestTimeTrainer {
     }
     const { lr } = this.settings;
     const weightDecay = this.options.weightDecay ?? 0;
+    const { params } = this.trained;
     this.optimizer =
       this.options.optimizer === 'sgd'
-        ? new SGD(this.model.params, { lr, weightDecay })
-        : new AdamW(this.model.params, { lr, weightDecay });
+        ? new SGD(params, { lr, weightDecay })
+        : new AdamW(params, { lr, weightDecay });
     return this.optimizer;
   }
 
@@ -136,10 +157,12 @@ export class TestTimeTrainer {
       for (let s = 0; row && s < this.settings.steps; s++) {
         if (signal?.aborted) throw signal.reason ?? new CancelledError();
         const r = await this.loss.forwardBackward([row]);
-        const grads = this.loss.step.grads;
-        const norm = gradNorm(grads, this.model.params) / r.weight;
+        const { params, grads } = this.trained;
+        const norm = gradNorm(grads, params) / r.weight;
         const clip = maxNorm > 0 ? Math.min(1, maxNorm / (norm + 1e-6)) : 1;
         optimizer.step(grads, { gradScale: clip / r.weight });
+        // The views are sets of their own: the model's set must hear of the write too.
+        if (params !== this.model.params) this.model.params.markWeightsChanged((e) => e.trainable);
         losses.push(r.lossSum / r.weight);
       }
       neighbours.push({ ...hit, text: this.index.docs[hit.index].text, loss: losses });
@@ -179,6 +202,26 @@ export class TestTimeTrainer {
   async dispose(): Promise<void> {
     await this.loss.dispose();
   }
+}
+
+/**
+ * The trainable parameters of `params` and their gradients as sets of their own, views of the
+ * same arenas: the optimizer's moments, resets and norms then span the adapters (megabytes)
+ * instead of the whole model (AdamW's moments alone are twice the model). The adapters are one
+ * run of the layout (attachLora appends them), so the views keep their offsets and alignment,
+ * and every sweep runs in the same chunks as over the whole set: the same floats.
+ */
+function adapterViews(params: ParamSet, grads: ParamSet): { params: ParamSet; grads: ParamSet } {
+  const ranges = params.trainableRanges();
+  if (ranges.length !== 1)
+    throw new Error(`TTT: the adapters are ${ranges.length} runs of the parameter layout, not one`);
+  const [start, end] = ranges[0];
+  const specs = params.entries.filter((e) => e.offset >= start && e.offset < end);
+  const view = new ParamSet(specs, params.data.subarray(start, end));
+  return {
+    params: view,
+    grads: new ParamSet(specs, grads.data.subarray(start, end), view.entries),
+  };
 }
 
 /** The values in `ranges` of `data`, end to end. */
