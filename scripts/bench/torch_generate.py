@@ -12,7 +12,6 @@ token prompt at batch 1 and at `--batch`. Prints one JSON object with tokens/s, 
 tokens of the batch-1 run (to check both sides computed the same thing) and the BLAS in use.
 """
 import argparse
-import ctypes
 import json
 import math
 import struct
@@ -21,26 +20,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-
-def blas_info():
-    libs = set()
-    with open('/proc/self/maps') as f:
-        for line in f:
-            parts = line.split()
-            if len(parts) >= 6 and ('blas' in parts[-1] or 'lapack' in parts[-1]):
-                libs.add(parts[-1])
-    info = {'libraries': sorted(libs), 'corename': None, 'config': None}
-    for path in sorted(libs):
-        if 'openblas' in path:
-            try:
-                lib = ctypes.CDLL(path)
-                lib.openblas_get_corename.restype = ctypes.c_char_p
-                lib.openblas_get_config.restype = ctypes.c_char_p
-                info['corename'] = lib.openblas_get_corename().decode()
-                info['config'] = lib.openblas_get_config().decode()
-            except (OSError, AttributeError):
-                pass
-    return info
+from blas_report import blas_info
 
 
 def read_safetensors(path):

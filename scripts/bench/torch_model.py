@@ -10,7 +10,7 @@ Prints one JSON object with the same phases as the engine's side, float32 weight
                                  position, forward + backward + AdamW on the adapters
   ttt_lora_seconds_per_question  one AdamW step on a 300-token neighbour (fresh adapters), four
                                  8-token options scored after a 300-token question, adapters restored
-  peak_rss_mb, torch, threads, blas (as torch_train.py reports it)
+  peak_rss_mb, torch, threads, blas (as blas_report.py reports it)
 Timed figures are the median of --repeats runs after one untimed warm-up.
 """
 import argparse
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train import blas_info  # noqa: E402  (the same BLAS report as bench train)
+from blas_report import blas_info  # noqa: E402
 
 LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 

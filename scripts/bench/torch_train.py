@@ -9,7 +9,6 @@ blocks (fused QKV, causal softmax attention, GELU MLP), final LayerNorm, head ti
 token embedding, mean cross-entropy; step = forward, backward, clip_grad_norm_(1), AdamW.
 """
 import argparse
-import ctypes
 import json
 import math
 import resource
@@ -19,28 +18,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-
-def blas_info():
-    libs = set()
-    with open('/proc/self/maps') as f:
-        for line in f:
-            path = line.split()[-1] if len(line.split()) >= 6 else ''
-            if 'blas' in path or 'lapack' in path:
-                libs.add(path)
-    info = {'libraries': sorted(libs), 'corename': None, 'threads': None, 'config': None}
-    for path in sorted(libs):
-        if 'openblas' not in path:
-            continue
-        try:
-            lib = ctypes.CDLL(path)
-            lib.openblas_get_corename.restype = ctypes.c_char_p
-            lib.openblas_get_config.restype = ctypes.c_char_p
-            info['corename'] = lib.openblas_get_corename().decode()
-            info['config'] = lib.openblas_get_config().decode()
-            info['threads'] = lib.openblas_get_num_threads()
-        except (OSError, AttributeError):
-            pass
-    return info
+from blas_report import blas_info
 
 
 class Block(torch.nn.Module):
