@@ -1,7 +1,9 @@
 import { ArtifactStore } from '../core/artifacts.ts';
 import { finemedHome } from '../core/home.ts';
 import type { SweepReport } from '../core/sweep.ts';
-import { boolFlag, stringFlag, type Command, type CommandContext } from './command.ts';
+import { boolFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 
 /** `finemed artifacts`: lists finished work in the artifact store. */
 export const artifactsCommand: Command = {
@@ -10,21 +12,14 @@ export const artifactsCommand: Command = {
   details:
     'The store is $FINEMED_HOME (default ~/.finemed). Each artifact is keyed by a hash of its recipe.',
   flags: {
-    kind: {
-      type: 'string',
-      value: 'KIND',
-      description: 'Only this kind (dataset, checkpoint, eval, ...)',
-    },
-    json: { type: 'boolean', description: 'Print one JSON object per artifact' },
-    sweep: {
-      type: 'boolean',
-      description:
-        'Delete temporary folders whose job is gone (those of running jobs, in any process, stay)',
-    },
-    'sweep-resumable': {
-      type: 'boolean',
-      description: 'Sweep, and also delete the checkpoints interrupted jobs would resume from',
-    },
+    kind: valueFlag('KIND', 'Only this kind (dataset, checkpoint, eval, ...)'),
+    json: switchFlag('Print one JSON object per artifact'),
+    sweep: switchFlag(
+      'Delete temporary folders whose job is gone (those of running jobs, in any process, stay)',
+    ),
+    'sweep-resumable': switchFlag(
+      'Sweep, and also delete the checkpoints interrupted jobs would resume from',
+    ),
   },
   async run(ctx) {
     const store = new ArtifactStore(finemedHome());

@@ -7,7 +7,10 @@ import { loadBenchmark } from '../eval/loaders/load.ts';
 import { loadEvalModel, modelGenerator, modelScorer } from '../eval/model-adapter.ts';
 import { BENCHMARK_FORMATS } from '../eval/types.ts';
 import { createModel, MODEL_PRESETS } from '../model/init.ts';
-import { boolFlag, choiceFlag, intFlag, jsonFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, choiceFlag, intFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, valueFlag } from './flags.ts';
+import { benchModelFlags } from './model-flags.ts';
 
 /** The benchmark timed by default: the shared MedQA sample when present, else our fixture. */
 function defaultBenchmarkFile(): string {
@@ -28,23 +31,12 @@ export const benchEvalCommand: Command = {
     '--max-tokens (the worst case).',
   ].join('\n'),
   flags: {
-    model: { type: 'string', value: 'DIR', description: 'A model folder instead of a preset' },
-    preset: {
-      type: 'string',
-      value: MODEL_PRESETS.join('|'),
-      description: 'Built-in model size',
-      default: 'demo',
-    },
-    bench: { type: 'string', value: 'FILE', description: 'Benchmark file (default: MedQA sample)' },
-    format: { type: 'string', value: BENCHMARK_FORMATS.join('|'), description: 'Benchmark format' },
-    items: { type: 'string', value: 'N', description: 'Items timed per mode', default: '20' },
-    'max-tokens': {
-      type: 'string',
-      value: 'N',
-      description: 'Reply budget in generate mode',
-      default: '32',
-    },
-    batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
+    ...benchModelFlags,
+    bench: valueFlag('FILE', 'Benchmark file (default: MedQA sample)'),
+    format: valueFlag(BENCHMARK_FORMATS.join('|'), 'Benchmark format'),
+    items: valueFlag('N', 'Items timed per mode', '20'),
+    'max-tokens': valueFlag('N', 'Reply budget in generate mode', '32'),
+    batch: valueFlag('N', 'Items per model call', '1'),
     json: jsonFlag,
   },
   async run(ctx) {

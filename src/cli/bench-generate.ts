@@ -1,6 +1,8 @@
 import { MODEL_PRESETS } from '../model/init.ts';
 import { benchGenerate } from '../model/bench-generate.ts';
-import { boolFlag, choiceFlag, intFlag, jsonFlag, type Command } from './command.ts';
+import { boolFlag, choiceFlag, intFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, noTorchFlag, valueFlag } from './flags.ts';
 
 /** `finemed bench generate`: decode/prefill throughput with the KV cache, against PyTorch eager. */
 export const benchGenerateCommand: Command = {
@@ -14,22 +16,12 @@ export const benchGenerateCommand: Command = {
     'in interleaved rounds; medians are reported. Target: ratio_decode_b1 >= 1.5.',
   ].join('\n'),
   flags: {
-    preset: {
-      type: 'string',
-      value: MODEL_PRESETS.join('|'),
-      description: 'Model size',
-      default: 'demo',
-    },
-    threads: { type: 'string', value: 'N', description: 'Threads for both sides', default: '2' },
-    rounds: { type: 'string', value: 'N', description: 'Interleaved rounds', default: '3' },
-    'new-tokens': {
-      type: 'string',
-      value: 'N',
-      description: 'Tokens decoded per measurement',
-      default: '64',
-    },
-    batch: { type: 'string', value: 'N', description: 'Rows of the batched decode', default: '8' },
-    'no-torch': { type: 'boolean', description: 'Skip the PyTorch reference' },
+    preset: valueFlag(MODEL_PRESETS.join('|'), 'Model size', 'demo'),
+    threads: valueFlag('N', 'Threads for both sides', '2'),
+    rounds: valueFlag('N', 'Interleaved rounds', '3'),
+    'new-tokens': valueFlag('N', 'Tokens decoded per measurement', '64'),
+    batch: valueFlag('N', 'Rows of the batched decode', '8'),
+    'no-torch': noTorchFlag,
     json: jsonFlag,
   },
   async run(ctx) {

@@ -1,4 +1,6 @@
-import { intFlag, type Command } from './command.ts';
+import { intFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { valueFlag } from './flags.ts';
 
 /** `finemed bench kernel`: the kernel's own overheads, per transport. */
 export const benchKernelCommand: Command = {
@@ -8,14 +10,9 @@ export const benchKernelCommand: Command = {
     'Runs a job that does nothing but report progress, over the in-process, MessageChannel and\n' +
     'WebSocket transports. Prints one JSON object per transport, then a summary object.',
   flags: {
-    hellos: { type: 'string', value: 'N', description: 'Round trips timed', default: '200' },
-    jobs: { type: 'string', value: 'N', description: 'Empty jobs timed', default: '5' },
-    events: {
-      type: 'string',
-      value: 'N',
-      description: 'Progress events streamed',
-      default: '2000',
-    },
+    hellos: valueFlag('N', 'Round trips timed', '200'),
+    jobs: valueFlag('N', 'Empty jobs timed', '5'),
+    events: valueFlag('N', 'Progress events streamed', '2000'),
   },
   async run(ctx) {
     const { benchKernel } = await import('../kernel/bench.ts');

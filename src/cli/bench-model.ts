@@ -18,7 +18,9 @@ import {
   torchEnv,
   type TorchRound,
 } from './bench-train.ts';
-import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { bothSidesThreadsFlag, noTorchFlag, switchFlag, valueFlag } from './flags.ts';
 
 /** The figures both sides report, and whether larger is better. */
 const FIGURES = {
@@ -87,18 +89,13 @@ export const benchModelCommand: Command = {
     "PyTorch's one forward pass (score_ms_512). The model needs a tokenizer (TTT encodes text).",
   ].join('\n'),
   flags: {
-    model: { type: 'string', value: 'DIR', description: 'Hugging Face model folder' },
-    threads: { type: 'string', value: 'N', description: 'Threads for both sides (default: all)' },
-    repeats: { type: 'string', value: 'N', description: 'Timed runs per phase', default: '2' },
-    rounds: {
-      type: 'string',
-      value: 'N',
-      description: 'Rounds (ours, then PyTorch)',
-      default: '1',
-    },
-    'no-torch': { type: 'boolean', description: 'Skip the PyTorch baseline' },
-    phase: { type: 'string', value: MODEL_PHASES.join('|'), description: 'Internal: one phase' },
-    json: { type: 'boolean', description: 'Print one JSON object' },
+    model: valueFlag('DIR', 'Hugging Face model folder'),
+    threads: bothSidesThreadsFlag,
+    repeats: valueFlag('N', 'Timed runs per phase', '2'),
+    rounds: valueFlag('N', 'Rounds (ours, then PyTorch)', '1'),
+    'no-torch': noTorchFlag,
+    phase: valueFlag(MODEL_PHASES.join('|'), 'Internal: one phase'),
+    json: switchFlag('Print one JSON object'),
   },
   async run(ctx) {
     const dir = requiredFlag(ctx, 'model');

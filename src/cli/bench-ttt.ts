@@ -10,7 +10,10 @@ import { createModel } from '../model/init.ts';
 import { benchTtt } from '../train/bench.ts';
 import { readJsonlRecords } from '../train/examples.ts';
 import { buildIndex, parseIndexRecord, type IndexDocument } from '../train/retrieve/index.ts';
-import { boolFlag, intFlag, jsonFlag, stringFlag, threadsFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, threadsFlag, valueFlag } from './flags.ts';
+import { benchModelFlags } from './model-flags.ts';
 import { modelFrom } from './train-flags.ts';
 
 /** The shared MedQA sample and MedlinePlus corpus when present, else our fixtures. */
@@ -54,26 +57,11 @@ export const benchTttCommand: Command = {
     'median milliseconds per phase; the target is under 1 s per question at k=1 on 2 cores.',
   ].join('\n'),
   flags: {
-    model: { type: 'string', value: 'DIR', description: 'A model folder instead of a preset' },
-    preset: {
-      type: 'string',
-      value: 'tiny|demo',
-      description: 'Built-in model size',
-      default: 'demo',
-    },
-    bench: {
-      type: 'string',
-      value: 'FILE',
-      description: 'Questions (any format the evaluation layer reads)',
-    },
-    k: { type: 'string', value: 'LIST', description: 'Comma-separated k values', default: '1,8' },
-    items: { type: 'string', value: 'N', description: 'Questions timed per k', default: '10' },
-    warmup: {
-      type: 'string',
-      value: 'N',
-      description: 'Untimed questions first per k',
-      default: '3',
-    },
+    ...benchModelFlags,
+    bench: valueFlag('FILE', 'Questions (any format the evaluation layer reads)'),
+    k: valueFlag('LIST', 'Comma-separated k values', '1,8'),
+    items: valueFlag('N', 'Questions timed per k', '10'),
+    warmup: valueFlag('N', 'Untimed questions first per k', '3'),
     threads: threadsFlag,
     json: jsonFlag,
   },

@@ -19,7 +19,9 @@ import {
   type EngineRound,
   type TorchRound,
 } from './bench-train.ts';
-import { boolFlag, intFlag, stringFlag, type Command, type CommandContext } from './command.ts';
+import { boolFlag, intFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { bothSidesThreadsFlag, noTorchFlag, switchFlag, valueFlag } from './flags.ts';
 
 const round1 = (x: number, digits = 1): number => Math.round(x * 10 ** digits) / 10 ** digits;
 
@@ -48,37 +50,19 @@ export const benchTrainCommand: Command = {
     'FLOPs per second over the fp32 matmul peak measured through ONNX Runtime (best over rounds).',
   ].join('\n'),
   flags: {
-    config: {
-      type: 'string',
-      value: `all|${TRAIN_BENCH_CONFIGS.map((c) => c.name).join('|')}`,
-      description: 'Which config',
-      default: 'all',
-    },
-    rounds: {
-      type: 'string',
-      value: 'N',
-      description: 'Interleaved rounds (processes) per side',
-      default: '3',
-    },
-    steps: { type: 'string', value: 'N', description: 'Timed steps per round', default: '5' },
-    warmup: { type: 'string', value: 'N', description: 'Untimed steps per round', default: '2' },
-    threads: {
-      type: 'string',
-      value: 'N',
-      description: 'Threads for both sides (default: all cores)',
-    },
-    retries: {
-      type: 'string',
-      value: 'N',
-      description: 'Re-runs of a round pair another process slowed down',
-      default: '3',
-    },
-    'no-torch': { type: 'boolean', description: 'Skip the PyTorch baseline' },
-    round: {
-      type: 'boolean',
-      description: 'Internal: run one engine round in this process and print JSON',
-    },
-    json: { type: 'boolean', description: 'Print one JSON object per config' },
+    config: valueFlag(
+      `all|${TRAIN_BENCH_CONFIGS.map((c) => c.name).join('|')}`,
+      'Which config',
+      'all',
+    ),
+    rounds: valueFlag('N', 'Interleaved rounds (processes) per side', '3'),
+    steps: valueFlag('N', 'Timed steps per round', '5'),
+    warmup: valueFlag('N', 'Untimed steps per round', '2'),
+    threads: bothSidesThreadsFlag,
+    retries: valueFlag('N', 'Re-runs of a round pair another process slowed down', '3'),
+    'no-torch': noTorchFlag,
+    round: switchFlag('Internal: run one engine round in this process and print JSON'),
+    json: switchFlag('Print one JSON object per config'),
   },
   async run(ctx) {
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 }) ?? availableParallelism();

@@ -1,33 +1,7 @@
 import { UsageError } from '../core/errors.ts';
-
-/** One flag of a command. */
-export interface FlagSpec {
-  /** `string` flags take a value; `boolean` flags are switches. */
-  type: 'string' | 'boolean';
-  /** What the flag does, shown by `--help`. */
-  description: string;
-  /** Placeholder for the value in help, e.g. `DIR`. */
-  value?: string;
-  /** The value when the flag is absent (as text, for string flags). */
-  default?: string | boolean;
-  /** The flag may be given several times. */
-  multiple?: boolean;
-}
+import type { FlagSpec } from './flags.ts';
 
 /** What a command's `run` receives. */
-/** `--json`, worded alike in every command's help. */
-export const jsonFlag: FlagSpec = {
-  type: 'boolean',
-  description: 'Print one JSON object on the last line',
-};
-
-/** `--threads N`: ONNX Runtime's intra-op threads. */
-export const threadsFlag: FlagSpec = {
-  type: 'string',
-  value: 'N',
-  description: 'ONNX Runtime threads (default: all cores)',
-};
-
 export interface CommandContext {
   /** Parsed flag values. */
   flags: Record<string, string | boolean | string[] | undefined>;

@@ -8,7 +8,9 @@ import { compareStages } from '../eval/compare.ts';
 import { ladderSvg } from '../eval/ladder.ts';
 import { ladderText } from '../eval/ladder-row.ts';
 import { readEvalResult } from '../eval/results.ts';
-import { boolFlag, intFlag, jsonFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, valueFlag } from './flags.ts';
 
 /** `finemed compare`: paired statistics between saved evaluation results. */
 export const compareCommand: Command = {
@@ -30,10 +32,10 @@ export const compareCommand: Command = {
       multiple: true,
       description: 'A further stage after RESULT_B (repeatable)',
     },
-    labels: { type: 'string', value: 'A,B,...', description: 'Stage names, comma-separated' },
-    seed: { type: 'string', value: 'N', description: 'Bootstrap seed', default: '0' },
-    resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
-    svg: { type: 'string', value: 'FILE', description: 'Write the gain-ladder chart as SVG' },
+    labels: valueFlag('A,B,...', 'Stage names, comma-separated'),
+    seed: valueFlag('N', 'Bootstrap seed', '0'),
+    resamples: valueFlag('N', 'Bootstrap resamples', '2000'),
+    svg: valueFlag('FILE', 'Write the gain-ladder chart as SVG'),
     json: jsonFlag,
   },
   async run(ctx) {

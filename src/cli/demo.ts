@@ -1,14 +1,9 @@
 import { join, resolve } from 'node:path';
 import { projectRoot } from '../core/version.ts';
 import { ladderText, type LadderRow } from '../eval/ladder-row.ts';
-import {
-  boolFlag,
-  choiceFlag,
-  intFlag,
-  stringFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, choiceFlag, intFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { defaultSeedsOut, parseSeeds, runSeedsDemo } from './demo-seeds.ts';
 import { runHeadless } from './run.ts';
 
@@ -74,29 +69,21 @@ export const demoCommand: Command = {
   name: 'demo',
   summary: 'Run the FineMedLM-o1 recipe end to end and print the gain ladder (the main job)',
   flags: {
-    preset: {
-      type: 'string',
-      value: 'tiny|demo',
-      description: 'tiny: a smoke run in about a minute; demo: the full demo, minutes',
-      default: 'demo',
-    },
-    out: {
-      type: 'string',
-      value: 'DIR',
-      description: 'Output folder (default: ./finemed-demo/PRESET-seedN, or PRESET-seedsN-N)',
-    },
-    seed: {
-      type: 'string',
-      value: 'N',
-      description: 'Seed of data, weights and data order',
-      default: '1',
-    },
-    seeds: {
-      type: 'string',
-      value: 'N,N,...',
-      description: 'Instead of --seed: run the recipe per seed and pool the ladders (see above)',
-    },
-    json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
+    preset: valueFlag(
+      'tiny|demo',
+      'tiny: a smoke run in about a minute; demo: the full demo, minutes',
+      'demo',
+    ),
+    out: valueFlag(
+      'DIR',
+      'Output folder (default: ./finemed-demo/PRESET-seedN, or PRESET-seedsN-N)',
+    ),
+    seed: valueFlag('N', 'Seed of data, weights and data order', '1'),
+    seeds: valueFlag(
+      'N,N,...',
+      'Instead of --seed: run the recipe per seed and pool the ladders (see above)',
+    ),
+    json: switchFlag('Print one JSON summary line on stdout'),
   },
   details:
     'Runs notebooks/finemed-o1.html headless (as `finemed run` does): synthesizes data offline,\n' +

@@ -10,16 +10,9 @@ import { writeEvalResult } from '../eval/results.ts';
 import { DEFAULT_HARNESS, HARNESSES } from '../eval/harness.ts';
 import { runEval } from '../eval/run.ts';
 import { BENCHMARK_FORMATS } from '../eval/types.ts';
-import {
-  boolFlag,
-  choiceFlag,
-  intFlag,
-  jsonFlag,
-  requiredFlag,
-  stringFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, choiceFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { jsonFlag, switchFlag, valueFlag } from './flags.ts';
 import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** `finemed eval`: scores a model on a benchmark file and stores the result. */
@@ -40,99 +33,41 @@ export const evalCommand: Command = {
     '--harness workbench keeps the earlier options (--mode, --cot, --choices, random shots).',
   ].join('\n'),
   flags: {
-    model: {
-      type: 'string',
-      value: 'DIR',
-      description: 'Model folder (config, weights, tokenizer)',
-    },
-    endpoint: {
-      type: 'string',
-      value: 'URL',
-      description:
-        'Score a served model instead of --model: an OpenAI-compatible base URL (vLLM, llama.cpp, serve-model)',
-    },
-    'served-model': {
-      type: 'string',
-      value: 'NAME',
-      description: 'endpoint: the model name the server serves',
-    },
-    'api-key': {
-      type: 'string',
-      value: 'KEY',
-      description: 'endpoint: API key (default: OPENAI_API_KEY; never stored)',
-    },
-    concurrency: {
-      type: 'string',
-      value: 'N',
-      description: 'endpoint: requests in flight (and at least this many items per call)',
-      default: '4',
-    },
-    'token-budget': {
-      type: 'string',
-      value: 'N',
-      description: 'endpoint: stop with an error past N prompt+completion tokens',
-    },
-    bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
-    format: { type: 'string', value: BENCHMARK_FORMATS.join('|'), description: 'Benchmark format' },
-    harness: {
-      type: 'string',
-      value: HARNESSES.join('|'),
-      description: 'Prompt and scoring profile',
-      default: DEFAULT_HARNESS,
-    },
-    mode: {
-      type: 'string',
-      value: 'loglik|generate',
-      description: 'workbench: scoring mode (default loglik; lm-eval decides per task)',
-    },
-    limit: { type: 'string', value: 'N', description: 'Score only the first N items' },
-    shots: {
-      type: 'string',
-      value: 'K',
-      description: 'Few-shot examples per item (default 0; lm-eval mmlupro 5)',
-    },
-    'shots-file': {
-      type: 'string',
-      value: 'FILE',
-      description: 'The few-shot split (train/dev/validation; same format)',
-    },
-    seed: {
-      type: 'string',
-      value: 'N',
-      description: 'Seed of shot draws and bootstrap',
-      default: '0',
-    },
-    cot: { type: 'boolean', description: 'generate: ask for step-by-step reasoning' },
-    'max-tokens': {
-      type: 'string',
-      value: 'N',
-      description: 'generate: reply budget (32, or 1024 with --cot)',
-    },
-    system: { type: 'string', value: 'TEXT', description: 'generate: a system message' },
-    choices: {
-      type: 'string',
-      value: 'letter|text',
-      description: 'loglik: score letters or option texts',
-    },
-    'cop-base': {
-      type: 'string',
-      value: '0|1',
-      description: 'medmcqa: cop counts from 0 or 1 (default: from the file)',
-    },
-    truth: {
-      type: 'string',
-      value: 'FILE',
-      description: 'pubmedqa: ground-truth {pmid: label} file',
-    },
+    model: valueFlag('DIR', 'Model folder (config, weights, tokenizer)'),
+    endpoint: valueFlag(
+      'URL',
+      'Score a served model instead of --model: an OpenAI-compatible base URL (vLLM, llama.cpp, serve-model)',
+    ),
+    'served-model': valueFlag('NAME', 'endpoint: the model name the server serves'),
+    'api-key': valueFlag('KEY', 'endpoint: API key (default: OPENAI_API_KEY; never stored)'),
+    concurrency: valueFlag(
+      'N',
+      'endpoint: requests in flight (and at least this many items per call)',
+      '4',
+    ),
+    'token-budget': valueFlag('N', 'endpoint: stop with an error past N prompt+completion tokens'),
+    bench: valueFlag('FILE', 'Benchmark file'),
+    format: valueFlag(BENCHMARK_FORMATS.join('|'), 'Benchmark format'),
+    harness: valueFlag(HARNESSES.join('|'), 'Prompt and scoring profile', DEFAULT_HARNESS),
+    mode: valueFlag(
+      'loglik|generate',
+      'workbench: scoring mode (default loglik; lm-eval decides per task)',
+    ),
+    limit: valueFlag('N', 'Score only the first N items'),
+    shots: valueFlag('K', 'Few-shot examples per item (default 0; lm-eval mmlupro 5)'),
+    'shots-file': valueFlag('FILE', 'The few-shot split (train/dev/validation; same format)'),
+    seed: valueFlag('N', 'Seed of shot draws and bootstrap', '0'),
+    cot: switchFlag('generate: ask for step-by-step reasoning'),
+    'max-tokens': valueFlag('N', 'generate: reply budget (32, or 1024 with --cot)'),
+    system: valueFlag('TEXT', 'generate: a system message'),
+    choices: valueFlag('letter|text', 'loglik: score letters or option texts'),
+    'cop-base': valueFlag('0|1', 'medmcqa: cop counts from 0 or 1 (default: from the file)'),
+    truth: valueFlag('FILE', 'pubmedqa: ground-truth {pmid: label} file'),
     ...rowFlags,
     ...fileFlags,
-    batch: { type: 'string', value: 'N', description: 'Items per model call', default: '1' },
-    resamples: { type: 'string', value: 'N', description: 'Bootstrap resamples', default: '2000' },
-    out: {
-      type: 'string',
-      value: 'DIR',
-      description: 'Also write summary.json and items.jsonl here',
-    },
+    batch: valueFlag('N', 'Items per model call', '1'),
+    resamples: valueFlag('N', 'Bootstrap resamples', '2000'),
+    out: valueFlag('DIR', 'Also write summary.json and items.jsonl here'),
     json: jsonFlag,
   },
   async run(ctx) {

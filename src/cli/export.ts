@@ -4,14 +4,9 @@ import { EXPORT_STAGES } from '../train/export-trl/trainer-config.ts';
 import { DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
 import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import { SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
-import {
-  boolFlag,
-  choiceFlag,
-  requiredFlag,
-  stringFlag,
-  type Command,
-  type FlagSpec,
-} from './command.ts';
+import { boolFlag, choiceFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { valueFlag, type FlagSpec } from './flags.ts';
 import { trainDpoCommand } from './train-dpo.ts';
 import { stageOptions } from './train-flags.ts';
 import { trainSftCommand } from './train-sft.ts';
@@ -51,18 +46,10 @@ export const exportTrlCommand: Command = {
     'launch.sh, README.md (one node and Slurm) and manifest.json (content hash, sources, settings).',
   ].join('\n'),
   flags: {
-    stage: { type: 'string', value: EXPORT_STAGES.join('|'), description: 'Stage to export' },
+    stage: valueFlag(EXPORT_STAGES.join('|'), 'Stage to export'),
     ...trainFlags,
-    model: {
-      type: 'string',
-      value: 'DIR|HUB_ID',
-      description: 'Model folder or Hub id to start from',
-    },
-    out: {
-      type: 'string',
-      value: 'DIR',
-      description: 'The bundle folder to create (must not exist)',
-    },
+    model: valueFlag('DIR|HUB_ID', 'Model folder or Hub id to start from'),
+    out: valueFlag('DIR', 'The bundle folder to create (must not exist)'),
   },
   async run(ctx) {
     const stage = choiceFlag(ctx, 'stage', EXPORT_STAGES);

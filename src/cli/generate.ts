@@ -1,6 +1,8 @@
 import { InputError } from '../core/errors.ts';
 import { streamText } from '../model/text-generation.ts';
-import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { loadModelFromFlags, modelFlags, samplingFlags, samplingFromFlags } from './model-flags.ts';
 
 /** `finemed generate`: streams a model's continuation (or chat reply) to stdout. */
@@ -10,14 +12,10 @@ export const generateCommand: Command = {
   details: "With --chat the prompt is a user message rendered by the tokenizer's chat template.",
   flags: {
     ...modelFlags,
-    prompt: {
-      type: 'string',
-      value: 'TEXT',
-      description: 'The prompt (or user message with --chat)',
-    },
-    chat: { type: 'boolean', description: 'Treat the prompt as a chat message' },
-    system: { type: 'string', value: 'TEXT', description: 'System message (with --chat)' },
-    'max-tokens': { type: 'string', value: 'N', description: 'Most new tokens', default: '256' },
+    prompt: valueFlag('TEXT', 'The prompt (or user message with --chat)'),
+    chat: switchFlag('Treat the prompt as a chat message'),
+    system: valueFlag('TEXT', 'System message (with --chat)'),
+    'max-tokens': valueFlag('N', 'Most new tokens', '256'),
     stop: {
       type: 'string',
       value: 'TEXT',

@@ -7,7 +7,9 @@ import { finemedHome } from '../core/home.ts';
 import { terminalProgress } from '../core/progress.ts';
 import { importModelJob } from '../kernel/jobs/import.ts';
 import { Kernel } from '../kernel/kernel.ts';
-import { boolFlag, jsonFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, switchFlag, valueFlag } from './flags.ts';
 
 /** What `model.import` says about the model it made. */
 interface ImportSummary {
@@ -40,22 +42,14 @@ export const importCommand: Command = {
     'The model is also copied to --out, with meta.json, so `finemed eval --model OUT` names it.',
   ].join('\n'),
   flags: {
-    from: { type: 'string', value: 'DIR', description: 'Checkpoint or PEFT adapter folder' },
-    out: { type: 'string', value: 'DIR', description: 'Folder to copy the imported model to' },
-    base: {
-      type: 'string',
-      value: 'DIR',
-      description: 'The model the adapter was trained on (DIR is an adapter)',
-    },
-    'keep-adapter': {
-      type: 'boolean',
-      description: 'Keep the adapter under adapter/ beside the merged weights',
-    },
-    bundle: {
-      type: 'string',
-      value: 'DIR',
-      description: 'The export bundle that produced it (default: DIR/finemed-bundle.json)',
-    },
+    from: valueFlag('DIR', 'Checkpoint or PEFT adapter folder'),
+    out: valueFlag('DIR', 'Folder to copy the imported model to'),
+    base: valueFlag('DIR', 'The model the adapter was trained on (DIR is an adapter)'),
+    'keep-adapter': switchFlag('Keep the adapter under adapter/ beside the merged weights'),
+    bundle: valueFlag(
+      'DIR',
+      'The export bundle that produced it (default: DIR/finemed-bundle.json)',
+    ),
     json: jsonFlag,
   },
   async run(ctx) {

@@ -7,15 +7,9 @@ import { createModel, createModelFromConfig, MODEL_PRESETS, readCorpus } from '.
 import { BYTE_TO_CHAR } from '../model/bpe-trainer.ts';
 import { CHATML_SPECIAL_TOKENS } from '../model/tokenizer.ts';
 import { join } from 'node:path';
-import {
-  boolFlag,
-  choiceFlag,
-  intFlag,
-  jsonFlag,
-  requiredFlag,
-  stringFlag,
-  type Command,
-} from './command.ts';
+import { boolFlag, choiceFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { jsonFlag, switchFlag, valueFlag } from './flags.ts';
 
 /** The texts of a synthesis run a tokenizer should know: passages, instructions and answers (not the evaluation set). */
 function builtInTexts(data: SynthesisResult): string[] {
@@ -41,26 +35,13 @@ export const initModelCommand: Command = {
     '--corpus, on the built-in synthetic medical data of the same preset (passages, SFT and DPO texts).',
   ].join('\n'),
   flags: {
-    preset: { type: 'string', value: MODEL_PRESETS.join('|'), description: 'Model size' },
-    config: {
-      type: 'string',
-      value: 'FILE',
-      description: 'A Hugging Face config.json to use instead of a preset',
-    },
-    out: { type: 'string', value: 'DIR', description: 'Folder to write' },
-    seed: { type: 'string', value: 'N', description: 'Seed of the weights', default: '0' },
-    corpus: {
-      type: 'string',
-      value: 'FILE',
-      description: 'Text to train the tokenizer on (default: built-in synthetic data)',
-    },
-    'corpus-field': {
-      type: 'string',
-      value: 'NAME',
-      description: 'JSONL field holding the text',
-      default: 'text',
-    },
-    bf16: { type: 'boolean', description: 'Store weights as bfloat16 (default float32)' },
+    preset: valueFlag(MODEL_PRESETS.join('|'), 'Model size'),
+    config: valueFlag('FILE', 'A Hugging Face config.json to use instead of a preset'),
+    out: valueFlag('DIR', 'Folder to write'),
+    seed: valueFlag('N', 'Seed of the weights', '0'),
+    corpus: valueFlag('FILE', 'Text to train the tokenizer on (default: built-in synthetic data)'),
+    'corpus-field': valueFlag('NAME', 'JSONL field holding the text', 'text'),
+    bf16: switchFlag('Store weights as bfloat16 (default float32)'),
     json: jsonFlag,
   },
   async run(ctx) {

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { cudaInstalled } from '../engine/session.ts';
-import { boolFlag, type Command } from './command.ts';
+import { boolFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag } from './flags.ts';
 
 const EXPLANATION = [
   'onnxruntime-node ships CPU kernels only; its CUDA execution provider libraries',
@@ -31,7 +33,7 @@ export const installCudaCommand: Command = {
   summary: "Download ONNX Runtime's CUDA execution provider (NVIDIA GPUs)",
   details: EXPLANATION,
   flags: {
-    'dry-run': { type: 'boolean', description: 'Explain and show the command without running it' },
+    'dry-run': switchFlag('Explain and show the command without running it'),
   },
   async run(ctx) {
     const pkg = dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));

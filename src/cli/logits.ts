@@ -1,6 +1,8 @@
 import { UsageError } from '../core/errors.ts';
 import { argmax } from '../model/sampler.ts';
-import { boolFlag, requiredFlag, type Command } from './command.ts';
+import { boolFlag, requiredFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { loadModelFromFlags, modelFlags } from './model-flags.ts';
 
 /** `finemed logits`: the model's logits for given token ids (to check it against other implementations). */
@@ -11,8 +13,8 @@ export const logitsCommand: Command = {
     'With --json prints {"logits": [[...vocabulary floats...] per position]} (float32 values).',
   flags: {
     ...modelFlags,
-    ids: { type: 'string', value: '1,2,3', description: 'Comma-separated token ids' },
-    json: { type: 'boolean', description: 'Print the full logits as one JSON object' },
+    ids: valueFlag('1,2,3', 'Comma-separated token ids'),
+    json: switchFlag('Print the full logits as one JSON object'),
   },
   async run(ctx) {
     const raw = requiredFlag(ctx, 'ids');

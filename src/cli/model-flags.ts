@@ -1,51 +1,31 @@
 import { loadModel, type CausalLM } from '../model/causal-lm.ts';
+import { MODEL_PRESETS } from '../model/init.ts';
 import { loadLora } from '../model/lora.ts';
 import type { SamplingOptions } from '../model/sampler.ts';
-import {
-  intFlag,
-  numberFlag,
-  requiredFlag,
-  stringFlag,
-  threadsFlag,
-  type CommandContext,
-  type FlagSpec,
-} from './command.ts';
+import { intFlag, numberFlag, requiredFlag, stringFlag } from './command.ts';
+import type { CommandContext } from './command.ts';
+import { threadsFlag, valueFlag, type FlagSpec } from './flags.ts';
 
 /** Flags that pick a model folder and an optional LoRA adapter. */
 export const modelFlags: Record<string, FlagSpec> = {
-  model: {
-    type: 'string',
-    value: 'DIR',
-    description: 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)',
-  },
-  adapter: {
-    type: 'string',
-    value: 'DIR',
-    description: 'PEFT LoRA adapter folder to apply on top',
-  },
+  model: valueFlag('DIR', 'Hugging Face model folder (config.json, *.safetensors, tokenizer.json)'),
+  adapter: valueFlag('DIR', 'PEFT LoRA adapter folder to apply on top'),
   threads: threadsFlag,
+};
+
+/** `--model DIR` or `--preset`: a benchmark's model, a folder or a built-in one. */
+export const benchModelFlags: Record<string, FlagSpec> = {
+  model: valueFlag('DIR', 'A model folder instead of a preset'),
+  preset: valueFlag(MODEL_PRESETS.join('|'), 'Built-in model size', 'demo'),
 };
 
 /** Sampling flags shared by `generate` (the server takes them per request instead). */
 export const samplingFlags: Record<string, FlagSpec> = {
-  temperature: {
-    type: 'string',
-    value: 'T',
-    description: 'Sampling temperature; 0 = greedy',
-    default: '0',
-  },
-  'top-k': {
-    type: 'string',
-    value: 'K',
-    description: 'Sample among the K most likely tokens (0 = all)',
-  },
-  'top-p': { type: 'string', value: 'P', description: 'Nucleus sampling threshold in (0, 1]' },
-  'repetition-penalty': {
-    type: 'string',
-    value: 'R',
-    description: 'Penalise tokens already in the context (> 1)',
-  },
-  seed: { type: 'string', value: 'N', description: 'Sampling seed', default: '0' },
+  temperature: valueFlag('T', 'Sampling temperature; 0 = greedy', '0'),
+  'top-k': valueFlag('K', 'Sample among the K most likely tokens (0 = all)'),
+  'top-p': valueFlag('P', 'Nucleus sampling threshold in (0, 1]'),
+  'repetition-penalty': valueFlag('R', 'Penalise tokens already in the context (> 1)'),
+  seed: valueFlag('N', 'Sampling seed', '0'),
 };
 
 /** Loads `--model` (and `--adapter`). */

@@ -1,28 +1,25 @@
 import { UsageError } from '../core/errors.ts';
 import { DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_ROW_BYTES, formatLimit } from '../core/lines.ts';
 import { formatSkipped, type SkippedLike } from '../core/skipped.ts';
-import { boolFlag, stringFlag, type CommandContext, type FlagSpec } from './command.ts';
+import { boolFlag, stringFlag } from './command.ts';
+import type { CommandContext } from './command.ts';
+import { switchFlag, valueFlag, type FlagSpec } from './flags.ts';
 
 /** The flags of every command that reads rows: how bad and oversized rows are handled. */
 export const rowFlags: Record<string, FlagSpec> = {
-  'skip-bad-rows': {
-    type: 'boolean',
-    description: 'Skip malformed rows (the first 10 are printed, the rest counted)',
-  },
-  'max-row-bytes': {
-    type: 'string',
-    value: 'N[KiB|MiB|GiB]',
-    description: `Longest row read (default ${formatLimit(DEFAULT_MAX_ROW_BYTES)})`,
-  },
+  'skip-bad-rows': switchFlag('Skip malformed rows (the first 10 are printed, the rest counted)'),
+  'max-row-bytes': valueFlag(
+    'N[KiB|MiB|GiB]',
+    `Longest row read (default ${formatLimit(DEFAULT_MAX_ROW_BYTES)})`,
+  ),
 };
 
 /** The flag of commands that also read whole-file formats (JSON arrays and objects, CSV, .txt). */
 export const fileFlags: Record<string, FlagSpec> = {
-  'max-file-bytes': {
-    type: 'string',
-    value: 'N[KiB|MiB|GiB]',
-    description: `Largest file read whole (JSON array or object, CSV; default ${formatLimit(DEFAULT_MAX_FILE_BYTES)})`,
-  },
+  'max-file-bytes': valueFlag(
+    'N[KiB|MiB|GiB]',
+    `Largest file read whole (JSON array or object, CSV; default ${formatLimit(DEFAULT_MAX_FILE_BYTES)})`,
+  ),
 };
 
 const UNITS: Record<string, number> = { '': 1, k: 1 << 10, m: 1 << 20, g: 1 << 30 };

@@ -4,14 +4,9 @@ import { defaultJobs } from '../kernel/jobs/index.ts';
 import type { TimedOut } from '../notebook/node/deadline.ts';
 import type { HeadlessRun, HeadlessRunOptions } from '../notebook/node/runner.ts';
 import type { SessionEvent } from '../notebook/session.ts';
-import {
-  boolFlag,
-  intFlag,
-  numberFlag,
-  stringFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, intFlag, numberFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 
 /** Draws running jobs' progress on stderr while a notebook runs headless. */
 export async function cellReporter(ctx: CommandContext): Promise<{
@@ -65,13 +60,12 @@ export function timeoutFlag(ctx: CommandContext): number | undefined {
 
 /** Flags `run` and `verify` share. */
 export const NOTEBOOK_FLAGS: Command['flags'] = {
-  trust: { type: 'boolean', description: "Trust the notebook's code (remembered by its hash)" },
-  json: { type: 'boolean', description: 'Print one JSON summary line on stdout' },
-  timeout: {
-    type: 'string',
-    value: 'SECONDS',
-    description: 'End the run after this long; cells still running fail (default: no limit)',
-  },
+  trust: switchFlag("Trust the notebook's code (remembered by its hash)"),
+  json: switchFlag('Print one JSON summary line on stdout'),
+  timeout: valueFlag(
+    'SECONDS',
+    'End the run after this long; cells still running fail (default: no limit)',
+  ),
 };
 
 /** `finemed run NOTEBOOK`: runs a notebook headless and writes its report. */
@@ -80,22 +74,9 @@ export const runCommand: Command = {
   summary: 'Run a notebook headless: report.html, results.json and manifest.json',
   positionals: ['NOTEBOOK'],
   flags: {
-    preset: {
-      type: 'string',
-      value: 'P',
-      description: 'Preset the cells see as `preset` (tiny|demo|paper)',
-      default: 'demo',
-    },
-    seed: {
-      type: 'string',
-      value: 'N',
-      description: 'Seed the cells see as `runSeed` (default 1)',
-    },
-    out: {
-      type: 'string',
-      value: 'DIR',
-      description: 'Output folder (default: runs/NOTEBOOK-NAME)',
-    },
+    preset: valueFlag('P', 'Preset the cells see as `preset` (tiny|demo|paper)', 'demo'),
+    seed: valueFlag('N', 'Seed the cells see as `runSeed` (default 1)'),
+    out: valueFlag('DIR', 'Output folder (default: runs/NOTEBOOK-NAME)'),
     'allow-read': {
       type: 'string',
       value: 'DIR',

@@ -2,7 +2,9 @@ import { basename, resolve } from 'node:path';
 import { UsageError } from '../core/errors.ts';
 import { isLoopbackHost, newToken } from '../core/http-guard.ts';
 import { assertServable, servedModel, startModelServer } from '../model-server/server.ts';
-import { boolFlag, intFlag, requiredFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { loadModelFromFlags, modelFlags } from './model-flags.ts';
 import { explainListenError } from './port-in-use.ts';
 
@@ -23,22 +25,13 @@ export const serveModelCommand: Command = {
   ].join('\n'),
   flags: {
     ...modelFlags,
-    port: { type: 'string', value: 'P', description: 'Port (0 picks a free one)', default: '8000' },
-    host: { type: 'string', value: 'H', description: 'Interface to bind', default: '127.0.0.1' },
-    token: {
-      type: 'string',
-      value: 'T',
-      description: 'The bearer token clients must send (default: a random one)',
-    },
-    'no-token': {
-      type: 'boolean',
-      description: 'Ask for no token (loopback addresses only; any local process can then use it)',
-    },
-    name: {
-      type: 'string',
-      value: 'ID',
-      description: 'Model name clients pass (default: the folder name)',
-    },
+    port: valueFlag('P', 'Port (0 picks a free one)', '8000'),
+    host: valueFlag('H', 'Interface to bind', '127.0.0.1'),
+    token: valueFlag('T', 'The bearer token clients must send (default: a random one)'),
+    'no-token': switchFlag(
+      'Ask for no token (loopback addresses only; any local process can then use it)',
+    ),
+    name: valueFlag('ID', 'Model name clients pass (default: the folder name)'),
   },
   async run(ctx) {
     const dir = requiredFlag(ctx, 'model');

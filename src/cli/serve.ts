@@ -1,7 +1,9 @@
 import { isLoopbackHost } from '../core/http-guard.ts';
 import { defaultJobs } from '../kernel/jobs/index.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
-import { boolFlag, intFlag, stringFlag, type Command } from './command.ts';
+import { boolFlag, intFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { explainListenError } from './port-in-use.ts';
 
 /** `finemed serve`: the workbench UI and its kernel, served to a browser. */
@@ -16,17 +18,15 @@ export const serveCommand: Command = {
     'folder, FINEMED_HOME and --allow-read folders (403 otherwise). Stop with Ctrl-C.',
   ].join('\n'),
   flags: {
-    port: { type: 'string', value: 'P', description: 'Port (0 picks a free one)', default: '8750' },
-    host: { type: 'string', value: 'HOST', description: 'Address to bind', default: '127.0.0.1' },
-    'allow-remote': {
-      type: 'boolean',
-      description: 'Allow binding a non-loopback address (anyone with the token can run code)',
-    },
-    notebooks: {
-      type: 'string',
-      value: 'DIR',
-      description: "Folder listed in the notebook list (default: the project's notebooks/)",
-    },
+    port: valueFlag('P', 'Port (0 picks a free one)', '8750'),
+    host: valueFlag('HOST', 'Address to bind', '127.0.0.1'),
+    'allow-remote': switchFlag(
+      'Allow binding a non-loopback address (anyone with the token can run code)',
+    ),
+    notebooks: valueFlag(
+      'DIR',
+      "Folder listed in the notebook list (default: the project's notebooks/)",
+    ),
     'allow-read': {
       type: 'string',
       value: 'DIR',

@@ -6,16 +6,9 @@ import type { ClientStats } from '../data/llm/client.ts';
 import { NOT_FOR_CLINICAL_USE } from '../data/notice.ts';
 import type { SynthesisOptions } from '../data/presets.ts';
 import { ContaminationError, synthesize, type SynthesisResult } from '../data/synthesize.ts';
-import {
-  boolFlag,
-  choiceFlag,
-  intFlag,
-  numberFlag,
-  requiredFlag,
-  stringFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, choiceFlag, intFlag, numberFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 function secondsToMs(seconds: number | undefined): number | undefined {
@@ -135,97 +128,42 @@ export const synthCommand: Command = {
   details:
     'Writes pretrain.jsonl, sft_common.jsonl, sft_complex.jsonl, sft_department.jsonl, sft_subdepartment.jsonl, dpo.jsonl, eval_mcq.jsonl (MedQA format), eval_mcq_paraphrased.jsonl (the same questions in evaluation-only words), departments.json and synthesis_report.json. Exits 1 if an evaluation item leaks into training. The LLM API key comes from $FINEMED_LLM_API_KEY or $OPENAI_API_KEY.',
   flags: {
-    out: { type: 'string', value: 'DIR', description: 'Output folder (required)' },
-    preset: { type: 'string', value: 'tiny|demo', description: 'Base sizes', default: 'demo' },
-    seed: { type: 'string', value: 'N', description: 'Seed of every random draw' },
-    conditions: {
-      type: 'string',
-      value: 'N',
-      description: 'Knowledge-base conditions in the world',
-    },
-    passages: { type: 'string', value: 'N', description: 'Textbook passages to write' },
-    'eval-items': { type: 'string', value: 'N', description: 'Held-out MCQ questions' },
-    rarity: {
-      type: 'string',
-      value: 'X',
-      description: 'Zipf exponent of condition frequency (0 = uniform)',
-    },
-    'anchor-fraction': {
-      type: 'string',
-      value: 'X',
-      description: 'Share of DPO pairs rejecting an anchored look-alike answer',
-    },
-    'leak-threshold': {
-      type: 'string',
-      value: 'X',
-      description: '13-gram overlap share that counts as a leak',
-    },
-    department: {
-      type: 'string',
-      value: 'ID',
-      description: 'Department of sft_department.jsonl (default: largest)',
-    },
-    subdepartment: {
-      type: 'string',
-      value: 'ID',
-      description: 'Sub-department of sft_subdepartment.jsonl',
-    },
-    corpus: {
-      type: 'string',
-      value: 'FILE|DIR',
-      description: 'A JSONL corpus or a folder of .txt files as raw text',
-    },
-    'corpus-field': {
-      type: 'string',
-      value: 'NAME',
-      description: 'JSONL text field (default text, else answer)',
-    },
-    'corpus-limit': { type: 'string', value: 'N', description: 'Read at most N corpus documents' },
-    'corpus-only': { type: 'boolean', description: 'Synthesize instructions from the corpus only' },
+    out: valueFlag('DIR', 'Output folder (required)'),
+    preset: valueFlag('tiny|demo', 'Base sizes', 'demo'),
+    seed: valueFlag('N', 'Seed of every random draw'),
+    conditions: valueFlag('N', 'Knowledge-base conditions in the world'),
+    passages: valueFlag('N', 'Textbook passages to write'),
+    'eval-items': valueFlag('N', 'Held-out MCQ questions'),
+    rarity: valueFlag('X', 'Zipf exponent of condition frequency (0 = uniform)'),
+    'anchor-fraction': valueFlag('X', 'Share of DPO pairs rejecting an anchored look-alike answer'),
+    'leak-threshold': valueFlag('X', '13-gram overlap share that counts as a leak'),
+    department: valueFlag('ID', 'Department of sft_department.jsonl (default: largest)'),
+    subdepartment: valueFlag('ID', 'Sub-department of sft_subdepartment.jsonl'),
+    corpus: valueFlag('FILE|DIR', 'A JSONL corpus or a folder of .txt files as raw text'),
+    'corpus-field': valueFlag('NAME', 'JSONL text field (default text, else answer)'),
+    'corpus-limit': valueFlag('N', 'Read at most N corpus documents'),
+    'corpus-only': switchFlag('Synthesize instructions from the corpus only'),
     ...rowFlags,
     ...fileFlags,
-    'llm-base-url': {
-      type: 'string',
-      value: 'URL',
-      description: 'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1',
-    },
-    'llm-model': { type: 'string', value: 'NAME', description: 'Model name for the endpoint' },
-    concurrency: {
-      type: 'string',
-      value: 'N',
-      description: 'LLM requests in flight at once (default 4; the files do not depend on it)',
-    },
-    'max-requests': {
-      type: 'string',
-      value: 'N',
-      description: 'LLM request budget (cache hits are free: a rerun resumes where it stopped)',
-    },
-    'llm-cache': {
-      type: 'string',
-      value: 'DIR',
-      description: 'Response cache folder (default $FINEMED_HOME/llm-cache)',
-    },
-    'llm-timeout': {
-      type: 'string',
-      value: 'SECONDS',
-      description: 'Per-request timeout (default 120)',
-    },
-    'price-in': {
-      type: 'string',
-      value: 'USD',
-      description: 'Price per 1M prompt tokens, for the cost in progress and report',
-    },
-    'price-out': {
-      type: 'string',
-      value: 'USD',
-      description: 'Price per 1M completion tokens (both default 0: cost not shown)',
-    },
-    format: {
-      type: 'string',
-      value: 'LIST',
-      description: 'Also write parquet and/or arrow copies, e.g. parquet,arrow',
-    },
-    json: { type: 'boolean', description: 'Print one JSON summary object on the last line' },
+    'llm-base-url': valueFlag('URL', 'OpenAI-compatible endpoint, e.g. http://localhost:8000/v1'),
+    'llm-model': valueFlag('NAME', 'Model name for the endpoint'),
+    concurrency: valueFlag(
+      'N',
+      'LLM requests in flight at once (default 4; the files do not depend on it)',
+    ),
+    'max-requests': valueFlag(
+      'N',
+      'LLM request budget (cache hits are free: a rerun resumes where it stopped)',
+    ),
+    'llm-cache': valueFlag('DIR', 'Response cache folder (default $FINEMED_HOME/llm-cache)'),
+    'llm-timeout': valueFlag('SECONDS', 'Per-request timeout (default 120)'),
+    'price-in': valueFlag('USD', 'Price per 1M prompt tokens, for the cost in progress and report'),
+    'price-out': valueFlag(
+      'USD',
+      'Price per 1M completion tokens (both default 0: cost not shown)',
+    ),
+    format: valueFlag('LIST', 'Also write parquet and/or arrow copies, e.g. parquet,arrow'),
+    json: switchFlag('Print one JSON summary object on the last line'),
   },
   async run(ctx) {
     const out = resolve(requiredFlag(ctx, 'out'));

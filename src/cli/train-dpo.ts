@@ -1,13 +1,9 @@
 import { dpo } from '../train/dpo.ts';
 import { DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
 import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
-import {
-  boolFlag,
-  requiredFlag,
-  stringFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { switchFlag, valueFlag } from './flags.ts';
 import { modelFrom, runStage, stageFlags } from './train-flags.ts';
 
 /** DPO's own knobs from the flags (`--raw-strings` is `chat: false`). */
@@ -33,15 +29,8 @@ export const trainDpoCommand: Command = {
   flags: {
     ...stageFlags,
     ...knobFlags(DPO_ONLY_KNOBS),
-    'ref-model': {
-      type: 'string',
-      value: 'DIR',
-      description: 'Reference model folder (default: --model)',
-    },
-    'raw-strings': {
-      type: 'boolean',
-      description: 'Concatenate string rows as they are (no chat template)',
-    },
+    'ref-model': valueFlag('DIR', 'Reference model folder (default: --model)'),
+    'raw-strings': switchFlag('Concatenate string rows as they are (no chat template)'),
   },
   async run(ctx) {
     const data = requiredFlag(ctx, 'data');

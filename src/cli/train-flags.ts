@@ -4,42 +4,22 @@ import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import { LOOP_KNOBS, loopOptions } from '../train/knobs/loop.ts';
 import type { TrainSummary } from '../train/output.ts';
 import type { StageOptions } from '../train/stage.ts';
-import {
-  boolFlag,
-  intFlag,
-  jsonFlag,
-  requiredFlag,
-  threadsFlag,
-  type CommandContext,
-  type FlagSpec,
-} from './command.ts';
+import { boolFlag, intFlag, requiredFlag } from './command.ts';
+import type { CommandContext } from './command.ts';
+import { jsonFlag, switchFlag, threadsFlag, valueFlag, type FlagSpec } from './flags.ts';
 import { printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 
 /** Flags every training stage takes: its inputs, the loop knobs, and the run's bookkeeping. */
 export const stageFlags: Record<string, FlagSpec> = {
-  model: {
-    type: 'string',
-    value: 'DIR',
-    description: 'Model folder to start from (trained in place in memory)',
-  },
-  data: { type: 'string', value: 'FILE', description: 'Training rows, JSONL in TRL format' },
-  out: {
-    type: 'string',
-    value: 'DIR',
-    description: 'Where the trained model, checkpoints and train_result.json go',
-  },
-  'eval-data': {
-    type: 'string',
-    value: 'FILE',
-    description: 'Held-out rows for the evaluation loss',
-  },
+  model: valueFlag('DIR', 'Model folder to start from (trained in place in memory)'),
+  data: valueFlag('FILE', 'Training rows, JSONL in TRL format'),
+  out: valueFlag('DIR', 'Where the trained model, checkpoints and train_result.json go'),
+  'eval-data': valueFlag('FILE', 'Held-out rows for the evaluation loss'),
   ...knobFlags(LOOP_KNOBS),
-  resume: {
-    type: 'boolean',
-    description:
-      'Continue from the newest intact checkpoint in --out (damaged ones are skipped, named)',
-  },
-  'keep-checkpoints': { type: 'string', value: 'K', description: 'Checkpoints kept', default: '2' },
+  resume: switchFlag(
+    'Continue from the newest intact checkpoint in --out (damaged ones are skipped, named)',
+  ),
+  'keep-checkpoints': valueFlag('K', 'Checkpoints kept', '2'),
   ...rowFlags,
   threads: threadsFlag,
   json: jsonFlag,

@@ -1,7 +1,8 @@
 import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import { SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
 import { sft } from '../train/sft.ts';
-import { requiredFlag, stringFlag, type Command } from './command.ts';
+import { requiredFlag, stringFlag } from './command.ts';
+import type { Command } from './command.ts';
 import { runStage, stageFlags } from './train-flags.ts';
 
 /** `finemed train sft`: supervised fine-tuning (and pretraining on `text` rows). */

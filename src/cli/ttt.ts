@@ -6,16 +6,9 @@ import { loadBenchmark } from '../eval/loaders/load.ts';
 import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
 import { TTT_KNOBS, tttOptions } from '../train/knobs/ttt.ts';
 import { runTtt, type EmbedderSpec } from '../train/ttt-run.ts';
-import {
-  boolFlag,
-  intFlag,
-  jsonFlag,
-  requiredFlag,
-  stringFlag,
-  threadsFlag,
-  type Command,
-  type CommandContext,
-} from './command.ts';
+import { boolFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
+import type { Command, CommandContext } from './command.ts';
+import { jsonFlag, threadsFlag, valueFlag } from './flags.ts';
 import { fileFlags, printSkipped, rowFlags, rowOptions } from './row-flags.ts';
 import { modelFrom } from './train-flags.ts';
 
@@ -46,35 +39,18 @@ export const tttCommand: Command = {
     "evaluation layer's format). Paper preset: k 1, one step, lr 1e-5.",
   ].join('\n'),
   flags: {
-    model: { type: 'string', value: 'DIR', description: 'Model folder' },
-    index: {
-      type: 'string',
-      value: 'FILE',
-      description: 'Training examples to retrieve from (JSONL)',
-    },
-    bench: { type: 'string', value: 'FILE', description: 'Benchmark file' },
-    out: { type: 'string', value: 'DIR', description: 'Where records and summary go' },
+    model: valueFlag('DIR', 'Model folder'),
+    index: valueFlag('FILE', 'Training examples to retrieve from (JSONL)'),
+    bench: valueFlag('FILE', 'Benchmark file'),
+    out: valueFlag('DIR', 'Where records and summary go'),
     ...knobFlags(TTT_KNOBS),
-    'embed-model': {
-      type: 'string',
-      value: 'DIR',
-      description: 'dense: mean-pooled hidden states of this model (default --model)',
-    },
-    'embed-onnx': {
-      type: 'string',
-      value: 'FILE',
-      description: 'dense: an ONNX embedding model instead',
-    },
-    'embed-tokenizer': {
-      type: 'string',
-      value: 'DIR',
-      description: "dense: the ONNX model's tokenizer folder",
-    },
-    'embed-output': {
-      type: 'string',
-      value: 'NAME',
-      description: 'dense: the ONNX output to read (default: the first)',
-    },
+    'embed-model': valueFlag(
+      'DIR',
+      'dense: mean-pooled hidden states of this model (default --model)',
+    ),
+    'embed-onnx': valueFlag('FILE', 'dense: an ONNX embedding model instead'),
+    'embed-tokenizer': valueFlag('DIR', "dense: the ONNX model's tokenizer folder"),
+    'embed-output': valueFlag('NAME', 'dense: the ONNX output to read (default: the first)'),
     ...rowFlags,
     ...fileFlags,
     threads: threadsFlag,

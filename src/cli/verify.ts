@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { defaultJobs } from '../kernel/jobs/index.ts';
-import { boolFlag, type Command } from './command.ts';
+import { boolFlag } from './command.ts';
+import type { Command } from './command.ts';
+import { switchFlag } from './flags.ts';
 import { NOTEBOOK_FLAGS, cellReporter, timeoutFlag, timeoutMessage } from './run.ts';
 
 /** `finemed verify DIR`: re-runs a recorded run and checks its numbers. */
@@ -9,10 +11,7 @@ export const verifyCommand: Command = {
   summary: 'Re-run the notebook of a `finemed run` folder and check every number reproduces',
   positionals: ['DIR'],
   flags: {
-    reuse: {
-      type: 'boolean',
-      description: 'Reuse finished artifacts instead of recomputing every job',
-    },
+    reuse: switchFlag('Reuse finished artifacts instead of recomputing every job'),
     ...NOTEBOOK_FLAGS,
   },
   details:
