@@ -1,22 +1,17 @@
 // Browser-safe: the notebook runtime, the UI and the headless runner all talk to a kernel through this.
-import type { ArtifactMeta } from '../core/artifacts.ts';
 import {
   PROTOCOL_VERSION,
   fromWireError,
   parseReply,
   type ArtifactRef,
-  type BinaryFileContent,
-  type FileContent,
   type FileEncoding,
+  type FileReply,
   type JobEvent,
-  type JobPlan,
   type JobResult,
-  type JobStatus,
-  type KernelInfo,
   type Reply,
   type ReplyValues,
   type RequestBody,
-  type RunOrigin,
+  type RunOptions,
 } from './protocol.ts';
 import type { Transport } from './transport.ts';
 
@@ -52,21 +47,17 @@ export class KernelClient {
   }
 
   /** The kernel's version and job types. */
-  hello(): Promise<KernelInfo> {
+  hello(): Promise<ReplyValues['hello']> {
     return this.request<'hello'>({ type: 'hello' });
   }
 
   /** What running a job would produce and cost. */
-  plan(job: string, params: unknown, base?: string): Promise<JobPlan> {
+  plan(job: string, params: unknown, base?: string): Promise<ReplyValues['plan']> {
     return this.request<'plan'>({ type: 'plan', job, params, ...(base ? { base } : {}) });
   }
 
   /** Starts (or joins, or reuses) a job; `onEvent` sees queueing and progress. */
-  run(
-    job: string,
-    params: unknown,
-    options: { base?: string; origin?: RunOrigin; onEvent?: (event: JobEvent) => void } = {},
-  ): RunHandle {
+  run(job: string, params: unknown, options: RunOptions = {}): RunHandle {
     const { base, origin } = options;
     const { id, promise } = this.send(
       { type: 'run', job, params, ...(base ? { base } : {}), ...(origin ? { origin } : {}) },
@@ -83,12 +74,12 @@ export class KernelClient {
   }
 
   /** Stops a kernel execution by the id {@link status} reports. */
-  cancel(target: string): Promise<boolean> {
+  cancel(target: string): Promise<ReplyValues['cancel']> {
     return this.request<'cancel'>({ type: 'cancel', target, immediate: true });
   }
 
   /** A finished artifact's metadata, or null when absent. */
-  artifact(ref: ArtifactRef): Promise<ArtifactMeta | null> {
+  artifact(ref: ArtifactRef): Promise<ReplyValues['artifact']> {
     return this.request<'artifact'>({ type: 'artifact', ref: { kind: ref.kind, key: ref.key } });
   }
 
@@ -96,30 +87,23 @@ export class KernelClient {
    * Reads a file on the kernel's machine, with its hash (inside `artifact` when given): as text,
    * or with `encoding: 'base64'` as bytes. The kernel's workspace policy decides what it may read.
    */
-  file(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent>;
-  file(
-    path: string,
-    base: string | undefined,
-    artifact: ArtifactRef | undefined,
-    encoding: 'base64',
-  ): Promise<BinaryFileContent>;
-  file(
+  file<E extends FileEncoding = 'utf8'>(
     path: string,
     base?: string,
     artifact?: ArtifactRef,
-    encoding: FileEncoding = 'utf8',
-  ): Promise<FileContent | BinaryFileContent> {
-    return this.request<'file'>({
+    encoding?: E,
+  ): Promise<FileReply<E>> {
+    return this.send({
       type: 'file',
       path,
       ...(base ? { base } : {}),
       ...(artifact ? { artifact: { kind: artifact.kind, key: artifact.key } } : {}),
       ...(encoding === 'base64' ? { encoding } : {}),
-    });
+    }).promise as Promise<FileReply<E>>;
   }
 
   /** The jobs the kernel is running or holding. */
-  status(): Promise<JobStatus[]> {
+  status(): Promise<ReplyValues['status']> {
     return this.request<'status'>({ type: 'status' });
   }
 

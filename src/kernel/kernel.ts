@@ -11,14 +11,14 @@ import { JobPlanner, type PreparedJob } from './planner.ts';
 import {
   PROTOCOL_VERSION,
   type ArtifactRef,
-  type BinaryFileContent,
-  type FileContent,
   type FileEncoding,
+  type FileReply,
   type JobEvent,
   type JobPlan,
   type JobResult,
   type JobStatus,
   type KernelInfo,
+  type RunOptions,
   type RunOrigin,
 } from './protocol.ts';
 import { JobQueue, type QueueTicket } from './queue.ts';
@@ -141,11 +141,7 @@ export class Kernel {
    * Runs `job` (or reuses its artifact, or joins an execution already making it) and reports
    * each step to `onEvent`.
    */
-  run(
-    job: string,
-    params: unknown,
-    options: { base?: string; origin?: RunOrigin; onEvent?: (event: JobEvent) => void } = {},
-  ): JobSubscription {
+  run(job: string, params: unknown, options: RunOptions = {}): JobSubscription {
     let execution: Execution | undefined;
     let detached = false;
     let watcher!: Watcher;
@@ -188,20 +184,14 @@ export class Kernel {
    * Reads a file for a client under the workspace policy, with its hash (inside `artifact` when
    * given): as text, or as base64 bytes.
    */
-  readFile(path: string, base?: string, artifact?: ArtifactRef): Promise<FileContent>;
-  readFile(
-    path: string,
-    base: string | undefined,
-    artifact: ArtifactRef | undefined,
-    encoding?: FileEncoding,
-  ): Promise<FileContent | BinaryFileContent>;
-  readFile(
+  readFile<E extends FileEncoding = 'utf8'>(
     path: string,
     base?: string,
     artifact?: ArtifactRef,
-    encoding: FileEncoding = 'utf8',
-  ): Promise<FileContent | BinaryFileContent> {
-    return this.planner.readFile(path, base, artifact, encoding);
+    encoding?: E,
+  ): Promise<FileReply<E>> {
+    // The planner reads in the encoding asked for, so its answer is E's kind of reply.
+    return this.planner.readFile(path, base, artifact, encoding ?? 'utf8') as Promise<FileReply<E>>;
   }
 
   /** A finished artifact's metadata, or null. */

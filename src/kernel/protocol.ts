@@ -111,6 +111,11 @@ export interface BinaryFileContent extends InputFile {
 /** How a `file` request wants the content: UTF-8 text (default) or base64 bytes. */
 export type FileEncoding = 'utf8' | 'base64';
 
+/** What a `file` request in encoding `E` answers: text for `utf8`, bytes for `base64`. */
+export type FileReply<E extends FileEncoding> = E extends 'base64'
+  ? BinaryFileContent
+  : FileContent;
+
 /** A job the kernel is running or holding in its queue. */
 export interface JobStatus {
   /** The kernel's id for the execution. */
@@ -142,6 +147,16 @@ export type JobEvent =
   | { type: 'queued'; position: number }
   | { type: 'started' }
   | { type: 'progress'; event: ProgressEvent };
+
+/** How a run is asked for, in process or through a client: the run request's fields, and who watches. */
+export interface RunOptions {
+  /** The folder relative paths in the parameters are resolved against. */
+  base?: string;
+  /** Where the run was asked for. */
+  origin?: RunOrigin;
+  /** Sees the run's queueing and progress. */
+  onEvent?: (event: JobEvent) => void;
+}
 
 /** An error as it crosses the wire. */
 export interface WireError {
