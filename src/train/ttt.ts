@@ -90,7 +90,9 @@ export class TestTimeTrainer {
     };
     const data = model.params.data;
     this.ranges = model.lora ? model.params.trainableRanges() : [[0, data.length]];
-    this.snapshot = model.lora ? gatherRanges(data, this.ranges) : model.params.snapshot();
+    this.snapshot = model.lora
+      ? gatherRanges(model.params.storage, this.ranges)
+      : model.params.snapshot();
     this.baseHash = hashArena(data);
     this.trained = model.lora
       ? adapterViews(model.params, loss.step.grads)
@@ -181,8 +183,8 @@ export class TestTimeTrainer {
     let same = true;
     for (const [start, end] of this.ranges) {
       const saved = this.snapshot.subarray(at, at + end - start);
-      params.data.set(saved, start);
-      same &&= Buffer.compare(bytesOf(params.data.subarray(start, end)), bytesOf(saved)) === 0;
+      params.storage.set(saved, start);
+      same &&= Buffer.compare(bytesOf(params.storage.subarray(start, end)), bytesOf(saved)) === 0;
       at += end - start;
     }
     return same;
@@ -217,10 +219,11 @@ function adapterViews(params: ParamSet, grads: ParamSet): { params: ParamSet; gr
     throw new Error(`TTT: the adapters are ${ranges.length} runs of the parameter layout, not one`);
   const [start, end] = ranges[0];
   const specs = params.entries.filter((e) => e.offset >= start && e.offset < end);
-  const view = new ParamSet(specs, params.data.subarray(start, end));
+  // `storage`: the adapters as they are, without re-reading a released base into memory.
+  const view = new ParamSet(specs, params.storage.subarray(start, end));
   return {
     params: view,
-    grads: new ParamSet(specs, grads.data.subarray(start, end), view.entries),
+    grads: new ParamSet(specs, grads.storage.subarray(start, end), view.entries),
   };
 }
 
