@@ -4,7 +4,7 @@ import { sha256 } from '../core/hash.ts';
 import type { Graph } from './graph.ts';
 import { chooseProvider, gpuRefusal, type ExecutionProvider } from './providers.ts';
 import { toOnnxBytes } from './serialize.ts';
-import type { FrozenWeights } from './weights.ts';
+import type { FrozenWeights, WeightsFile } from './weights.ts';
 
 /** An ONNX Runtime tensor (what sessions take and return). */
 export type OrtTensor = ort.Tensor;
@@ -101,11 +101,12 @@ export function modelBytes(
 function ortOptions(
   provider: ExecutionProvider,
   o: SessionOptions,
+  files: readonly WeightsFile[] | undefined,
 ): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
-    // ORT copies the weights out of this buffer during creation (see weights.ts).
-    externalData: o.weights ? [...o.weights.files()] : undefined,
+    // ORT copies the weights out of these buffers during creation (see weights.ts).
+    externalData: files ? [...files] : undefined,
     intraOpNumThreads: o.threads ?? availableParallelism(),
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -130,9 +131,10 @@ export async function openOrtSession(
   provider: ExecutionProvider,
   options: SessionOptions = {},
 ): Promise<OpenedSession> {
+  const files = options.weights?.files();
   try {
     return {
-      session: await ort.InferenceSession.create(bytes, ortOptions(provider, options)),
+      session: await ort.InferenceSession.create(bytes, ortOptions(provider, options, files)),
       provider,
     };
   } catch (err) {
@@ -140,6 +142,9 @@ export async function openOrtSession(
     if (!refusal) throw err;
     if (!options.allowCpuFallback) throw refusal;
     return openOrtSession(bytes, 'cpu', options);
+  } finally {
+    // The session holds its copy now: buffers read for it alone go at once (weights.ts).
+    if (files) options.weights?.releaseFiles?.(files);
   }
 }
 
