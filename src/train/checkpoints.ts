@@ -113,7 +113,7 @@ function unpackMoments(params: ParamSet, bytes: Buffer, names: string[], file: s
   const buffers: Record<string, Float32Array> = {};
   let at = 0;
   for (const name of names) {
-    const full = new Float32Array(params.data.length);
+    const full = new Float32Array(params.length);
     for (const [a, b] of ranges) {
       full.set(packed.subarray(at, at + b - a), a);
       at += b - a;
