@@ -1,9 +1,9 @@
 import { UsageError } from '../core/errors.ts';
 import { exportTrl } from '../train/export-trl/bundle.ts';
 import { EXPORT_STAGES } from '../train/export-trl/trainer-config.ts';
-import { DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
+import { DPO_KNOBS, DPO_ONLY_KNOBS } from '../train/knobs/dpo.ts';
 import { knobFlags, knobsFromFlags } from '../train/knobs/knob.ts';
-import { SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
+import { SFT_KNOBS, SFT_ONLY_KNOBS } from '../train/knobs/sft.ts';
 import { boolFlag, choiceFlag, requiredFlag, stringFlag } from './command.ts';
 import type { Command } from './command.ts';
 import { valueFlag, type FlagSpec } from './flags.ts';
@@ -11,18 +11,22 @@ import { trainDpoCommand } from './train-dpo.ts';
 import { stageOptions } from './train-flags.ts';
 import { trainSftCommand } from './train-sft.ts';
 
-// Flags of `finemed train` that steer the local run itself, not what is trained: TRL has its
-// own checkpointing, evaluation and threads; rows over the length are always cut by TRL; and
-// DPO rows are always exported as conversations.
+// Flags of `finemed train` that steer the local run itself, not what is trained: those of the
+// knobs only a local run uses (`trl: false`), and the run's own (TRL has its own evaluation,
+// checkpointing and threads; `--raw-strings` sets the chat knob, and DPO rows are always
+// exported as conversations).
 const RUN_ONLY = [
+  ...Object.keys(
+    knobFlags(
+      Object.fromEntries(
+        Object.entries({ ...SFT_KNOBS, ...DPO_KNOBS }).filter(([, k]) => k.trl === false),
+      ),
+    ),
+  ),
   'eval-data',
-  'eval-split',
   'resume',
-  'eval-every',
-  'save-every',
   'keep-checkpoints',
   'threads',
-  'truncation',
   'raw-strings',
 ];
 const SFT_ONLY = Object.keys(knobFlags(SFT_ONLY_KNOBS));

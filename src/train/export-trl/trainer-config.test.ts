@@ -9,7 +9,7 @@ describe('trainerConfig', () => {
     ['sft', SFT_KNOBS],
     ['dpo', DPO_KNOBS],
   ])(
-    'every %s knob says how it reaches the export (a TRL field, a mapping, or null)',
+    'every %s knob says how it reaches the export (a TRL field, a mapping, null or false)',
     (_, knobs) => {
       const silent = Object.entries(knobs).filter(([, k]) => k.trl === undefined);
       expect(silent.map(([name]) => name)).toEqual([]);

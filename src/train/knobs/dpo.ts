@@ -28,7 +28,7 @@ export const DPO_ONLY_KNOBS = {
   chat: knob(
     z.boolean().optional(),
     "Render plain-string rows with the model's chat template (default true)",
-    { flag: null, trl: null },
+    { flag: null, trl: false },
   ),
 };
 

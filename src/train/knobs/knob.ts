@@ -36,12 +36,13 @@ export interface TrlContext {
 /**
  * A knob's place in a TRL config: the field its value sets as is (left out while unset); a
  * function from its value as the run reads it (after presets; unset is `undefined`) to the
- * fields it sets, where TRL names, shapes or defaults it otherwise; or `null` where it is not a
- * trainer setting (the knob says where it goes instead).
+ * fields it sets, where TRL names, shapes or defaults it otherwise; `null` where it is not a
+ * trainer setting but the export uses it another way (the knob says how); or `false` where
+ * only the local run uses it (`finemed export trl` has no flag for it).
  */
 // `never`: each knob's function takes its own value type (a warmup reads as `Warmup`).
 export type TrlMapping =
-  string | ((value: never, context: TrlContext) => Record<string, unknown>) | null;
+  string | ((value: never, context: TrlContext) => Record<string, unknown>) | null | false;
 
 /** A stage's knobs by parameter name. */
 export type Knobs = Record<string, Knob>;

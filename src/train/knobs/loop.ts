@@ -73,11 +73,11 @@ const TRL_SCHEDULES = {
  * order an exported TRL config lists them.
  */
 export const LOOP_KNOBS = {
-  // Local run only: a bundle trains on all its rows.
+  // A bundle trains on all its rows.
   evalSplit: knob(
     z.number().min(0).max(0.5).optional(),
     'Hold out this fraction of --data instead (seeded)',
-    { value: 'F', trl: null },
+    { value: 'F', trl: false },
   ),
   // Resolved into the knobs below before a bundle is written.
   preset: knob(
@@ -113,7 +113,7 @@ export const LOOP_KNOBS = {
   truncation: knob(
     z.enum(['truncate', 'error']).optional(),
     'Rows over --max-length: cut (counted) or stop',
-    { trl: null },
+    { trl: false },
   ),
   weightDecay: knob(z.number().min(0).optional(), 'Decoupled weight decay', {
     value: 'W',
@@ -152,11 +152,11 @@ export const LOOP_KNOBS = {
   // TRL evaluates and checkpoints on its own.
   evalEvery: knob(positiveInt.optional(), 'Evaluate every N steps (default: at the end)', {
     value: 'N',
-    trl: null,
+    trl: false,
   }),
   saveEvery: knob(positiveInt.optional(), 'Checkpoint every N steps (default: only on Ctrl-C)', {
     value: 'N',
-    trl: null,
+    trl: false,
   }),
   ...ROW_KNOBS,
 };
