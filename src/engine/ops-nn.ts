@@ -4,12 +4,12 @@ import { cast, div, equal, exp, mul, neg, not, requireFloat, where } from './ops
 import { gatherElements } from './ops-index.ts';
 import {
   axisOf,
-  concat,
+  dimOf,
   expand,
   flatten,
   reshape,
   reshapeLike,
-  shape,
+  sizes,
   transpose,
   unsqueeze,
 } from './ops-shape.ts';
@@ -172,7 +172,7 @@ export function sumRows(x: Tensor): Tensor {
   const ones =
     typeof n === 'number'
       ? g.constant(new Array<number>(n).fill(1), x.dtype, [1, n])
-      : expand(g.scalar(1, x.dtype), concat([g.int64s([1]), shape(rows, 0, 1)], 0));
+      : expand(g.scalar(1, x.dtype), sizes([1, dimOf(rows, 0)]));
   return reshape(matmul(ones, rows), [-1]);
 }
 
