@@ -10,7 +10,7 @@ import { ladderText } from '../eval/ladder-row.ts';
 import { readEvalResult } from '../eval/results.ts';
 import { boolFlag, intFlag, stringFlag } from './command.ts';
 import type { Command } from './command.ts';
-import { jsonFlag, valueFlag } from './flags.ts';
+import { jsonFlag, repeatableFlag, valueFlag } from './flags.ts';
 
 /** `finemed compare`: paired statistics between saved evaluation results. */
 export const compareCommand: Command = {
@@ -26,12 +26,7 @@ export const compareCommand: Command = {
     'with the one before it; --svg writes the gain-ladder chart.',
   ].join('\n'),
   flags: {
-    then: {
-      type: 'string',
-      value: 'RESULT',
-      multiple: true,
-      description: 'A further stage after RESULT_B (repeatable)',
-    },
+    then: repeatableFlag('RESULT', 'A further stage after RESULT_B (repeatable)'),
     labels: valueFlag('A,B,...', 'Stage names, comma-separated'),
     seed: valueFlag('N', 'Bootstrap seed', '0'),
     resamples: valueFlag('N', 'Bootstrap resamples', '2000'),

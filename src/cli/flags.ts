@@ -24,6 +24,11 @@ export function valueFlag(value: string, description: string, fallback?: string)
   };
 }
 
+/** A value flag that may be given several times (its values arrive as a list). */
+export function repeatableFlag(value: string, description: string): FlagSpec {
+  return { type: 'string', value, description, multiple: true };
+}
+
 /** A switch: present or not. */
 export function switchFlag(description: string): FlagSpec {
   return { type: 'boolean', description };

@@ -2,7 +2,7 @@ import { InputError } from '../core/errors.ts';
 import { streamText } from '../model/text-generation.ts';
 import { boolFlag, intFlag, requiredFlag, stringFlag } from './command.ts';
 import type { Command } from './command.ts';
-import { switchFlag, valueFlag } from './flags.ts';
+import { repeatableFlag, switchFlag, valueFlag } from './flags.ts';
 import { loadModelFromFlags, modelFlags, samplingFlags, samplingFromFlags } from './model-flags.ts';
 
 /** `finemed generate`: streams a model's continuation (or chat reply) to stdout. */
@@ -16,12 +16,7 @@ export const generateCommand: Command = {
     chat: switchFlag('Treat the prompt as a chat message'),
     system: valueFlag('TEXT', 'System message (with --chat)'),
     'max-tokens': valueFlag('N', 'Most new tokens', '256'),
-    stop: {
-      type: 'string',
-      value: 'TEXT',
-      description: 'Stop before this string (repeatable)',
-      multiple: true,
-    },
+    stop: repeatableFlag('TEXT', 'Stop before this string (repeatable)'),
     ...samplingFlags,
   },
   async run(ctx) {

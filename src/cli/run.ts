@@ -6,7 +6,7 @@ import type { HeadlessRun, HeadlessRunOptions } from '../notebook/node/runner.ts
 import type { SessionEvent } from '../notebook/session.ts';
 import { boolFlag, intFlag, numberFlag, stringFlag } from './command.ts';
 import type { Command, CommandContext } from './command.ts';
-import { switchFlag, valueFlag } from './flags.ts';
+import { repeatableFlag, switchFlag, valueFlag } from './flags.ts';
 
 /** Draws running jobs' progress on stderr while a notebook runs headless. */
 export async function cellReporter(ctx: CommandContext): Promise<{
@@ -77,13 +77,10 @@ export const runCommand: Command = {
     preset: valueFlag('P', 'Preset the cells see as `preset` (tiny|demo|paper)', 'demo'),
     seed: valueFlag('N', 'Seed the cells see as `runSeed` (default 1)'),
     out: valueFlag('DIR', 'Output folder (default: runs/NOTEBOOK-NAME)'),
-    'allow-read': {
-      type: 'string',
-      value: 'DIR',
-      multiple: true,
-      description:
-        "Also let cells read files in DIR (repeatable; besides the notebook's folder and FINEMED_HOME)",
-    },
+    'allow-read': repeatableFlag(
+      'DIR',
+      "Also let cells read files in DIR (repeatable; besides the notebook's folder and FINEMED_HOME)",
+    ),
     ...NOTEBOOK_FLAGS,
   },
   details:

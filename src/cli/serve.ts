@@ -3,7 +3,7 @@ import { defaultJobs } from '../kernel/jobs/index.ts';
 import { loadJobModules, startWorkbenchServer } from '../ui/server/workbench.ts';
 import { boolFlag, intFlag, stringFlag } from './command.ts';
 import type { Command } from './command.ts';
-import { switchFlag, valueFlag } from './flags.ts';
+import { repeatableFlag, switchFlag, valueFlag } from './flags.ts';
 import { explainListenError } from './port-in-use.ts';
 
 /** `finemed serve`: the workbench UI and its kernel, served to a browser. */
@@ -27,19 +27,14 @@ export const serveCommand: Command = {
       'DIR',
       "Folder listed in the notebook list (default: the project's notebooks/)",
     ),
-    'allow-read': {
-      type: 'string',
-      value: 'DIR',
-      multiple: true,
-      description:
-        "Also let cells read files in DIR (repeatable; besides the notebooks folder, each opened notebook's folder and FINEMED_HOME)",
-    },
-    jobs: {
-      type: 'string',
-      value: 'MODULE',
-      multiple: true,
-      description: 'Also register the job definitions a module exports (repeatable)',
-    },
+    'allow-read': repeatableFlag(
+      'DIR',
+      "Also let cells read files in DIR (repeatable; besides the notebooks folder, each opened notebook's folder and FINEMED_HOME)",
+    ),
+    jobs: repeatableFlag(
+      'MODULE',
+      'Also register the job definitions a module exports (repeatable)',
+    ),
   },
   async run(ctx) {
     const host = stringFlag(ctx, 'host') ?? '127.0.0.1';
