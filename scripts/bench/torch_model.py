@@ -1,7 +1,7 @@
 """PyTorch baseline for `finemed bench model`: a plain Llama/Qwen2 on the same safetensors folder.
 
 Usage (the CLI runs it with OMP_NUM_THREADS / OPENBLAS_CORETYPE set):
-  /usr/bin/python3 scripts/bench/torch_model.py --model DIR --threads 2 [--repeats 2]
+  /usr/bin/python3 scripts/bench/torch_model.py --model DIR --threads 2 [--repeats 2] [--phases score,options]
 Prints one JSON object with the same phases as the engine's side, float32 weights throughout:
   load_seconds                   read config.json and the safetensors files into float32 tensors
   score_ms_512                   one forward pass over a 511-token prompt, log-probability of the next token
@@ -28,6 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from blas_report import blas_info  # noqa: E402
 
+PHASES = ('load', 'score', 'options', 'lora', 'ttt')
 LORA_TARGETS = ('q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj')
 
 
@@ -37,9 +38,14 @@ def parse_args(argv=None):
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--repeats', type=int, default=2, help='timed runs per phase (median)')
     ap.add_argument('--rank', type=int, default=16)
+    ap.add_argument('--phases', default=','.join(PHASES), help='phases to run, comma-separated')
     a = ap.parse_args(argv)
     if a.threads < 1 or a.repeats < 1 or a.rank < 1:
         ap.error('--threads, --repeats and --rank must be at least 1')
+    a.phases = a.phases.split(',')
+    unknown = [p for p in a.phases if p not in PHASES]
+    if unknown:
+        ap.error(f'--phases: unknown {",".join(unknown)} (phases: {",".join(PHASES)})')
     return a
 
 
@@ -199,8 +205,25 @@ def main(argv=None):
             return lp.gather(-1, conts[..., None]).sum((1, 2))
 
     four = torch.tensor([[5], [6], [7], [8]])
-    score_s = timed(score, a.repeats)
-    options_s = timed(lambda: options(prompt, four), a.repeats)
+    figures = {'load_seconds': load_seconds} if 'load' in a.phases else {}
+    if 'score' in a.phases:
+        figures['score_ms_512'] = timed(score, a.repeats) * 1000
+    if 'options' in a.phases:
+        figures['options_ms_512x4'] = timed(lambda: options(prompt, four), a.repeats) * 1000
+    if 'lora' in a.phases or 'ttt' in a.phases:
+        figures.update(adapted_phases(model, a, vocab, options))
+    print(json.dumps({
+        'torch': torch.__version__,
+        'threads': torch.get_num_threads(),
+        'blas': blas_info(),
+        **figures,
+        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'parameters': sum(t.numel() for t in model.w.values()),
+    }))
+
+
+def adapted_phases(model, a, vocab, options):
+    """The LoRA training and TTT figures asked for (adapters attached from here on)."""
 
     adapters = model.add_lora(a.rank)
     opt = torch.optim.AdamW(adapters, lr=1e-4)
@@ -213,7 +236,10 @@ def main(argv=None):
         loss.backward()
         opt.step()
 
-    step_s = timed(train_step, a.repeats)
+    figures = {}
+    if 'lora' in a.phases:
+        step_s = timed(train_step, a.repeats)
+        figures['lora_train_tokens_per_s'] = batch.shape[0] * (batch.shape[1] - 1) / step_s
 
     initial = [p.detach().clone() for p in adapters]
     neighbour = ids_of(300, vocab, 3)
@@ -231,19 +257,9 @@ def main(argv=None):
             for p, init in zip(adapters, initial):
                 p.copy_(init)
 
-    ttt_s = timed(ttt_question, a.repeats)
-    print(json.dumps({
-        'torch': torch.__version__,
-        'threads': torch.get_num_threads(),
-        'blas': blas_info(),
-        'load_seconds': load_seconds,
-        'score_ms_512': score_s * 1000,
-        'options_ms_512x4': options_s * 1000,
-        'lora_train_tokens_per_s': batch.shape[0] * (batch.shape[1] - 1) / step_s,
-        'ttt_lora_seconds_per_question': ttt_s,
-        'peak_rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        'parameters': sum(t.numel() for t in model.w.values()),
-    }))
+    if 'ttt' in a.phases:
+        figures['ttt_lora_seconds_per_question'] = timed(ttt_question, a.repeats)
+    return figures
 
 
 if __name__ == '__main__':

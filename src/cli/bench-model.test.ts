@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../core/version.ts';
 import { createModel } from '../model/init.ts';
 import { type PhaseResult } from './bench-model-phases.ts';
-import { summarize } from './bench-model.ts';
+import { phasesFlag, summarize } from './bench-model.ts';
 import { expectedOpenblasCore, SYSTEM_PYTHON, torchAvailable } from './bench-train.ts';
 import { runCli } from './testing.ts';
 
@@ -111,6 +111,25 @@ describe('bench model summary', () => {
     expect(report.options_vs_torch_score).toBe(round3(3000 / 1100));
   });
 
+  it('--phases runs a subset in the fixed order, and the report has only their figures', () => {
+    expect(phasesFlag(undefined)).toEqual(['load', 'score', 'options', 'lora', 'ttt']);
+    expect(phasesFlag('options, score')).toEqual(['score', 'options']);
+    expect(() => phasesFlag('score,fly')).toThrow(
+      /--phases takes some of load,score.*got 'score,fly'/,
+    );
+    const picked = ours(1).filter((r) => r.phase === 'score' || r.phase === 'options');
+    const {
+      load_seconds: _,
+      lora_train_tokens_per_s: __,
+      ...baseline
+    } = torch(expectedOpenblasCore());
+    const report = summarize('m', [picked], [baseline as ReturnType<typeof torch>], env);
+    expect(report.ratio_vs_torch).toEqual({ score_ms_512: 3, options_ms_512x4: 3 });
+    expect(report).not.toHaveProperty('lora_train_tokens_per_s');
+    expect(Object.keys(report.peak_rss_mb_by_phase as object)).toEqual(['score', 'options']);
+    expect(report.options_vs_torch_score).toBe(round3(3000 / 1100));
+  });
+
   it('refuses ratios against a baseline running the wrong OpenBLAS kernels', () => {
     const report = summarize('m', [ours(1)], [torch('Prescott')], env);
     expect(report.ratio_vs_torch).toBeNull();
@@ -130,5 +149,10 @@ describe.runIf(torchAvailable())('scripts/bench/torch_model.py', () => {
     });
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/--threads, --repeats and --rank must be at least 1/);
+    const bad = spawnSync(SYSTEM_PYTHON, [script, '--model', '/nonexistent', '--phases', 'fly'], {
+      encoding: 'utf8',
+    });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--phases: unknown fly/);
   }, 60_000);
 });

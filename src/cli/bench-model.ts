@@ -59,12 +59,12 @@ function enginePhase(
 
 function torchModelRound(
   dir: string,
-  o: { threads: number; repeats: number },
+  o: { threads: number; repeats: number; phases: readonly ModelPhase[] },
   signal?: AbortSignal,
 ): Promise<TorchModelRound> {
   const script = join(projectRoot, 'scripts', 'bench', 'torch_model.py');
   const args = [script, '--model', dir, '--threads', String(o.threads)];
-  args.push('--repeats', String(o.repeats));
+  args.push('--repeats', String(o.repeats), '--phases', o.phases.join(','));
   return runJson<TorchModelRound>(SYSTEM_PYTHON, args, torchEnv(o.threads), signal);
 }
 
@@ -94,6 +94,7 @@ export const benchModelCommand: Command = {
     repeats: valueFlag('N', 'Timed runs per phase', '2'),
     rounds: valueFlag('N', 'Rounds (ours, then PyTorch)', '1'),
     'no-torch': noTorchFlag,
+    phases: valueFlag('LIST', 'Phases to run, comma-separated', MODEL_PHASES.join(',')),
     phase: valueFlag(MODEL_PHASES.join('|'), 'Internal: one phase'),
     json: switchFlag('Print one JSON object'),
   },
@@ -102,7 +103,7 @@ export const benchModelCommand: Command = {
     const threads = intFlag(ctx, 'threads', { min: 1, max: 256 }) ?? availableParallelism();
     const repeats = intFlag(ctx, 'repeats', { min: 1, max: 100 }) ?? 2;
     const rounds = intFlag(ctx, 'rounds', { min: 1, max: 20 }) ?? 1;
-    const o = { threads, repeats };
+    const o = { threads, repeats, phases: phasesFlag(stringFlag(ctx, 'phases')) };
     const only = stringFlag(ctx, 'phase');
     if (only !== undefined) {
       const phase = MODEL_PHASES.find((p) => p === only);
@@ -118,7 +119,7 @@ export const benchModelCommand: Command = {
     const theirs: TorchModelRound[] = [];
     for (let r = 0; r < rounds; r++) {
       const results: PhaseResult[] = [];
-      for (const phase of MODEL_PHASES) {
+      for (const phase of o.phases) {
         const result = await enginePhase(dir, phase, o, ctx.signal);
         ctx.stderr.write(
           `round ${r + 1}/${rounds} ${result.key}: ${round(result.value)} (peak RSS ${result.peakRssMb} MB, ${round(result.cpuPerWall, 2)} CPU s per s)\n`,
@@ -129,7 +130,10 @@ export const benchModelCommand: Command = {
       if (withTorch) {
         const t = await torchModelRound(dir, o, ctx.signal);
         ctx.stderr.write(
-          `round ${r + 1}/${rounds} torch: ${(Object.keys(FIGURES) as Figure[]).map((k) => `${k} ${round(t[k])}`).join(', ')}\n`,
+          `round ${r + 1}/${rounds} torch: ${(Object.keys(FIGURES) as Figure[])
+            .filter((k) => k in t)
+            .map((k) => `${k} ${round(t[k])}`)
+            .join(', ')}\n`,
         );
         theirs.push(t);
       }
@@ -146,7 +150,20 @@ export const benchModelCommand: Command = {
   },
 };
 
-/** The report: our medians, PyTorch's, and the ratios when the baseline is sound. */
+/** The phases `--phases` names (all when absent), in the order they run. */
+export function phasesFlag(value: string | undefined): ModelPhase[] {
+  if (value === undefined) return [...MODEL_PHASES];
+  const asked = value.split(',').map((p) => p.trim());
+  const unknown = asked.filter((p) => !(MODEL_PHASES as readonly string[]).includes(p));
+  if (unknown.length > 0 || asked.length === 0)
+    throw new UsageError(`--phases takes some of ${MODEL_PHASES.join(',')}, got '${value}'`);
+  return MODEL_PHASES.filter((p) => asked.includes(p));
+}
+
+/**
+ * The report: our medians, PyTorch's, and the ratios when the baseline is sound, for the
+ * figures of the phases that ran.
+ */
 export function summarize(
   dir: string,
   ours: PhaseResult[][],
@@ -154,12 +171,11 @@ export function summarize(
   env: { threads: number; repeats: number; loadBefore: number },
 ): Record<string, unknown> {
   const all = ours.flat();
+  const figures = (Object.keys(FIGURES) as Figure[]).filter((k) => all.some((r) => r.key === k));
+  const ran = MODEL_PHASES.filter((p) => all.some((r) => r.phase === p));
   const figure = (key: Figure) => median(all.filter((r) => r.key === key).map((r) => r.value));
   const perPhase = Object.fromEntries(
-    MODEL_PHASES.map((p) => [
-      p,
-      Math.max(...all.filter((r) => r.phase === p).map((r) => r.peakRssMb)),
-    ]),
+    ran.map((p) => [p, Math.max(...all.filter((r) => r.phase === p).map((r) => r.peakRssMb))]),
   );
   const report: Record<string, unknown> = {
     model: dir,
@@ -168,12 +184,12 @@ export function summarize(
     rounds: ours.length,
     repeats: env.repeats,
   };
-  for (const key of Object.keys(FIGURES) as Figure[]) report[key] = round(figure(key));
+  for (const key of figures) report[key] = round(figure(key));
   report.peak_rss_mb = Math.max(...Object.values(perPhase));
   report.peak_rss_mb_by_phase = perPhase;
   // Contention shows here: with N threads an undisturbed phase keeps about N cores busy.
   report.cpu_per_wall_by_phase = Object.fromEntries(
-    MODEL_PHASES.map((p) => [
+    ran.map((p) => [
       p,
       round(Math.min(...all.filter((r) => r.phase === p).map((r) => r.cpuPerWall)), 2),
     ]),
@@ -184,7 +200,7 @@ export function summarize(
   if (theirs.length > 0) {
     const t = (key: Figure | 'peak_rss_mb') => median(theirs.map((r) => r[key]));
     const torch: Record<string, unknown> = { version: theirs[0].torch };
-    for (const key of Object.keys(FIGURES) as Figure[]) torch[key] = round(t(key));
+    for (const key of figures) torch[key] = round(t(key));
     torch.peak_rss_mb = Math.round(Math.max(...theirs.map((r) => r.peak_rss_mb)));
     torch.blas = { ...theirs[0].blas, expected_core: expectedOpenblasCore() };
     report.torch = torch;
@@ -193,12 +209,13 @@ export function summarize(
       report.baseline_problem = problem;
     } else {
       report.ratio_vs_torch = Object.fromEntries(
-        (Object.keys(FIGURES) as Figure[]).map((key) => [
+        figures.map((key) => [
           key,
           round(FIGURES[key] === 'lower' ? t(key) / figure(key) : figure(key) / t(key)),
         ]),
       );
-      report.options_vs_torch_score = round(t('score_ms_512') / figure('options_ms_512x4'));
+      if (figures.includes('options_ms_512x4') && theirs.every((r) => 'score_ms_512' in r))
+        report.options_vs_torch_score = round(t('score_ms_512') / figure('options_ms_512x4'));
     }
   }
   report.load_average = { before: env.loadBefore, after: load1() };

@@ -53,6 +53,11 @@ export interface SessionOptions {
    * ~2 GB (see README.md), so it is opt-in.
    */
   prepack?: boolean;
+  /**
+   * Let idle intra-op threads spin between kernels (ORT's default, true): it saves the wake-up
+   * latency when the cores are free, and burns CPU the other processes want when they are not.
+   */
+  spinning?: boolean;
   /** Write an ORT profile (Chrome trace JSON) with this file prefix; never cached. */
   profilePrefix?: string;
 }
@@ -115,8 +120,12 @@ function ortOptions(
     enableProfiling: o.profilePrefix !== undefined,
     profileFilePrefix: o.profilePrefix,
     logSeverityLevel: 3,
-    // The binding rejects `extra: undefined`, so the key is absent unless needed.
-    ...(o.prepack !== true ? { extra: { session: { disable_prepacking: '1' } } } : {}),
+    extra: {
+      session: {
+        ...(o.prepack !== true ? { disable_prepacking: '1' } : {}),
+        ...(o.spinning === false ? { intra_op: { allow_spinning: '0' } } : {}),
+      },
+    },
   };
 }
 
@@ -211,6 +220,7 @@ export class Session {
       options.optimization ?? 'all',
       options.memoryPattern ?? false,
       options.prepack ?? false,
+      options.spinning ?? true,
     ].join('|');
     const hit = profiling ? undefined : cache.get(key);
     if (hit) {

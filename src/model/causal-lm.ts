@@ -15,7 +15,7 @@ import {
   type GenerationResult,
 } from './generation.ts';
 import { runForward } from './forward.ts';
-import { GraphCache, type CompiledGraph } from './graphs.ts';
+import { GraphCache, type CompiledGraph, type InferenceOptions } from './graphs.ts';
 import type { LoraConfig } from './lora-io.ts';
 import { scoreSequences, type ScoredSequence, type SequenceLogprob } from './prefix-scoring.ts';
 import { TextTokenizer } from './tokenizer.ts';
@@ -26,6 +26,8 @@ export type { ScoredSequence, SequenceLogprob } from './prefix-scoring.ts';
 export interface LoadModelOptions {
   /** ONNX Runtime session settings (threads, execution provider). */
   session?: SessionOptions;
+  /** How the inference graph trades rounding for speed (default: by model size). */
+  inference?: InferenceOptions;
 }
 
 /** LoRA adapters attached to a model (see lora.ts). */
@@ -55,12 +57,14 @@ export class CausalLM {
     /** The `config.json` the model was loaded from (unknown fields are saved back). */
     readonly rawConfig: Record<string, unknown> = {},
     sessionOptions: SessionOptions = {},
+    inference: InferenceOptions = {},
   ) {
     this.graphs = new GraphCache(
       config,
       () => this.decoderOptions(),
       () => this.params,
       sessionOptions,
+      inference,
     );
   }
 
@@ -76,7 +80,7 @@ export class CausalLM {
         { file: join(dir, 'config.json'), field: 'vocab_size' },
       );
     }
-    return new CausalLM(config, params, tokenizer, rawConfig, options.session);
+    return new CausalLM(config, params, tokenizer, rawConfig, options.session, options.inference);
   }
 
   /** Writes the model as a Hugging Face folder (config, weights, tokenizer); LoRA adapters are not included. */

@@ -1,5 +1,6 @@
 import {
   add,
+  concat,
   constantOfShape,
   crossEntropy,
   declareLinear,
@@ -16,6 +17,7 @@ import {
   shape,
   silu,
   slice,
+  split,
   unsqueeze,
   type Graph,
   type Tensor,
@@ -70,6 +72,13 @@ export interface DecoderOptions {
    * have no gradient rules). Default false.
    */
   fused?: boolean;
+  /**
+   * Run q/k/v as one GEMM and gate/up as one, over weights concatenated along the output axis
+   * (for frozen weights ORT folds the Concat once at session creation). Columns come out
+   * bit-identical only when ORT prepacks the weights, so inference graphs pair it with
+   * prepacking on large models (`graphs.ts`); default false.
+   */
+  fusedProjections?: boolean;
 }
 
 /** What a decoder forward produces. */
@@ -122,16 +131,13 @@ export function buildDecoder(
     const p = layerProjections(config, i);
     const norms = layerNorms(i);
     const h = norm(x, norms.self_attn);
-    const q = project(h, p.q_proj); // [B*T, H*D]
-    const k = project(h, p.k_proj); // [B*T, kvH*D]
-    const v = project(h, p.v_proj); // [B*T, kvH*D]
+    const [q, k, v] = project(h, p.q_proj, p.k_proj, p.v_proj); // [B*T, H*D], 2 x [B*T, kvH*D]
     const attended = attend(q, k, v, i, to3d); // [B*T, H*D]
     presents.push(attended.present);
-    x = add(x, project(attended.output, p.o_proj)); // [B*T, d]
+    x = add(x, project(attended.output, p.o_proj)[0]); // [B*T, d]
     const h2 = norm(x, norms.mlp);
-    const gate = project(h2, p.gate_proj); // [B*T, F]
-    const up = project(h2, p.up_proj); // [B*T, F]
-    x = add(x, project(mul(silu(gate), up), p.down_proj)); // [B*T, d]
+    const [gate, up] = project(h2, p.gate_proj, p.up_proj); // 2 x [B*T, F]
+    x = add(x, project(mul(silu(gate), up), p.down_proj)[0]); // [B*T, d]
   }
   const normed = norm(x, 'model.norm.weight'); // [B*T, d]
   const hidden = to3d(normed, d); // [B, T, d]
@@ -184,18 +190,20 @@ export function loraDropoutSeed(graphSeed: number, index: number): number {
 }
 
 /**
- * `x W^T (+ b)` for one projection of the table, plus `scale · B (A x)` when LoRA adapts it
- * (A's input dropped out in training graphs).
+ * `x W^T (+ b)` for projections of the table that read the same `x`, plus `scale · B (A x)`
+ * for each one LoRA adapts (A's input dropped out in training graphs). With
+ * `fusedProjections`, projections alike in bias run as one Gemm whose output is split.
  */
-function projector(g: Graph, options: DecoderOptions): (x: Tensor, m: LinearModule) => Tensor {
+function projector(
+  g: Graph,
+  options: DecoderOptions,
+): (x: Tensor, ...modules: LinearModule[]) => Tensor[] {
   const trainable = options.trainableBase ?? true;
   const dropout = options.training ? (options.lora?.dropout ?? 0) : 0;
   let adapters = 0;
-  return (x, m) => {
-    const y = linear(
-      x,
-      declareLinear(g, m.path, m.inFeatures, m.outFeatures, { bias: m.bias, trainable }),
-    );
+  const declare = (m: LinearModule) =>
+    declareLinear(g, m.path, m.inFeatures, m.outFeatures, { bias: m.bias, trainable });
+  const adapt = (x: Tensor, m: LinearModule, y: Tensor): Tensor => {
     const adapter = options.lora?.modules.get(m.path);
     if (!adapter) return y;
     const a = g.param(`${m.path}.lora_A.weight`, [adapter.rank, m.inFeatures]);
@@ -206,6 +214,30 @@ function projector(g: Graph, options: DecoderOptions): (x: Tensor, m: LinearModu
       y,
       gemm(linear(input, { weight: a }), b, undefined, { transB: true, alpha: adapter.scale }),
     );
+  };
+  return (x, ...modules) => {
+    const fuse =
+      options.fusedProjections &&
+      modules.length > 1 &&
+      modules.every((m) => m.bias === modules[0].bias);
+    if (!fuse) return modules.map((m) => adapt(x, m, linear(x, declare(m))));
+    const params = modules.map(declare);
+    const weight = concat(
+      params.map((p) => p.weight),
+      0,
+    ); // [sum(out), in]
+    const bias = modules[0].bias
+      ? concat(
+          params.map((p) => p.bias!),
+          0,
+        )
+      : undefined;
+    const parts = split(
+      linear(x, { weight, bias }),
+      modules.map((m) => m.outFeatures),
+      -1,
+    );
+    return parts.map((y, i) => adapt(x, modules[i], y));
   };
 }
 

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.ts';
 import { loadModel, type CausalLM } from './causal-lm.ts';
+import { FAST_INFERENCE_PARAMETERS } from './graphs.ts';
 import { attachLora, detachLora } from './lora.ts';
 
 const fixture = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures', 'qwen2_gqa_untied');
@@ -55,5 +56,56 @@ describe('inference graph weights', () => {
     expect(await fed(model)).toEqual([]);
     expect(await logits(model)).toEqual(base);
     await model.dispose();
+  });
+});
+
+describe('the fast inference path', () => {
+  const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), 'fixtures');
+  const batch = [
+    [3, 14, 15, 9, 26, 5, 35],
+    [8, 9, 7, 9, 3, 2, 38],
+  ];
+  const withFast = (name: string, fast: boolean) =>
+    loadModel(join(fixtures, name), { session: { threads: 1 }, inference: { fast } });
+  const worst = (a: Float32Array, b: Float32Array) =>
+    a.reduce((w, v, i) => Math.max(w, Math.abs(v - b[i])), 0);
+
+  it.each(['qwen2_gqa_untied', 'llama_gqa_bias', 'qwen2_mqa_tied', 'llama3_scaled_tied'])(
+    "gives the exact path's logits within 1e-5 (%s), with and without LoRA",
+    async (name) => {
+      const [exact, fast] = await Promise.all([withFast(name, false), withFast(name, true)]);
+      expect((await exact.compiled()).fast).toBe(false);
+      expect((await fast.compiled()).fast).toBe(true);
+      const reference = (await exact.logits(batch)).data;
+      const got = (await fast.logits(batch)).data;
+      expect(got).not.toEqual(new Float32Array(got.length));
+      expect(worst(got, reference)).toBeLessThan(1e-5);
+      // Adapters on a fused group (q, v) and on one alone (down) add to their own slices.
+      const lora = { r: 2, alpha: 4, targetModules: ['q_proj', 'v_proj', 'down_proj'], seed: 5 };
+      for (const m of [exact, fast]) {
+        await attachLora(m, lora);
+        const rng = new Rng(7);
+        for (const e of m.params.entries.filter((p) => p.name.includes('.lora_B')))
+          rng.fillNormal(m.params.view(e.name), 0.5);
+      }
+      const adapted = (await exact.logits(batch)).data;
+      expect(worst(adapted, reference)).toBeGreaterThan(1e-3);
+      expect(worst((await fast.logits(batch)).data, adapted)).toBeLessThan(1e-5);
+      await Promise.all([exact.dispose(), fast.dispose()]);
+    },
+  );
+
+  it('is on by size by default, and off once the base weights are fed per run', async () => {
+    const small = await loadModel(fixture, { session: { threads: 1 } });
+    expect(small.params.count).toBeLessThan(FAST_INFERENCE_PARAMETERS);
+    expect((await small.compiled()).fast).toBe(false);
+    const forced = await withFast('qwen2_gqa_untied', true);
+    const before = await logits(forced);
+    // Full-parameter writes: the weights become per-run inputs, which the exact path reads.
+    forced.params.fillNormal('model.layers.0.mlp.up_proj.weight', new Rng(3), 0.5);
+    const after = await logits(forced);
+    expect((await forced.compiled()).fast).toBe(false);
+    expect(after).not.toEqual(before);
+    await Promise.all([small.dispose(), forced.dispose()]);
   });
 });

@@ -60,6 +60,14 @@ describe.each(cases)('logits parity with PyTorch: %s', (name) => {
     expect(maxDiff(data, expected.logits, () => true)).toBeLessThan(1e-4);
   });
 
+  it('the fast inference path (fused projections, prepacked weights) matches as well', async () => {
+    const fast = await loadModel(dir, { session: { threads: 1 }, inference: { fast: true } });
+    expect((await fast.compiled()).fast).toBe(true);
+    const { data } = await fast.logits(expected.ids);
+    await fast.dispose();
+    expect(maxDiff(data, expected.logits, () => true)).toBeLessThan(1e-4);
+  });
+
   it('matches on a left-padded batch with attention mask and positions', async () => {
     const ids = expected.padded_ids;
     const out = await runForward(
