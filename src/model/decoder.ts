@@ -79,11 +79,17 @@ export interface DecoderOptions {
    * prepacking on large models (`graphs.ts`); default false.
    */
   fusedProjections?: boolean;
+  /**
+   * The flat rows `b*T + t` (int64 `[N]`) whose final hidden states are wanted: the last
+   * layer's o_proj, MLP and the final norm then run on those rows alone (its keys and values
+   * still cover every position), and `hidden` is `[N, d]`. Only with `logits: 'none'`.
+   */
+  rows?: Tensor;
 }
 
 /** What a decoder forward produces. */
 export interface DecoderOutputs {
-  /** Final normed hidden states `[B, T, hidden]`. */
+  /** Final normed hidden states `[B, T, hidden]` (`[N, hidden]` for `rows`). */
   hidden: Tensor;
   /** `[B, T, V]` (or `[B, 1, V]` for `last`); absent for `none`. */
   logits?: Tensor;
@@ -115,6 +121,8 @@ export function buildDecoder(
       `buildDecoder: ${inputs.past.length} past key/values for ${config.numLayers} layers`,
     );
   }
+  if (options.rows && options.logits !== 'none')
+    throw new Error("buildDecoder: `rows` needs logits: 'none' (the caller applies the head)");
   const lengths = sequenceLengths(inputs);
   const attend = (fused ? fusedAttention : composedAttention)(g, config, inputs, lengths);
   const to3d = unflattener(ids, lengths.query);
@@ -134,13 +142,16 @@ export function buildDecoder(
     const [q, k, v] = project(h, p.q_proj, p.k_proj, p.v_proj); // [B*T, H*D], 2 x [B*T, kvH*D]
     const attended = attend(q, k, v, i, to3d); // [B*T, H*D]
     presents.push(attended.present);
-    x = add(x, project(attended.output, p.o_proj)[0]); // [B*T, d]
+    // Past the last attention, no position reads another: the unwanted rows can go.
+    const keep = (t: Tensor) =>
+      options.rows && i === config.numLayers - 1 ? gather(t, options.rows, 0) : t;
+    x = add(keep(x), project(keep(attended.output), p.o_proj)[0]); // [B*T | N, d]
     const h2 = norm(x, norms.mlp);
     const [gate, up] = project(h2, p.gate_proj, p.up_proj); // 2 x [B*T, F]
     x = add(x, project(mul(silu(gate), up), p.down_proj)[0]); // [B*T, d]
   }
   const normed = norm(x, 'model.norm.weight'); // [B*T, d]
-  const hidden = to3d(normed, d); // [B, T, d]
+  const hidden = options.rows ? normed : to3d(normed, d); // [B, T, d] | [N, d]
   const which = options.logits ?? 'all';
   if (which === 'none') return { hidden, presents };
   const head = { weight: headWeight(g, config, trainable) }; // [V, d]

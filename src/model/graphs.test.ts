@@ -80,6 +80,11 @@ describe('the fast inference path', () => {
       const got = (await fast.logits(batch)).data;
       expect(got).not.toEqual(new Float32Array(got.length));
       expect(worst(got, reference)).toBeLessThan(1e-5);
+      // Options after a shared prompt: a prefill with no head rows, then rows on its cache.
+      const items = [3, 4, 5].map((t) => ({ prompt: batch[0], completion: [t, 7] }));
+      const [want, have] = await Promise.all([exact, fast].map((m) => m.sequenceLogprobs(items)));
+      have.forEach((h, i) => expect(Math.abs(h.sum - want[i].sum)).toBeLessThan(1e-5));
+      expect(have.map((h) => h.greedy)).toEqual(want.map((w) => w.greedy));
       // Adapters on a fused group (q, v) and on one alone (down) add to their own slices.
       const lora = { r: 2, alpha: 4, targetModules: ['q_proj', 'v_proj', 'down_proj'], seed: 5 };
       for (const m of [exact, fast]) {

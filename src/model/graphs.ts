@@ -21,7 +21,8 @@ import { buildDecoder, headWeight, type DecoderOptions, type KeyValue } from './
 export interface InferenceOptions {
   /**
    * The fast path: q/k/v and gate/up each one GEMM over concatenated weights
-   * (`fusedProjections`), and ORT prepacking the frozen weights for its GEMM. Logits move in
+   * (`fusedProjections`), the last layer's o_proj and MLP only at the head rows (`rows`), and
+   * ORT prepacking the frozen weights for its GEMM. Logits move in
    * the last bits (within 1e-5 of the exact path, tested), so it is for real models: by
    * default on from {@link FAST_INFERENCE_PARAMETERS} parameters up, off for the built-in
    * presets (whose demo figures are frozen) and whenever base weights are fed per run.
@@ -52,12 +53,13 @@ export function buildInferenceGraph(
   inference: InferenceOptions = {},
 ): Graph {
   const g = new Graph({ name: `finemed-${config.modelType}-inference` });
+  const fast = inference.fast ?? false;
   const options: DecoderOptions = {
     ...decoder,
     training: false,
     trainableBase: false,
     fused: true,
-    fusedProjections: inference.fast ?? false,
+    fusedProjections: fast,
     logits: 'none',
   };
   const inputIds = g.input('input_ids', 'int64', ['B', 'T']);
@@ -70,8 +72,11 @@ export function buildInferenceGraph(
   }));
   const headRows = g.input('head_rows', 'int64', ['N']);
   const targets = g.input('targets', 'int64', ['N']);
-  const out = buildDecoder(g, config, { inputIds, attentionMask, positionIds, past }, options);
-  const rows = gather(reshape(out.hidden, [-1, config.hiddenSize]), headRows, 0);
+  const inputs = { inputIds, attentionMask, positionIds, past };
+  const out = buildDecoder(g, config, inputs, { ...options, rows: fast ? headRows : undefined });
+  const rows = fast
+    ? out.hidden
+    : gather(reshape(out.hidden, [-1, config.hiddenSize]), headRows, 0);
   const logits = linear(rows, { weight: headWeight(g, config, false) });
   g.output(logits, 'logits');
   const logp = logSoftmax(logits, -1);
