@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import { parameterCount, readModelConfig } from '../../model/config.ts';
-import { defineJob, type JobRecipe, type RecipeContext } from '../job.ts';
+import { defineJob, type JobDefinition, type JobRecipe, type RecipeContext } from '../job.ts';
 import { artifactRefSchema, type ArtifactRef, type CostEstimate } from '../protocol.ts';
 import { DPO_KNOBS } from '../../train/knobs/dpo.ts';
 import { knobShape } from '../../train/knobs/knob.ts';
@@ -36,22 +36,39 @@ export const tttParams = z.object({
   ...knobShape(TTT_KNOBS),
 });
 
-/** The recipe of a job that reads a model artifact and some files. */
-async function recipeOf(
-  model: ArtifactRef,
-  sources: Record<string, z.infer<typeof fileSource> | undefined>,
-  config: Record<string, unknown>,
-  seed: number,
+/** The parameters {@link modelRecipe} reads; the others are config. */
+type ModelJobInputs = {
+  model: ArtifactRef;
+  /** DPO's frozen reference, when it is not the starting model. */
+  reference?: ArtifactRef;
+  seed?: number;
+};
+
+/**
+ * The recipe of a job that reads `p.model`: the parameters named in `sources` are input files,
+ * hashed in that order; `reference` is an input too; every other parameter but the `ignored`
+ * ones is config, and keys the run as it is.
+ */
+async function modelRecipe(
+  p: ModelJobInputs & Record<string, unknown>,
+  sources: string[],
   ctx: RecipeContext,
+  ignored: string[] = [],
 ): Promise<JobRecipe> {
+  const { model, reference, ...rest } = p;
   const files = [];
   const inputs: Record<string, string> = { model: model.key };
-  for (const [role, source] of Object.entries(sources)) {
+  for (const role of sources) {
+    const source = rest[role] as z.infer<typeof fileSource> | undefined;
     if (source === undefined) continue;
     const file = await ctx.inputFile(sourcePath(source, ctx));
     files.push(file);
     inputs[role] = file.sha256;
   }
+  if (reference) inputs.reference = reference.key;
+  const notConfig = new Set([...sources, ...ignored]);
+  const config = Object.fromEntries(Object.entries(rest).filter(([k]) => !notConfig.has(k)));
+  const seed = p.seed ?? 0;
   const { config: modelConfig } = await readModelConfig(
     join(ctx.artifactDir(model), 'config.json'),
   );
@@ -76,66 +93,71 @@ function trainingCost(
   };
 }
 
-async function stageRecipe(
-  p: z.infer<typeof sftParams> & Record<string, unknown>,
-  ctx: RecipeContext,
-): Promise<JobRecipe> {
-  const { model, data, evalData, ...config } = p;
-  return recipeOf(model, { data, evalData }, config, p.seed, ctx);
+/** A job the training worker runs: heavy, since one of its steps already uses every core. */
+function workerJob<S extends z.ZodType>(
+  exportName: string,
+  definition: Omit<JobDefinition<z.infer<S>>, 'params' | 'weight' | 'module' | 'exportName'> & {
+    params: S;
+  },
+): JobDefinition {
+  return defineJob({ ...definition, weight: 'heavy', module: worker, exportName });
 }
 
-function stageEstimate(
-  p: z.infer<typeof sftParams>,
-  recipe: JobRecipe,
-  factor: number,
-): CostEstimate {
-  const passes = p.maxSteps ? 1 : (p.epochs ?? 2);
-  return trainingCost(recipe.facts?.parameters ?? 1e6, recipe.files[0]?.bytes ?? 0, passes, factor);
+/** What {@link stageJob} reads of a stage's parameters (the rest is config that keys the run). */
+type StageInputs = ModelJobInputs & { maxSteps?: number; epochs?: number };
+
+/**
+ * A training stage's job: a checkpoint from a model artifact and data files, keyed by them and
+ * the stage's knobs. `passCost`: one pass over a row, in SFT passes (forward and backward).
+ */
+function stageJob<S extends z.ZodType<StageInputs>>(stage: {
+  name: string;
+  summary: string;
+  params: S;
+  exportName: string;
+  passCost: number;
+}): JobDefinition {
+  return workerJob(stage.exportName, {
+    name: stage.name,
+    summary: stage.summary,
+    kind: 'checkpoint',
+    params: stage.params,
+    recipe: (p, ctx) => modelRecipe(p, ['data', 'evalData'], ctx),
+    estimate: (p, recipe) => {
+      const passes = p.maxSteps ? 1 : (p.epochs ?? 2);
+      const parameters = recipe.facts?.parameters ?? 1e6;
+      return trainingCost(parameters, recipe.files[0]?.bytes ?? 0, passes, stage.passCost);
+    },
+  });
 }
 
 /** `wb.sft`: supervised fine-tuning of a model artifact on a TRL-format dataset file. */
-export const sftJob = defineJob({
+export const sftJob = stageJob({
   name: 'train.sft',
   summary: 'supervised fine-tuning (TRL messages or prompt/completion rows)',
-  weight: 'heavy',
-  kind: 'checkpoint',
   params: sftParams,
-  recipe: stageRecipe,
-  estimate: (p, recipe) => stageEstimate(p, recipe, 1),
-  module: worker,
   exportName: 'sftWorker',
+  passCost: 1,
 });
 
 /** `wb.dpo`: direct preference optimization against a frozen reference. */
-export const dpoJob = defineJob({
+export const dpoJob = stageJob({
   name: 'train.dpo',
   summary: 'direct preference optimization (prompt/chosen/rejected rows)',
-  weight: 'heavy',
-  kind: 'checkpoint',
   params: dpoParams,
-  recipe: async (p, ctx) => {
-    const recipe = await stageRecipe({ ...p, reference: undefined }, ctx);
-    if (p.reference) recipe.inputs.reference = p.reference.key;
-    return recipe;
-  },
-  // Chosen and rejected pass through the policy (forward and backward) and the reference.
-  estimate: (p, recipe) => stageEstimate(p, recipe, 2.5),
-  module: worker,
   exportName: 'dpoWorker',
+  // Chosen and rejected pass through the policy (forward and backward) and the reference.
+  passCost: 2.5,
 });
 
 /** `wb.ttt`: per question, retrieve neighbours, take steps on them, answer, restore the weights. */
-export const tttJob = defineJob({
+export const tttJob = workerJob('tttWorker', {
   name: 'ttt',
   summary: 'test-time training on retrieved neighbours (accuracy before and after)',
-  weight: 'heavy',
   kind: 'ttt',
   params: tttParams,
-  recipe: async (p, ctx) => {
-    // harness can only be workbench: left out so that stored TTT runs keep their keys.
-    const { model, index, bench, harness: _harness, ...config } = p;
-    return recipeOf(model, { bench, index }, config, p.seed, ctx);
-  },
+  // harness can only be workbench: left out so that stored TTT runs keep their keys.
+  recipe: (p, ctx) => modelRecipe(p, ['bench', 'index'], ctx, ['harness']),
   // Per item: k x steps training steps on one ~512-token example, plus scoring before and after.
   estimate: (p, recipe) => {
     const items = p.limit ?? Math.max(1, Math.round((recipe.files[0]?.bytes ?? 0) / 500));
@@ -146,8 +168,6 @@ export const tttJob = defineJob({
     const perItem = 0.1 + answers + (updates * 6 * (recipe.facts?.parameters ?? 1e6) * 512) / 1e11;
     return { seconds: items * perItem, detail: `~${items} items x ${updates} update(s)` };
   },
-  module: worker,
-  exportName: 'tttWorker',
 });
 
 /** `dpo.logps` parameters: a model's log-probabilities of each pair's chosen and rejected answer. */
@@ -163,19 +183,13 @@ export const dpoLogpsParams = z.object({
  * rejected answer (as DPO's reference pass computes them), one line per pair in `logps.jsonl`.
  * From a policy's and a reference's log-probs, DPO's rewards and loss follow for any beta.
  */
-export const dpoLogpsJob = defineJob({
+export const dpoLogpsJob = workerJob('dpoLogpsWorker', {
   name: 'dpo.logps',
   summary: "log-probabilities of each preference pair's chosen and rejected answer",
-  weight: 'heavy',
   kind: 'logps',
   params: dpoLogpsParams,
-  recipe: async (p, ctx) => {
-    const { model, data, ...config } = p;
-    return recipeOf(model, { data }, config, 0, ctx);
-  },
+  recipe: (p, ctx) => modelRecipe(p, ['data'], ctx),
   // Forward passes only: a third of a training pass over both answers.
   estimate: (_p, recipe) =>
     trainingCost(recipe.facts?.parameters ?? 1e6, recipe.files[0]?.bytes ?? 0, 1, 2 / 3),
-  module: worker,
-  exportName: 'dpoLogpsWorker',
 });
