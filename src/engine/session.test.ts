@@ -171,6 +171,18 @@ describe('Session', () => {
     },
   );
 
+  it('spinning: false is cached apart from the default and computes the same', async () => {
+    const spinning = await Session.create(scaleGraph(5), { threads: 2 });
+    const quiet = await Session.create(scaleGraph(5), { threads: 2, spinning: false });
+    expect(quiet.cached).toBe(false);
+    const again = await Session.create(scaleGraph(5), { threads: 2, spinning: false });
+    expect(again.cached).toBe(true);
+    const x = { x: new OrtTensorClass('float32', Float32Array.from([1, -2]), [2]) };
+    expect((await quiet.run(x)).y.data).toEqual(Float32Array.from([5, -10]));
+    expect((await quiet.run(x)).y.data).toEqual((await spinning.run(x)).y.data);
+    await Promise.all([spinning, quiet, again].map((s) => s.dispose()));
+  });
+
   it('run(feeds, {name: tensor}) writes outputs into pre-allocated views of an arena', async () => {
     const g = new Graph();
     const w = g.param('w', [2, 2]);

@@ -72,8 +72,16 @@ export type Attend = (
   to3d: Unflatten,
 ) => { output: Tensor; present: KeyValue };
 
+/** What either form of attention is built from: the graph, the model and its inputs. */
+export interface AttentionSetup {
+  g: Graph;
+  config: ModelConfig;
+  inputs: DecoderInputs;
+  lengths: SequenceLengths;
+}
+
 /** The causal mask, with padding, as an additive bias `[B|1, 1, T, P+T]`. */
-function causalBias(g: Graph, inputs: DecoderInputs, lengths: SequenceLengths): Tensor {
+function causalBias({ g, inputs, lengths }: AttentionSetup): Tensor {
   // A static length without a cache gives a constant mask.
   const ids = inputs.inputIds;
   const staticLength = typeof ids.shape[1] === 'number' && !inputs.past ? ids.shape[1] : undefined;
@@ -84,15 +92,11 @@ function causalBias(g: Graph, inputs: DecoderInputs, lengths: SequenceLengths): 
 }
 
 /** Attention of primitive ops (gradient rules for all): rotate-half RoPE, grouped softmax attention. */
-export function composedAttention(
-  g: Graph,
-  config: ModelConfig,
-  inputs: DecoderInputs,
-  lengths: SequenceLengths,
-): Attend {
+export function composedAttention(setup: AttentionSetup): Attend {
+  const { config, inputs, lengths } = setup;
   const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
   const rotary = rotaryTables(config, lengths.positions); // cos, sin [B|1, 1, T, D]
-  const bias = causalBias(g, inputs, lengths);
+  const bias = causalBias(setup);
   // Query heads of one KV group are stacked along the time axis, so the bias repeats per head.
   const groups = heads / kvHeads;
   const groupBias = groups === 1 ? bias : concat(Array<Tensor>(groups).fill(bias), 2);
@@ -112,16 +116,12 @@ export function composedAttention(
 }
 
 /** Attention of single-node ONNX kernels (RotaryEmbedding, Attention): no gradient rules. */
-export function fusedAttention(
-  g: Graph,
-  config: ModelConfig,
-  inputs: DecoderInputs,
-  lengths: SequenceLengths,
-): Attend {
+export function fusedAttention(setup: AttentionSetup): Attend {
+  const { g, config, inputs, lengths } = setup;
   const { numHeads: heads, numKvHeads: kvHeads, headDim } = config;
   const ids = inputs.inputIds;
   const angles = rotaryAngles(config, expand(lengths.positions, shape(ids))); // [B, T, D/2]
-  const bias = causalBias(g, inputs, lengths);
+  const bias = causalBias(setup);
   return (q, k, v, layer, to3d) => {
     const past = inputs.past?.[layer];
     const { cos, sin } = angles;

@@ -124,7 +124,7 @@ export function buildDecoder(
   if (options.rows && options.logits !== 'none')
     throw new Error("buildDecoder: `rows` needs logits: 'none' (the caller applies the head)");
   const lengths = sequenceLengths(inputs);
-  const attend = (fused ? fusedAttention : composedAttention)(g, config, inputs, lengths);
+  const attend = (fused ? fusedAttention : composedAttention)({ g, config, inputs, lengths });
   const to3d = unflattener(ids, lengths.query);
   const project = projector(g, options);
   const rms = fused ? rmsNormalization : rmsNorm;
