@@ -48,9 +48,11 @@ export interface SessionOptions {
   /**
    * Let ORT prepack constant GEMM weights (default false). Prepacking keeps a second,
    * GEMM-ready copy of each frozen weight it packs, and a tied embedding (Gather + head) stays
-   * held twice; off, a session holds one copy of its frozen weights. On 2 CPU cores it bought
-   * no measurable speed for scoring or LoRA steps of a Qwen2.5-0.5B-shaped model and cost
-   * ~2 GB (see README.md), so it is opt-in.
+   * held twice; off, a session holds one copy of its frozen weights. Alone it bought no
+   * measurable speed for scoring or LoRA steps of a Qwen2.5-0.5B-shaped model on 2 CPU cores
+   * and cost ~2 GB (see README.md), so it is opt-in; the fast inference path of real models
+   * (`model/graphs.ts`) turns it on, because its fused projections give the exact path's
+   * columns only when packed.
    */
   prepack?: boolean;
   /**
