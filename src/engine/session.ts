@@ -51,8 +51,8 @@ export interface SessionOptions {
    * held twice; off, a session holds one copy of its frozen weights. Alone it bought no
    * measurable speed for scoring or LoRA steps of a Qwen2.5-0.5B-shaped model on 2 CPU cores
    * and cost ~2 GB (see README.md), so it is opt-in; the fast inference path of real models
-   * (`model/graphs.ts`) turns it on, because its fused projections give the exact path's
-   * columns only when packed.
+   * (`model/graphs.ts`) turns it on: a fused GEMM gives each projection the columns separate
+   * GEMMs would only when the weights are packed.
    */
   prepack?: boolean;
   /**
