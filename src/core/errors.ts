@@ -53,6 +53,23 @@ export class CancelledError extends Error {
   }
 }
 
+/**
+ * The error a run stopped through `signal` throws: the reason it was aborted with when that is
+ * an error of its own, else a CancelledError (a bare `abort()` leaves a DOMException named
+ * AbortError, which no caller checks for).
+ */
+export function cancellation(signal: AbortSignal, message = 'cancelled'): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name !== 'AbortError'
+    ? reason
+    : new CancelledError(message);
+}
+
+/** Throws `cancellation(signal, message)` once `signal` is aborted. */
+export function throwIfCancelled(signal: AbortSignal | undefined, message?: string): void {
+  if (signal?.aborted) throw cancellation(signal, message);
+}
+
 /** Formats `file:line: field: reason`, leaving out the parts that are unknown. */
 export function formatLocated(reason: string, where: ErrorLocation): string {
   const place = [where.file, where.line].filter((p) => p !== undefined).join(':');

@@ -1,4 +1,4 @@
-import { CancelledError } from './errors.ts';
+import { cancellation } from './errors.ts';
 
 /**
  * The request loop both OpenAI-compatible clients (LLM synthesis and endpoint evaluation)
@@ -36,8 +36,7 @@ export function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-const abortReason = (signal: AbortSignal): Error =>
-  signal.reason instanceof Error ? signal.reason : new CancelledError();
+const abortReason = (signal: AbortSignal): Error => cancellation(signal);
 
 /** Waits `ms`; an abort interrupts with `cancelled(signal)`. */
 export function sleep(

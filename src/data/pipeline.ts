@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.ts';
+import { throwIfCancelled } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import type { Rng } from '../core/rng.ts';
 import type { DepartmentLabel } from './departments.ts';
@@ -158,8 +158,7 @@ export function keptAnswer(rewards: readonly number[]): 0 | 1 {
 }
 
 function checkAbort(signal?: AbortSignal): void {
-  if (!signal?.aborted) return;
-  throw signal.reason instanceof Error ? signal.reason : new CancelledError('synthesis cancelled');
+  throwIfCancelled(signal, 'synthesis cancelled');
 }
 
 async function processDoc(

@@ -170,4 +170,12 @@ describe('synthesize(options) offline', () => {
       'stop',
     );
   });
+
+  it('a bare abort() stops it with a CancelledError, not a DOMException', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    await expect(
+      synthesize({ preset: 'tiny' }, { signal: controller.signal }),
+    ).rejects.toBeInstanceOf(CancelledError);
+  });
 });

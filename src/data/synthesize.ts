@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.ts';
+import { throwIfCancelled } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { checkContamination, type ContaminationReport } from './contamination.ts';
@@ -72,10 +72,7 @@ export class ContaminationError extends Error {
 }
 
 function checkAbort(signal?: AbortSignal): void {
-  if (signal?.aborted)
-    throw signal.reason instanceof Error
-      ? signal.reason
-      : new CancelledError('synthesis cancelled');
+  throwIfCancelled(signal, 'synthesis cancelled');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CancelledError, UsageError } from '../core/errors.ts';
+import { throwIfCancelled, UsageError } from '../core/errors.ts';
 import { RetryLoop, retryableStatus, retryAfterMs, type Attempt } from '../core/retry.ts';
 
 /** How to reach an OpenAI-compatible server and how hard to push it. */
@@ -155,7 +155,7 @@ export class EndpointClient {
       return { ok: false, retry: true, why: `${res.status}: ${message}`, waitMs };
     } catch (error) {
       if (error instanceof EndpointError || error instanceof TokenBudgetError) throw error;
-      if (signal?.aborted) throw signal.reason ?? new CancelledError();
+      throwIfCancelled(signal);
       const cause = (error as { cause?: { code?: string } }).cause?.code;
       const why = timeout.aborted
         ? 'timed out'

@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.ts';
+import { throwIfCancelled } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import { extractAnswer } from './extract.ts';
 import {
@@ -61,7 +61,7 @@ export async function inBatches(
   const records: EvalRecord[] = [];
   let right = 0;
   for (let start = 0; start < items.length; start += batchSize) {
-    if (opts.signal?.aborted) throw opts.signal.reason ?? new CancelledError();
+    throwIfCancelled(opts.signal);
     const batch = items.slice(start, start + batchSize);
     const began = performance.now();
     const scored = await scoreBatch(batch);

@@ -1,4 +1,4 @@
-import { CancelledError, InputError } from '../core/errors.ts';
+import { InputError, throwIfCancelled } from '../core/errors.ts';
 import type { CausalLM } from './causal-lm.ts';
 import { floatData } from './feeds.ts';
 import { runForward } from './forward.ts';
@@ -76,7 +76,7 @@ function checkPrompt(model: CausalLM, prompt: number[], field: string): void {
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new CancelledError('generation cancelled');
+  throwIfCancelled(signal, 'generation cancelled');
 }
 
 /**

@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.ts';
+import { throwIfCancelled } from '../core/errors.ts';
 import { OrtTensorClass, type OrtTensor } from '../engine/index.ts';
 import type { CausalLM } from './causal-lm.ts';
 import { floatData, intData } from './feeds.ts';
@@ -196,5 +196,5 @@ function padRight(ids: number[], width: number): number[] {
 }
 
 function checkAbort(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason ?? new CancelledError();
+  throwIfCancelled(signal);
 }

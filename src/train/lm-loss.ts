@@ -1,3 +1,4 @@
+import { throwIfCancelled } from '../core/errors.ts';
 import {
   Graph,
   lmHeadCrossEntropy,
@@ -41,7 +42,7 @@ export async function evaluateInBatches(
   let weight = 0;
   const sums: Record<string, number> = {};
   for (let start = 0; start < size; start += batchSize) {
-    if (signal?.aborted) throw signal.reason;
+    throwIfCancelled(signal);
     const r = await run(
       Array.from({ length: Math.min(batchSize, size - start) }, (_, k) => start + k),
     );

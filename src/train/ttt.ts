@@ -1,4 +1,4 @@
-import { CancelledError } from '../core/errors.ts';
+import { throwIfCancelled } from '../core/errors.ts';
 import { sha256 } from '../core/hash.ts';
 import {
   AdamW,
@@ -157,7 +157,7 @@ export class TestTimeTrainer {
       const row = this.row(hit.index);
       const losses: number[] = [];
       for (let s = 0; row && s < this.settings.steps; s++) {
-        if (signal?.aborted) throw signal.reason ?? new CancelledError();
+        throwIfCancelled(signal);
         const r = await this.loss.forwardBackward([row]);
         const { params, grads } = this.trained;
         const norm = gradNorm(grads, params) / r.weight;

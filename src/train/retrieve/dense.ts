@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { InputError } from '../../core/errors.ts';
+import { InputError, throwIfCancelled } from '../../core/errors.ts';
 import { hashFile, sha256 } from '../../core/hash.ts';
 import {
   Graph,
@@ -76,7 +76,7 @@ async function embedBatches(
   const out: Float32Array[] = [];
   const batch = o.batchSize ?? 16;
   for (let i = 0; i < texts.length; i += batch) {
-    if (signal?.aborted) throw signal.reason;
+    throwIfCancelled(signal);
     const rows = texts.slice(i, i + batch).map((t) => {
       const ids = tokenize(t).slice(0, o.maxLength ?? 256);
       return ids.length > 0 ? ids : [0];
