@@ -36,13 +36,11 @@ export function retryAfterMs(header: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-const abortReason = (signal: AbortSignal): Error => cancellation(signal);
-
 /** Waits `ms`; an abort interrupts with `cancelled(signal)`. */
 export function sleep(
   ms: number,
   signal?: AbortSignal,
-  cancelled: (signal: AbortSignal) => Error = abortReason,
+  cancelled: (signal: AbortSignal) => Error = cancellation,
 ): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(cancelled(signal));
@@ -68,7 +66,7 @@ export class Semaphore {
   constructor(private readonly limit: number) {}
 
   /** Resolves with a slot; an abort while waiting gives up the place in line. */
-  async acquire(signal?: AbortSignal, cancelled = abortReason): Promise<void> {
+  async acquire(signal?: AbortSignal, cancelled = cancellation): Promise<void> {
     if (signal?.aborted) throw cancelled(signal);
     if (this.active < this.limit) {
       this.active++;
@@ -133,7 +131,7 @@ export class RetryLoop {
 
   constructor(private readonly policy: RetryPolicy) {
     this.gate = new Semaphore(Math.max(1, policy.concurrency));
-    this.cancelled = policy.cancelled ?? abortReason;
+    this.cancelled = policy.cancelled ?? cancellation;
   }
 
   /**
