@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../core/errors.ts';
+import { freeArena, releasableFloats } from '../engine/arena.ts';
 import {
   SafetensorsFile,
   floatToBf16,
@@ -178,6 +179,42 @@ describe('SafetensorsFile.readInto widens into a view of a larger arena', () => 
       expect(bits(window)).toEqual(bits(expected));
       expect([...data.subarray(0, 16), ...data.subarray(23)].every((x) => x === -7)).toBe(true);
     }
+  });
+
+  it('a tensor of several widening chunks in a releasable arena: BF16 and F16 bit-exact', async () => {
+    const n = 3 * 16384 + 5;
+    const halves = Uint16Array.from({ length: n }, (_, i) => (i * 40503 + 7) & 0xffff);
+    const bytes = new Uint8Array(halves.buffer);
+    const path = join(scratch(), 'big.safetensors');
+    const data = new Uint8Array(4 * n);
+    data.set(bytes);
+    data.set(bytes, 2 * n);
+    const header = (dtype: string, at: number) => ({
+      dtype,
+      shape: [n],
+      data_offsets: [at, at + 2 * n],
+    });
+    writeFileSync(path, handMade({ b: header('BF16', 0), h: header('F16', 2 * n) }, data));
+    // Element by element, so no chunk boundary is involved in the expectation.
+    const want = {
+      b: Uint32Array.from(halves, (h) => h << 16),
+      h: Uint32Array.from(
+        halves,
+        (_, i) => new Uint32Array(toFloat32(bytes.slice(2 * i, 2 * i + 2), 'F16').buffer)[0],
+      ),
+    };
+    const st = await SafetensorsFile.open(path);
+    for (const name of ['b', 'h'] as const) {
+      const arena = releasableFloats(n + 32).fill(-7);
+      const window = arena.subarray(16, 16 + n);
+      await st.readInto(name, window);
+      expect(new Uint32Array(window.slice().buffer)).toEqual(want[name]);
+      expect([...arena.subarray(0, 16), ...arena.subarray(16 + n)].every((x) => x === -7)).toBe(
+        true,
+      );
+      expect(freeArena(arena)).toBe(true);
+    }
+    await st.close();
   });
 
   it('a destination of the wrong length is an error naming the file and tensor', async () => {

@@ -277,20 +277,31 @@ export function toFloat32(raw: Uint8Array, dtype: SafetensorsDtype): Float32Arra
   return out;
 }
 
+/** Elements {@link widenInPlace} converts per step (scratch of 96 KiB, cache-resident). */
+const WIDEN_CHUNK = 16384;
+const scratchHalves = new Uint16Array(WIDEN_CHUNK);
+const scratchWide = new Uint32Array(WIDEN_CHUNK);
+const scratchFloats = new Float32Array(scratchWide.buffer);
+
 /**
  * Widens the 16-bit values held in the upper half of `out`'s bytes to float32 across all of
- * it. Going up from index 0, the 4 bytes written at `i` end at or before the 16-bit value
- * `i + 1`, so every source is read before it is overwritten.
+ * it, a chunk at a time: the chunk's sources are copied out first, and its results end at or
+ * before the next chunk's first source, so nothing is overwritten before it is read. The loop
+ * runs over plain scratch arrays and only bulk copies touch `out`: a large arena is a resizable
+ * ArrayBuffer (engine/arena.ts), whose element accesses V8 compiles ~2.5x slower (measured on
+ * a 256 MB arena: 125 ms CPU widening over a plain buffer, 250-300 resizable, 160-200 chunked).
  */
 function widenInPlace(out: Float32Array, dtype: 'F16' | 'BF16'): void {
   const n = out.length;
   const halves = new Uint16Array(out.buffer, out.byteOffset + n * 2, n);
-  if (dtype === 'BF16') {
-    const bits = new Uint32Array(out.buffer, out.byteOffset, n);
-    for (let i = 0; i < n; i++) bits[i] = halves[i] << 16;
-  } else {
-    const table = halfTable();
-    for (let i = 0; i < n; i++) out[i] = table[halves[i]];
+  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
+  const table = dtype === 'F16' ? halfTable() : undefined;
+  for (let start = 0; start < n; start += WIDEN_CHUNK) {
+    const m = Math.min(WIDEN_CHUNK, n - start);
+    scratchHalves.set(halves.subarray(start, start + m));
+    if (table) for (let i = 0; i < m; i++) scratchFloats[i] = table[scratchHalves[i]];
+    else for (let i = 0; i < m; i++) scratchWide[i] = scratchHalves[i] << 16;
+    bits.set(m === WIDEN_CHUNK ? scratchWide : scratchWide.subarray(0, m), start);
   }
 }
 
