@@ -293,6 +293,39 @@ describe('finemed demo --preset tiny', () => {
       expect(picked.after.scores).not.toEqual(picked.before.scores);
       expect(picked.neighbours.length).toBeGreaterThan(0);
     });
+
+    it('finemed run notebooks/scale-out.html: exports, imports with provenance, and ladders local and imported stages; no endpoint is a hint, not a failure', async () => {
+      const { results, manifest } = await runTeaching('scale-out');
+      // The flagship's data, model, pretraining and common SFT (the stage it exports and then
+      // trains here as the local rung) are all reused.
+      const reused = (job: string) =>
+        manifest.artifacts.filter((a) => a.job === job).map((a) => a.reused);
+      expect([reused('synth'), reused('model.init'), reused('train.sft')]).toEqual([
+        [true],
+        [true],
+        [true, true],
+      ]);
+      const imported = manifest.artifacts.find((a) => a.job === 'model.import')!;
+      expect(imported.provenance).toMatch(/^export bundle [0-9a-f]{16,}$/);
+
+      expect(outputs(results, 'evalServed').evalServed).toBeNull();
+      expect(readFileSync(join(dir, 'scale-out', 'report.html'), 'utf8')).toContain(
+        'No served model yet',
+      );
+      const rows = outputs(results, 'ladderRows').ladderRows as LadderRow[];
+      expect(rows.map((r) => r.label)).toEqual([
+        'Pretrained',
+        'SFT (trained here)',
+        'SFT (imported)',
+      ]);
+      expect(rows[2]).toMatchObject({ b: 0, c: 0 });
+      const { roundTrip } = outputs(results, 'roundTrip') as {
+        roundTrip: { items: number; sameAnswer: number; maxScoreGap: number };
+      };
+      expect(roundTrip.items).toBeGreaterThan(0);
+      expect(roundTrip.sameAnswer).toBe(roundTrip.items);
+      expect(roundTrip.maxScoreGap).toBe(0);
+    }, 600_000);
   });
 });
 

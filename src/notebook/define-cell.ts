@@ -66,7 +66,7 @@ export function defineCell(
       : isTable(value)
         ? appendNode(state, renderTable(value, document))
         : display(state, value, output);
-  const shown = { error: false, live };
+  const shown = { error: false, live, outputs };
   const v = main.variable(cellObserver(state, hooks, null, autodisplay, show, shown), {
     shadow: {},
   });
@@ -135,7 +135,7 @@ function cellObserver(
   name: string | null,
   autodisplay: boolean,
   show: (value: unknown) => void,
-  shown: { error: boolean; live: { current: boolean } },
+  shown: { error: boolean; live: { current: boolean }; outputs: readonly string[] },
 ): Observer {
   return {
     _node: state.root,
@@ -157,7 +157,7 @@ function cellObserver(
           clear(state);
         }
       } else {
-        showDeclaredJob(state, name, value);
+        showDeclaredJob(state, name, value, shown.outputs);
       }
       hooks.fulfilled(name, value);
     },
@@ -173,13 +173,25 @@ function cellObserver(
   };
 }
 
-/** A declared job (`const sft = wb.sft(...)`) shows its progress line, unlike other declarations. */
-function showDeclaredJob(state: CellDisplay, name: string, value: unknown): void {
-  const old = [...state.root.children].find((e) => e.getAttribute('data-job-output') === name);
+/**
+ * A declared job (`const sft = wb.sft(...)`) shows its progress line, unlike other declarations;
+ * the lines of a cell's jobs stand in declaration order, whichever reports first.
+ */
+function showDeclaredJob(
+  state: CellDisplay,
+  name: string,
+  value: unknown,
+  outputs: readonly string[],
+): void {
+  const lines = [...state.root.children].filter((e) => e.hasAttribute('data-job-output'));
+  const old = lines.find((e) => e.getAttribute('data-job-output') === name);
   if (!isJobState(value)) return old?.remove();
   const line = renderJobState(value, document);
   line.setAttribute('data-job-output', name);
+  const rank = (e: Element): number => outputs.indexOf(e.getAttribute('data-job-output')!);
+  const next = lines.find((e) => rank(e) > outputs.indexOf(name));
   if (old) old.replaceWith(line);
+  else if (next) next.before(line);
   else appendNode(state, line);
 }
 

@@ -41,7 +41,7 @@ export interface JobState {
   result?: JobOutcome;
   /** The error message, when failed. */
   error?: string;
-  /** The unfinished input jobs, when waiting. */
+  /** The unfinished input jobs, when waiting (or queued behind a job its own cell started). */
   waitingFor?: string[];
 }
 
@@ -174,6 +174,12 @@ export class JobRun implements AsyncIterableIterator<JobState> {
 
   private async start(params: unknown): Promise<void> {
     try {
+      const upstream = runsIn(params);
+      if (upstream.length > 0) {
+        this.update({ waitingFor: upstream.map((run) => describe(run.current)) });
+        await Promise.allSettled(upstream.map((run) => run.finished));
+        if (this.ended) return;
+      }
       const waitingFor: string[] = [];
       const resolved = resolveInputs(params, waitingFor);
       if (waitingFor.length > 0) return this.update({ status: 'waiting', waitingFor });
@@ -186,7 +192,7 @@ export class JobRun implements AsyncIterableIterator<JobState> {
           return this.update({ status: 'stale', artifact, estimate });
         }
       }
-      this.update({ status: 'queued', artifact, estimate });
+      this.update({ status: 'queued', artifact, estimate, waitingFor: undefined });
       this.handle = this.host.client.run(this.job, resolved, {
         base: this.host.base,
         origin: this.host.notebook
@@ -240,22 +246,22 @@ export class JobRun implements AsyncIterableIterator<JobState> {
 }
 
 /**
- * Replaces job states and results in `params` by the artifacts they name, so a cell can pass
- * one job's value straight into the next; unfinished ones are listed in `waitingFor`.
+ * Replaces job states, results and runs in `params` by the artifacts they name, so a cell can
+ * pass one job's value (or, within the cell, the job itself) straight into the next; unfinished
+ * ones are listed in `waitingFor`.
  */
 export function resolveInputs(params: unknown, waitingFor: string[]): unknown {
+  if (params instanceof JobRun) return resolveInputs(params.current, waitingFor);
   if (isJobState(params)) {
     if (params.status === 'done' && params.result) return params.result.artifact;
-    const where = params.cell === undefined ? '' : ` in cell ${params.cell}`;
-    waitingFor.push(`${params.job}${where} (${params.status})`);
+    waitingFor.push(`${describe(params)} (${params.status})`);
     return null;
   }
   if (Array.isArray(params)) return params.map((item) => resolveInputs(item, waitingFor));
-  if (params && typeof params === 'object' && Object.getPrototypeOf(params) === Object.prototype) {
-    const record = params as Record<string, unknown>;
-    if (isJobResult(record)) return record.artifact;
+  if (isRecord(params)) {
+    if (isJobResult(params)) return params.artifact;
     return Object.fromEntries(
-      Object.entries(record).map(([k, item]) => [k, resolveInputs(item, waitingFor)]),
+      Object.entries(params).map(([k, item]) => [k, resolveInputs(item, waitingFor)]),
     );
   }
   return params;
@@ -265,4 +271,21 @@ function isJobResult(
   value: Record<string, unknown>,
 ): value is Record<string, unknown> & JobOutcome {
   return typeof value.job === 'string' && typeof value.reused === 'boolean' && 'artifact' in value;
+}
+
+/** The job runs in `params` (a cell chaining jobs it starts itself): the job waits for them. */
+function runsIn(params: unknown): JobRun[] {
+  if (params instanceof JobRun) return [params];
+  if (Array.isArray(params)) return params.flatMap(runsIn);
+  return isRecord(params) ? Object.values(params).flatMap(runsIn) : [];
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype
+  );
+}
+
+function describe(state: JobState): string {
+  return state.cell === undefined ? state.job : `${state.job} in cell ${state.cell}`;
 }

@@ -22,7 +22,10 @@ export function renderJobState(state: JobState, document: Document): HTMLElement
       line(`${state.job}: waiting for ${(state.waitingFor ?? []).join(', ')}`);
       break;
     case 'queued':
-      line(`${state.job}: queued${state.position ? ` (${state.position} ahead)` : ''}`);
+      // Queued behind a job of the same cell, which it needs first (see `JobRun`).
+      if (state.waitingFor?.length)
+        line(`${state.job}: waiting for ${state.waitingFor.join(', ')}`);
+      else line(`${state.job}: queued${state.position ? ` (${state.position} ahead)` : ''}`);
       break;
     case 'running': {
       const event = state.progress;

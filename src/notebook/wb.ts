@@ -23,6 +23,7 @@ import {
   type JobOutcome,
   type JobState,
 } from './job-run.ts';
+import { recipe, sharedStageParams, type Recipe, type SharedStageParams } from './recipe.ts';
 import { WORKBENCH_LADDER } from './wb-ladder.ts';
 
 /** The kernel job behind each named `wb` method. */
@@ -84,11 +85,30 @@ export type ArtifactLike = ArtifactRef | JobOutcome | JobState;
 
 /**
  * A job's parameters as a cell passes them: the kernel schema's input (the stage's knobs,
- * declared once in `train/knobs/`), where an artifact may also be an upstream job's value.
+ * declared once in `train/knobs/`), where an artifact, at any depth, may also be an upstream
+ * job's value or (within the cell) its run.
  */
 export type JobParams<S extends z.ZodType> = {
-  [K in keyof z.input<S>]: z.input<S>[K] | Exclude<ArtifactLike, ArtifactRef>;
+  [K in keyof z.input<S>]: Upstreamed<z.input<S>[K]> | Exclude<ArtifactLike, ArtifactRef> | JobRun;
 };
+
+type Upstreamed<T> = T extends ArtifactRef
+  ? T | Exclude<ArtifactLike, ArtifactRef> | JobRun
+  : T extends Record<string, unknown>
+    ? { [K in keyof T]: Upstreamed<T[K]> }
+    : T;
+
+/** The shared first stages' jobs, as {@link Workbench.sharedStages} starts them. */
+export interface SharedStages {
+  /** `wb.synth`: the synthesized dataset. */
+  data: JobRun;
+  /** `wb.initModel`: the untrained model and its tokenizer. */
+  init: JobRun;
+  /** `wb.sft` with packing on the textbook passages. */
+  pretrained: JobRun;
+  /** `wb.sft` on the common instructions, when asked for (`through: 'common'`). */
+  common?: JobRun;
+}
 
 /**
  * The workbench API. Job methods return a {@link JobRun} at once: an async iterator of job
@@ -107,6 +127,34 @@ export class Workbench {
 
   /** The gain ladder's chart, table and formats (see {@link WORKBENCH_LADDER}). */
   readonly ladder = WORKBENCH_LADDER;
+
+  /** The flagship's recipe for a preset (`tiny` or `demo`): each stage's settings. */
+  recipe(size: string): Recipe {
+    return recipe(size);
+  }
+
+  /** The parameters of the shared first stages' jobs for a preset and seed, from {@link recipe}. */
+  sharedStageParams(size: string, seed: number): SharedStageParams {
+    return sharedStageParams(size, seed);
+  }
+
+  /**
+   * Starts the shared first stages as the flagship runs them (same parameters, so the same
+   * artifacts): synthesis, model, pretraining and, `through: 'common'`, common-instruction
+   * SFT. Each job waits for the one before; a cell declaring them shows each one's progress.
+   */
+  sharedStages(opts: {
+    size: string;
+    seed: number;
+    through?: 'pretrain' | 'common';
+  }): SharedStages {
+    const params = sharedStageParams(opts.size, opts.seed);
+    const data = this.synth(params.synth());
+    const init = this.initModel(params.init(data));
+    const pretrained = this.sft(params.pretrain(init, data));
+    if (opts.through !== 'common') return { data, init, pretrained };
+    return { data, init, pretrained, common: this.sft(params.common(pretrained, data)) };
+  }
 
   /** The same workbench, bound to `cell` (its job calls and file reads are attributed to it). */
   forCell(cell: number): Workbench {
