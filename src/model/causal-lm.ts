@@ -170,7 +170,7 @@ export class CausalLM {
       this.checkContext(item.prompt.length + item.completion.length - 1, `items[${i}]`);
       this.checkIds([...item.prompt, ...item.completion], `items[${i}]`);
     });
-    return scoreSequences(this, items, options.signal);
+    return scoreSequences(this, items, options);
   }
 
   /** Streams generated token ids (EOS is not yielded); the return value says why it stopped. */

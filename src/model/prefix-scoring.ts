@@ -2,7 +2,7 @@ import { throwIfCancelled } from '../core/errors.ts';
 import { OrtTensorClass, type OrtTensor } from '../engine/index.ts';
 import type { CausalLM } from './causal-lm.ts';
 import { floatData, intData } from './feeds.ts';
-import { runForward } from './forward.ts';
+import { runForward, type ForwardOutput } from './forward.ts';
 
 /** A prompt and a continuation whose log-probability is wanted. */
 export interface ScoredSequence {
@@ -40,18 +40,36 @@ interface Row {
   targets: number[];
 }
 
+/** Options of {@link scoreSequences}. */
+export interface ScoreOptions {
+  /** Cancels between runs. */
+  signal?: AbortSignal;
+  /**
+   * Whether a shared prompt runs whole in one pass that also scores every continuation's first
+   * token (see {@link scoreSequences}); default: where the model takes the fast inference path.
+   * The other way (prefill all but the prompt's last token, then every continuation led by it)
+   * moves results in the last bits, which the built-in demo's frozen figures would notice.
+   */
+  onePass?: boolean;
+}
+
 /**
- * Log-probabilities of continuations given prompts. Items that share a prompt (of two or more
- * tokens) run it once: `prompt[0..n-2]` is prefilled into a KV cache, and every continuation,
- * led by the prompt's last token, is scored in one batch on top of it. The rest are batched
- * whole (right padding, similar lengths together). Either way the output head runs only at
- * the positions that predict a continuation token.
+ * Log-probabilities of continuations given prompts. Items that share a prompt run it once.
+ * With {@link ScoreOptions.onePass}, every continuation's first token is predicted at the
+ * prompt's last position, so one pass over the prompt scores all of them (multiple-choice
+ * letters need nothing more), and continuations of two or more tokens go on from that pass's
+ * keys/values in one batch. Otherwise `prompt[0..n-2]` is prefilled into a KV cache and every
+ * continuation, led by the prompt's last token, is scored on top of it. The rest are batched
+ * whole (right padding, similar lengths together). Either way the output head runs only at the
+ * positions that predict a continuation token.
  */
 export async function scoreSequences(
   model: CausalLM,
   items: readonly ScoredSequence[],
-  signal?: AbortSignal,
+  options: ScoreOptions = {},
 ): Promise<SequenceLogprob[]> {
+  const { signal } = options;
+  const onePass = options.onePass ?? (await model.compiled()).fast;
   const results: SequenceLogprob[] = new Array(items.length);
   const byPrompt = new Map<string, number[]>();
   items.forEach((item, i) => {
@@ -61,26 +79,79 @@ export async function scoreSequences(
     else byPrompt.set(key, [i]);
   });
   const alone: Row[] = [];
+  // One pass repeats the prompt's last row per item at the head: past its budget, prefill.
+  const maxHeadRows = Math.floor(SCORE_BUDGET / model.config.vocabSize);
   for (const group of byPrompt.values()) {
-    const prompt = items[group[0]].prompt;
-    if (group.length < 2 || prompt.length < 2) {
+    const whole = onePass && group.length <= maxHeadRows;
+    if (group.length < 2 || (!whole && items[group[0]].prompt.length < 2))
       for (const i of group) alone.push(wholeRow(items[i], i));
-      continue;
-    }
-    checkAbort(signal);
-    const past = await prefill(model, prompt.slice(0, -1));
-    const rows = group.map((i) => ({
-      item: i,
-      ids: [prompt[prompt.length - 1], ...items[i].completion.slice(0, -1)],
-      from: 0,
-      targets: items[i].completion,
-    }));
-    const { numLayers, numKvHeads, headDim } = model.config;
-    const pastPerRow = 2 * numLayers * numKvHeads * (prompt.length - 1) * headDim;
-    await runBatches(model, rows, results, signal, { past, pastPerRow });
+    else await scoreShared(model, items, group, whole, results, signal);
   }
   await runBatches(model, alone, results, signal);
   return results;
+}
+
+/**
+ * Scores items sharing one prompt. `whole`: a pass over the whole prompt with one head row per
+ * item at its last position (target: the item's first token), then the tokens after the first
+ * on top of the prompt's keys/values. Otherwise a prefill of all but the prompt's last token,
+ * then every continuation led by that token on top of it.
+ */
+async function scoreShared(
+  model: CausalLM,
+  items: readonly ScoredSequence[],
+  group: readonly number[],
+  whole: boolean,
+  results: SequenceLogprob[],
+  signal: AbortSignal | undefined,
+): Promise<void> {
+  checkAbort(signal);
+  const prompt = items[group[0]].prompt;
+  const cached = whole ? prompt : prompt.slice(0, -1);
+  const lead = whole ? [] : [prompt[prompt.length - 1]];
+  const skip = whole ? 1 : 0;
+  const rows = group
+    .filter((i) => items[i].completion.length > skip)
+    .map((i) => ({
+      item: i,
+      ids: [...lead, ...items[i].completion.slice(0, -1)],
+      from: 0,
+      targets: items[i].completion.slice(skip),
+    }));
+  const names = rows.length > 0 ? presentNames(model) : [];
+  const heads = whole ? group : [];
+  const out = await runForward(
+    model,
+    {
+      ids: [cached],
+      headRows: heads.map(() => cached.length - 1),
+      targets: heads.map((i) => items[i].completion[0]),
+    },
+    whole ? ['logprobs', 'greedy', ...names] : names,
+  );
+  const after: SequenceLogprob[] = new Array(items.length);
+  const past = pastOf(out, names);
+  await runBatches(model, rows, after, signal, {
+    past,
+    pastPerRow: pastFloats(model, cached.length),
+  });
+  const logprobs = whole ? floatData(out.logprobs) : undefined;
+  const greedy = whole ? intData(out.greedy) : undefined;
+  group.forEach((i, k) => {
+    const tokens = [...(logprobs ? [logprobs[k]] : []), ...(after[i]?.tokens ?? [])];
+    results[i] = {
+      sum: tokens.reduce((a, b) => a + b, 0),
+      count: tokens.length,
+      tokens,
+      greedy: (!greedy || greedy[k] === 1) && (after[i]?.greedy ?? true),
+    };
+  });
+}
+
+/** Floats of keys/values `positions` cached positions take in one row. */
+function pastFloats(model: CausalLM, positions: number): number {
+  const { numLayers, numKvHeads, headDim } = model.config;
+  return 2 * numLayers * numKvHeads * positions * headDim;
 }
 
 /** A whole sequence as one row: ids up to the last but one, targets from the prompt's last token. */
@@ -94,13 +165,18 @@ function wholeRow(item: ScoredSequence, index: number): Row {
   };
 }
 
-/** The keys/values of `ids` (one row), as `past.{i}.key|value` feeds. */
-async function prefill(model: CausalLM, ids: number[]): Promise<Record<string, OrtTensor>> {
-  const names = Array.from({ length: model.config.numLayers }, (_, i) => [
+function presentNames(model: CausalLM): ForwardOutput[] {
+  return Array.from({ length: model.config.numLayers }, (_, i) => [
     `present.${i}.key` as const,
     `present.${i}.value` as const,
   ]).flat();
-  const out = await runForward(model, { ids: [ids], headRows: [] }, names);
+}
+
+/** A run's `present.{i}.key|value` outputs as the next run's `past.{i}.key|value` feeds. */
+function pastOf(
+  out: Record<string, OrtTensor>,
+  names: readonly ForwardOutput[],
+): Record<string, OrtTensor> {
   return Object.fromEntries(names.map((n) => [n.replace('present.', 'past.'), out[n]]));
 }
 
