@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { terminalProgress } from '../core/progress.ts';
 import { sharedDataDir } from '../core/shared-data.ts';
 import { projectRoot } from '../core/version.ts';
-import { benchEval } from '../eval/bench.ts';
+import { benchEval, EVAL_BENCH_MODES } from '../eval/bench.ts';
 import { loadBenchmark } from '../eval/loaders/load.ts';
 import { loadEvalModel, modelGenerator, modelScorer } from '../eval/model-adapter.ts';
 import { BENCHMARK_FORMATS } from '../eval/types.ts';
@@ -37,6 +37,7 @@ export const benchEvalCommand: Command = {
     items: valueFlag('N', 'Items timed per mode', '20'),
     'max-tokens': valueFlag('N', 'Reply budget in generate mode', '32'),
     batch: valueFlag('N', 'Items per model call', '1'),
+    mode: valueFlag('loglik|generate', 'Time one mode only (default: both)'),
     json: jsonFlag,
   },
   async run(ctx) {
@@ -64,6 +65,7 @@ export const benchEvalCommand: Command = {
         items: intFlag(ctx, 'items', { min: 1 }) ?? 20,
         maxTokens: intFlag(ctx, 'max-tokens', { min: 1 }) ?? 32,
         batchSize: intFlag(ctx, 'batch', { min: 1, max: 256 }) ?? 1,
+        modes: [choiceFlag(ctx, 'mode', EVAL_BENCH_MODES) ?? EVAL_BENCH_MODES].flat(),
         onProgress: progress,
         signal: ctx.signal,
       });
@@ -81,8 +83,16 @@ export const benchEvalCommand: Command = {
           [
             `${report.model} on ${benchmark.format} (${benchFile})`,
             `warm-up ${result.warmup_s.toFixed(2)} s`,
-            `loglik    ${result.loglik.items_per_s.toFixed(2)} questions/s (${result.loglik.items} in ${result.loglik.seconds.toFixed(2)} s)`,
-            `generate  ${result.generate.items_per_s.toFixed(2)} questions/s (${result.generate.items} in ${result.generate.seconds.toFixed(2)} s, up to ${result.generate.max_tokens} tokens)`,
+            ...(result.loglik
+              ? [
+                  `loglik    ${result.loglik.items_per_s.toFixed(2)} questions/s (${result.loglik.items} in ${result.loglik.seconds.toFixed(2)} s)`,
+                ]
+              : []),
+            ...(result.generate
+              ? [
+                  `generate  ${result.generate.items_per_s.toFixed(2)} questions/s (${result.generate.items} in ${result.generate.seconds.toFixed(2)} s, up to ${result.generate.max_tokens} tokens)`,
+                ]
+              : []),
           ].join('\n') + '\n',
         );
       }

@@ -32,12 +32,25 @@ describe('benchEval(model, bench, opts)', () => {
       items: 5,
       maxTokens: 7,
     });
-    expect([result.loglik.items, result.generate.items, result.generate.max_tokens]).toEqual([
+    expect([result.loglik?.items, result.generate?.items, result.generate?.max_tokens]).toEqual([
       5, 5, 7,
     ]);
     expect(scorer.calls).toHaveLength(1 + 5);
     expect(generator.calls).toHaveLength(1 + 5);
     expect(generator.calls.every((c) => c[0].maxTokens === 7)).toBe(true);
-    expect(result.loglik.items_per_s).toBeGreaterThan(0);
+    expect(result.loglik?.items_per_s).toBeGreaterThan(0);
+  });
+
+  it('times only the modes asked for', async () => {
+    const bench = await loadBenchmark(fixture('medqa.jsonl'), 'medqa');
+    const scorer = functionScorer(() => -1);
+    const generator = functionGenerator(() => 'The answer is (A).');
+    const result = await benchEval({ key: 'fixture', scorer, generator }, bench, {
+      items: 3,
+      maxTokens: 7,
+      modes: ['loglik'],
+    });
+    expect([result.loglik?.items, result.generate]).toEqual([3, undefined]);
+    expect([scorer.calls.length, generator.calls.length]).toEqual([1 + 3, 0]);
   });
 });

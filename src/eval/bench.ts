@@ -8,6 +8,8 @@ export interface EvalBenchOptions {
   items: number;
   /** Reply budget in generate mode. */
   maxTokens: number;
+  /** Modes warmed up and timed (default both). */
+  modes?: readonly EvalBenchMode[];
   /** Items per model call. */
   batchSize?: number;
   /** Receives progress events of each timed run. */
@@ -15,6 +17,12 @@ export interface EvalBenchOptions {
   /** Cancels. */
   signal?: AbortSignal;
 }
+
+/** The scoring modes {@link benchEval} can time. */
+export const EVAL_BENCH_MODES = ['loglik', 'generate'] as const;
+
+/** A scoring mode {@link benchEval} can time. */
+export type EvalBenchMode = (typeof EVAL_BENCH_MODES)[number];
 
 /** Throughput of one scoring mode. */
 export interface ModeThroughput {
@@ -30,10 +38,10 @@ export interface ModeThroughput {
 export interface EvalBenchResult {
   /** Seconds of the untimed warm-up (graph compilation, first session runs). */
   warmup_s: number;
-  /** Log-likelihood mode. */
-  loglik: ModeThroughput;
-  /** Generate mode (every reply may run to `max_tokens` on an untrained model). */
-  generate: ModeThroughput & { max_tokens: number };
+  /** Log-likelihood mode, when timed. */
+  loglik?: ModeThroughput;
+  /** Generate mode (every reply may run to `max_tokens` on an untrained model), when timed. */
+  generate?: ModeThroughput & { max_tokens: number };
 }
 
 /** `count` items taken round-robin from `items`, with ids kept unique. */
@@ -46,8 +54,8 @@ export function cycleItems(items: readonly EvalItem[], count: number): EvalItem[
 }
 
 /**
- * Questions per second in both modes: one untimed item per mode first (so graph compilation
- * is reported apart), then `items` items timed per mode.
+ * Questions per second in each mode asked: one untimed item per mode first (so graph
+ * compilation is reported apart), then `items` items timed per mode.
  */
 export async function benchEval(
   model: EvalModel,
@@ -57,11 +65,13 @@ export async function benchEval(
   const timed = { ...benchmark, items: cycleItems(benchmark.items, opts.items) };
   const warm = { ...benchmark, items: benchmark.items.slice(0, 1) };
   const common = { batchSize: opts.batchSize, signal: opts.signal, resamples: 100 };
+  const modes = opts.modes ?? EVAL_BENCH_MODES;
   const began = performance.now();
-  await evaluate(warm, model, { ...common, mode: 'loglik' });
-  await evaluate(warm, model, { ...common, mode: 'generate', maxTokens: opts.maxTokens });
+  for (const mode of modes)
+    await evaluate(warm, model, { ...common, mode, maxTokens: opts.maxTokens });
   const warmup = (performance.now() - began) / 1000;
-  const measure = async (mode: 'loglik' | 'generate'): Promise<ModeThroughput> => {
+  const measure = async (mode: EvalBenchMode): Promise<ModeThroughput | undefined> => {
+    if (!modes.includes(mode)) return undefined;
     const start = performance.now();
     await evaluate(timed, model, {
       ...common,
@@ -74,5 +84,9 @@ export async function benchEval(
   };
   const loglik = await measure('loglik');
   const generate = await measure('generate');
-  return { warmup_s: warmup, loglik, generate: { ...generate, max_tokens: opts.maxTokens } };
+  return {
+    warmup_s: warmup,
+    loglik,
+    generate: generate && { ...generate, max_tokens: opts.maxTokens },
+  };
 }
