@@ -174,10 +174,19 @@ export class JobRun implements AsyncIterableIterator<JobState> {
 
   private async start(params: unknown): Promise<void> {
     try {
-      const upstream = runsIn(params);
-      if (upstream.length > 0) {
-        this.update({ waitingFor: upstream.map((run) => describe(run.current)) });
-        await Promise.allSettled(upstream.map((run) => run.finished));
+      const pending = new Set(runsIn(params));
+      if (pending.size > 0) {
+        const report = (): void =>
+          this.update({ waitingFor: [...pending].map((run) => describe(run.current)) });
+        report();
+        // Each input that finishes leaves the list, so the line names what is still awaited.
+        const settled = [...pending].map((run) =>
+          run.finished.finally(() => {
+            pending.delete(run);
+            if (pending.size > 0 && !this.ended) report();
+          }),
+        );
+        await Promise.allSettled(settled);
         if (this.ended) return;
       }
       const waitingFor: string[] = [];

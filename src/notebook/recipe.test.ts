@@ -28,8 +28,10 @@ function fakeKernel(failing: string[] = []) {
       return { result: Promise.resolve({ ...result, history: [] }), cancel: async () => true };
     },
   } as unknown as KernelClient;
-  const wb = new Workbench({ client, maxCostSeconds: 60, isApproved: () => true }).forCell(3);
-  return { wb, planned };
+  const states: { run: JobRun; state: JobState }[] = [];
+  const onJobState = (run: JobRun, state: JobState) => states.push({ run, state });
+  const host = { client, maxCostSeconds: 60, isApproved: () => true, onJobState };
+  return { wb: new Workbench(host).forCell(3), planned, states };
 }
 
 describe('wb.recipe(size)', () => {
@@ -113,7 +115,7 @@ describe('wb.sharedStageParams(size, seed)', () => {
 
 describe('wb.sharedStages({ size, seed, through })', () => {
   it('starts the chain in one cell, each job with the one before it as input', async () => {
-    const { wb, planned } = fakeKernel();
+    const { wb, planned, states } = fakeKernel();
     const stages = wb.sharedStages({ size: 'tiny', seed: 1, through: 'common' });
     expect(stages.init.current).toMatchObject({
       status: 'queued',
@@ -135,6 +137,12 @@ describe('wb.sharedStages({ size, seed, through })', () => {
       },
     ]);
     expect(stages.pretrained.current.waitingFor).toBeUndefined();
+    // The pretraining job's line names what it still awaits, one input fewer as each finishes.
+    const pretraining = states.filter((s) => s.run === stages.pretrained && s.state.waitingFor);
+    expect(pretraining.map((s) => s.state.waitingFor)).toEqual([
+      ['model.init in cell 3', 'synth in cell 3'],
+      ['model.init in cell 3'],
+    ]);
   });
 
   it('stops at pretraining unless asked for more', () => {
