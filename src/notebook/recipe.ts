@@ -1,11 +1,11 @@
 // Browser-safe: the flagship's recipe per preset, declared once for every notebook (`wb.recipe`).
 import type { JobOutcome, JobRun, JobState } from './job-run.ts';
+import { PRESETS } from './preset.ts';
 
-/** The presets the recipe is tuned for (`paper` takes the paper's settings instead: see `train/knobs`). */
-export const RECIPE_SIZES = ['tiny', 'demo'] as const;
+/** A preset the recipe is tuned for: all but `paper`, which takes the paper's own settings (`train/knobs`). */
+export type RecipeSize = Exclude<(typeof PRESETS)[number], 'paper'>;
 
-/** A preset the recipe has settings for. */
-export type RecipeSize = (typeof RECIPE_SIZES)[number];
+const SIZES: readonly string[] = PRESETS.filter((preset) => preset !== 'paper');
 
 /** One training stage's settings (what `wb.sft` and `wb.dpo` read besides model and data). */
 export interface StageSettings {
@@ -104,9 +104,9 @@ function build(size: RecipeSize): Recipe {
 
 /** The recipe for `size` (a fresh object: a cell may change its copy). */
 export function recipe(size: string): Recipe {
-  if (!(RECIPE_SIZES as readonly string[]).includes(size)) {
+  if (!SIZES.includes(size)) {
     throw new RangeError(
-      `wb.recipe: size must be one of ${RECIPE_SIZES.join(', ')}, got ${JSON.stringify(size)}`,
+      `wb.recipe: size must be one of ${SIZES.join(', ')}, got ${JSON.stringify(size)}`,
     );
   }
   return build(size as RecipeSize);
