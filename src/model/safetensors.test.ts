@@ -181,40 +181,51 @@ describe('SafetensorsFile.readInto widens into a view of a larger arena', () => 
     }
   });
 
-  it('a tensor of several widening chunks in a releasable arena: BF16 and F16 bit-exact', async () => {
-    const n = 3 * 16384 + 5;
-    const halves = Uint16Array.from({ length: n }, (_, i) => (i * 40503 + 7) & 0xffff);
-    const bytes = new Uint8Array(halves.buffer);
-    const path = join(scratch(), 'big.safetensors');
-    const data = new Uint8Array(4 * n);
-    data.set(bytes);
-    data.set(bytes, 2 * n);
-    const header = (dtype: string, at: number) => ({
-      dtype,
-      shape: [n],
-      data_offsets: [at, at + 2 * n],
-    });
-    writeFileSync(path, handMade({ b: header('BF16', 0), h: header('F16', 2 * n) }, data));
-    // Element by element, so no chunk boundary is involved in the expectation.
-    const want = {
-      b: Uint32Array.from(halves, (h) => h << 16),
-      h: Uint32Array.from(
-        halves,
-        (_, i) => new Uint32Array(toFloat32(bytes.slice(2 * i, 2 * i + 2), 'F16').buffer)[0],
-      ),
-    };
-    const st = await SafetensorsFile.open(path);
-    for (const name of ['b', 'h'] as const) {
-      const arena = releasableFloats(n + 32).fill(-7);
-      const window = arena.subarray(16, 16 + n);
-      await st.readInto(name, window);
-      expect(new Uint32Array(window.slice().buffer)).toEqual(want[name]);
-      expect([...arena.subarray(0, 16), ...arena.subarray(16 + n)].every((x) => x === -7)).toBe(
-        true,
-      );
-      expect(freeArena(arena)).toBe(true);
+  it('a tensor of several read stages in a releasable arena: BF16 and F16 bit-exact, async and sync', async () => {
+    const saved = SafetensorsFile.stageElements;
+    SafetensorsFile.stageElements = 40000;
+    try {
+      const n = 2 * 40000 + 16384 + 5;
+      const halves = Uint16Array.from({ length: n }, (_, i) => (i * 40503 + 7) & 0xffff);
+      const bytes = new Uint8Array(halves.buffer);
+      const path = join(scratch(), 'big.safetensors');
+      const data = new Uint8Array(4 * n);
+      data.set(bytes);
+      data.set(bytes, 2 * n);
+      const header = (dtype: string, at: number) => ({
+        dtype,
+        shape: [n],
+        data_offsets: [at, at + 2 * n],
+      });
+      writeFileSync(path, handMade({ b: header('BF16', 0), h: header('F16', 2 * n) }, data));
+      const f16 = (h: number): number => {
+        const sign = h & 0x8000 ? -1 : 1;
+        const [e, m] = [(h >> 10) & 31, h & 1023];
+        if (e === 0) return sign * m * 2 ** -24;
+        if (e === 31) return m ? NaN : sign * Infinity;
+        return sign * (1 + m / 1024) * 2 ** (e - 15);
+      };
+      const want = {
+        b: Uint32Array.from(halves, (h) => h << 16),
+        h: new Uint32Array(Float32Array.from(halves, f16).buffer),
+      };
+      const st = await SafetensorsFile.open(path);
+      for (const name of ['b', 'h'] as const) {
+        for (const read of ['readInto', 'readSyncInto'] as const) {
+          const arena = releasableFloats(n + 32).fill(-7);
+          const window = arena.subarray(16, 16 + n);
+          await st[read](name, window);
+          expect(new Uint32Array(window.slice().buffer)).toEqual(want[name]);
+          expect([...arena.subarray(0, 16), ...arena.subarray(16 + n)].every((x) => x === -7)).toBe(
+            true,
+          );
+          expect(freeArena(arena)).toBe(true);
+        }
+      }
+      await st.close();
+    } finally {
+      SafetensorsFile.stageElements = saved;
     }
-    await st.close();
   });
 
   it('a destination of the wrong length is an error naming the file and tensor', async () => {

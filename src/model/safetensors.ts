@@ -57,6 +57,9 @@ export class SafetensorsFile {
     private readonly version: { size: number; mtimeMs: number },
   ) {}
 
+  /** 16-bit elements read per stage when loading F16/BF16 (8 MiB; a static so tests can lower it). */
+  static stageElements = 4 * 2 ** 20;
+
   /** Opens `path` and validates its header; a bad header is an error naming the file (and tensor). */
   static async open(path: string): Promise<SafetensorsFile> {
     let handle: FileHandle;
@@ -86,26 +89,30 @@ export class SafetensorsFile {
   }
 
   /**
-   * Reads one tensor straight into `dest` (e.g. its view of a parameter arena) and widens
-   * F16/BF16 to float32 in place: the file's bytes land in the upper half of `dest`'s memory
-   * and each 32-bit result is written at or below the 16-bit value it comes from, so no
-   * intermediate array is made and the file is read once.
+   * Reads one tensor into `dest` (e.g. its view of a parameter arena). F32 bytes land there
+   * directly; F16/BF16 are read a stage at a time into two small buffers, one widened into
+   * `dest` while the next is read, so the file is read once and no tensor-sized copy is made.
    */
   async readInto(name: string, dest: Float32Array): Promise<void> {
-    (await this.loadInto(name, dest))();
-  }
-
-  /**
-   * The first half of {@link SafetensorsFile.readInto}: reads the bytes and returns the step
-   * that widens them, so a caller can read the next tensor while this one is widened.
-   */
-  async loadInto(name: string, dest: Float32Array): Promise<() => void> {
-    const { entry, raw } = this.destination(name, dest);
-    await this.readFully(raw, entry.offset, name);
+    const entry = this.fitting(name, dest);
+    if (entry.dtype === 'F32') return this.readFully(bytesOf(dest), entry.offset, name);
     const dtype = entry.dtype;
-    return () => {
-      if (dtype !== 'F32') widenInPlace(dest, dtype);
-    };
+    const stages = [0, 1].map(
+      () => new Uint16Array(Math.min(SafetensorsFile.stageElements, dest.length)),
+    );
+    const read = (start: number, k: number) =>
+      this.readFully(
+        bytesOf(stageAt(stages[k % 2], start, dest.length)),
+        entry.offset + start * 2,
+        name,
+      );
+    const step = stages[0].length;
+    let reading = read(0, 0);
+    for (let start = 0, k = 0; start < dest.length; start += step, k++) {
+      await reading;
+      if (start + step < dest.length) reading = read(start + step, k + 1);
+      widenInto(stageAt(stages[k % 2], start, dest.length), dtype, dest, start);
+    }
   }
 
   /**
@@ -114,7 +121,7 @@ export class SafetensorsFile {
    * time changed since {@link open} holds other weights now, and is refused.
    */
   readSyncInto(name: string, dest: Float32Array): void {
-    const { entry, raw } = this.destination(name, dest);
+    const entry = this.fitting(name, dest);
     const fd = openSync(this.path, 'r');
     try {
       const now = fstatSync(fd);
@@ -123,25 +130,20 @@ export class SafetensorsFile {
           file: this.path,
           field: name,
         });
-      let done = 0;
-      while (done < raw.length) {
-        const length = Math.min(raw.length - done, READ_CHUNK);
-        const read = readSync(fd, raw, done, length, entry.offset + done);
-        if (read === 0)
-          throw new InputError(`file is truncated: read ${done} of ${raw.length} bytes`, {
-            file: this.path,
-            field: name,
-          });
-        done += read;
+      if (entry.dtype === 'F32') return this.readSyncFully(fd, bytesOf(dest), entry.offset, name);
+      const stage = new Uint16Array(Math.min(SafetensorsFile.stageElements, dest.length));
+      for (let start = 0; start < dest.length; start += stage.length) {
+        const part = stageAt(stage, start, dest.length);
+        this.readSyncFully(fd, bytesOf(part), entry.offset + start * 2, name);
+        widenInto(part, entry.dtype, dest, start);
       }
     } finally {
       closeSync(fd);
     }
-    if (entry.dtype !== 'F32') widenInPlace(dest, entry.dtype);
   }
 
-  /** Checks `dest` fits `name` and where its file bytes land in it (the upper half for 16-bit types). */
-  private destination(name: string, dest: Float32Array): { entry: TensorEntry; raw: Uint8Array } {
+  /** The entry of `name`, after checking `dest` holds exactly its elements. */
+  private fitting(name: string, dest: Float32Array): TensorEntry {
     const entry = this.entry(name);
     const n = entry.bytes / ITEM_BYTES[entry.dtype];
     if (dest.length !== n) {
@@ -150,8 +152,7 @@ export class SafetensorsFile {
         field: name,
       });
     }
-    const rawOffset = entry.dtype === 'F32' ? 0 : entry.bytes;
-    return { entry, raw: new Uint8Array(dest.buffer, dest.byteOffset + rawOffset, entry.bytes) };
+    return entry;
   }
 
   private entry(name: string): TensorEntry {
@@ -173,6 +174,21 @@ export class SafetensorsFile {
         });
       }
       done += bytesRead;
+    }
+  }
+
+  /** {@link readFully} on a descriptor of its own, synchronously. */
+  private readSyncFully(fd: number, into: Uint8Array, position: number, name: string): void {
+    let done = 0;
+    while (done < into.length) {
+      const length = Math.min(into.length - done, READ_CHUNK);
+      const read = readSync(fd, into, done, length, position + done);
+      if (read === 0)
+        throw new InputError(`file is truncated: read ${done} of ${into.length} bytes`, {
+          file: this.path,
+          field: name,
+        });
+      done += read;
     }
   }
 
@@ -272,36 +288,43 @@ export function toFloat32(raw: Uint8Array, dtype: SafetensorsDtype): Float32Arra
   const bytes = raw.byteOffset % 4 === 0 ? raw : raw.slice();
   if (dtype === 'F32') return new Float32Array(bytes.buffer, bytes.byteOffset, n);
   const out = new Float32Array(n);
-  new Uint8Array(out.buffer, n * 2, n * 2).set(bytes);
-  widenInPlace(out, dtype);
+  widenInto(new Uint16Array(bytes.buffer, bytes.byteOffset, n), dtype, out, 0);
   return out;
 }
 
-/** Elements {@link widenInPlace} converts per step (scratch of 96 KiB, cache-resident). */
+/** Elements {@link widenInto} converts per step (scratch of 64 KiB, cache-resident). */
 const WIDEN_CHUNK = 16384;
-const scratchHalves = new Uint16Array(WIDEN_CHUNK);
 const scratchWide = new Uint32Array(WIDEN_CHUNK);
 const scratchFloats = new Float32Array(scratchWide.buffer);
 
+/** The part of a stage buffer holding elements `start..` of a tensor of `n`. */
+function stageAt(stage: Uint16Array, start: number, n: number): Uint16Array {
+  return stage.subarray(0, Math.min(stage.length, n - start));
+}
+
+function bytesOf(view: ArrayBufferView): Uint8Array {
+  return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
+}
+
 /**
- * Widens the 16-bit values held in the upper half of `out`'s bytes to float32 across all of
- * it, a chunk at a time: the chunk's sources are copied out first, and its results end at or
- * before the next chunk's first source, so nothing is overwritten before it is read. The loop
- * runs over plain scratch arrays and only bulk copies touch `out`: a large arena is a resizable
- * ArrayBuffer (engine/arena.ts), whose element accesses V8 compiles ~2.5x slower (measured on
- * a 256 MB arena: 125 ms CPU widening over a plain buffer, 250-300 resizable, 160-200 chunked).
+ * Widens 16-bit values into `dest` from element `at` on. The loop runs over plain arrays and
+ * only a bulk copy touches `dest`: a large arena is a resizable ArrayBuffer (engine/arena.ts),
+ * whose element accesses V8 compiles ~2.5x slower (measured on a 256 MB arena: 125 ms CPU to
+ * widen in place in a plain buffer, 250-300 in a resizable one).
  */
-function widenInPlace(out: Float32Array, dtype: 'F16' | 'BF16'): void {
-  const n = out.length;
-  const halves = new Uint16Array(out.buffer, out.byteOffset + n * 2, n);
-  const bits = new Uint32Array(out.buffer, out.byteOffset, n);
+function widenInto(
+  halves: Uint16Array,
+  dtype: 'F16' | 'BF16',
+  dest: Float32Array,
+  at: number,
+): void {
+  const bits = new Uint32Array(dest.buffer, dest.byteOffset, dest.length);
   const table = dtype === 'F16' ? halfTable() : undefined;
-  for (let start = 0; start < n; start += WIDEN_CHUNK) {
-    const m = Math.min(WIDEN_CHUNK, n - start);
-    scratchHalves.set(halves.subarray(start, start + m));
-    if (table) for (let i = 0; i < m; i++) scratchFloats[i] = table[scratchHalves[i]];
-    else for (let i = 0; i < m; i++) scratchWide[i] = scratchHalves[i] << 16;
-    bits.set(m === WIDEN_CHUNK ? scratchWide : scratchWide.subarray(0, m), start);
+  for (let start = 0; start < halves.length; start += WIDEN_CHUNK) {
+    const m = Math.min(WIDEN_CHUNK, halves.length - start);
+    if (table) for (let i = 0; i < m; i++) scratchFloats[i] = table[halves[start + i]];
+    else for (let i = 0; i < m; i++) scratchWide[i] = halves[start + i] << 16;
+    bits.set(m === WIDEN_CHUNK ? scratchWide : scratchWide.subarray(0, m), at + start);
   }
 }
 

@@ -65,23 +65,15 @@ export class WeightsFolder {
   }
 
   /**
-   * Reads many tensors into their destinations, checking shapes first. The next tensor's
-   * bytes are read (on libuv's I/O threads) while the current one is widened to float32.
+   * Reads many tensors into their destinations, checking every shape before any data is read
+   * (each file reads its next stage while the current one is widened, see `readInto`).
    */
   async readAllInto(
     items: Iterable<{ name: string; shape: readonly number[]; dest: Float32Array }>,
   ): Promise<void> {
     const list = [...items];
     const files = list.map((item) => this.fileOf(item.name, item.shape));
-    let pending: Promise<() => void> | undefined;
-    for (const [i, item] of list.entries()) {
-      const next = files[i].loadInto(item.name, item.dest);
-      // Handled here so a failure while the previous tensor is awaited is not unhandled; awaited below.
-      next.catch(() => undefined);
-      if (pending) (await pending)();
-      pending = next;
-    }
-    if (pending) (await pending)();
+    for (const [i, item] of list.entries()) await files[i].readInto(item.name, item.dest);
   }
 
   /** The file holding `name`, after checking the tensor's shape against `shape` (before any data is read). */
