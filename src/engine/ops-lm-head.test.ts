@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { gradients } from './autodiff.ts';
-import { Graph } from './graph.ts';
+import { Graph, type Node, type Tensor } from './graph.ts';
 import { lmHeadCrossEntropy } from './ops-lm-head.ts';
 import { crossEntropy, gemm, reduceSum } from './ops-nn.ts';
 import { checkGradients, evaluate, feed, maxAbsDiff, randn } from './testing.ts';
@@ -73,6 +73,28 @@ describe('lmHeadCrossEntropy', () => {
     }
   });
 
+  it("copies no chunk of the weight before the previous chunk's copy is used up", () => {
+    // ORT runs any node whose inputs exist: a slice that needed only the weight and the targets
+    // could run at once, and it held all of them (the whole head) at the forward's peak.
+    for (const fuseHiddenGrad of [false, true]) {
+      const g = new Graph();
+      const h = g.input('h', 'float32', ['N', D]);
+      const w = g.input('w', 'float32', [V, D]);
+      const t = g.input('t', 'int64', ['N']);
+      lmHeadCrossEntropy(h, w, t, { chunk: 4, fuseHiddenGrad });
+      const slices = g.nodes.filter((n) => n.op === 'Slice' && n.inputs[0] === w);
+      expect(slices).toHaveLength(3);
+      const consumers = (x: Tensor) => g.nodes.filter((n) => n.inputs.includes(x));
+      for (let c = 1; c < slices.length; c++) {
+        const before = ancestors(slices[c].outputs[0]);
+        // Every use of the previous chunk (through its reshape) comes first.
+        const uses = consumers(slices[c - 1].outputs[0]).flatMap((r) => consumers(r.outputs[0]));
+        expect(uses.length).toBeGreaterThanOrEqual(fuseHiddenGrad ? 2 : 1);
+        for (const u of uses) expect(before.has(u)).toBe(true);
+      }
+    }
+  });
+
   it('scores nothing when every target is ignored', async () => {
     const g = new Graph();
     const h = g.input('h', 'float32', [2, D]);
@@ -100,3 +122,16 @@ describe('lmHeadCrossEntropy', () => {
     expect(() => lmHeadCrossEntropy(h, w2, t, { chunk: 0 })).toThrow(/chunk must be a positive/);
   });
 });
+
+/** Every node `t` depends on. */
+function ancestors(t: Tensor): Set<Node> {
+  const seen = new Set<Node>();
+  const stack = [t];
+  while (stack.length > 0) {
+    const node = stack.pop()!.producer;
+    if (!node || seen.has(node)) continue;
+    seen.add(node);
+    for (const i of node.inputs) if (i) stack.push(i);
+  }
+  return seen;
+}
