@@ -57,6 +57,9 @@ export class SafetensorsFile {
     private readonly version: { size: number; mtimeMs: number },
   ) {}
 
+  /** Stage buffers of {@link readInto} between reads. */
+  private spareStages?: Uint16Array[];
+
   /** 16-bit elements read per stage when loading F16/BF16 (8 MiB; a static so tests can lower it). */
   static stageElements = 4 * 2 ** 20;
 
@@ -97,9 +100,7 @@ export class SafetensorsFile {
     const entry = this.fitting(name, dest);
     if (entry.dtype === 'F32') return this.readFully(bytesOf(dest), entry.offset, name);
     const dtype = entry.dtype;
-    const stages = [0, 1].map(
-      () => new Uint16Array(Math.min(SafetensorsFile.stageElements, dest.length)),
-    );
+    const stages = this.takeStages();
     const read = (start: number, k: number) =>
       this.readFully(
         bytesOf(stageAt(stages[k % 2], start, dest.length)),
@@ -113,6 +114,22 @@ export class SafetensorsFile {
       if (start + step < dest.length) reading = read(start + step, k + 1);
       widenInto(stageAt(stages[k % 2], start, dest.length), dtype, dest, start);
     }
+    this.spareStages = stages;
+  }
+
+  /**
+   * Two stage buffers, each the size of a stage or of the file's largest 16-bit tensor if
+   * smaller: the spare pair when no other read holds it (a model's hundreds of tensors would
+   * otherwise allocate gigabytes of them for the collector).
+   */
+  private takeStages(): Uint16Array[] {
+    const spare = this.spareStages;
+    this.spareStages = undefined;
+    let largest = 0;
+    for (const t of this.tensors.values())
+      if (t.dtype !== 'F32') largest = Math.max(largest, t.bytes / 2);
+    const size = Math.min(SafetensorsFile.stageElements, largest);
+    return spare?.[0].length === size ? spare : [0, 1].map(() => new Uint16Array(size));
   }
 
   /**
@@ -131,12 +148,13 @@ export class SafetensorsFile {
           field: name,
         });
       if (entry.dtype === 'F32') return this.readSyncFully(fd, bytesOf(dest), entry.offset, name);
-      const stage = new Uint16Array(Math.min(SafetensorsFile.stageElements, dest.length));
-      for (let start = 0; start < dest.length; start += stage.length) {
-        const part = stageAt(stage, start, dest.length);
+      const stages = this.takeStages();
+      for (let start = 0; start < dest.length; start += stages[0].length) {
+        const part = stageAt(stages[0], start, dest.length);
         this.readSyncFully(fd, bytesOf(part), entry.offset + start * 2, name);
         widenInto(part, entry.dtype, dest, start);
       }
+      this.spareStages = stages;
     } finally {
       closeSync(fd);
     }
