@@ -39,6 +39,7 @@ describe('benchEval(model, bench, opts)', () => {
     expect(generator.calls).toHaveLength(1 + 5);
     expect(generator.calls.every((c) => c[0].maxTokens === 7)).toBe(true);
     expect(result.loglik?.items_per_s).toBeGreaterThan(0);
+    expect(result.loglik?.cpu_per_wall).toBeGreaterThanOrEqual(0);
   });
 
   it('times only the modes asked for', async () => {

@@ -32,6 +32,11 @@ export interface ModeThroughput {
   seconds: number;
   /** Items per second. */
   items_per_s: number;
+  /**
+   * CPU seconds of this process per wall second (ONNX Runtime's threads included): about the
+   * thread count on an idle machine, lower when other processes took the cores.
+   */
+  cpu_per_wall: number;
 }
 
 /** What `finemed bench eval` prints. */
@@ -73,6 +78,7 @@ export async function benchEval(
   const measure = async (mode: EvalBenchMode): Promise<ModeThroughput | undefined> => {
     if (!modes.includes(mode)) return undefined;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     await evaluate(timed, model, {
       ...common,
       mode,
@@ -80,7 +86,13 @@ export async function benchEval(
       onProgress: opts.onProgress,
     });
     const seconds = (performance.now() - start) / 1000;
-    return { items: opts.items, seconds, items_per_s: opts.items / seconds };
+    const used = process.cpuUsage(cpu);
+    return {
+      items: opts.items,
+      seconds,
+      items_per_s: opts.items / seconds,
+      cpu_per_wall: (used.user + used.system) / 1e6 / seconds,
+    };
   };
   const loglik = await measure('loglik');
   const generate = await measure('generate');
