@@ -51,6 +51,7 @@ const LOOP: Record<string, Sample> = {
   weightDecay: text('weight-decay', '0.05', 0.05),
   maxGradNorm: text('max-grad-norm', '0.5', 0.5),
   optimizer: text('optimizer', 'sgd', 'sgd'),
+  gradientCheckpointing: on('gradient-checkpointing'),
   lora: LORA,
   evalEvery: text('eval-every', '2', 2),
   saveEvery: text('save-every', '3', 3),

@@ -28,6 +28,12 @@ function stepKey(s: Step): object {
 export interface GradientOptions {
   /** The gradient flowing into `loss` (default: ones, i.e. d loss / d loss). */
   seed?: Tensor;
+  /**
+   * Treat `wrt` as leaves: a gradient stops at them instead of also flowing on into what they
+   * were computed from (a caller that differentiates a piece of a graph, whose own caller
+   * carries the gradients further back). Default false.
+   */
+  leaves?: boolean;
 }
 
 /**
@@ -62,7 +68,9 @@ export function gradients(
   for (const s of steps) {
     const outs = stepOutputs(s);
     if (!outs.some((o) => requires(o))) continue;
-    const gradOuts = outs.map((o) => total(partials.get(o)));
+    const gradOuts = outs.map((o) =>
+      options.leaves && targets.has(o) ? undefined : total(partials.get(o)),
+    );
     if (gradOuts.every((g) => g === undefined)) continue;
     const inputs = stepInputs(s);
     const need = inputs.map((i) => requires(i) && !!i);

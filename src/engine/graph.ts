@@ -167,6 +167,8 @@ export class Graph {
   private readonly names = new Set<string>();
   private readonly constantCache = new Map<string, Tensor>();
   private version = 0;
+  /** Inside {@link reuseParams}: `param` returns what a name already declares. */
+  private reusing = false;
 
   constructor(options: GraphOptions = {}) {
     this.name = options.name ?? 'finemed';
@@ -196,6 +198,14 @@ export class Graph {
       throw new Error(
         `param '${name}': shape must be positive integers, got ${formatShape(shape)}`,
       );
+    }
+    const declared = this.reusing ? this.paramByName(name) : undefined;
+    if (declared) {
+      if (formatShape(declared.shape) !== formatShape(shape))
+        throw new Error(
+          `param '${name}': declared as ${formatShape(declared.shape)}, asked for ${formatShape(shape)}`,
+        );
+      return declared.tensor;
     }
     const frozen = options.frozen ?? false;
     if (frozen && options.trainable) {
@@ -228,6 +238,21 @@ export class Graph {
       this.version++;
     }
     return this;
+  }
+
+  /**
+   * Runs `build` with {@link param} handing back the tensor a name already declares instead of
+   * refusing the name: code that builds a block a second time (gradient checkpointing's re-run)
+   * reads the same parameters.
+   */
+  reuseParams<T>(build: () => T): T {
+    const was = this.reusing;
+    this.reusing = true;
+    try {
+      return build();
+    } finally {
+      this.reusing = was;
+    }
   }
 
   /** The parameter declared under `name`. */

@@ -50,6 +50,7 @@ export * from './ops-nn.ts';
 export * from './ops-lm-head.ts';
 export * from './nn.ts';
 export { gradients, type GradientOptions } from './autodiff.ts';
+export { checkpoint } from './checkpoint.ts';
 export { toOnnxBytes } from './serialize.ts';
 export {
   cachedSessionCount,

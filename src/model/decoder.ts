@@ -1,5 +1,6 @@
 import {
   add,
+  checkpoint,
   concat,
   constantOfShape,
   crossEntropy,
@@ -85,6 +86,13 @@ export interface DecoderOptions {
    * still cover every position), and `hidden` is `[N, d]`. Only with `logits: 'none'`.
    */
   rows?: Tensor;
+  /**
+   * Gradient checkpointing: keep only each layer's input for the backward pass, which builds
+   * the layer again from it (see the engine's `checkpoint`). A training step then holds one
+   * layer's activations instead of all of them, for one more forward pass. Not with LoRA
+   * dropout (a re-run would draw new masks) or `rows`. Default false.
+   */
+  checkpoint?: boolean;
 }
 
 /** What a decoder forward produces. */
@@ -123,6 +131,10 @@ export function buildDecoder(
   }
   if (options.rows && options.logits !== 'none')
     throw new Error("buildDecoder: `rows` needs logits: 'none' (the caller applies the head)");
+  if (options.checkpoint && (options.rows || (options.training && options.lora?.dropout)))
+    throw new Error(
+      'buildDecoder: gradient checkpointing cannot be combined with `rows` or LoRA dropout (a rebuilt layer would draw other dropout masks)',
+    );
   const lengths = sequenceLengths(inputs);
   const attend = (fused ? fusedAttention : composedAttention)({ g, config, inputs, lengths });
   const to3d = unflattener(ids, lengths.query);
@@ -135,21 +147,23 @@ export function buildDecoder(
   const embed = g.param('model.embed_tokens.weight', [config.vocabSize, d], { trainable });
   let x = embedding(embed, reshape(ids, [-1])); // [B*T, d]
   const presents: KeyValue[] = [];
-  for (let i = 0; i < config.numLayers; i++) {
+  const layer = (x: Tensor, i: number): Tensor => {
     const p = layerProjections(config, i);
     const norms = layerNorms(i);
     const h = norm(x, norms.self_attn);
     const [q, k, v] = project(h, p.q_proj, p.k_proj, p.v_proj); // [B*T, H*D], 2 x [B*T, kvH*D]
     const attended = attend(q, k, v, i, to3d); // [B*T, H*D]
-    presents.push(attended.present);
+    presents[i] ??= attended.present; // the first build's, not a checkpoint re-run's
     // Past the last attention, no position reads another: the unwanted rows can go.
     const keep = (t: Tensor) =>
       options.rows && i === config.numLayers - 1 ? gather(t, options.rows, 0) : t;
     x = add(keep(x), project(keep(attended.output), p.o_proj)[0]); // [B*T | N, d]
     const h2 = norm(x, norms.mlp);
     const [gate, up] = project(h2, p.gate_proj, p.up_proj); // 2 x [B*T, F]
-    x = add(x, project(mul(silu(gate), up), p.down_proj)[0]); // [B*T, d]
-  }
+    return add(x, project(mul(silu(gate), up), p.down_proj)[0]); // [B*T, d]
+  };
+  for (let i = 0; i < config.numLayers; i++)
+    x = options.checkpoint ? checkpoint(x, (input) => layer(input, i)) : layer(x, i);
   const normed = norm(x, 'model.norm.weight'); // [B*T, d]
   const hidden = options.rows ? normed : to3d(normed, d); // [B, T, d] | [N, d]
   const which = options.logits ?? 'all';

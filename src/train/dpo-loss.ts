@@ -171,14 +171,7 @@ export class DpoLoss {
       graph,
       loss: total,
       extras,
-    } = lossGraph(
-      model,
-      'finemed-dpo-train',
-      true,
-      options.dropoutSeed ?? 0,
-      dpoHead(loss),
-      options.headChunk,
-    );
+    } = lossGraph(model, 'finemed-dpo-train', dpoHead(loss), { ...options, training: true });
     const step = await TrainingStep.create(graph, total, model.params, {
       ...options.session,
       extraOutputs: extras,
@@ -236,10 +229,11 @@ export class DpoLoss {
       const { graph, loss, extras } = lossGraph(
         this.model,
         'finemed-dpo-eval',
-        false,
-        0,
         dpoHead(this.loss),
-        this.options.headChunk,
+        {
+          ...this.options,
+          training: false,
+        },
       );
       graph.output(loss, 'loss');
       graph.output(extras.logps, 'logps');

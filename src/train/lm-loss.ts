@@ -68,6 +68,11 @@ export interface LossGraphOptions {
    * cross per run). Default false.
    */
   feedBase?: boolean;
+  /**
+   * Gradient checkpointing in the training graph: each decoder layer's activations are rebuilt
+   * in the backward pass instead of kept (see `DecoderOptions.checkpoint`). Default false.
+   */
+  checkpoint?: boolean;
 }
 
 /** The padding id of a model: the tokenizer's, the config's, or 0. */
@@ -85,16 +90,14 @@ export function padIdOf(model: CausalLM): number {
 export function lossGraph(
   model: CausalLM,
   name: string,
-  training: boolean,
-  dropoutSeed: number,
   head: (
     g: Graph,
     tokenLosses: Tensor,
     targets: Tensor,
   ) => { loss: Tensor; extras?: Record<string, Tensor> },
-  headChunk?: number,
-  feedBase = false,
+  options: LossGraphOptions & { training: boolean },
 ): { graph: Graph; loss: Tensor; extras: Record<string, Tensor> } {
+  const { training, headChunk, feedBase = false } = options;
   const graph = new Graph({ name });
   const inputIds = graph.input('input_ids', 'int64', ['B', 'T']);
   const targets = graph.input('targets', 'int64', ['B', 'T']);
@@ -103,7 +106,13 @@ export function lossGraph(
     graph,
     model.config,
     { inputIds },
-    { ...decoder, training, dropoutSeed, logits: 'none' },
+    {
+      ...decoder,
+      training,
+      dropoutSeed: training ? (options.dropoutSeed ?? 0) : 0,
+      checkpoint: training && options.checkpoint,
+      logits: 'none',
+    },
   );
   const { hiddenSize: d, vocabSize: V } = model.config;
   const weight = model.config.tieWordEmbeddings
@@ -141,15 +150,10 @@ export class LmLoss {
 
   /** Compiles the training step for the model's current parameter layout. */
   static async create(model: CausalLM, options: LossGraphOptions = {}): Promise<LmLoss> {
-    const { graph, loss } = lossGraph(
-      model,
-      'finemed-lm-train',
-      true,
-      options.dropoutSeed ?? 0,
-      sumLoss,
-      options.headChunk,
-      options.feedBase,
-    );
+    const { graph, loss } = lossGraph(model, 'finemed-lm-train', sumLoss, {
+      ...options,
+      training: true,
+    });
     const step = await TrainingStep.create(graph, loss, model.params, options.session);
     return new LmLoss(model, step, options);
   }
@@ -164,15 +168,10 @@ export class LmLoss {
   /** Summed loss and target count of rows, forward only (no dropout). */
   async evaluate(rows: readonly EncodedRow[]): Promise<MicroResult> {
     this.evalSession ??= (async () => {
-      const { graph, loss } = lossGraph(
-        this.model,
-        'finemed-lm-eval',
-        false,
-        0,
-        sumLoss,
-        this.options.headChunk,
-        this.options.feedBase,
-      );
+      const { graph, loss } = lossGraph(this.model, 'finemed-lm-eval', sumLoss, {
+        ...this.options,
+        training: false,
+      });
       graph.output(loss, 'loss');
       return openEval(graph, this.model, this.options);
     })();

@@ -101,7 +101,11 @@ export async function runStage<L extends StageLoss>(
     optimizer: options.optimizer ?? 'adamw',
     maxSteps: options.maxSteps ?? null,
   };
-  const loss = await plan.createLoss({ session: options.session, dropoutSeed: seed });
+  const loss = await plan.createLoss({
+    session: options.session,
+    dropoutSeed: seed,
+    checkpoint: options.gradientCheckpointing,
+  });
   try {
     const task: TrainTask = {
       stage,

@@ -40,6 +40,8 @@ export interface StageOptions extends Partial<LoopHyper>, ReadOptions {
   seed?: number;
   /** `adamw` (default) or `sgd`. */
   optimizer?: 'adamw' | 'sgd';
+  /** Gradient checkpointing of the decoder layers (see `LossGraphOptions.checkpoint`). */
+  gradientCheckpointing?: boolean;
   /** Stop after this many optimizer steps. */
   maxSteps?: number;
   /** Too-long rows: error or cut (default `truncate`). */

@@ -147,6 +147,11 @@ export const LOOP_KNOBS = {
     trl: (n?: number) => ({ max_steps: n ?? -1 }),
   }),
   optimizer: optimizerKnob,
+  gradientCheckpointing: knob(
+    z.boolean().optional(),
+    "Rebuild each layer's activations in the backward pass instead of keeping them (a fraction of the memory, one more forward pass)",
+    { trl: 'gradient_checkpointing' },
+  ),
   // PEFT's LoraConfig, beside the trainer's.
   lora: loraKnob,
   // TRL evaluates and checkpoints on its own.
