@@ -169,13 +169,21 @@ export async function detachLora(model: CausalLM): Promise<void> {
   await model.resetGraphs();
 }
 
-/** Folds the adapters into the base weights (`W += scale · B·A`) and removes them. */
-export async function mergeLora(model: CausalLM): Promise<void> {
+/**
+ * The model's weights with its adapters folded in (`W + scale · B·A`), as a new set in the
+ * base layout (all trainable). Base weights the model holds only in its source (released under
+ * LoRA) are read straight into the new set, so the model's own arena never takes the base back.
+ */
+export function mergedParams(model: CausalLM): ParamSet {
   if (!model.lora) throw new Error('no LoRA adapters attached');
-  for (const [path, { rank, scale }] of model.lora.spec.modules) {
-    const [out, inF] = model.params.entry(`${path}.weight`).shape;
+  const specs = decoderParamSpecs(model.config).map((s) => ({ ...s, trainable: false }));
+  const merged = new ParamSet(specs);
+  merged.copyFrom(model.params); // frozen here, so a still-released base is adopted, not read
+  const modules = model.lora.spec.modules;
+  for (const [path, { rank, scale }] of modules) {
+    const [out, inF] = merged.entry(`${path}.weight`).shape;
     addLowRank(
-      model.params.view(`${path}.weight`),
+      merged.view(`${path}.weight`),
       model.params.view(`${path}.lora_B.weight`),
       model.params.view(`${path}.lora_A.weight`),
       out,
@@ -184,5 +192,14 @@ export async function mergeLora(model: CausalLM): Promise<void> {
       scale,
     );
   }
-  await detachLora(model);
+  merged.markWeightsChanged((e) => modules.has(e.name.slice(0, -'.weight'.length)));
+  merged.setTrainable(() => true, true);
+  return merged;
+}
+
+/** Folds the adapters into the base weights (`W += scale · B·A`) and removes them. */
+export async function mergeLora(model: CausalLM): Promise<void> {
+  model.params = mergedParams(model);
+  model.lora = undefined;
+  await model.resetGraphs();
 }

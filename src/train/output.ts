@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { writeJsonAtomic } from '../core/atomic.ts';
-import { ParamSet } from '../engine/index.ts';
 import { CausalLM } from '../model/causal-lm.ts';
-import { mergeLora, saveLora } from '../model/lora.ts';
+import { mergedParams, saveLora } from '../model/lora.ts';
 import type { TrainRun } from './trainer-types.ts';
 
 /** The headline figures of a training run (what `--json` prints), plus stage extras. */
@@ -55,16 +54,9 @@ export async function saveTrainedModel(model: CausalLM, dir: string): Promise<vo
     return;
   }
   await saveLora(model, join(dir, 'adapter'));
-  const copy = new CausalLM(
-    model.config,
-    new ParamSet(model.params.entries, model.params.snapshot()),
-    model.tokenizer,
-    model.rawConfig,
-  );
-  copy.lora = model.lora;
-  await mergeLora(copy);
-  await copy.save(dir);
-  await copy.dispose();
+  const merged = new CausalLM(model.config, mergedParams(model), model.tokenizer, model.rawConfig);
+  await merged.save(dir);
+  await merged.dispose();
 }
 
 /** Writes `train_result.json`: the summary, the loss curve and the evaluations. */
