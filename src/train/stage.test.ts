@@ -5,8 +5,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AdamW, gradNorm, ParamSet } from '../engine/index.ts';
 import { CausalLM, loadModel } from '../model/causal-lm.ts';
+import { mergeLora } from '../model/lora.ts';
 import type { EncodedRow } from './encode.ts';
 import { LmLoss } from './lm-loss.ts';
+import { saveTrainedModel } from './output.ts';
 import { prepareLora } from './stage.ts';
 
 const fixtures = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'model', 'fixtures');
@@ -87,6 +89,25 @@ describe('prepareLora: the base stays in the sessions, not in JS', () => {
     const name = 'model.layers.1.mlp.down_proj.weight';
     expect(model.params.view(name)).toEqual(reference.params.view(name));
     expect(model.params.releasedParams).toBe(0);
+  });
+
+  it('saving a trained model merges adapters into a released base without taking it back into the model', async () => {
+    const model = await load();
+    const reference = held(model);
+    for (const m of [model, reference]) {
+      await prepareLora(m, { r: 2 }, 1);
+      m.params.fill('model.layers.0.mlp.up_proj.lora_B.weight', 0.25);
+    }
+    await model.logits([[1, 2, 3]]); // the session holds the base: it is released
+    const released = model.params.releasedParams;
+    expect(released).toBeGreaterThan(0);
+    const dir = mkdtempSync(join(tmpdir(), 'finemed-merged-'));
+    await saveTrainedModel(model, dir);
+    expect(model.params.releasedParams).toBe(released);
+    await mergeLora(reference);
+    const merged = await load(dir);
+    for (const e of reference.params.entries)
+      expect(merged.params.view(e.name), e.name).toEqual(reference.params.view(e.name));
   });
 
   it('frees the loaded arena when the adapters attach; the old set then fails naming the operation', async () => {
