@@ -120,7 +120,7 @@ export async function runPipeline(
   const worker = async (): Promise<void> => {
     while (next < docs.length) {
       const i = next++;
-      checkAbort(opts.signal);
+      checkSynthesisAbort(opts.signal);
       try {
         Object.assign(slots[i], await processDoc(docs[i], i, backend, opts.rng, opts.signal));
       } catch (error) {
@@ -157,7 +157,8 @@ export function keptAnswer(rewards: readonly number[]): 0 | 1 {
   return rewards[1] > rewards[0] ? 1 : 0;
 }
 
-function checkAbort(signal?: AbortSignal): void {
+/** Throws a CancelledError ('synthesis cancelled', unless aborted with an error) once `signal` is aborted. */
+export function checkSynthesisAbort(signal?: AbortSignal): void {
   throwIfCancelled(signal, 'synthesis cancelled');
 }
 
@@ -182,7 +183,7 @@ async function processDoc(
   const pair: ScoredPair = { sourceId: doc.id, candidates, scores, pick, rule };
   if (pick === 0)
     return { pair, rejection: { stage: 'selection', sourceId: doc.id, reason: rule } };
-  checkAbort(signal);
+  checkSynthesisAbort(signal);
   const base = {
     ...candidates[pick - 1],
     id: `ins-${String(index + 1).padStart(6, '0')}`,

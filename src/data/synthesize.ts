@@ -1,4 +1,3 @@
-import { throwIfCancelled } from '../core/errors.ts';
 import { ProgressTracker, type ProgressSink } from '../core/progress.ts';
 import { Rng } from '../core/rng.ts';
 import { checkContamination, type ContaminationReport } from './contamination.ts';
@@ -10,7 +9,7 @@ import { createLlmBackend } from './llm/backend.ts';
 import { OfflineBackend } from './offline.ts';
 import { loadPhrasings, paraphrasedRows, trainingTexts } from './paraphrase.ts';
 import { planPassages, writePassage } from './passages.ts';
-import { runPipeline, type SynthesisBackend } from './pipeline.ts';
+import { checkSynthesisAbort, runPipeline, type SynthesisBackend } from './pipeline.ts';
 import {
   resolveKnobs,
   type SynthesisKnobs,
@@ -71,10 +70,6 @@ export class ContaminationError extends Error {
   }
 }
 
-function checkAbort(signal?: AbortSignal): void {
-  throwIfCancelled(signal, 'synthesis cancelled');
-}
-
 /**
  * The FineMedLM-o1 data pipeline: builds a world of conditions with long-tailed frequencies,
  * reserves a held-out evaluation set, writes textbook passages (plus a user's corpus), runs
@@ -91,7 +86,7 @@ export async function synthesize(
   const lex = buildLexicon(kb);
   const world = buildWorld(kb, knobs.conditions, knobs.rarity, root.fork('world'));
   const { items: evalItems, heldOut } = buildEvalSet(kb, world, knobs.evalItems, root.fork('eval'));
-  checkAbort(hooks.signal);
+  checkSynthesisAbort(hooks.signal);
 
   const docs: SourceDoc[] = [];
   if (!options.corpus?.only) {
@@ -118,7 +113,7 @@ export async function synthesize(
     docs.push(
       ...(await readCorpus(options.corpus.path, { ...options.corpus, onSkipped: hooks.onSkipped })),
     );
-  checkAbort(hooks.signal);
+  checkSynthesisAbort(hooks.signal);
 
   const backendRng = root.fork('backend');
   const llm = options.llm
@@ -169,7 +164,7 @@ export async function synthesize(
     knobs.department,
     knobs.subdepartment,
   );
-  checkAbort(hooks.signal);
+  checkSynthesisAbort(hooks.signal);
 
   const contamination = contaminationOf(
     { pretrain, sftCommon, sftComplex, dpo, evalMcq },

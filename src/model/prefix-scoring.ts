@@ -105,7 +105,7 @@ async function scoreShared(
   results: SequenceLogprob[],
   signal: AbortSignal | undefined,
 ): Promise<void> {
-  checkAbort(signal);
+  throwIfCancelled(signal);
   const prompt = items[group[0]].prompt;
   const cached = whole ? prompt : prompt.slice(0, -1);
   const lead = whole ? [] : [prompt[prompt.length - 1]];
@@ -207,7 +207,7 @@ async function runBatches(
   const sorted = [...rows].sort((a, b) => b.ids.length - a.ids.length || a.item - b.item);
   const maxScored = Math.floor(SCORE_BUDGET / model.config.vocabSize);
   for (let start = 0; start < sorted.length;) {
-    checkAbort(signal);
+    throwIfCancelled(signal);
     const width = sorted[start].ids.length;
     let end = start + 1;
     let scored = sorted[start].targets.length;
@@ -269,8 +269,4 @@ async function runBatch(
 
 function padRight(ids: number[], width: number): number[] {
   return ids.length === width ? ids : [...ids, ...Array<number>(width - ids.length).fill(0)];
-}
-
-function checkAbort(signal: AbortSignal | undefined): void {
-  throwIfCancelled(signal);
 }

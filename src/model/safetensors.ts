@@ -59,6 +59,8 @@ export class SafetensorsFile {
 
   /** Stage buffers of {@link readInto} between reads. */
   private spareStages?: Uint16Array[];
+  /** Elements of a stage buffer, set on the first 16-bit read. */
+  private stageSize?: number;
 
   /** 16-bit elements read per stage when loading F16/BF16 (8 MiB; a static so tests can lower it). */
   static stageElements = 4 * 2 ** 20;
@@ -125,10 +127,14 @@ export class SafetensorsFile {
   private takeStages(): Uint16Array[] {
     const spare = this.spareStages;
     this.spareStages = undefined;
-    let largest = 0;
-    for (const t of this.tensors.values())
-      if (t.dtype !== 'F32') largest = Math.max(largest, t.bytes / 2);
-    const size = Math.min(SafetensorsFile.stageElements, largest);
+    this.stageSize ??= Math.min(
+      SafetensorsFile.stageElements,
+      Math.max(
+        0,
+        ...[...this.tensors.values()].filter((t) => t.dtype !== 'F32').map((t) => t.bytes / 2),
+      ),
+    );
+    const size = this.stageSize;
     return spare?.[0].length === size ? spare : [0, 1].map(() => new Uint16Array(size));
   }
 
